@@ -1,0 +1,75 @@
+# closeloop — every command a developer or CI needs. `make help` lists them.
+#
+# Nothing is installed by hand: the first target that needs a tool bootstraps it. The project's
+# environment (.venv) comes from uv.lock; tools whose pins conflict with it (cfn-lint, aws-sam-cli)
+# live in their own environments under .tools/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
+PY := .venv/bin/python
+VENV_STAMP := .venv/.synced
+
+export UV_PYTHON := $(shell command -v $(PYTHON))
+
+include $(wildcard make/*.mk)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-22s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV_STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet
+	@touch $@
+
+.PHONY: install
+install: $(VENV_STAMP) ## create .venv from uv.lock (project, dev tools and the closeloop command)
+
+.PHONY: lock
+lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the layer requirements
+	$(UV) lock
+	$(MAKE) layer
+
+.PHONY: test
+test: $(VENV_STAMP) ## install what the tests need and run the whole suite
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+.PHONY: test-fast
+test-fast: $(VENV_STAMP) ## unit tests only (no moto, no sockets)
+	$(PY) -m pytest tests/unit -q
+
+.PHONY: lint
+lint: $(VENV_STAMP) ## ruff and mypy (strict on functions/)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+.PHONY: check
+check: lint lint-template ## every gate: ruff, mypy, cfn-lint, sam validate --lint
+
+.PHONY: schemas
+schemas: $(VENV_STAMP) ## regenerate events/schemas/ from the event models
+	.venv/bin/closeloop schemas --out events/schemas
+
+.PHONY: sandbox
+sandbox: $(VENV_STAMP) ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
+	.venv/bin/closeloop sandbox
+
+.PHONY: demo
+demo: $(VENV_STAMP) ## run the scripted story on the local sandbox and show what happened
+	.venv/bin/closeloop demo
+
+.PHONY: bench
+bench: $(VENV_STAMP) ## measure cold start, planning, rendering and throughput; writes docs/PERFORMANCE.md
+	$(PY) -m closeloop_cli.bench --write docs/PERFORMANCE.md
+
+.PHONY: clean
+clean: ## remove environments, build output and sandbox state
+	rm -rf .venv .tools .aws-sam .sandbox .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+# Template, dependency layer and SAM build targets; the top-level Makefile includes every make/*.mk.
+#
+# cfn-lint and aws-sam-cli pin versions of boto3, pydantic, jsonschema... that conflict with each other and
+# with the project, so each lives in its own venv under .tools/, installed from a fully pinned, hashed
+# requirement file in tools/ (re-pinned with `make tools-lock`). A stamp makes `make tools` instant when
+# the pins have not changed.
+
+
+TOOLS_PYTHON ?= 3.11
+# Without Docker, `sam build` builds with the first python3.12 on PATH, which must match the Lambda runtime.
+LAMBDA_PYTHON_BIN ?= /root/.pyenv/versions/3.12.1/bin
+LINT_REGION ?= eu-west-1
+
+CFN_LINT := .tools/cfn-lint/bin/cfn-lint
+SAM := .tools/sam/bin/sam
+
+# SAM builds a boto3 session even for validate and build. Dummy credentials, hidden config files and no
+# telemetry keep it offline and stop it from reading (or prompting for) a developer's real profile.
+SAM_OFFLINE := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline \
+	AWS_SECRET_ACCESS_KEY=offline AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	AWS_DEFAULT_REGION=$(LINT_REGION) SAM_CLI_TELEMETRY=0
+
+LAYER_EXPORT := $(UV) export --quiet --frozen --no-dev --no-emit-project --format requirements-txt
+
+.PHONY: tools
+tools: .tools/cfn-lint/.stamp .tools/sam/.stamp ## install cfn-lint and the SAM CLI into .tools/ from tools/*.txt
+
+.tools/%/.stamp: tools/%.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(TOOLS_PYTHON) .tools/$*
+	$(UV) pip sync --quiet --require-hashes --python .tools/$*/bin/python $<
+	@touch $@
+
+.PHONY: tools-lock
+tools-lock: | $(UV) ## re-pin cfn-lint and the SAM CLI (tools/*.in) to their latest releases
+	$(UV) pip compile --quiet --upgrade --generate-hashes --python-version $(TOOLS_PYTHON) \
+		--custom-compile-command "make tools-lock" tools/cfn-lint.in -o tools/cfn-lint.txt
+	$(UV) pip compile --quiet --upgrade --generate-hashes --python-version $(TOOLS_PYTHON) \
+		--custom-compile-command "make tools-lock" tools/sam.in -o tools/sam.txt
+
+.PHONY: lint-template
+lint-template: tools ## cfn-lint and sam validate --lint on template.yaml (offline)
+	$(CFN_LINT) template.yaml
+	$(SAM_OFFLINE) $(SAM) validate --lint --template-file template.yaml --region $(LINT_REGION)
+
+# The layer ships exactly the locked runtime dependencies: no dev group, and not the project itself
+# (first-party code travels in CodeUri: functions/, never in a layer).
+.PHONY: layer
+layer: | $(UV) ## regenerate layers/deps/requirements.txt from uv.lock
+	$(LAYER_EXPORT) -o layers/deps/requirements.txt
+
+.PHONY: layer-check
+layer-check: | $(UV) ## fail when layers/deps/requirements.txt does not match uv.lock
+	@locked=$$(mktemp) && grep -v '^#' layers/deps/requirements.txt > $$locked \
+		&& $(LAYER_EXPORT) --no-header | diff -u $$locked - && rm -f $$locked \
+		|| { rm -f $$locked; echo "layers/deps/requirements.txt is stale: run make layer"; exit 1; }
+
+.PHONY: build
+build: layer tools ## sam build (local python3.12, arm64 wheels; no Docker needed)
+	PATH="$(LAMBDA_PYTHON_BIN):$$PATH" $(SAM_OFFLINE) $(SAM) build --template-file template.yaml
