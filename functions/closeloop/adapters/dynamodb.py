@@ -1,0 +1,316 @@
+"""Surveys, skips, throttles and suppressions in one DynamoDB table (key design: docs/data.md).
+
+Every write that guards against duplicates is conditional, so at-least-once delivery and concurrent
+handlers cannot create two surveys for one solve, or two surveys for one customer inside the throttle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
+from closeloop.domain.sending import SurveyNotClaimableError
+from closeloop.domain.surveys import SkipReason, Survey, SurveyStatus, customer_key
+from closeloop.domain.tickets import TicketClosed, ticket_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_DATETIME_FIELDS = ("closed_at", "planned_at", "send_at", "expires_at", "sent_at")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _marshal(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+
+def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _survey_key(survey_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"SURVEY#{survey_id}"}, "SK": {"S": "SURVEY"}}
+
+
+def _close_key(key: str, closed_at: datetime) -> dict[str, Any]:
+    return {"PK": {"S": f"TICKET#{key}"}, "SK": {"S": f"CLOSE#{_iso(closed_at)}"}}
+
+
+def _suppression_key(email: str) -> dict[str, Any]:
+    return {"PK": {"S": f"SUPPRESSION#{customer_key(email)}"}, "SK": {"S": "SUPPRESSION"}}
+
+
+def _throttle_key(customer: str) -> dict[str, Any]:
+    return {"PK": {"S": f"CUSTOMER#{customer}"}, "SK": {"S": "THROTTLE"}}
+
+
+def survey_to_item(survey: Survey, retention: timedelta) -> dict[str, Any]:
+    values = asdict(survey)
+    for name in _DATETIME_FIELDS:
+        if values[name] is not None:
+            values[name] = _iso(values[name])
+    # The survey's own expiry is a business date; ``expires_at`` on the item is the table's TTL.
+    values["survey_expires_at"] = values.pop("expires_at")
+    values["status"] = survey.status.value
+    values["tags"] = list(survey.tags)
+    return (
+        _marshal(values)
+        | _survey_key(survey.survey_id)
+        | _marshal(
+            {
+                "type": "survey",
+                "GSI1PK": f"CUSTOMER#{survey.customer_key}",
+                "GSI1SK": f"SURVEY#{_iso(survey.planned_at)}",
+                "expires_at": _epoch(survey.closed_at + retention),
+            }
+        )
+    )
+
+
+def survey_from_item(item: dict[str, Any]) -> Survey:
+    values = _unmarshal(item)
+    values["expires_at"] = values.pop("survey_expires_at")
+    for name in ("PK", "SK", "type", "GSI1PK", "GSI1SK"):
+        values.pop(name, None)
+    fields = Survey.__dataclass_fields__
+    kwargs = {name: value for name, value in values.items() if name in fields}
+    for name in _DATETIME_FIELDS:
+        if kwargs.get(name) is not None:
+            kwargs[name] = datetime.fromisoformat(kwargs[name])
+    kwargs["status"] = SurveyStatus(kwargs["status"])
+    kwargs["tags"] = tuple(kwargs.get("tags", ()))
+    return Survey(**kwargs)
+
+
+class SurveyRepository:
+    """The single-table store behind planning and sending."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: timedelta) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = retention
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        item = self._client.get_item(TableName=self._table, Key=_survey_key(survey_id), ConsistentRead=True)
+        return survey_from_item(item["Item"]) if "Item" in item else None
+
+    def find_close(self, ticket_key: str, closed_at: datetime) -> Survey | SkipReason | None:
+        """What happened to this solve earlier: its survey, the reason it was skipped, or nothing."""
+        item = self._client.get_item(
+            TableName=self._table, Key=_close_key(ticket_key, closed_at), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        marker = _unmarshal(item)
+        if marker["outcome"] == "skipped":
+            return SkipReason(marker["reason"])
+        return self.get_survey(marker["survey_id"])
+
+    def is_suppressed(self, email: str) -> bool:
+        response = self._client.get_item(
+            TableName=self._table, Key=_suppression_key(email), ConsistentRead=True
+        )
+        return "Item" in response
+
+    def surveys_of_ticket(self, ticket_key: str) -> list[Survey]:
+        paginator = self._client.get_paginator("query")
+        survey_ids = [
+            _unmarshal(item)["survey_id"]
+            for page in paginator.paginate(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :close)",
+                ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket_key}"}, ":close": {"S": "CLOSE#"}},
+                ConsistentRead=True,
+            )
+            for item in page["Items"]
+            if "survey_id" in item
+        ]
+        surveys = (self.get_survey(survey_id) for survey_id in survey_ids)
+        return [survey for survey in surveys if survey is not None]
+
+    def ticket_was_surveyed(self, ticket_key: str) -> bool:
+        sent = (SurveyStatus.SENT, SurveyStatus.SENDING)
+        return any(survey.status in sent for survey in self.surveys_of_ticket(ticket_key))
+
+    def pending_surveys(self, ticket_key: str) -> list[Survey]:
+        return [s for s in self.surveys_of_ticket(ticket_key) if s.status is SurveyStatus.PLANNED]
+
+    # --- planning writes -----------------------------------------------------------------------
+
+    def create_survey(self, survey: Survey, throttle_until: datetime | None) -> None:
+        """Store the survey, the solve's marker and the customer's throttle in one transaction."""
+        marker = _close_key(survey.ticket_key, survey.closed_at) | _marshal(
+            {
+                "type": "close",
+                "outcome": "planned",
+                "survey_id": survey.survey_id,
+                "expires_at": _epoch(survey.closed_at + self._retention),
+            }
+        )
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": survey_to_item(survey, self._retention),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        if throttle_until is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _throttle_key(survey.customer_key)
+                        | _marshal(
+                            {
+                                "type": "throttle",
+                                "survey_id": survey.survey_id,
+                                "until": _iso(throttle_until),
+                                "expires_at": _epoch(throttle_until),
+                            }
+                        ),
+                        # TTL deletes lazily: an expired throttle is recognised by its date.
+                        "ConditionExpression": "attribute_not_exists(PK) OR #until <= :now",
+                        "ExpressionAttributeNames": {"#until": "until"},
+                        "ExpressionAttributeValues": {":now": {"S": _iso(survey.planned_at)}},
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise DuplicateCloseError(survey.ticket_key) from error
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                raise CustomerThrottledError(survey.ticket_key) from error
+            raise
+
+    def record_skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> None:
+        marker = _close_key(ticket_key(ticket.helpdesk, ticket.ticket_id), ticket.closed_at) | _marshal(
+            {
+                "type": "close",
+                "outcome": "skipped",
+                "reason": reason.value,
+                "recorded_at": _iso(now),
+                "expires_at": _epoch(ticket.closed_at + self._retention),
+            }
+        )
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=marker, ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise DuplicateCloseError(ticket.ticket_id) from error
+            raise
+
+    def mark_scheduled(self, survey_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_survey_key(survey_id),
+            UpdateExpression="SET scheduled = :true",
+            ExpressionAttributeValues={":true": {"BOOL": True}},
+        )
+
+    def cancel_survey(self, survey: Survey, now: datetime) -> bool:
+        """Cancel a survey that is still waiting; also frees the customer's throttle it took."""
+        if not self._transition(survey.survey_id, SurveyStatus.PLANNED, SurveyStatus.CANCELLED, now):
+            return False
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_throttle_key(survey.customer_key),
+                ConditionExpression="survey_id = :survey",
+                ExpressionAttributeValues={":survey": {"S": survey.survey_id}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return True
+
+    # --- sending writes ------------------------------------------------------------------------
+
+    def claim_for_sending(self, survey_id: str, now: datetime) -> None:
+        """Move planned → sending; exactly one sender wins, whatever the redeliveries."""
+        if not self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SENDING, now):
+            raise SurveyNotClaimableError(survey_id)
+
+    def release_claim(self, survey_id: str, now: datetime) -> None:
+        """Give a claimed survey back (SES refused before accepting it), so a retry can send it."""
+        self._transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED, now)
+
+    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_survey_key(survey_id),
+            UpdateExpression="SET #status = :sent, message_id = :message, sent_at = :at, "
+            "survey_expires_at = :expires, updated_at = :at",
+            ConditionExpression="#status = :sending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_marshal(
+                {
+                    ":sent": SurveyStatus.SENT.value,
+                    ":sending": SurveyStatus.SENDING.value,
+                    ":message": message_id,
+                    ":at": _iso(sent_at),
+                    ":expires": _iso(expires_at),
+                }
+            ),
+        )
+
+    def mark_suppressed(self, survey_id: str, now: datetime) -> None:
+        self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SUPPRESSED, now)
+
+    def suppress(self, email: str, reason: str, now: datetime) -> None:
+        """Never survey this address again (unsubscribe, bounce, complaint, erasure request)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=_suppression_key(email)
+            | _marshal({"type": "suppression", "reason": reason, "at": _iso(now)}),
+        )
+
+    def _transition(self, survey_id: str, source: SurveyStatus, target: SurveyStatus, now: datetime) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_survey_key(survey_id),
+                UpdateExpression="SET #status = :target, updated_at = :now",
+                ConditionExpression="#status = :source",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_marshal(
+                    {":target": target.value, ":source": source.value, ":now": _iso(now)}
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

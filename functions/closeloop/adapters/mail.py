@@ -1,0 +1,95 @@
+"""Survey emails as raw MIME, sent through SES v2.
+
+Raw MIME (not SES "simple" content) because the message needs its own headers: RFC 8058 one-click
+unsubscribe, ``Auto-Submitted`` so auto-responders stay quiet, and the survey id for inbound replies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from closeloop.domain.sending import (
+    MailOutcomeUnknownError,
+    MailRejectedError,
+    MailRetryableError,
+    OutgoingEmail,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+
+SURVEY_ID_HEADER = "X-Closeloop-Survey-Id"
+
+# A signed link cannot be folded at 78 characters without being turned into RFC 2047 encoded words,
+# which mailbox providers do not decode in List-Unsubscribe. 998 is RFC 5322's hard line limit.
+_POLICY = SMTP.clone(max_line_length=998)
+
+# SES answers these when it did not accept the message and may accept it later.
+_RETRYABLE_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottlingException",
+        "LimitExceededException",
+        "SendingPausedException",
+        "InternalFailure",
+        "InternalServiceError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
+    """A multipart/alternative message (text first, HTML preferred) with list and survey headers."""
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = Address(display_name=email.sender_name, addr_spec=email.sender_address)
+    message["To"] = Address(display_name=email.recipient_name or "", addr_spec=email.recipient_address)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=email.sender_address.rsplit("@", 1)[-1])
+    message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message[SURVEY_ID_HEADER] = email.survey_id
+    message.set_content(email.text, subtype="plain", charset="utf-8")
+    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    # After the body: setting the content resets every Content-* header.
+    message["Content-Language"] = email.locale
+    return message.as_bytes()
+
+
+class SesMailer:
+    def __init__(self, client: SESV2Client, configuration_set: str | None = None) -> None:
+        self._client = client
+        self._configuration_set = configuration_set
+
+    def send(self, email: OutgoingEmail, now: datetime) -> str:
+        """Send and return SES's message id; errors say whether a retry is safe."""
+        request: dict[str, object] = {
+            "FromEmailAddress": email.sender_address,
+            "Destination": {"ToAddresses": [email.recipient_address]},
+            "Content": {"Raw": {"Data": build_mime(email, now)}},
+            "EmailTags": [{"Name": "closeloop", "Value": "survey"}],
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        try:
+            response = self._client.send_email(**request)  # type: ignore[arg-type]
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in _RETRYABLE_CODES or status >= 500:
+                raise MailRetryableError(code) from error
+            raise MailRejectedError(code) from error
+        except (ConnectTimeoutError, EndpointConnectionError) as error:
+            raise MailRetryableError(type(error).__name__) from error
+        except ReadTimeoutError as error:
+            raise MailOutcomeUnknownError(type(error).__name__) from error
+        return response["MessageId"]

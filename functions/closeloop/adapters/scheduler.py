@@ -1,0 +1,91 @@
+"""Delivering "send survey X" to the send queue at the right moment.
+
+Sends due within SQS's 15-minute delay limit go straight to the queue with a delay; later ones get a
+one-time EventBridge Scheduler ``at()`` schedule that targets the queue and deletes itself afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from closeloop.domain.surveys import Survey
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_sqs import SQSClient
+
+SQS_MAX_DELAY = timedelta(minutes=15)
+
+
+def schedule_name(survey_id: str) -> str:
+    return f"survey-{survey_id}"
+
+
+def send_message_body(survey_id: str) -> str:
+    return json.dumps({"survey_id": survey_id})
+
+
+class SurveySendScheduler:
+    def __init__(
+        self,
+        scheduler: EventBridgeSchedulerClient,
+        sqs: SQSClient,
+        *,
+        group: str,
+        role_arn: str,
+        queue_arn: str,
+        queue_url: str,
+        dead_letter_arn: str | None = None,
+    ) -> None:
+        self._scheduler = scheduler
+        self._sqs = sqs
+        self._group = group
+        self._role_arn = role_arn
+        self._queue_arn = queue_arn
+        self._queue_url = queue_url
+        self._dead_letter_arn = dead_letter_arn
+
+    def schedule_send(self, survey: Survey, now: datetime) -> None:
+        """Idempotent: scheduling the same survey twice leaves one schedule."""
+        wait = survey.send_at - now
+        if wait <= SQS_MAX_DELAY:
+            self._sqs.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=send_message_body(survey.survey_id),
+                DelaySeconds=max(0, min(900, math.ceil(wait.total_seconds()))),
+            )
+            return
+        target: dict[str, object] = {
+            "Arn": self._queue_arn,
+            "RoleArn": self._role_arn,
+            "Input": send_message_body(survey.survey_id),
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+        }
+        if self._dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self._dead_letter_arn}
+        try:
+            self._scheduler.create_schedule(
+                Name=schedule_name(survey.survey_id),
+                GroupName=self._group,
+                ScheduleExpression=f"at({survey.send_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target=target,  # type: ignore[arg-type]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConflictException":
+                raise
+
+    def cancel_send(self, survey_id: str) -> None:
+        """Delete a pending schedule; a send already queued is stopped by the survey's status."""
+        try:
+            self._scheduler.delete_schedule(Name=schedule_name(survey_id), GroupName=self._group)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise

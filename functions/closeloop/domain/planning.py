@@ -1,0 +1,218 @@
+"""Planning a follow-up when a ticket is solved, and cancelling it when the ticket is reopened."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from closeloop.config import QuietHours, Settings
+from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
+from closeloop.domain.published import PublishedEvent, SurveyCancelled, SurveyPlanned, SurveySkipped
+from closeloop.domain.surveys import SkipReason, Survey
+from closeloop.domain.tickets import TicketClosed, TicketReopened, ticket_key
+from closeloop.domain.timing import customer_zone, send_time
+
+
+class DuplicateCloseError(Exception):
+    """This solve of this ticket was already planned or skipped (a redelivered event)."""
+
+
+class CustomerThrottledError(Exception):
+    """The customer was surveyed within the throttle window."""
+
+
+class PlanningStore(Protocol):
+    def find_close(self, ticket_key: str, closed_at: datetime) -> Survey | SkipReason | None: ...
+    def is_suppressed(self, email: str) -> bool: ...
+    def ticket_was_surveyed(self, ticket_key: str) -> bool: ...
+    def create_survey(self, survey: Survey, throttle_until: datetime | None) -> None: ...
+    def record_skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> None: ...
+    def mark_scheduled(self, survey_id: str) -> None: ...
+    def pending_surveys(self, ticket_key: str) -> list[Survey]: ...
+    def cancel_survey(self, survey: Survey, now: datetime) -> bool: ...
+
+
+class SendScheduler(Protocol):
+    def schedule_send(self, survey: Survey, now: datetime) -> None: ...
+    def cancel_send(self, survey_id: str) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
+
+
+def announce(publisher: EventPublisher, event: PublishedEvent) -> None:
+    publisher.publish(event.detail_type, event.model_dump(mode="json"))
+
+
+class PlanResult(StrEnum):
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+    DUPLICATE = "duplicate"
+    RESUMED = "resumed"  # a crash left a stored survey unscheduled; this delivery finished the job
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    result: PlanResult
+    survey_id: str | None = None
+    reason: SkipReason | None = None
+    send_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanningPolicy:
+    """The deployment's planning rules, taken from its settings."""
+
+    rules: EligibilityRules
+    delay: timedelta
+    quiet_hours: QuietHours
+    default_timezone: str
+    survey_type: str
+    expiry: timedelta
+    throttle: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PlanningPolicy:
+        return cls(
+            rules=EligibilityRules(
+                excluded_tags=settings.excluded_tags,
+                max_ticket_age_days=settings.max_ticket_age_days,
+                resurvey_after_reopen=settings.resurvey_after_reopen,
+            ),
+            delay=timedelta(minutes=settings.follow_up_delay_minutes),
+            quiet_hours=settings.quiet_hours,
+            default_timezone=settings.default_timezone,
+            survey_type=settings.survey_type,
+            expiry=timedelta(days=settings.survey_expiry_days),
+            throttle=timedelta(days=settings.throttle_days),
+        )
+
+
+def _new_survey_id() -> str:
+    return uuid.uuid4().hex
+
+
+class FollowUpPlanner:
+    """Turns ticket events into stored, scheduled surveys (or recorded skips)."""
+
+    def __init__(
+        self,
+        store: PlanningStore,
+        scheduler: SendScheduler,
+        publisher: EventPublisher,
+        policy: PlanningPolicy,
+        new_id: Callable[[], str] = _new_survey_id,
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._publisher = publisher
+        self._policy = policy
+        self._new_id = new_id
+
+    def plan_followup(self, ticket: TicketClosed, now: datetime) -> PlanOutcome:
+        """Plan one survey for one solve of a ticket, at most once however often the event arrives."""
+        key = ticket_key(ticket.helpdesk, ticket.ticket_id)
+        earlier = self._store.find_close(key, ticket.closed_at)
+        if isinstance(earlier, Survey):
+            return self._resume(earlier, now)
+        if earlier is not None:
+            return PlanOutcome(PlanResult.DUPLICATE, reason=earlier)
+
+        reason = find_skip_reason(
+            ticket,
+            self._policy.rules,
+            now,
+            address_suppressed=self._store.is_suppressed(ticket.customer.email),
+            ticket_already_surveyed=self._store.ticket_was_surveyed(key),
+        )
+        if reason is not None:
+            return self._skip(ticket, reason, now)
+
+        survey = self._new_survey(ticket, now)
+        throttle_until = now + self._policy.throttle if self._policy.throttle else None
+        try:
+            self._store.create_survey(survey, throttle_until)
+        except DuplicateCloseError:
+            return PlanOutcome(PlanResult.DUPLICATE)
+        except CustomerThrottledError:
+            return self._skip(ticket, SkipReason.THROTTLED, now)
+        self._schedule(survey, now)
+        announce(
+            self._publisher,
+            SurveyPlanned(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey.survey_id,
+                survey_type=survey.survey_type,
+                send_at=survey.send_at,
+                agent_id=survey.agent.get("id"),
+                team_id=survey.team.get("id"),
+            ),
+        )
+        return PlanOutcome(PlanResult.PLANNED, survey_id=survey.survey_id, send_at=survey.send_at)
+
+    def cancel_followup(self, reopened: TicketReopened, now: datetime) -> list[str]:
+        """Cancel every survey of the ticket that has not been sent yet; returns their ids."""
+        cancelled = []
+        for survey in self._store.pending_surveys(ticket_key(reopened.helpdesk, reopened.ticket_id)):
+            if self._store.cancel_survey(survey, now):
+                self._scheduler.cancel_send(survey.survey_id)
+                announce(
+                    self._publisher,
+                    SurveyCancelled(
+                        helpdesk=survey.helpdesk, ticket_id=survey.ticket_id, survey_id=survey.survey_id
+                    ),
+                )
+                cancelled.append(survey.survey_id)
+        return cancelled
+
+    def _new_survey(self, ticket: TicketClosed, now: datetime) -> Survey:
+        zone = customer_zone(ticket.customer.timezone, self._policy.default_timezone)
+        send_at = send_time(ticket.closed_at, self._policy.delay, self._policy.quiet_hours, zone, now)
+        return Survey(
+            survey_id=self._new_id(),
+            helpdesk=ticket.helpdesk,
+            ticket_id=ticket.ticket_id,
+            closed_at=ticket.closed_at,
+            customer_email=ticket.customer.email,
+            customer_name=ticket.customer.name,
+            locale=ticket.customer.locale,
+            timezone=zone.key,
+            survey_type=self._policy.survey_type,
+            planned_at=now,
+            send_at=send_at,
+            expires_at=send_at + self._policy.expiry,
+            subject=ticket.subject,
+            brand=ticket.brand,
+            channel=ticket.channel,
+            url=ticket.url,
+            tags=tuple(ticket.tags),
+            agent=ticket.agent.model_dump(exclude_none=True) if ticket.agent else {},
+            team=ticket.team.model_dump(exclude_none=True) if ticket.team else {},
+        )
+
+    def _resume(self, survey: Survey, now: datetime) -> PlanOutcome:
+        if survey.scheduled:
+            return PlanOutcome(PlanResult.DUPLICATE, survey_id=survey.survey_id)
+        self._schedule(survey, now)
+        return PlanOutcome(PlanResult.RESUMED, survey_id=survey.survey_id, send_at=survey.send_at)
+
+    def _schedule(self, survey: Survey, now: datetime) -> None:
+        self._scheduler.schedule_send(survey, now)
+        self._store.mark_scheduled(survey.survey_id)
+
+    def _skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> PlanOutcome:
+        try:
+            self._store.record_skip(ticket, reason, now)
+        except DuplicateCloseError:
+            return PlanOutcome(PlanResult.DUPLICATE)
+        announce(
+            self._publisher,
+            SurveySkipped(helpdesk=ticket.helpdesk, ticket_id=ticket.ticket_id, reason=reason.value),
+        )
+        return PlanOutcome(PlanResult.SKIPPED, reason=reason)

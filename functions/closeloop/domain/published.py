@@ -1,0 +1,65 @@
+"""The events closeloop publishes (source ``closeloop``), one model per detail-type.
+
+A business subscribes its own consumers to these; ``events/schemas/`` holds their JSON Schemas,
+generated from these models. They carry ids and outcomes, never a customer's address or words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PublishedEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str]
+
+    version: Literal[1] = 1
+    helpdesk: str
+    ticket_id: str
+
+
+class SurveyPlanned(PublishedEvent):
+    detail_type: ClassVar[str] = "Survey Planned"
+    survey_id: str
+    survey_type: str
+    send_at: datetime
+    agent_id: str | None = None
+    team_id: str | None = None
+
+
+class SurveySkipped(PublishedEvent):
+    detail_type: ClassVar[str] = "Survey Skipped"
+    reason: str
+
+
+class SurveyCancelled(PublishedEvent):
+    detail_type: ClassVar[str] = "Survey Cancelled"
+    survey_id: str
+    reason: Literal["ticket_reopened"] = "ticket_reopened"
+
+
+class SurveySent(PublishedEvent):
+    detail_type: ClassVar[str] = "Survey Sent"
+    survey_id: str
+    survey_type: str
+    locale: str
+    sent_at: datetime
+    expires_at: datetime
+
+
+class SurveySuppressed(PublishedEvent):
+    detail_type: ClassVar[str] = "Survey Suppressed"
+    survey_id: str
+    reason: str
+
+
+PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
+    SurveyPlanned,
+    SurveySkipped,
+    SurveyCancelled,
+    SurveySent,
+    SurveySuppressed,
+)

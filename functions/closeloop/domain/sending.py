@@ -1,0 +1,212 @@
+"""Sending a planned survey: re-check, sign the links, render, mail, record. Never twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from closeloop.adapters.rendering import AnswerLink, RenderedEmail, SurveyEmailContent
+from closeloop.config import Settings
+from closeloop.domain.links import LinkPurpose, LinkSigner
+from closeloop.domain.planning import EventPublisher, announce
+from closeloop.domain.published import SurveySent, SurveySuppressed
+from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus
+from closeloop.domain.timing import customer_zone
+
+# An unsubscribe link keeps working long after the survey itself closes.
+UNSUBSCRIBE_VALIDITY = timedelta(days=400)
+
+
+class MailRetryableError(Exception):
+    """The mail service did not take the message (throttling, quota, outage): safe to retry later."""
+
+
+class MailRejectedError(Exception):
+    """The mail service refused the message for good (e.g. unverified sender)."""
+
+
+class MailOutcomeUnknownError(Exception):
+    """The request may have reached the mail service: sending again could send twice."""
+
+
+class UnknownSurveyError(Exception):
+    """The send request names no stored survey."""
+
+
+class SendOutcomeUnknownError(Exception):
+    """An earlier attempt may have sent this survey; a person must decide (it is never resent)."""
+
+
+class SurveyNotClaimableError(Exception):
+    """The survey is no longer waiting to be sent (a concurrent delivery claimed it first)."""
+
+
+class SendRejectedError(Exception):
+    """The survey cannot be sent; the reason is in the message."""
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    sender_address: str
+    sender_name: str
+    recipient_address: str
+    recipient_name: str | None
+    subject: str
+    text: str
+    html: str
+    locale: str
+    unsubscribe_url: str
+    survey_id: str
+
+
+class SendingStore(Protocol):
+    def get_survey(self, survey_id: str) -> Survey | None: ...
+    def is_suppressed(self, email: str) -> bool: ...
+    def mark_suppressed(self, survey_id: str, now: datetime) -> None: ...
+    def claim_for_sending(self, survey_id: str, now: datetime) -> None: ...
+    def release_claim(self, survey_id: str, now: datetime) -> None: ...
+    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None: ...
+
+
+class Renderer(Protocol):
+    def render_survey(self, content: SurveyEmailContent) -> RenderedEmail: ...
+
+
+class Mailer(Protocol):
+    def send(self, email: OutgoingEmail, now: datetime) -> str: ...
+
+
+class SendResult(StrEnum):
+    SENT = "sent"
+    NOT_PENDING = "not_pending"  # cancelled, already sent, or claimed by a concurrent delivery
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class SendingPolicy:
+    sender_address: str
+    sender_name: str
+    public_base_url: str
+    expiry: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendingPolicy:
+        return cls(
+            sender_address=settings.sender_address,
+            sender_name=settings.sender_name,
+            public_base_url=settings.public_base_url,
+            expiry=timedelta(days=settings.survey_expiry_days),
+        )
+
+
+class SurveySender:
+    def __init__(
+        self,
+        store: SendingStore,
+        renderer: Renderer,
+        mailer: Mailer,
+        signer: Callable[[], LinkSigner],
+        publisher: EventPublisher,
+        policy: SendingPolicy,
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._mailer = mailer
+        self._signer = signer
+        self._publisher = publisher
+        self._policy = policy
+
+    def send_survey(self, survey_id: str, now: datetime) -> SendResult:
+        """Send one planned survey. Raises ``MailRetryableError`` when it should be tried again later."""
+        survey = self._store.get_survey(survey_id)
+        if survey is None:
+            raise UnknownSurveyError(survey_id)
+        if survey.status is SurveyStatus.SENDING:
+            raise SendOutcomeUnknownError(f"survey {survey_id} was claimed by an attempt that did not finish")
+        if survey.status is not SurveyStatus.PLANNED:
+            return SendResult.NOT_PENDING
+        if self._store.is_suppressed(survey.customer_email):
+            self._store.mark_suppressed(survey_id, now)
+            announce(
+                self._publisher,
+                SurveySuppressed(
+                    helpdesk=survey.helpdesk,
+                    ticket_id=survey.ticket_id,
+                    survey_id=survey_id,
+                    reason="address_suppressed",
+                ),
+            )
+            return SendResult.SUPPRESSED
+
+        expires_at = now + self._policy.expiry
+        email = self.compose(survey, now, expires_at)
+        try:
+            self._store.claim_for_sending(survey_id, now)
+        except SurveyNotClaimableError:
+            return SendResult.NOT_PENDING
+        try:
+            message_id = self._mailer.send(email, now)
+        except MailRetryableError:
+            self._store.release_claim(survey_id, now)
+            raise
+        except MailRejectedError as error:
+            raise SendRejectedError(f"mail service refused survey {survey_id}: {error}") from error
+        except MailOutcomeUnknownError as error:
+            raise SendOutcomeUnknownError(f"survey {survey_id}: {error}") from error
+        self._store.mark_sent(survey_id, message_id, now, expires_at)
+        announce(
+            self._publisher,
+            SurveySent(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey_id,
+                survey_type=survey.survey_type,
+                locale=email.locale,
+                sent_at=now,
+                expires_at=expires_at,
+            ),
+        )
+        return SendResult.SENT
+
+    def compose(self, survey: Survey, now: datetime, expires_at: datetime) -> OutgoingEmail:
+        """The email for this survey, with freshly signed links (no I/O)."""
+        signer = self._signer()
+        survey_token = signer.issue(survey.survey_id, LinkPurpose.SURVEY, expires_at)
+        unsubscribe_token = signer.issue(
+            survey.survey_id, LinkPurpose.UNSUBSCRIBE, now + UNSUBSCRIBE_VALIDITY
+        )
+        base = self._policy.public_base_url
+        unsubscribe_url = f"{base}/u/{unsubscribe_token}"
+        answer_key = "answer" if survey.survey_type == "resolved" else "score"
+        content = SurveyEmailContent(
+            locale=survey.locale,
+            customer_name=survey.customer_name,
+            ticket_id=survey.ticket_id,
+            ticket_subject=survey.subject,
+            agent_name=survey.agent.get("name"),
+            brand=self._policy.sender_name,
+            survey_type=survey.survey_type,  # type: ignore[arg-type]
+            answers=tuple(
+                AnswerLink(value=value, url=f"{base}/s/{survey_token}?{answer_key}={value}")
+                for value in ANSWER_SCALES[survey.survey_type]
+            ),
+            unsubscribe_url=unsubscribe_url,
+            # Shown as a date: the customer's own calendar day, not UTC's.
+            expires_at=expires_at.astimezone(customer_zone(survey.timezone, "UTC")),
+        )
+        rendered = self._renderer.render_survey(content)
+        return OutgoingEmail(
+            sender_address=self._policy.sender_address,
+            sender_name=self._policy.sender_name,
+            recipient_address=survey.customer_email,
+            recipient_name=survey.customer_name,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            locale=rendered.locale,
+            unsubscribe_url=unsubscribe_url,
+            survey_id=survey.survey_id,
+        )

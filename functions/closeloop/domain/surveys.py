@@ -1,0 +1,89 @@
+"""The survey: what closeloop promised to ask a customer about one solved ticket, and its fate."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class SurveyStatus(StrEnum):
+    PLANNED = "planned"  # stored and scheduled; nothing sent yet
+    SENDING = "sending"  # claimed by a sender; SES has been or is being called
+    SENT = "sent"
+    CANCELLED = "cancelled"  # the ticket was reopened before the send
+    SUPPRESSED = "suppressed"  # the address was suppressed between planning and sending
+
+
+class SkipReason(StrEnum):
+    """Why a solved ticket did not get a survey. Each skip is stored and counted under its reason."""
+
+    EXCLUDED_TAG = "excluded_tag"
+    NO_REPLY_ADDRESS = "no_reply_address"
+    SUPPRESSED = "suppressed"
+    THROTTLED = "throttled"
+    STALE = "stale"
+    ALREADY_SURVEYED = "already_surveyed"
+
+
+# The answers each survey type offers, in scale order.
+ANSWER_SCALES: dict[str, tuple[int | str, ...]] = {
+    "csat": (1, 2, 3, 4, 5),
+    "nps": tuple(range(11)),
+    "ces": (1, 2, 3, 4, 5, 6, 7),
+    "resolved": ("yes", "no"),
+}
+
+
+def customer_key(email: str) -> str:
+    """A stable, non-reversible key for one customer address (addresses are compared case-insensitively).
+
+    Used wherever an address would otherwise appear in a key, an index or a log line.
+    """
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Survey:
+    """One follow-up survey for one solve of one ticket.
+
+    The agent and team are a snapshot taken when the ticket was solved: reports credit the people who
+    solved it, even if the ticket is reassigned later.
+    """
+
+    survey_id: str
+    helpdesk: str
+    ticket_id: str
+    closed_at: datetime
+    customer_email: str
+    customer_name: str | None
+    locale: str | None
+    timezone: str
+    survey_type: str
+    planned_at: datetime
+    send_at: datetime
+    expires_at: datetime
+    status: SurveyStatus = SurveyStatus.PLANNED
+    scheduled: bool = False
+    subject: str | None = None
+    brand: str | None = None
+    channel: str | None = None
+    url: str | None = None
+    tags: tuple[str, ...] = ()
+    agent: dict[str, Any] = field(default_factory=dict)
+    team: dict[str, Any] = field(default_factory=dict)
+    sent_at: datetime | None = None
+    message_id: str | None = None
+
+    @property
+    def ticket_key(self) -> str:
+        return f"{self.helpdesk}#{self.ticket_id}"
+
+    @property
+    def customer_key(self) -> str:
+        return customer_key(self.customer_email)
+
+    def with_status(self, status: SurveyStatus) -> Survey:
+        return replace(self, status=status)

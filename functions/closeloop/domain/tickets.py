@@ -1,0 +1,131 @@
+"""The canonical input events: what any helpdesk or system tells closeloop about a ticket.
+
+These models are the contract of DESIGN.md section 3. ``events/schemas/*.json`` is generated from
+them (``closeloop schemas``) and checked against the examples in ``events/`` by the test suite.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+
+TICKETS_SOURCE = "closeloop.tickets"
+TICKET_CLOSED = "Ticket Closed"
+TICKET_REOPENED = "Ticket Reopened"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _to_text(value: Any) -> Any:
+    """Helpdesks send ids as numbers or strings; closeloop stores them as strings."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_ID_SCHEMA = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 128}, {"type": "integer"}]}
+TicketId = Annotated[
+    str, BeforeValidator(_to_text), Field(min_length=1, max_length=128), WithJsonSchema(_ID_SCHEMA)
+]
+OptionalId = Annotated[
+    str | None, BeforeValidator(_to_text), WithJsonSchema({"anyOf": [*_ID_SCHEMA["anyOf"], {"type": "null"}]})
+]
+HelpdeskName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", examples=["zendesk", "freshdesk"])]
+
+
+class _Open(BaseModel):
+    # Unknown fields are kept, so a sender can add context without a schema change.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Customer(_Open):
+    email: str = Field(
+        max_length=320, description="Where the survey goes.", json_schema_extra={"format": "email"}
+    )
+    name: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=35, description="BCP 47 tag, e.g. pt-BR.")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. Europe/Rome.")
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        value = value.strip()
+        if not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+
+class Agent(_Open):
+    id: OptionalId = None
+    name: str | None = None
+    email: str | None = None
+
+
+class Team(_Open):
+    id: OptionalId = None
+    name: str | None = None
+
+
+class TicketClosed(_Open):
+    """``detail`` of a ``Ticket Closed`` event (source ``closeloop.tickets``), version 1."""
+
+    version: Literal[1] = 1
+    ticket_id: TicketId
+    helpdesk: HelpdeskName
+    closed_at: AwareDatetime
+    status: Literal["solved", "closed"]
+    customer: Customer
+    agent: Agent | None = None
+    team: Team | None = None
+    subject: str | None = Field(default=None, max_length=500)
+    channel: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    brand: str | None = None
+    url: str | None = Field(default=None, description="Link to the ticket, for the support lead.")
+
+
+class TicketReopened(_Open):
+    """``detail`` of a ``Ticket Reopened`` event: cancels a survey that has not been sent yet."""
+
+    version: Literal[1] = 1
+    ticket_id: TicketId
+    helpdesk: HelpdeskName
+    reopened_at: AwareDatetime | None = None
+
+
+def ticket_key(helpdesk: str, ticket_id: str) -> str:
+    """One ticket across helpdesks: ``zendesk#123``."""
+    return f"{helpdesk}#{ticket_id}"
+
+
+class InvalidTicketEventError(Exception):
+    """The event is not a valid canonical ticket event; the message says why (no personal data)."""
+
+
+def parse_ticket_event(event: dict[str, Any]) -> TicketClosed | TicketReopened:
+    """Validate an EventBridge event (as delivered to a queue) into a canonical ticket event."""
+    detail_type = event.get("detail-type")
+    models: dict[str, type[TicketClosed] | type[TicketReopened]] = {
+        TICKET_CLOSED: TicketClosed,
+        TICKET_REOPENED: TicketReopened,
+    }
+    if event.get("source") != TICKETS_SOURCE or detail_type not in models:
+        raise InvalidTicketEventError(f"not a ticket event: {event.get('source')!r} / {detail_type!r}")
+    try:
+        return models[detail_type].model_validate(event.get("detail"))
+    except ValidationError as error:
+        # Report where and what, never the offending values (they may be personal data).
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'detail'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise InvalidTicketEventError(f"invalid {detail_type}: {problems}") from error

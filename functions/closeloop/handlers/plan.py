@@ -1,0 +1,59 @@
+"""PlanFunction: ticket events (EventBridge → PlanQueue) become planned surveys or cancellations."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from closeloop import wiring
+from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
+from closeloop.observability import logger, metrics, tracer
+
+# Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def plan_record(record: SQSRecord) -> None:
+    try:
+        ticket_event = parse_ticket_event(json.loads(record.body))
+    except (InvalidTicketEventError, json.JSONDecodeError) as error:
+        logger.warning("ticket event rejected", extra={"message_id": record.message_id, "reason": str(error)})
+        metrics.add_metric(name="TicketEventsRejected", unit=MetricUnit.Count, value=1)
+        wiring.plan_queue_disposal().dead_letter(record.body, str(error), record.message_id)
+        return
+    planner = wiring.follow_up_planner()
+    now = datetime.now(UTC)
+    context = {"helpdesk": ticket_event.helpdesk, "ticket_id": ticket_event.ticket_id}
+    if isinstance(ticket_event, TicketClosed):
+        outcome = planner.plan_followup(ticket_event, now)
+        logger.info(
+            "follow-up planned",
+            extra=context
+            | {
+                "result": outcome.result.value,
+                "survey_id": outcome.survey_id,
+                "reason": outcome.reason.value if outcome.reason else None,
+                "send_at": outcome.send_at.isoformat() if outcome.send_at else None,
+            },
+        )
+        metrics.add_metric(name=f"Surveys{outcome.result.value.title()}", unit=MetricUnit.Count, value=1)
+    else:
+        cancelled = planner.cancel_followup(ticket_event, now)
+        logger.info("ticket reopened", extra=context | {"cancelled_surveys": cancelled})
+        metrics.add_metric(name="SurveysCancelled", unit=MetricUnit.Count, value=len(cancelled))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=plan_record, processor=processor, context=context
+    )

@@ -1,0 +1,76 @@
+"""SendFunction: due surveys (SendQueue) become emails, at most once each."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from closeloop import wiring
+from closeloop.domain.sending import (
+    MailRetryableError,
+    SendOutcomeUnknownError,
+    SendRejectedError,
+    UnknownSurveyError,
+)
+from closeloop.observability import logger, metrics, tracer
+
+# Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class MalformedSendRequestError(Exception):
+    """The queue message is not ``{"survey_id": "…"}``."""
+
+
+def _survey_id(body: str) -> str:
+    try:
+        survey_id = json.loads(body)["survey_id"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise MalformedSendRequestError('message is not {"survey_id": ...}') from error
+    if not isinstance(survey_id, str) or not survey_id:
+        raise MalformedSendRequestError("survey_id is not a string")
+    return survey_id
+
+
+def send_record(record: SQSRecord) -> None:
+    disposal = wiring.send_queue_disposal()
+    try:
+        survey_id = _survey_id(record.body)
+        result = wiring.survey_sender().send_survey(survey_id, datetime.now(UTC))
+    except MailRetryableError as error:
+        delay = disposal.retry_later(record.receipt_handle, int(record.attributes.approximate_receive_count))
+        logger.warning(
+            "send deferred",
+            extra={"message_id": record.message_id, "reason": str(error), "retry_in_seconds": delay},
+        )
+        metrics.add_metric(name="SendsDeferred", unit=MetricUnit.Count, value=1)
+        raise
+    except (
+        MalformedSendRequestError,
+        UnknownSurveyError,
+        SendRejectedError,
+        SendOutcomeUnknownError,
+    ) as error:
+        reason = f"{type(error).__name__}: {error}"
+        logger.error("send request dead-lettered", extra={"message_id": record.message_id, "reason": reason})
+        metrics.add_metric(name="SendsDeadLettered", unit=MetricUnit.Count, value=1)
+        disposal.dead_letter(record.body, reason, record.message_id)
+        return
+    logger.info("send request handled", extra={"survey_id": survey_id, "result": result.value})
+    metrics.add_metric(name=f"Surveys{result.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=send_record, processor=processor, context=context
+    )

@@ -1,0 +1,169 @@
+"""The stack's AWS resources in in-process moto, and helpers to drive handlers with real queue messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from closeloop import wiring
+
+REGION = "eu-west-1"
+SENDER = "support@acme.example"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+@dataclass
+class Stack:
+    table: str
+    bus: str
+    plan_queue: str
+    plan_dlq: str
+    send_queue: str
+    send_dlq: str
+    bus_tap: str  # receives every closeloop event put on the bus, so tests can read them back
+    clients: dict[str, Any]
+
+    def sqs_event(self, queue_url: str, max_messages: int = 10) -> dict[str, Any]:
+        """Receive real messages from a queue and wrap them as Lambda's SQS event."""
+        sqs = self.clients["sqs"]
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=max_messages,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": REGION,
+                }
+                for m in messages
+            ]
+        }
+
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every message currently visible on a queue (bodies parsed as JSON), removing them."""
+        sqs = self.clients["sqs"]
+        found = []
+        while batch := sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in batch:
+                try:
+                    body = json.loads(message["Body"])
+                except json.JSONDecodeError:
+                    body = message["Body"]
+                found.append({"body": body, "attributes": message.get("MessageAttributes", {})})
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def published(self, detail_type: str | None = None) -> list[dict[str, Any]]:
+        events = [m["body"] for m in self.drain(self.bus_tap)]
+        return [e for e in events if detail_type is None or e["detail-type"] == detail_type]
+
+
+def _queue(sqs: Any, name: str, dlq_arn: str | None = None) -> tuple[str, str]:
+    attributes = {"VisibilityTimeout": "0"}
+    if dlq_arn:
+        attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        clients = {
+            name: boto3.client(name, region_name=REGION)
+            for name in ("dynamodb", "sqs", "events", "scheduler", "secretsmanager", "sesv2", "ses")
+        }
+        clients["dynamodb"].create_table(
+            TableName="surveys",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")
+            ],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "GSI1",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                }
+            ],
+        )
+        sqs = clients["sqs"]
+        plan_dlq, plan_dlq_arn = _queue(sqs, "plan-dlq")
+        plan_queue, _ = _queue(sqs, "plan", plan_dlq_arn)
+        send_dlq, send_dlq_arn = _queue(sqs, "send-dlq")
+        send_queue, send_arn = _queue(sqs, "send", send_dlq_arn)
+        tap, tap_arn = _queue(sqs, "bus-tap")
+        bus = clients["events"].create_event_bus(Name="closeloop")["EventBusArn"]
+        clients["events"].put_rule(
+            Name="tap", EventBusName="closeloop", EventPattern=json.dumps({"source": ["closeloop"]})
+        )
+        clients["events"].put_targets(
+            Rule="tap", EventBusName="closeloop", Targets=[{"Id": "tap", "Arn": tap_arn}]
+        )
+        clients["scheduler"].create_schedule_group(Name="closeloop")
+        secret = clients["secretsmanager"].create_secret(
+            Name="signing", SecretString=json.dumps({"active": "k1", "k1": "s" * 64})
+        )["ARN"]
+        clients["ses"].verify_email_identity(EmailAddress=SENDER)
+        environment = {
+            "EVENT_BUS_NAME": "closeloop",
+            "SURVEYS_TABLE": "surveys",
+            "PLAN_QUEUE_URL": plan_queue,
+            "PLAN_DLQ_URL": plan_dlq,
+            "SEND_QUEUE_URL": send_queue,
+            "SEND_QUEUE_ARN": send_arn,
+            "SEND_DLQ_URL": send_dlq,
+            "SCHEDULE_GROUP": "closeloop",
+            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
+            "SIGNING_KEYS_SECRET_ARN": secret,
+            "SENDER_ADDRESS": SENDER,
+            "SENDER_NAME": "Acme Support",
+            "PUBLIC_BASE_URL": "https://surveys.acme.example",
+            "QUIET_HOURS": "off",
+            "FOLLOW_UP_DELAY_MINUTES": "0",
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        wiring.reset()
+        yield Stack("surveys", bus, plan_queue, plan_dlq, send_queue, send_dlq, tap, clients)
+        wiring.reset()

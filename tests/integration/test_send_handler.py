@@ -1,0 +1,160 @@
+"""SendFunction against moto: a due survey becomes exactly one good email, or a clear reason why not."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.backends import get_backend
+
+from closeloop import wiring
+from closeloop.domain.links import LinkPurpose
+from closeloop.handlers import send
+from tests.integration.conftest import LambdaContext, Stack
+from tests.integration.test_plan_handler import deliver, solved_ticket, surveys
+
+
+def sent_messages() -> list[EmailMessage]:
+    backend = get_backend("ses")["123456789012"]["eu-west-1"]
+    return [
+        email.message_from_string(m.raw_data, policy=email.policy.default)  # type: ignore[misc]
+        for m in backend.sent_messages
+        if hasattr(m, "raw_data")
+    ]
+
+
+def run_send(stack: Stack) -> dict[str, Any]:
+    result: dict[str, Any] = send.lambda_handler(stack.sqs_event(stack.send_queue), LambdaContext())
+    return result
+
+
+def planned(stack: Stack, **detail: Any) -> str:
+    deliver(stack, solved_ticket(**detail))
+    return str(surveys(stack)[-1]["survey_id"]["S"])
+
+
+def test_a_due_survey_is_sent_as_a_localized_multipart_email(stack: Stack) -> None:
+    # GIVEN a survey planned for Giulia (locale it-IT)
+    survey_id = planned(stack)
+    # WHEN the send request is processed
+    assert run_send(stack) == {"batchItemFailures": []}
+    # THEN one email reached SES, in Italian, with both parts and the one-click unsubscribe headers
+    [message] = sent_messages()
+    assert message["To"].addresses[0].addr_spec == "giulia.rossi@example.com"
+    assert message["Content-Language"] == "it"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe"].startswith("<https://surveys.acme.example/u/")
+    assert message["X-Closeloop-Survey-Id"] == survey_id
+    assert message["Auto-Submitted"] == "auto-generated"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Giulia" in text
+    assert "Giulia" in html
+    assert "4521" in message["Subject"]
+    # AND the survey is recorded as sent with SES's message id
+    [stored] = surveys(stack)
+    assert stored["status"]["S"] == "sent"
+    assert stored["message_id"]["S"]
+
+
+def test_every_answer_link_is_signed_for_this_survey(stack: Stack) -> None:
+    survey_id = planned(stack)
+    run_send(stack)
+    [message] = sent_messages()
+    text = message.get_body(("plain",)).get_content()
+    links = [w for w in text.split() if w.startswith("https://surveys.acme.example/s/")]
+    assert [link.rsplit("=", 1)[1] for link in links] == ["1", "2", "3", "4", "5"]
+    token = links[0].split("/s/")[1].split("?")[0]
+    assert wiring.link_signer().verify(token, LinkPurpose.SURVEY, datetime.now(UTC)).survey_id == survey_id
+
+
+def test_a_redelivered_send_request_never_sends_twice(stack: Stack) -> None:
+    survey_id = planned(stack)
+    run_send(stack)
+    stack.clients["sqs"].send_message(
+        QueueUrl=stack.send_queue, MessageBody=json.dumps({"survey_id": survey_id})
+    )
+    assert run_send(stack) == {"batchItemFailures": []}
+    assert len(sent_messages()) == 1
+
+
+def test_a_survey_cancelled_before_its_send_sends_nothing(stack: Stack) -> None:
+    planned(stack)
+    from tests.conftest import load_event
+
+    deliver(stack, load_event("canonical/ticket_reopened.json"))
+    run_send(stack)
+    assert sent_messages() == []
+
+
+def test_an_address_suppressed_after_planning_is_not_mailed(stack: Stack) -> None:
+    planned(stack)
+    wiring.survey_repository().suppress("giulia.rossi@example.com", "complaint", datetime.now(UTC))
+    run_send(stack)
+    assert sent_messages() == []
+    assert surveys(stack)[0]["status"]["S"] == "suppressed"
+
+
+def test_ses_throttling_returns_the_message_with_backoff_and_sends_later(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN SES throttles the first attempt
+    survey_id = planned(stack)
+    client = wiring.sesv2_client()
+    real_send = client.send_email
+    calls = {"n": 0}
+
+    def throttled_once(**request: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TooManyRequestsException", "Message": "slow down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 429},
+                },
+                "SendEmail",
+            )
+        return real_send(**request)
+
+    monkeypatch.setattr(client, "send_email", throttled_once)
+    # WHEN the batch runs
+    batch = stack.sqs_event(stack.send_queue)
+    first = send.lambda_handler(batch, LambdaContext())
+    # THEN the record is reported failed (it stays on the queue), nothing was sent, the survey still waits
+    assert len(first["batchItemFailures"]) == 1
+    assert sent_messages() == []
+    assert surveys(stack)[0]["status"]["S"] == "planned"
+    # AND it was hidden for a backoff period, not returned at once
+    assert stack.clients["sqs"].receive_message(QueueUrl=stack.send_queue).get("Messages", []) == []
+    # AND when it comes back (the backoff cut short for the test), it is sent once
+    stack.clients["sqs"].change_message_visibility(
+        QueueUrl=stack.send_queue, ReceiptHandle=batch["Records"][0]["receiptHandle"], VisibilityTimeout=0
+    )
+    assert run_send(stack) == {"batchItemFailures": []}
+    assert len(sent_messages()) == 1
+    assert surveys(stack)[0]["survey_id"]["S"] == survey_id
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", json.dumps({"survey": 1}), json.dumps({"survey_id": "no-such-survey"})]
+)
+def test_poison_send_requests_are_dead_lettered_with_a_reason(stack: Stack, body: str) -> None:
+    stack.clients["sqs"].send_message(QueueUrl=stack.send_queue, MessageBody=body)
+    assert run_send(stack) == {"batchItemFailures": []}
+    [parked] = stack.drain(stack.send_dlq)
+    assert parked["attributes"]["reason"]["StringValue"]
+
+
+def test_a_survey_left_mid_send_by_a_crash_is_dead_lettered_not_resent(stack: Stack) -> None:
+    survey_id = planned(stack)
+    wiring.survey_repository().claim_for_sending(survey_id, datetime.now(UTC))
+    run_send(stack)
+    assert sent_messages() == []
+    [parked] = stack.drain(stack.send_dlq)
+    assert "SendOutcomeUnknownError" in parked["attributes"]["reason"]["StringValue"]
