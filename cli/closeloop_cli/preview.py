@@ -1,0 +1,199 @@
+"""``closeloop preview``: render the survey email with sample data, to read it or open it in a browser.
+
+    closeloop preview --locale it                         # text part in the terminal
+    closeloop preview --locale hr --survey-type nps --out /tmp/nps-hr.html
+    python -m closeloop_cli.preview --locale vi --format html
+
+It uses the same renderer and templates as the deployed send function, so what it shows is what a
+customer receives (without the MIME wrapping, which the send function adds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, get_args
+
+from closeloop.adapters.rendering import (
+    SCALES,
+    AnswerLink,
+    EmailRenderer,
+    RenderedEmail,
+    SurveyEmailContent,
+    SurveyType,
+)
+
+REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+PREVIEW_BASE_URL = "https://surveys.example.com"
+PREVIEW_BRAND = "Acme Support"
+PREVIEW_TICKET_ID = "4521"
+PREVIEW_EXPIRY_DAYS = 28
+_HTML_SUFFIXES = {".html", ".htm"}
+_TEXT_SUFFIXES = {".txt", ".text"}
+
+
+@dataclass(frozen=True)
+class SampleTicket:
+    """A realistic customer, agent and ticket subject for one language."""
+
+    customer_name: str
+    agent_name: str
+    ticket_subject: str
+
+
+SAMPLES: dict[str, SampleTicket] = {
+    "en": SampleTicket("Emily Carter", "Daniel", "Can't sign in after resetting my password"),
+    "it": SampleTicket("Giulia Rossi", "Marta", "Non riesco ad accedere dopo il reset della password"),
+    "vi": SampleTicket("Nguyễn Thị Lan", "Minh", "Không đăng nhập được sau khi đặt lại mật khẩu"),
+    "ca": SampleTicket("Jordi Puig i Serra", "Núria", "No puc entrar després de restablir la contrasenya"),
+    "hr": SampleTicket("Ivana Horvat", "Luka", "Ne mogu se prijaviti nakon promjene lozinke"),
+    "es": SampleTicket("Lucía Fernández", "Javier", "No puedo iniciar sesión tras cambiar la contraseña"),
+    "fr": SampleTicket(
+        "Camille Dubois", "Julien", "Impossible de me connecter après avoir changé mon mot de passe"
+    ),
+    "de": SampleTicket("Jonas Müller", "Anna", "Anmeldung nach dem Zurücksetzen des Passworts nicht möglich"),
+    "pt": SampleTicket("Ana Souza", "Rafael", "Não consigo entrar depois de redefinir a senha"),
+}
+
+
+def default_templates_path() -> Path:
+    """``TEMPLATES_PATH`` when set, else the repository's ``templates/`` folder."""
+    configured = os.environ.get("TEMPLATES_PATH")
+    return Path(configured) if configured else REPO_TEMPLATES
+
+
+def sample_content(
+    locale: str,
+    survey_type: SurveyType,
+    *,
+    customer_name: str | None = None,
+    agent_name: str | None = None,
+    ticket_subject: str | None = None,
+    now: datetime | None = None,
+) -> SurveyEmailContent:
+    """The survey email content the preview renders: sample people in ``locale``'s language.
+
+    ``customer_name``, ``agent_name`` and ``ticket_subject`` override the samples; an empty string
+    means "unknown", to preview the wording used when the helpdesk does not say.
+    """
+    sample = SAMPLES.get(locale.replace("_", "-").split("-")[0].lower(), SAMPLES["en"])
+    moment = now or datetime.now(UTC)
+    answers = tuple(
+        AnswerLink(value=value, url=f"{PREVIEW_BASE_URL}/s/PREVIEW?score={value}")
+        for value in SCALES[survey_type]
+    )
+    return SurveyEmailContent(
+        locale=locale,
+        customer_name=_override(customer_name, sample.customer_name),
+        ticket_id=PREVIEW_TICKET_ID,
+        ticket_subject=_override(ticket_subject, sample.ticket_subject),
+        agent_name=_override(agent_name, sample.agent_name),
+        brand=PREVIEW_BRAND,
+        survey_type=survey_type,
+        answers=answers,
+        unsubscribe_url=f"{PREVIEW_BASE_URL}/u/PREVIEW",
+        expires_at=moment + timedelta(days=PREVIEW_EXPIRY_DAYS),
+    )
+
+
+def render_preview(arguments: argparse.Namespace) -> RenderedEmail:
+    """Render the sample email the parsed ``preview`` arguments ask for."""
+    renderer = EmailRenderer(arguments.templates or default_templates_path())
+    content = sample_content(
+        arguments.locale,
+        arguments.survey_type,
+        customer_name=arguments.customer_name,
+        agent_name=arguments.agent_name,
+        ticket_subject=arguments.ticket_subject,
+    )
+    return renderer.render_survey(content)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--locale", default="en", help="locale as a helpdesk gives it: it, pt-BR, vi_VN… (en)"
+    )
+    parser.add_argument(
+        "--survey-type", choices=get_args(SurveyType), default="csat", help="the question asked (csat)"
+    )
+    parser.add_argument(
+        "--format", choices=("text", "html"), default=None, help="part to show (text; --out FILE.html: html)"
+    )
+    parser.add_argument("--out", type=Path, help="write to FILE instead of the terminal (.html, .txt)")
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        help="templates folder (env TEMPLATES_PATH, else the repository's templates/)",
+    )
+    parser.add_argument("--customer-name", help="customer's full name; '' previews the wording without one")
+    parser.add_argument("--agent-name", help="agent's name; '' previews the wording without one")
+    parser.add_argument("--ticket-subject", help="ticket subject; '' previews the wording without one")
+    parser.set_defaults(run=run)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``preview`` subcommand to the ``closeloop`` command."""
+    parser = subparsers.add_parser(
+        "preview",
+        help="render the survey email with sample data",
+        description="Render the survey email with sample data, as the send function would.",
+    )
+    add_arguments(parser)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Render and show or write the preview; returns the process exit code."""
+    out: Path | None = arguments.out
+    part = arguments.format
+    if out is not None:
+        suffix = out.suffix.lower()
+        if suffix == ".eml":
+            print(
+                "closeloop preview writes one part, not a MIME message: use --out FILE.html or FILE.txt "
+                "(the local sandbox writes complete .eml files to its outbox)",
+                file=sys.stderr,
+            )
+            return 2
+        if part is None:
+            part = "html" if suffix in _HTML_SUFFIXES else "text"
+        elif (part == "html" and suffix in _TEXT_SUFFIXES) or (part == "text" and suffix in _HTML_SUFFIXES):
+            print(f"--format {part} does not match the file name {out.name}", file=sys.stderr)
+            return 2
+    part = part or "text"
+    try:
+        email = render_preview(arguments)
+    except (OSError, ValueError) as error:
+        print(f"closeloop preview: {error}", file=sys.stderr)
+        return 1
+    requested = arguments.locale.replace("_", "-").lower()
+    if email.locale.lower() != requested:
+        print(f"no catalog for {arguments.locale!r}: rendered {email.locale!r}", file=sys.stderr)
+    body = email.html if part == "html" else f"Subject: {email.subject}\n\n{email.text}"
+    if out is None:
+        sys.stdout.write(body)
+        return 0
+    out.write_text(body, encoding="utf-8")
+    print(f"wrote {part} preview ({email.locale}) to {out}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="closeloop preview", description="Render the survey email with sample data."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def _override(value: str | None, sample: str) -> str | None:
+    if value is None:
+        return sample
+    return value or None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""Render the survey email from the templates layer: one Jinja environment, one message catalog per locale.
+
+The wording lives in ``templates/`` (shipped as its own Lambda layer, mounted at ``/opt``), not here:
+
+- ``email/survey_copy.j2`` holds every sentence once; both layouts print its variables, so the text and
+  HTML parts cannot drift apart;
+- ``email/survey.txt.j2`` and ``email/survey.html.j2`` lay those sentences out;
+- ``brand.json`` holds colours and an optional logo;
+- ``locales/<lang>/LC_MESSAGES/closeloop.mo`` holds the compiled translations.
+
+Translations are passed to each render in its context, never installed on the environment, so one
+locale's catalog cannot leak into the next render.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+SurveyType = Literal["csat", "nps", "ces", "resolved"]
+
+CATALOG_DOMAIN = "closeloop"
+SOURCE_LOCALE = "en"
+COPY_TEMPLATE = "email/survey_copy.j2"
+TEXT_TEMPLATE = "email/survey.txt.j2"
+HTML_TEMPLATE = "email/survey.html.j2"
+BRAND_FILE = "brand.json"
+
+# The answers each survey type offers, in scale order. CES runs from 1 (very easy) to 7 (very difficult).
+SCALES: Mapping[str, tuple[int | str, ...]] = {
+    "csat": (1, 2, 3, 4, 5),
+    "nps": tuple(range(11)),
+    "ces": (1, 2, 3, 4, 5, 6, 7),
+    "resolved": ("yes", "no"),
+}
+
+# Used when brand.json leaves a key out; the defaults meet WCAG AA contrast (4.5:1) on their backgrounds.
+DEFAULT_BRAND_STYLE: Mapping[str, str] = {
+    "accent_color": "#1D4ED8",
+    "accent_text_color": "#FFFFFF",
+    "text_color": "#1F2937",
+    "muted_text_color": "#4B5563",
+    "page_background_color": "#F3F4F6",
+    "card_background_color": "#FFFFFF",
+    "font_family": "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+    "logo_url": "",
+    "logo_width": "140",
+}
+
+# Languages that write the family name first; there the given name is the last word of a full name.
+_FAMILY_NAME_FIRST = frozenset({"vi"})
+_SUBJECT_MAX_CHARS = 90
+_LOCALE_SEPARATORS = re.compile(r"[-_]")
+
+
+@dataclass(frozen=True)
+class AnswerLink:
+    """One answer of the survey and its signed one-click link."""
+
+    value: int | str
+    url: str
+
+
+@dataclass(frozen=True)
+class SurveyEmailContent:
+    """Everything the survey email says, before wording and translation."""
+
+    locale: str | None
+    customer_name: str | None
+    ticket_id: str
+    ticket_subject: str | None
+    agent_name: str | None
+    brand: str
+    survey_type: SurveyType
+    answers: tuple[AnswerLink, ...]
+    unsubscribe_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """The rendered parts of one email, in the locale actually used."""
+
+    locale: str
+    subject: str
+    text: str
+    html: str
+
+
+class LocaleNotSupportedError(Exception):
+    """The configured default locale has no catalog in the templates layer."""
+
+
+class EmailRenderer:
+    """Render survey emails in the customer's language, falling back to the default locale."""
+
+    def __init__(
+        self,
+        templates_path: str | Path,
+        default_locale: str = SOURCE_LOCALE,
+        supported_locales: Sequence[str] = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"),
+    ) -> None:
+        self._root = Path(templates_path)
+        self._environment = Environment(
+            loader=FileSystemLoader(self._root),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(
+                enabled_extensions=("html", "htm", "xml", "html.j2", "htm.j2", "xml.j2"),
+                default_for_string=True,
+                default=False,
+            ),
+            extensions=["jinja2.ext.i18n"],
+            # The layer is read-only for the life of the container: no need to stat templates per render.
+            auto_reload=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        # {% trans %} blocks compile against new-style gettext, matching the callables passed per render.
+        self._environment.newstyle_gettext = True  # type: ignore[attr-defined]
+        self._brand_style = _load_brand_style(self._root / BRAND_FILE)
+        self._locales_dir = self._root / "locales"
+        self._shipped = {
+            _canonical(tag): _canonical(tag)
+            for tag in supported_locales
+            if _canonical(tag) == SOURCE_LOCALE or self._catalog_path(_canonical(tag)).is_file()
+        }
+        self._shipped_by_key = {tag.lower(): tag for tag in self._shipped}
+        self._translations: dict[str, NullTranslations] = {}
+        default = self._shipped_by_key.get(_canonical(default_locale).lower())
+        if default is None:
+            raise LocaleNotSupportedError(
+                f"default locale {default_locale!r} is not both supported and shipped in {self._locales_dir}"
+            )
+        self._default_locale = default
+
+    @property
+    def environment(self) -> Environment:
+        """The one Jinja environment (exposed for tests and tooling, e.g. to check its settings)."""
+        return self._environment
+
+    @property
+    def shipped_locales(self) -> tuple[str, ...]:
+        """Supported locales that have a compiled catalog (English, the source, always does)."""
+        return tuple(sorted(self._shipped))
+
+    def resolve_locale(self, requested: str | None) -> str:
+        """The shipped locale to use for ``requested``: exact tag, then its language, then the default.
+
+        ``pt_BR``, ``pt-br`` and ``PT-BR`` all mean ``pt-BR``; encodings and modifiers (``de_DE.UTF-8``,
+        ``ca_ES@valencia``) are ignored.
+        """
+        if requested:
+            subtags = _LOCALE_SEPARATORS.split(_canonical(requested))
+            for length in range(len(subtags), 0, -1):
+                candidate = "-".join(subtags[:length]).lower()
+                if candidate in self._shipped_by_key:
+                    return self._shipped_by_key[candidate]
+        return self._default_locale
+
+    def render_survey(self, content: SurveyEmailContent) -> RenderedEmail:
+        """Render subject, text and HTML parts of one survey email."""
+        _check_answers(content)
+        locale = self.resolve_locale(content.locale)
+        babel_locale = Locale.parse(locale, sep="-")
+        translations = self._translations_for(locale)
+        variables: dict[str, Any] = {
+            "gettext": _new_style_gettext(translations),
+            "ngettext": _new_style_ngettext(translations),
+            "pgettext": _new_style_pgettext(translations),
+            "npgettext": _new_style_npgettext(translations),
+            "locale": locale,
+            "html_lang": locale,
+            "text_direction": "rtl" if babel_locale.character_order == "right-to-left" else "ltr",
+            "first_name": given_name(content.customer_name, locale),
+            "ticket_ref": content.ticket_id.strip().lstrip("#"),
+            "ticket_subject": _shorten(content.ticket_subject),
+            "agent_name": (content.agent_name or "").strip() or None,
+            "brand": content.brand.strip(),
+            "survey_type": content.survey_type,
+            "answers": content.answers,
+            "unsubscribe_url": content.unsubscribe_url,
+            "expires_on": format_date(content.expires_at, format="long", locale=babel_locale),
+            "style": self._brand_style,
+        }
+        copy = self._environment.get_template(COPY_TEMPLATE).make_module(variables)
+        exported = vars(copy)
+        if "subject" not in exported:
+            raise ValueError(f"{COPY_TEMPLATE} must set a top-level `subject` variable")
+        # One line, whatever the ticket data holds: a newline in a header would be a header injection.
+        subject = " ".join(str(exported["subject"]).split())
+        variables |= {"copy": copy, "subject": subject}
+        text = self._environment.get_template(TEXT_TEMPLATE).render(variables)
+        html = self._environment.get_template(HTML_TEMPLATE).render(variables)
+        return RenderedEmail(locale=locale, subject=subject, text=text, html=html)
+
+    def _catalog_path(self, locale: str) -> Path:
+        return self._locales_dir / locale.replace("-", "_") / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.mo"
+
+    def _translations_for(self, locale: str) -> NullTranslations:
+        if locale not in self._translations:
+            path = self._catalog_path(locale)
+            if path.is_file():
+                with path.open("rb") as catalog:
+                    self._translations[locale] = Translations(catalog, domain=CATALOG_DOMAIN)
+            else:
+                # Only the source locale gets here: its wording is the msgids themselves.
+                self._translations[locale] = NullTranslations()
+        return self._translations[locale]
+
+
+def given_name(full_name: str | None, locale: str) -> str | None:
+    """The name to greet a customer by, or None when there is no usable name.
+
+    ``"Giulia Rossi"`` gives ``"Giulia"``, ``"Rossi, Giulia"`` gives ``"Giulia"``, and in Vietnamese, where
+    the family name comes first, ``"Nguyễn Thị Lan"`` gives ``"Lan"``. An email address is not a name.
+    """
+    if not full_name or "@" in full_name:
+        return None
+    if "," in full_name:
+        family, _, given = full_name.partition(",")
+        words = given.split() or family.split()
+    else:
+        words = full_name.split()
+    if not words:
+        return None
+    language = locale.split("-")[0]
+    return words[-1] if language in _FAMILY_NAME_FIRST and "," not in full_name else words[0]
+
+
+def _canonical(tag: str) -> str:
+    """``pt_br.UTF-8`` → ``pt-BR``; ``zh_hant_tw`` → ``zh-Hant-TW``; ``EN-us`` → ``en-US``."""
+    bare = tag.strip().split(".")[0].split("@")[0]
+    subtags = [part for part in _LOCALE_SEPARATORS.split(bare) if part]
+    if not subtags:
+        return ""
+    canonical = [subtags[0].lower()]
+    for part in subtags[1:]:
+        if len(part) == 4 and part.isalpha():
+            canonical.append(part.title())
+        elif len(part) in (2, 3):
+            canonical.append(part.upper())
+        else:
+            canonical.append(part.lower())
+    return "-".join(canonical)
+
+
+def _shorten(subject: str | None) -> str | None:
+    if not subject or not subject.strip():
+        return None
+    flat = " ".join(subject.split())
+    return flat if len(flat) <= _SUBJECT_MAX_CHARS else flat[: _SUBJECT_MAX_CHARS - 1].rstrip() + "…"
+
+
+def _check_answers(content: SurveyEmailContent) -> None:
+    expected = SCALES.get(content.survey_type)
+    if expected is None:
+        raise ValueError(f"unknown survey type {content.survey_type!r}")
+    given = sorted(str(answer.value) for answer in content.answers)
+    if given != sorted(str(value) for value in expected):
+        raise ValueError(f"a {content.survey_type} survey needs one answer link for each of {expected}")
+
+
+def _load_brand_style(path: Path) -> Mapping[str, str]:
+    if not path.is_file():
+        return DEFAULT_BRAND_STYLE
+    overrides = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{path} must hold a JSON object")
+    unknown = sorted(set(overrides) - set(DEFAULT_BRAND_STYLE) - {"_comment"})
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {unknown}; known keys are {sorted(DEFAULT_BRAND_STYLE)}")
+    overrides.pop("_comment", None)
+    return {**DEFAULT_BRAND_STYLE, **{key: str(value) for key, value in overrides.items()}}
+
+
+def _format(context: Context, translated: str, variables: Mapping[str, Any]) -> str:
+    # In an autoescaped template the translation is trusted markup and every value is escaped into it.
+    if context.eval_ctx.autoescape:
+        return Markup(translated) % variables  # noqa: S704 (catalogs are ours; the values get escaped)
+    return translated % variables
+
+
+def _new_style_gettext(translations: NullTranslations) -> Callable[..., str]:
+    @pass_context
+    def gettext(context: Context, message: str, /, **variables: Any) -> str:
+        return _format(context, translations.gettext(message), variables)
+
+    return gettext
+
+
+def _new_style_ngettext(translations: NullTranslations) -> Callable[..., str]:
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return _format(context, translations.ngettext(singular, plural, num), variables)
+
+    return ngettext
+
+
+def _new_style_pgettext(translations: NullTranslations) -> Callable[..., str]:
+    @pass_context
+    def pgettext(context: Context, message_context: str, message: str, /, **variables: Any) -> str:
+        return _format(context, str(translations.pgettext(message_context, message)), variables)
+
+    return pgettext
+
+
+def _new_style_npgettext(translations: NullTranslations) -> Callable[..., str]:
+    @pass_context
+    def npgettext(
+        context: Context, message_context: str, singular: str, plural: str, num: int, /, **variables: Any
+    ) -> str:
+        variables.setdefault("num", num)
+        translated = translations.npgettext(message_context, singular, plural, num)
+        return _format(context, str(translated), variables)
+
+    return npgettext
