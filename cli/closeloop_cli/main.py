@@ -1,0 +1,29 @@
+"""The ``closeloop`` command: local sandbox, demo, template preview, schemas, benchmark.
+
+Installed with the project for developers and operators; never part of what is deployed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from closeloop_cli import demo, preview, sandbox, schemas
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="closeloop", description=__doc__)
+    subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    for command in (sandbox, demo, preview, schemas):
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

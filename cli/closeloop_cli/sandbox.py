@@ -1,0 +1,335 @@
+"""``closeloop sandbox``: the whole stack on one machine, with no AWS account.
+
+A moto server is the AWS endpoint; the resources ``template.yaml`` declares are created in it; the
+functions run in this process with the environment the template gives them; SQS event sources are
+relayed, the HTTP API is served, due schedules fire, and sent mail lands in an outbox folder.
+See docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from closeloop_cli.cfn import (
+    DEFAULT_ACCOUNT_ID,
+    TemplateError,
+    load_template,
+    parse_parameter_overrides,
+    resolve_parameters,
+)
+from closeloop_cli.stack import FUNCTION_TYPES, HTTP_API_TYPES, Stack, provision
+
+logger = logging.getLogger("closeloop_cli.sandbox")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REGION = "eu-west-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+NOT_CREATED_TYPES = (*FUNCTION_TYPES, *HTTP_API_TYPES)
+_QUIET_LOGGERS = ("werkzeug", "botocore", "boto3", "urllib3", "moto")
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start (a port in use, a bad parameter, a template it cannot run)."""
+
+
+def default_template() -> Path:
+    here = Path.cwd() / "template.yaml"
+    return here if here.exists() else REPO_ROOT / "template.yaml"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--template", type=Path, default=None, help="SAM template (default: ./template.yaml)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter override, as sam deploy --parameter-overrides (repeatable)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--aws-port", type=int, default=4566, help="moto server port (default: 4566)")
+    parser.add_argument("--api-port", type=int, default=3000, help="HTTP API port (default: 3000)")
+    parser.add_argument(
+        "--region",
+        default=os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        help="AWS region (default: $AWS_DEFAULT_REGION or eu-west-1)",
+    )
+    parser.add_argument("--stack-name", default="closeloop", help="AWS::StackName (default: closeloop)")
+    parser.add_argument("--outbox", type=Path, default=Path(".sandbox/outbox"), help="folder for sent mail")
+    parser.add_argument(
+        "--outputs", type=Path, default=Path(".sandbox/outputs.json"), help="where to write the stack outputs"
+    )
+    parser.add_argument(
+        "--templates", type=Path, default=None, help="TEMPLATES_PATH for the functions (default: ./templates)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``sandbox`` subcommand; the parsed namespace's ``run`` runs it and returns an exit code."""
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run the whole stack locally on a moto server",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="closeloop sandbox", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    _configure_logging(verbose=bool(args.verbose))
+    sandbox = Sandbox(
+        template=args.template or default_template(),
+        overrides_pairs=list(args.param),
+        host=args.host,
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        region=args.region,
+        stack_name=args.stack_name,
+        outbox=args.outbox,
+        outputs_path=args.outputs,
+        templates_path=args.templates,
+    )
+    try:
+        sandbox.start()
+    except (SandboxError, TemplateError) as error:
+        print(f"closeloop sandbox: error: {error}", file=sys.stderr, flush=True)
+        sandbox.stop()
+        return 2
+    sandbox.wait_for_signal()
+    sandbox.stop()
+    _progress("closeloop sandbox stopped")
+    return 0
+
+
+def _configure_logging(*, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+
+
+def _check_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SandboxError(f"{what} port {host}:{port} is not available ({error.strerror})") from error
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        template: Path,
+        overrides_pairs: list[str],
+        host: str,
+        aws_port: int,
+        api_port: int,
+        region: str,
+        stack_name: str,
+        outbox: Path,
+        outputs_path: Path,
+        templates_path: Path | None,
+    ) -> None:
+        self.template = template
+        self.overrides_pairs = overrides_pairs
+        self.host = host
+        self.aws_port = aws_port
+        self.api_port = api_port
+        self.region = region
+        self.stack_name = stack_name
+        self.outbox = outbox
+        self.outputs_path = outputs_path
+        self.templates_path = templates_path
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.moto: Any = None
+        self.http: Any = None
+        self.stack: Stack | None = None
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def start(self) -> None:
+        overrides = parse_parameter_overrides(self.overrides_pairs)
+        body = load_template(self.template)
+        resolve_parameters(body, overrides)
+        _check_port_free(self.host, self.aws_port, "AWS (moto)")
+        _check_port_free(self.host, self.api_port, "HTTP API")
+        self._set_aws_environment()
+
+        _progress(f"starting moto server on {self.aws_url}")
+        from moto.server import ThreadedMotoServer
+
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self.moto.start()
+
+        _progress(f"creating the resources of {self.template}")
+        session = boto3.session.Session(region_name=self.region)
+        base_dir = self.template.resolve().parent
+        stack = provision(
+            body,
+            overrides,
+            base_dir=base_dir,
+            account_id=DEFAULT_ACCOUNT_ID,
+            stack_name=self.stack_name,
+            region=self.region,
+            session=session,
+            endpoint_url=self.aws_url,
+            api_url=self.api_url,
+            templates_path=(self.templates_path or base_dir / "templates").resolve(),
+        )
+        self.stack = stack
+        created = [item for item in stack.resources.values() if item.type not in NOT_CREATED_TYPES]
+        _progress(
+            f"created {len(created) - len(stack.skipped)} resources in moto"
+            f" ({len(stack.skipped)} not needed locally);"
+            f" {len(stack.functions)} functions run in this process"
+        )
+        self._set_function_environment(stack)
+
+        from closeloop_cli.httpapi import HttpApiServer
+        from closeloop_cli.outbox import OutboxWriter
+        from closeloop_cli.relay import SqsRelay
+        from closeloop_cli.runtime import FunctionRunner
+        from closeloop_cli.scheduler_pump import SchedulerPump
+
+        runner = FunctionRunner(stack.functions)
+        config = Config(retries={"mode": "standard", "max_attempts": 2})
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=self.aws_url, config=config)  # type: ignore[call-overload]
+
+        routes = [route for spec in stack.functions.values() for route in spec.http_routes]
+        self.http = HttpApiServer(
+            host=self.host, port=self.api_port, routes=routes, runner=runner, account_id=stack.account_id
+        )
+        self.http.start()
+        sqs = client("sqs")
+        for spec in stack.functions.values():
+            for source in spec.sqs_sources:
+                self.threads.append(
+                    SqsRelay(
+                        runner=runner,
+                        function_id=spec.logical_id,
+                        source=source,
+                        sqs_client=sqs,
+                        region=self.region,
+                        stop=self.stop_event,
+                    )
+                )
+        self.threads.append(
+            SchedulerPump(
+                scheduler_client=client("scheduler"),
+                sqs_client=sqs,
+                events_client=client("events"),
+                sns_client=client("sns"),
+                groups=stack.schedule_groups,
+                runner=runner,
+                function_arns={spec.arn: spec.logical_id for spec in stack.functions.values()},
+                stop=self.stop_event,
+            )
+        )
+        self.threads.append(
+            OutboxWriter(
+                folder=self.outbox, account_id=stack.account_id, region=self.region, stop=self.stop_event
+            )
+        )
+        for thread in self.threads:
+            thread.start()
+
+        self.outputs_path.parent.mkdir(parents=True, exist_ok=True)
+        self.outputs_path.write_text(
+            json.dumps(stack.outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        for spec in stack.functions.values():
+            sources = [f"{route.method} {route.path}" for route in spec.http_routes]
+            sources += [source.queue_url.rsplit("/", 1)[-1] for source in spec.sqs_sources]
+            _progress(f"  {spec.logical_id}: {spec.handler} <- {', '.join(sources) or 'nothing'}")
+        _progress(f"outputs written to {self.outputs_path}")
+        _progress(
+            f"closeloop sandbox ready: AWS {self.aws_url}, API {self.api_url}, outbox {self.outbox}"
+            " (Ctrl+C to stop)"
+        )
+        # Cold starts happen now rather than on the first event; a broken import is logged right away.
+        threading.Thread(target=runner.warm_up, name="warm-up", daemon=True).start()
+
+    def _set_aws_environment(self) -> None:
+        """Point boto3 (ours and the handlers') at the moto server, with credentials that cannot be real."""
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            os.environ.pop(name, None)
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ["AWS_DEFAULT_REGION"] = self.region
+        os.environ["AWS_REGION"] = self.region
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_url
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+    def _set_function_environment(self, stack: Stack) -> None:
+        os.environ.update(stack.environment())
+        # Only a wiring module imported before the environment was set can hold stale clients.
+        wiring = sys.modules.get("closeloop.wiring")
+        if wiring is not None:
+            wiring.reset()
+
+    def wait_for_signal(self) -> None:
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            self.stop_event.set()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not self.stop_event.wait(0.5):
+            pass
+        _progress("closeloop sandbox stopping")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.threads = []
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

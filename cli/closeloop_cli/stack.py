@@ -1,0 +1,802 @@
+"""Creating the resources ``template.yaml`` declares in moto, so local and deployed stacks cannot drift.
+
+``provision`` walks the template's resources in dependency order, creates the ones the sandbox needs
+through ordinary boto3 clients (pointed at a moto server, or at ``mock_aws`` in tests), resolves each
+function's environment and event sources, and returns a ``Stack`` describing what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from closeloop_cli.cfn import (
+    Resolver,
+    TemplateError,
+    load_template,
+    references,
+    resolve_parameters,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REGION = "eu-west-1"
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+HTTP_API_TYPES = ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api")
+IMPLICIT_HTTP_API = "ServerlessHttpApi"
+
+# Types that exist only to wire permissions, logging or packaging in AWS; the sandbox needs none.
+SKIPPED_TYPES = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Logs::LogGroup",
+        "AWS::Logs::SubscriptionFilter",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::Serverless::LayerVersion",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::Events::EventBusPolicy",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::SES::ReceiptRuleSet",
+        "AWS::SES::ReceiptRule",
+        "AWS::SES::ConfigurationSetEventDestination",
+        "AWS::S3::BucketPolicy",
+        "AWS::Lambda::EventSourceMapping",
+        *HTTP_API_TYPES,
+        *FUNCTION_TYPES,
+    }
+)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One ``HttpApi`` event: ``method`` is upper-case or ``ANY``; ``path`` keeps ``{param}`` markers."""
+
+    method: str
+    path: str
+    function_id: str
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    """An SQS event source of a function, as a Lambda event source mapping sees it."""
+
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+
+
+@dataclass
+class FunctionSpec:
+    """What the sandbox needs to run one function in-process, as Lambda would."""
+
+    logical_id: str
+    function_name: str
+    arn: str
+    handler: str
+    code_path: Path | None
+    environment: dict[str, str]
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+    sqs_sources: list[SqsSource] = field(default_factory=list)
+    http_routes: list[HttpRoute] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProvisionedResource:
+    logical_id: str
+    type: str
+    ref: Any
+    attributes: Mapping[str, Any]
+
+
+@dataclass
+class Stack:
+    """The resolved result of provisioning one template."""
+
+    name: str
+    region: str
+    account_id: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+    functions: dict[str, FunctionSpec]
+    resources: dict[str, ProvisionedResource]
+    skipped: list[tuple[str, str]]
+    schedule_groups: list[str]
+    queue_urls: dict[str, str]
+    sender_identities: list[str]
+
+    def ref(self, logical_id: str) -> Any:
+        return self.resources[logical_id].ref
+
+    def environment(self) -> dict[str, str]:
+        """The union of every function's environment; a name with two values is an error."""
+        union: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for spec in self.functions.values():
+            for name, value in spec.environment.items():
+                if name in union and union[name] != value:
+                    raise TemplateError(
+                        f"environment variable {name} is {union[name]!r} in {owners[name]} but {value!r} "
+                        f"in {spec.logical_id}; the sandbox runs every function in one process, so they "
+                        "must agree"
+                    )
+                union[name] = value
+                owners.setdefault(name, spec.logical_id)
+        return union
+
+
+class ProvisionError(TemplateError):
+    """A resource could not be created."""
+
+
+def provision(
+    template: Path | Mapping[str, Any],
+    parameters: Mapping[str, str],
+    *,
+    stack_name: str = "closeloop",
+    region: str | None = None,
+    session: boto3.session.Session | None = None,
+    endpoint_url: str | None = None,
+    api_url: str = DEFAULT_API_URL,
+    templates_path: Path | None = None,
+    base_dir: Path | None = None,
+    account_id: str | None = None,
+) -> Stack:
+    """Create the template's resources and return the resolved stack.
+
+    ``parameters`` are overrides, validated against the template (same names as ``sam deploy
+    --parameter-overrides``). Clients come from ``session`` (default: a new one) and talk to
+    ``endpoint_url`` when given, else wherever boto3 points (``AWS_ENDPOINT_URL``, or ``mock_aws``).
+    ``api_url`` replaces every ``execute-api`` URL of the template's HTTP APIs, and ``TEMPLATES_PATH``
+    becomes ``templates_path`` (default: ``templates/`` beside the template). A template given as a
+    mapping (already loaded) resolves ``CodeUri`` against ``base_dir`` (default: the current folder).
+    ``account_id`` saves an STS call when the caller knows it.
+    """
+    if isinstance(template, Path):
+        body = load_template(template)
+        base_dir = base_dir or template.resolve().parent
+    else:
+        body = dict(template)
+        base_dir = base_dir or Path.cwd()
+    values = resolve_parameters(body, parameters)
+    session = session or boto3.session.Session()
+    region = region or session.region_name or DEFAULT_REGION
+    builder = _StackBuilder(
+        body=body,
+        parameters=values,
+        overrides=dict(parameters),
+        stack_name=stack_name,
+        region=region,
+        session=session,
+        endpoint_url=endpoint_url,
+        api_url=api_url.rstrip("/"),
+        base_dir=base_dir,
+        templates_path=templates_path or base_dir / "templates",
+        account_id=account_id,
+    )
+    return builder.build()
+
+
+class _StackBuilder:
+    def __init__(
+        self,
+        *,
+        body: dict[str, Any],
+        parameters: dict[str, str],
+        overrides: dict[str, str],
+        stack_name: str,
+        region: str,
+        session: boto3.session.Session,
+        endpoint_url: str | None,
+        api_url: str,
+        base_dir: Path,
+        templates_path: Path,
+        account_id: str | None,
+    ) -> None:
+        self.body = body
+        self.overrides = overrides
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.api_url = api_url
+        self.base_dir = base_dir
+        self.templates_path = templates_path
+        self._clients: dict[str, Any] = {}
+        account_id = account_id or self._client("sts").get_caller_identity()["Account"]
+        self.resolver = Resolver(
+            template=body, parameters=parameters, stack_name=stack_name, region=region, account_id=account_id
+        )
+        self.resources: dict[str, ProvisionedResource] = {}
+        self.skipped: list[tuple[str, str]] = []
+        self.queue_urls: dict[str, str] = {}
+        self.schedule_groups: list[str] = []
+        self.api_ids: set[str] = set()
+
+    # Plumbing ---------------------------------------------------------------------------------------
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+            )
+        return self._clients[service]
+
+    @property
+    def stack_name(self) -> str:
+        return self.resolver.stack_name
+
+    def _default_name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    def _arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{self.resolver.partition}:{service}:{region}:{self.resolver.account_id}:{resource}"
+
+    def _register(self, logical_id: str, kind: str, ref: Any, **attributes: Any) -> None:
+        self.resources[logical_id] = ProvisionedResource(logical_id, kind, ref, attributes)
+        self.resolver.refs[logical_id] = ref
+        for name, value in attributes.items():
+            self.resolver.attributes[(logical_id, name)] = value
+
+    def _localize(self, value: Any) -> Any:
+        """Point every ``execute-api`` URL of this stack's HTTP APIs at the local API server."""
+        if isinstance(value, str):
+            for api_id in self.api_ids:
+                pattern = (
+                    rf"https?://{re.escape(api_id)}\.execute-api\.{re.escape(self.region)}"
+                    rf"\.{re.escape(self.resolver.url_suffix)}(?:/\$default)?"
+                )
+                value = re.sub(pattern, self.api_url, value)
+            return value
+        if isinstance(value, list):
+            return [self._localize(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self._localize(item) for key, item in value.items()}
+        return value
+
+    # Build ------------------------------------------------------------------------------------------
+
+    def build(self) -> Stack:
+        declared: dict[str, Any] = self.body.get("Resources") or {}
+        enabled = {
+            logical_id: resource
+            for logical_id, resource in declared.items()
+            if self.resolver.is_enabled(resource or {})
+        }
+        if self._needs_implicit_api(enabled):
+            self._register_http_api(IMPLICIT_HTTP_API)
+        for logical_id in _dependency_order(enabled):
+            resource = enabled[logical_id]
+            kind = str(resource.get("Type", ""))
+            properties = self._properties(resource)
+            try:
+                self._create(logical_id, kind, properties)
+            except TemplateError:
+                raise
+            except Exception as error:
+                raise ProvisionError(f"cannot create {logical_id} ({kind}): {error}") from error
+        sender_identities = self._verify_sender()
+        functions = self._functions(enabled)
+        if self.skipped:
+            logger.debug(
+                "not emulated (not needed locally): %s",
+                ", ".join(f"{logical_id} ({kind})" for logical_id, kind in self.skipped),
+            )
+        return Stack(
+            name=self.stack_name,
+            region=self.region,
+            account_id=self.resolver.account_id,
+            parameters=dict(self.resolver.parameters),
+            outputs=self._outputs(),
+            functions=functions,
+            resources=self.resources,
+            skipped=self.skipped,
+            schedule_groups=self.schedule_groups,
+            queue_urls=self.queue_urls,
+            sender_identities=sender_identities,
+        )
+
+    def _properties(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        kind = str(resource.get("Type", ""))
+        properties = dict(resource.get("Properties") or {})
+        if kind == "AWS::Serverless::Function":
+            properties = _merge_globals((self.body.get("Globals") or {}).get("Function") or {}, properties)
+        return properties
+
+    def _needs_implicit_api(self, enabled: Mapping[str, Any]) -> bool:
+        for resource in enabled.values():
+            if resource.get("Type") != "AWS::Serverless::Function":
+                continue
+            for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
+                if event.get("Type") == "HttpApi" and "ApiId" not in (event.get("Properties") or {}):
+                    return True
+        return False
+
+    def _register_http_api(self, logical_id: str) -> None:
+        api_id = logical_id.lower()
+        self.api_ids.add(api_id)
+        self._register(logical_id, "AWS::Serverless::HttpApi", api_id, ApiEndpoint=self.api_url, ApiId=api_id)
+
+    def _create(self, logical_id: str, kind: str, properties: dict[str, Any]) -> None:
+        creators = {
+            "AWS::Events::EventBus": self._event_bus,
+            "AWS::Events::Rule": self._event_rule,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::SNS::Subscription": self._subscription,
+            "AWS::SecretsManager::Secret": self._secret,
+            "AWS::Scheduler::ScheduleGroup": self._schedule_group,
+            "AWS::SES::ConfigurationSet": self._configuration_set,
+            "AWS::SES::EmailIdentity": self._email_identity,
+        }
+        creator = creators.get(kind)
+        if creator is not None:
+            creator(logical_id, properties)
+            return
+        if kind in HTTP_API_TYPES:
+            self._register_http_api(logical_id)
+        elif kind in FUNCTION_TYPES:
+            name = self._function_name(logical_id, properties)
+            self._register(logical_id, kind, name, Arn=self._arn("lambda", f"function:{name}"))
+        else:
+            if kind not in SKIPPED_TYPES:
+                logger.warning(
+                    "resource %s has type %s, which the sandbox does not emulate", logical_id, kind
+                )
+            self._placeholder(logical_id, kind)
+
+    def _function_name(self, logical_id: str, properties: Mapping[str, Any]) -> str:
+        return str(self.resolver.resolve(properties.get("FunctionName")) or self._default_name(logical_id))
+
+    def _placeholder(self, logical_id: str, kind: str) -> None:
+        """Give a resource that is not created a plausible name and ARN, so references still resolve."""
+        self.skipped.append((logical_id, kind))
+        name = self._default_name(logical_id)
+        service = kind.split("::")[1].lower() if kind.count("::") == 2 else "unknown"
+        if kind == "AWS::IAM::Role":
+            arn = self._arn("iam", f"role/{name}", regional=False)
+        elif service == "iam":
+            arn = self._arn("iam", f"policy/{name}", regional=False)
+        elif kind == "AWS::Logs::LogGroup":
+            arn = self._arn("logs", f"log-group:{name}:*")
+        elif service in ("lambda", "serverless"):
+            arn = self._arn("lambda", f"layer:{name}:1")
+        else:
+            arn = self._arn(service, name)
+        self._register(logical_id, kind, name, Arn=arn, Name=name)
+
+    # Resource creators ------------------------------------------------------------------------------
+
+    def _resolved(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        resolved: dict[str, Any] = self.resolver.resolve(dict(properties)) or {}
+        return resolved
+
+    def _event_bus(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props["Name"])
+        client = self._client("events")
+        if name == "default":
+            arn = client.describe_event_bus(Name=name)["Arn"]
+        else:
+            arguments: dict[str, Any] = {"Name": name}
+            if props.get("Description"):
+                arguments["Description"] = props["Description"]
+            arn = client.create_event_bus(**arguments)["EventBusArn"]
+        self._register(logical_id, "AWS::Events::EventBus", name, Arn=arn, Name=name)
+
+    def _event_rule(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("Name") or self._default_name(logical_id))
+        bus = str(props.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        arguments: dict[str, Any] = {
+            "Name": name,
+            "EventBusName": bus,
+            "State": props.get("State", "ENABLED"),
+        }
+        if "EventPattern" in props:
+            pattern = props["EventPattern"]
+            arguments["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        if "ScheduleExpression" in props:
+            arguments["ScheduleExpression"] = props["ScheduleExpression"]
+        if props.get("Description"):
+            arguments["Description"] = props["Description"]
+        client = self._client("events")
+        arn = client.put_rule(**arguments)["RuleArn"]
+        targets = []
+        for target in props.get("Targets") or []:
+            service = str(target.get("Arn", "")).split(":")[2:3]
+            if service not in (["sqs"], ["logs"], ["events"]):
+                # moto raises NotImplementedError on put_events for any other target kind.
+                logger.warning(
+                    "rule %s: target %s (%s) is not delivered in the sandbox (moto delivers to SQS only)",
+                    logical_id,
+                    target.get("Id"),
+                    target.get("Arn"),
+                )
+                continue
+            keys = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "SqsParameters", "RoleArn")
+            targets.append({key: target[key] for key in keys if key in target})
+        if targets:
+            client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        self._register(logical_id, "AWS::Events::Rule", name, Arn=arn)
+
+    def _table(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("TableName") or self._default_name(logical_id))
+        arguments: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+        }
+        billing = props.get("BillingMode") or ("PROVISIONED" if "ProvisionedThroughput" in props else None)
+        arguments["BillingMode"] = billing or "PAY_PER_REQUEST"
+        if arguments["BillingMode"] == "PROVISIONED":
+            arguments["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if props.get(key):
+                arguments[key] = [_index(index, arguments["BillingMode"]) for index in props[key]]
+        stream = props.get("StreamSpecification")
+        if stream:
+            arguments["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
+        if props.get("Tags"):
+            arguments["Tags"] = props["Tags"]
+        client = self._client("dynamodb")
+        description = client.create_table(**arguments)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and _truthy(ttl.get("Enabled")):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        recovery = props.get("PointInTimeRecoverySpecification")
+        if recovery and _truthy(recovery.get("PointInTimeRecoveryEnabled")):
+            client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        self._register(
+            logical_id,
+            "AWS::DynamoDB::Table",
+            name,
+            Arn=description["TableArn"],
+            StreamArn=description.get("LatestStreamArn", ""),
+        )
+
+    def _queue(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        fifo = _truthy(props.get("FifoQueue"))
+        name = str(props.get("QueueName") or self._default_name(logical_id) + (".fifo" if fifo else ""))
+        attributes: dict[str, str] = {}
+        for key, value in props.items():
+            if key in ("QueueName", "Tags"):
+                continue
+            if isinstance(value, dict | list):
+                attributes[key] = json.dumps(value)
+            elif isinstance(value, bool):
+                attributes[key] = "true" if value else "false"
+            else:
+                attributes[key] = str(value)
+        arguments: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
+        if props.get("Tags"):
+            arguments["tags"] = {tag["Key"]: tag["Value"] for tag in props["Tags"]}
+        client = self._client("sqs")
+        url = client.create_queue(**arguments)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_urls[arn] = url
+        self._register(logical_id, "AWS::SQS::Queue", url, Arn=arn, QueueUrl=url, QueueName=name)
+
+    def _topic(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        fifo = _truthy(props.get("FifoTopic"))
+        name = str(props.get("TopicName") or self._default_name(logical_id) + (".fifo" if fifo else ""))
+        attributes = {
+            key: ("true" if value is True else "false" if value is False else str(value))
+            for key, value in props.items()
+            if key in ("DisplayName", "FifoTopic", "ContentBasedDeduplication")
+        }
+        client = self._client("sns")
+        arn = client.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        for subscription in props.get("Subscription") or []:
+            client.subscribe(
+                TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
+            )
+        self._register(logical_id, "AWS::SNS::Topic", arn, TopicArn=arn, TopicName=name)
+
+    def _subscription(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        arguments: dict[str, Any] = {"TopicArn": props["TopicArn"], "Protocol": props["Protocol"]}
+        if props.get("Endpoint"):
+            arguments["Endpoint"] = props["Endpoint"]
+        attributes = {
+            key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key])
+            for key in ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy")
+            if key in props
+        }
+        if attributes:
+            arguments["Attributes"] = attributes
+        arn = self._client("sns").subscribe(**arguments, ReturnSubscriptionArn=True)["SubscriptionArn"]
+        self._register(logical_id, "AWS::SNS::Subscription", arn, Arn=arn)
+
+    def _secret(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("Name") or self._default_name(logical_id))
+        if "SecretString" in props:
+            value = str(props["SecretString"])
+        elif "GenerateSecretString" in props:
+            value = generate_secret_string(props["GenerateSecretString"])
+        else:
+            value = generate_secret_string({})
+        arguments: dict[str, Any] = {"Name": name, "SecretString": value}
+        if props.get("Description"):
+            arguments["Description"] = props["Description"]
+        if props.get("Tags"):
+            arguments["Tags"] = props["Tags"]
+        arn = self._client("secretsmanager").create_secret(**arguments)["ARN"]
+        self._register(logical_id, "AWS::SecretsManager::Secret", arn, Id=arn)
+
+    def _schedule_group(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("Name") or self._default_name(logical_id))
+        arn = self._client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        self.schedule_groups.append(name)
+        self._register(logical_id, "AWS::Scheduler::ScheduleGroup", name, Arn=arn)
+
+    def _configuration_set(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("Name") or self._default_name(logical_id))
+        self._client("sesv2").create_configuration_set(ConfigurationSetName=name)
+        self._register(logical_id, "AWS::SES::ConfigurationSet", name)
+
+    def _email_identity(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        identity = str(props["EmailIdentity"])
+        self._client("sesv2").create_email_identity(EmailIdentity=identity)
+        self._register(logical_id, "AWS::SES::EmailIdentity", identity)
+
+    def _verify_sender(self) -> list[str]:
+        """Verify the ``SenderAddress`` parameter's address and domain, so moto's SES accepts sends."""
+        sender = self.resolver.parameters.get("SenderAddress", "")
+        address = parseaddr(sender)[1]
+        if "@" not in address:
+            return []
+        domain = address.rsplit("@", 1)[1]
+        client = self._client("ses")
+        client.verify_email_identity(EmailAddress=address)
+        client.verify_domain_identity(Domain=domain)
+        return [address, domain]
+
+    # Functions and outputs --------------------------------------------------------------------------
+
+    def _functions(self, enabled: Mapping[str, Any]) -> dict[str, FunctionSpec]:
+        specs: dict[str, FunctionSpec] = {}
+        for logical_id, resource in enabled.items():
+            if resource.get("Type") in FUNCTION_TYPES:
+                specs[logical_id] = self._function(logical_id, resource)
+        for logical_id, resource in enabled.items():
+            if resource.get("Type") == "AWS::Lambda::EventSourceMapping":
+                self._event_source_mapping(logical_id, resource, specs)
+        return specs
+
+    def _function(self, logical_id: str, resource: Mapping[str, Any]) -> FunctionSpec:
+        properties = self._properties(resource)
+        events = properties.pop("Events", None) or {}
+        props = self._resolved(properties)
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        environment = {name: _env_text(value) for name, value in self._localize(variables).items()}
+        if "TEMPLATES_PATH" in environment:
+            environment["TEMPLATES_PATH"] = str(self.templates_path)
+        if "PUBLIC_BASE_URL" in environment and "PublicBaseUrl" not in self.overrides:
+            environment["PUBLIC_BASE_URL"] = environment["PUBLIC_BASE_URL"] or self.api_url
+        code_uri = props.get("CodeUri")
+        name = self._function_name(logical_id, props)
+        spec = FunctionSpec(
+            logical_id=logical_id,
+            function_name=name,
+            arn=self._arn("lambda", f"function:{name}"),
+            handler=str(props.get("Handler", "")),
+            code_path=(self.base_dir / code_uri).resolve() if isinstance(code_uri, str) else None,
+            environment=environment,
+            timeout_seconds=int(props.get("Timeout") or 3),
+            memory_mb=int(props.get("MemorySize") or 128),
+        )
+        for event_id, event in events.items():
+            kind = event.get("Type")
+            event_props = self._resolved(event.get("Properties") or {})
+            if kind == "SQS":
+                spec.sqs_sources.append(self._sqs_source(event_props))
+            elif kind == "HttpApi":
+                method = str(event_props.get("Method") or "ANY").upper()
+                path = str(event_props.get("Path") or "$default")
+                spec.http_routes.append(
+                    HttpRoute(
+                        "ANY" if method in ("*", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
+                        path,
+                        logical_id,
+                    )
+                )
+            else:
+                logger.warning(
+                    "function %s: event %s of type %s is not emulated by the sandbox",
+                    logical_id,
+                    event_id,
+                    kind,
+                )
+        return spec
+
+    def _sqs_source(self, event_props: Mapping[str, Any]) -> SqsSource:
+        arn = str(event_props["Queue"])
+        if arn not in self.queue_urls:
+            raise TemplateError(f"SQS event source {arn} is not a queue of this stack")
+        return SqsSource(
+            queue_url=self.queue_urls[arn],
+            queue_arn=arn,
+            batch_size=int(event_props.get("BatchSize") or 10),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (event_props.get("FunctionResponseTypes") or []),
+        )
+
+    def _event_source_mapping(
+        self, logical_id: str, resource: Mapping[str, Any], specs: Mapping[str, FunctionSpec]
+    ) -> None:
+        props = self._resolved(resource.get("Properties") or {})
+        target = str(props.get("FunctionName", ""))
+        spec = next(
+            (spec for spec in specs.values() if target in (spec.function_name, spec.arn, spec.logical_id)),
+            None,
+        )
+        source = str(props.get("EventSourceArn", ""))
+        if spec is None or source not in self.queue_urls:
+            logger.warning(
+                "event source mapping %s is not emulated (only SQS to a stack function)", logical_id
+            )
+            return
+        spec.sqs_sources.append(self._sqs_source({**props, "Queue": source}))
+
+    def _outputs(self) -> dict[str, str]:
+        outputs: dict[str, str] = {}
+        for name, output in (self.body.get("Outputs") or {}).items():
+            if not self.resolver.is_enabled(output or {}):
+                continue
+            try:
+                value = self._localize(self.resolver.resolve(output.get("Value")))
+            except TemplateError as error:
+                raise TemplateError(f"output {name}: {error}") from error
+            outputs[name] = _env_text(value)
+        return outputs
+
+
+def _dependency_order(resources: Mapping[str, Any]) -> list[str]:
+    """Logical ids so that every resource comes after the ones it references (template order otherwise)."""
+    dependencies: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        depends_on = resource.get("DependsOn") or []
+        named = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        found = set(references(resource.get("Properties") or {})) | named
+        dependencies[logical_id] = {name for name in found if name in resources and name != logical_id}
+    ordered: list[str] = []
+    placed: set[str] = set()
+    while len(ordered) < len(resources):
+        ready = [name for name in resources if name not in placed and dependencies[name] <= placed]
+        if not ready:
+            cycle = sorted(name for name in resources if name not in placed)
+            raise TemplateError(f"circular references between {', '.join(cycle)}")
+        for name in ready:
+            ordered.append(name)
+            placed.add(name)
+    return ordered
+
+
+def _merge_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's ``Globals``: the function's own properties win; environment variables merge by name."""
+    merged = {**globals_, **properties}
+    global_variables = (globals_.get("Environment") or {}).get("Variables") or {}
+    own_variables = (properties.get("Environment") or {}).get("Variables") or {}
+    if global_variables or own_variables:
+        merged["Environment"] = {"Variables": {**global_variables, **own_variables}}
+    return merged
+
+
+def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
+    value = value or {}
+    return {
+        "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
+    }
+
+
+def _index(index: Mapping[str, Any], billing_mode: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        key: index[key] for key in ("IndexName", "KeySchema", "Projection") if key in index
+    }
+    if billing_mode == "PROVISIONED" and "ProvisionedThroughput" in index:
+        result["ProvisionedThroughput"] = _throughput(index["ProvisionedThroughput"])
+    return result
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _env_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_env_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def generate_secret_string(spec: Mapping[str, Any]) -> str:
+    """A value like CloudFormation's ``GenerateSecretString`` makes.
+
+    With ``SecretStringTemplate`` and ``GenerateStringKey`` the result is the template's JSON with that
+    key set to a random string of ``PasswordLength`` (default 32) characters; otherwise the bare string.
+    """
+    alphabet = ""
+    groups: list[str] = []
+    for flag, characters in (
+        ("ExcludeLowercase", string.ascii_lowercase),
+        ("ExcludeUppercase", string.ascii_uppercase),
+        ("ExcludeNumbers", string.digits),
+        ("ExcludePunctuation", _PUNCTUATION),
+    ):
+        if not _truthy(spec.get(flag, False)):
+            excluded = str(spec.get("ExcludeCharacters", ""))
+            kept = "".join(character for character in characters if character not in excluded)
+            if kept:
+                groups.append(kept)
+                alphabet += kept
+    if _truthy(spec.get("IncludeSpace", False)):
+        alphabet += " "
+    if not alphabet:
+        raise TemplateError("GenerateSecretString excludes every character")
+    length = int(spec.get("PasswordLength", 32))
+    require_each = _truthy(spec.get("RequireEachIncludedType", True)) and length >= len(groups)
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if not require_each or all(any(character in group for character in password) for group in groups):
+            break
+    template_text = spec.get("SecretStringTemplate")
+    key = spec.get("GenerateStringKey")
+    if template_text is None or key is None:
+        return password
+    document = json.loads(str(template_text))
+    document[str(key)] = password
+    return json.dumps(document)

@@ -1,0 +1,212 @@
+"""``provision`` creates, in moto, the resources ``template.yaml`` declares, with their real shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto import mock_aws
+
+from closeloop_cli.cfn import ParameterError, TemplateError
+from closeloop_cli.stack import Stack, provision
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
+REGION = "eu-west-1"
+API_URL = "http://127.0.0.1:3000"
+
+pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml is not written yet")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION, config=Config(retries={"max_attempts": 1}))  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def stack(aws: None) -> Stack:
+    return provision(TEMPLATE, {}, region=REGION, api_url=API_URL)
+
+
+def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
+    dynamodb = _client("dynamodb")
+
+    surveys = dynamodb.describe_table(TableName=stack.ref("SurveysTable"))["Table"]
+    idempotency = dynamodb.describe_table(TableName=stack.ref("IdempotencyTable"))["Table"]
+
+    assert {(key["AttributeName"], key["KeyType"]) for key in surveys["KeySchema"]} == {
+        ("PK", "HASH"),
+        ("SK", "RANGE"),
+    }
+    (index,) = surveys["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "GSI1"
+    assert {key["AttributeName"] for key in index["KeySchema"]} == {"GSI1PK", "GSI1SK"}
+    assert surveys["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=stack.ref("SurveysTable"))["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    assert [key["AttributeName"] for key in idempotency["KeySchema"]] == ["id"]
+    ttl = dynamodb.describe_time_to_live(TableName=stack.ref("IdempotencyTable"))["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiration")
+
+
+@pytest.mark.parametrize(
+    ("queue", "dead_letter_queue"),
+    [("PlanQueue", "PlanDeadLetterQueue"), ("SendQueue", "SendDeadLetterQueue")],
+)
+def test_queues_redrive_to_their_dead_letter_queues(stack: Stack, queue: str, dead_letter_queue: str) -> None:
+    template = _template()["Resources"][queue]["Properties"]
+
+    attributes = _client("sqs").get_queue_attributes(QueueUrl=stack.ref(queue), AttributeNames=["All"])[
+        "Attributes"
+    ]
+
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == stack.resources[dead_letter_queue].attributes["Arn"]
+    assert int(redrive["maxReceiveCount"]) == template["RedrivePolicy"]["maxReceiveCount"]
+    assert attributes["VisibilityTimeout"] == str(template["VisibilityTimeout"])
+
+
+def test_ticket_events_rule_delivers_closed_tickets_to_the_plan_queue(stack: Stack) -> None:
+    # GIVEN the provisioned bus and rule
+    sqs = _client("sqs")
+    events = _client("events")
+
+    # WHEN a ticket event is put on the bus
+    events.put_events(
+        Entries=[
+            {
+                "EventBusName": stack.outputs["EventBusName"],
+                "Source": "closeloop.tickets",
+                "DetailType": "Ticket Closed",
+                "Detail": json.dumps({"ticket_id": "1"}),
+            }
+        ]
+    )
+
+    # THEN it waits in the plan queue
+    messages = sqs.receive_message(QueueUrl=stack.ref("PlanQueue"), WaitTimeSeconds=0).get("Messages", [])
+    assert [json.loads(message["Body"])["detail"]["ticket_id"] for message in messages] == ["1"]
+
+
+def test_secrets_exist_and_signing_keys_are_generated(stack: Stack) -> None:
+    secrets = _client("secretsmanager")
+
+    signing = json.loads(secrets.get_secret_value(SecretId=stack.ref("SigningKeysSecret"))["SecretString"])
+    zendesk = json.loads(secrets.get_secret_value(SecretId=stack.outputs["ZendeskSecretArn"])["SecretString"])
+    freshdesk = json.loads(
+        secrets.get_secret_value(SecretId=stack.outputs["FreshdeskSecretArn"])["SecretString"]
+    )
+
+    assert signing["active"] == "k1"
+    assert len(signing["k1"]) >= 32
+    assert set(zendesk) == {"webhook_secret", "api_token", "email"}
+    assert set(freshdesk) == {"webhook_secret", "api_key"}
+
+
+def test_topic_schedule_group_and_configuration_set_exist(stack: Stack) -> None:
+    topics = [topic["TopicArn"] for topic in _client("sns").list_topics()["Topics"]]
+    group = _client("scheduler").get_schedule_group(Name=stack.ref("ScheduleGroup"))
+    configuration_set = _client("sesv2").get_configuration_set(
+        ConfigurationSetName=stack.ref("SesConfigurationSet")
+    )
+
+    assert stack.outputs["LeadAlertTopicArn"] in topics
+    assert group["State"] == "ACTIVE"
+    assert configuration_set["ConfigurationSetName"] == stack.ref("SesConfigurationSet")
+
+
+def test_the_sender_address_is_verified_so_sends_succeed(stack: Stack) -> None:
+    sender = stack.parameters["SenderAddress"]
+
+    sent = _client("sesv2").send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["customer@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}},
+    )
+
+    assert sent["MessageId"]
+
+
+def test_outputs_have_the_template_keys_and_point_the_api_at_the_local_server(stack: Stack) -> None:
+    assert set(stack.outputs) == set(_template()["Outputs"])
+    assert stack.outputs["ApiUrl"].rstrip("/") == API_URL
+    assert stack.outputs["EventBusName"] == "closeloop"
+    assert stack.outputs["ZendeskSecretArn"].startswith(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+    )
+    assert all("execute-api" not in value for value in stack.outputs.values())
+
+
+def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack) -> None:
+    api, plan, send = (stack.functions[name] for name in ("ApiFunction", "PlanFunction", "SendFunction"))
+
+    assert api.handler == "closeloop.handlers.api.lambda_handler"
+    assert [(route.method, route.path) for route in api.http_routes] == [("POST", "/webhooks/{provider}")]
+    assert plan.handler == "closeloop.handlers.plan.lambda_handler"
+    assert [source.queue_url for source in plan.sqs_sources] == [stack.ref("PlanQueue")]
+    assert plan.sqs_sources[0].report_batch_item_failures
+    assert send.handler == "closeloop.handlers.send.lambda_handler"
+    assert [source.queue_url for source in send.sqs_sources] == [stack.ref("SendQueue")]
+    environment = stack.environment()
+    assert environment["SURVEYS_TABLE"] == stack.ref("SurveysTable")
+    assert environment["SEND_QUEUE_URL"] == stack.ref("SendQueue")
+    assert environment["TEMPLATES_PATH"] == str(REPO / "templates")
+    assert environment["PUBLIC_BASE_URL"] == API_URL
+
+
+def test_parameter_overrides_reach_the_environment(aws: None) -> None:
+    stack = provision(
+        TEMPLATE,
+        {"FollowUpDelayMinutes": "0", "PublicBaseUrl": "https://surveys.example.com"},
+        region=REGION,
+        api_url=API_URL,
+    )
+
+    environment = stack.environment()
+    assert environment["FOLLOW_UP_DELAY_MINUTES"] == "0"
+    assert environment["PUBLIC_BASE_URL"] == "https://surveys.example.com"
+
+
+def test_unknown_parameter_fails_before_anything_is_created(aws: None) -> None:
+    with pytest.raises(ParameterError, match="NoSuchParameter"):
+        provision(TEMPLATE, {"NoSuchParameter": "1"}, region=REGION)
+
+    assert _client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_conflicting_environments_between_functions_are_refused(aws: None) -> None:
+    # GIVEN a template in which two functions disagree about one variable
+    template = _template(FIXTURE_TEMPLATE)
+    template["Resources"]["PlanFunction"]["Properties"]["Environment"] = {"Variables": {"SURVEY_TYPE": "nps"}}
+
+    stack = provision(template, {}, region=REGION, base_dir=FIXTURE_TEMPLATE.parent)
+
+    # THEN the sandbox cannot run them in one process, and says why
+    with pytest.raises(TemplateError, match="SURVEY_TYPE"):
+        stack.environment()
+
+
+def test_the_fixture_template_has_the_shapes_of_the_real_one(aws: None) -> None:
+    fixture = _template(FIXTURE_TEMPLATE)
+    real = _template()
+
+    for logical_id, resource in fixture["Resources"].items():
+        if logical_id in real["Resources"]:
+            assert resource["Type"] == real["Resources"][logical_id]["Type"], logical_id
+
+
+def _template(path: Path = TEMPLATE) -> dict[str, Any]:
+    from closeloop_cli.cfn import load_template
+
+    return load_template(path)
