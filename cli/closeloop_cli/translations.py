@@ -20,7 +20,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-DOMAIN = "closeloop"
+
+# Each .pot beside the locale folders is one catalog domain (closeloop: the survey email; further
+# domains such as pages or alerts keep their own files and are merged at render time).
+def catalog_domains(locales_dir: Path) -> list[str]:
+    return sorted(path.stem for path in locales_dir.glob("*.pot"))
 
 
 def read_catalog(path: Path) -> Catalog:
@@ -59,9 +63,16 @@ def shipped_messages(mo_path: Path) -> dict[object, str]:
 def catalog_problems(locales_dir: Path) -> list[str]:
     """Everything wrong with the catalogs under ``locales_dir``, as readable lines (empty when fine)."""
     problems: list[str] = []
-    template_ids = {message.id for message in read_catalog(locales_dir / f"{DOMAIN}.pot") if message.id}
-    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        language = po_path.parts[-3]
+    for domain in catalog_domains(locales_dir):
+        problems += _domain_problems(locales_dir, domain)
+    return problems
+
+
+def _domain_problems(locales_dir: Path, domain: str) -> list[str]:
+    problems: list[str] = []
+    template_ids = {message.id for message in read_catalog(locales_dir / f"{domain}.pot") if message.id}
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.po")):
+        language = f"{po_path.parts[-3]}/{domain}"
         catalog = read_catalog(po_path)
         if catalog.fuzzy:
             problems.append(f"{language}: the catalog header is marked fuzzy")

@@ -170,13 +170,12 @@ class EmailRenderer:
                     return self._shipped_by_key[candidate]
         return self._default_locale
 
-    def render_survey(self, content: SurveyEmailContent) -> RenderedEmail:
-        """Render subject, text and HTML parts of one survey email."""
-        _check_answers(content)
-        locale = self.resolve_locale(content.locale)
+    def localized_variables(self, locale: str) -> dict[str, Any]:
+        """What every template rendered in ``locale`` (already resolved) receives: the gettext family
+        bound to that locale's catalogs, the locale, the text direction and the brand style."""
         babel_locale = Locale.parse(locale, sep="-")
         translations = self._translations_for(locale)
-        variables: dict[str, Any] = {
+        return {
             "gettext": _new_style_gettext(translations),
             "ngettext": _new_style_ngettext(translations),
             "pgettext": _new_style_pgettext(translations),
@@ -184,6 +183,23 @@ class EmailRenderer:
             "locale": locale,
             "html_lang": locale,
             "text_direction": "rtl" if babel_locale.character_order == "right-to-left" else "ltr",
+            "style": self._brand_style,
+        }
+
+    def render_template(
+        self, template_name: str, requested_locale: str | None, variables: Mapping[str, Any]
+    ) -> str:
+        """Render any template of the layer (pages, alerts) in the best shipped locale for the request."""
+        locale = self.resolve_locale(requested_locale)
+        context = self.localized_variables(locale) | dict(variables)
+        return self._environment.get_template(template_name).render(context)
+
+    def render_survey(self, content: SurveyEmailContent) -> RenderedEmail:
+        """Render subject, text and HTML parts of one survey email."""
+        _check_answers(content)
+        locale = self.resolve_locale(content.locale)
+        babel_locale = Locale.parse(locale, sep="-")
+        variables: dict[str, Any] = self.localized_variables(locale) | {
             "first_name": given_name(content.customer_name, locale),
             "ticket_ref": content.ticket_id.strip().lstrip("#"),
             "ticket_subject": _shorten(content.ticket_subject),
@@ -193,7 +209,6 @@ class EmailRenderer:
             "answers": content.answers,
             "unsubscribe_url": content.unsubscribe_url,
             "expires_on": format_date(content.expires_at, format="long", locale=babel_locale),
-            "style": self._brand_style,
         }
         copy = self._environment.get_template(COPY_TEMPLATE).make_module(variables)
         exported = vars(copy)
@@ -214,7 +229,14 @@ class EmailRenderer:
             path = self._catalog_path(locale)
             if path.is_file():
                 with path.open("rb") as catalog:
-                    self._translations[locale] = Translations(catalog, domain=CATALOG_DOMAIN)
+                    translations = Translations(catalog, domain=CATALOG_DOMAIN)
+                # Further catalogs beside the main one (pages.mo, alerts.mo…) extend it, so each part of
+                # the product keeps its own .po file while templates see one set of messages.
+                for extra in sorted(path.parent.glob("*.mo")):
+                    if extra != path:
+                        with extra.open("rb") as catalog:
+                            translations.merge(Translations(catalog, domain=extra.stem))
+                self._translations[locale] = translations
             else:
                 # Only the source locale gets here: its wording is the msgids themselves.
                 self._translations[locale] = NullTranslations()
