@@ -72,6 +72,10 @@ class Settings(BaseModel):
     send_dlq_url: str = ""
     send_dlq_arn: str = ""
     plan_dlq_url: str = ""
+    reopen_queue_url: str = ""
+    reopen_dlq_url: str = ""
+    lead_alert_topic_arn: str = ""
+    generic_secret_arn: str = ""
     schedule_group: str = "closeloop"
     scheduler_role_arn: str = ""
     signing_keys_secret_arn: str = ""
@@ -98,6 +102,16 @@ class Settings(BaseModel):
     zendesk_base_url: str = ""
     freshdesk_base_url: str = ""
     retention_days: int = Field(default=400, ge=1)
+
+    # Closing the loop: answers, reopening, lead alerts
+    grace_minutes: int = Field(default=10, ge=0, le=15)
+    reopen_cap: int = Field(default=2, ge=0)
+    negative_thresholds: str = "csat<=2,nps<=6,ces>=5"
+    comment_analysis: Literal["lexicon", "comprehend"] = "lexicon"
+    lead_alert_address: str = ""
+    lead_locale: str = ""
+    team_leads: str = ""
+    generic_reopen_url: str = ""
 
     @field_validator("quiet_hours", mode="before")
     @classmethod

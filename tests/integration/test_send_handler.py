@@ -158,3 +158,12 @@ def test_a_survey_left_mid_send_by_a_crash_is_dead_lettered_not_resent(stack: St
     assert sent_messages() == []
     [parked] = stack.drain(stack.send_dlq)
     assert "SendOutcomeUnknownError" in parked["attributes"]["reason"]["StringValue"]
+
+
+def test_a_customer_known_only_by_address_gets_a_warm_email_in_the_default_language(stack: Stack) -> None:
+    # GIVEN the minimal canonical event: no name, no locale, no timezone, no agent
+    deliver(stack, solved_ticket("canonical/ticket_closed_minimal.json"))
+    assert run_send(stack) == {"batchItemFailures": []}
+    [message] = sent_messages()
+    assert message["Content-Language"] == "en"
+    assert message.get_body(("plain",)).get_content().startswith(("Acme Support", "Hello"))

@@ -15,7 +15,14 @@ from botocore.exceptions import ClientError
 
 from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
 from closeloop.domain.sending import SurveyNotClaimableError
-from closeloop.domain.surveys import SkipReason, Survey, SurveyStatus, customer_key
+from closeloop.domain.surveys import (
+    ReopenClaim,
+    SkipReason,
+    Survey,
+    SurveyResponse,
+    SurveyStatus,
+    customer_key,
+)
 from closeloop.domain.tickets import TicketClosed, ticket_key
 
 if TYPE_CHECKING:
@@ -59,6 +66,43 @@ def _throttle_key(customer: str) -> dict[str, Any]:
     return {"PK": {"S": f"CUSTOMER#{customer}"}, "SK": {"S": "THROTTLE"}}
 
 
+def _reopen_key(key: str, survey_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"TICKET#{key}"}, "SK": {"S": f"REOPEN#{survey_id}"}}
+
+
+def _reopen_counter_key(key: str) -> dict[str, Any]:
+    return {"PK": {"S": f"TICKET#{key}"}, "SK": {"S": "REOPENS"}}
+
+
+def response_to_item(response: SurveyResponse, expires_at: int) -> dict[str, Any]:
+    values = asdict(response)
+    values["received_at"] = _iso(response.received_at)
+    values["reasons"] = list(response.reasons)
+    values["verdict_reasons"] = list(response.verdict_reasons)
+    return _marshal(values) | _marshal(
+        {
+            "PK": f"SURVEY#{response.survey_id}",
+            "SK": f"RESPONSE#{_iso(response.received_at)}#{response.response_id}",
+            "type": "response",
+            "expires_at": expires_at,
+        }
+    )
+
+
+def response_from_item(item: dict[str, Any]) -> SurveyResponse:
+    values = _unmarshal(item)
+    fields = SurveyResponse.__dataclass_fields__
+    kwargs = {name: value for name, value in values.items() if name in fields}
+    for optional in ("score", "resolved", "comment"):
+        kwargs.setdefault(optional, None)
+    kwargs["received_at"] = datetime.fromisoformat(kwargs["received_at"])
+    kwargs["reasons"] = tuple(kwargs.get("reasons", ()))
+    kwargs["verdict_reasons"] = tuple(kwargs.get("verdict_reasons", ()))
+    if kwargs.get("score") is not None:
+        kwargs["score"] = int(kwargs["score"])
+    return SurveyResponse(**kwargs)
+
+
 def survey_to_item(survey: Survey, retention: timedelta) -> dict[str, Any]:
     values = asdict(survey)
     for name in _DATETIME_FIELDS:
@@ -89,6 +133,9 @@ def survey_from_item(item: dict[str, Any]) -> Survey:
         values.pop(name, None)
     fields = Survey.__dataclass_fields__
     kwargs = {name: value for name, value in values.items() if name in fields}
+    # Attributes that were None are not stored at all.
+    kwargs.setdefault("customer_name", None)
+    kwargs.setdefault("locale", None)
     for name in _DATETIME_FIELDS:
         if kwargs.get(name) is not None:
             kwargs[name] = datetime.fromisoformat(kwargs[name])
@@ -295,6 +342,158 @@ class SurveyRepository:
             TableName=self._table,
             Item=_suppression_key(email)
             | _marshal({"type": "suppression", "reason": reason, "at": _iso(now)}),
+        )
+
+    # --- answers -------------------------------------------------------------------------------
+
+    def add_response(self, survey: Survey, response: SurveyResponse) -> None:
+        """Keep this answer beside the earlier ones and make it the survey's latest, atomically.
+
+        Only a sent survey takes answers: one that was cancelled, suppressed or never sent does not.
+        """
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": response_to_item(response, _epoch(survey.closed_at + self._retention)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _survey_key(survey.survey_id),
+                        "UpdateExpression": "SET latest_response_id = :id, answered_at = :at, "
+                        "latest_negative = :negative, updated_at = :at ADD response_count :one",
+                        "ConditionExpression": "#status = :sent",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": _marshal(
+                            {
+                                ":id": response.response_id,
+                                ":at": _iso(response.received_at),
+                                ":negative": response.negative,
+                                ":one": 1,
+                                ":sent": SurveyStatus.SENT.value,
+                            }
+                        ),
+                    }
+                },
+            ]
+        )
+
+    def responses(self, survey_id: str) -> list[SurveyResponse]:
+        """Every answer to the survey, oldest first (the history)."""
+        paginator = self._client.get_paginator("query")
+        return [
+            response_from_item(item)
+            for page in paginator.paginate(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :response)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"SURVEY#{survey_id}"},
+                    ":response": {"S": "RESPONSE#"},
+                },
+                ConsistentRead=True,
+            )
+            for item in page["Items"]
+        ]
+
+    def latest_response(self, survey_id: str) -> SurveyResponse | None:
+        items = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :response)",
+            ExpressionAttributeValues={":pk": {"S": f"SURVEY#{survey_id}"}, ":response": {"S": "RESPONSE#"}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )["Items"]
+        return response_from_item(items[0]) if items else None
+
+    def customer_surveys(self, email: str, limit: int = 20) -> list[Survey]:
+        """The customer's surveys, newest first (for the lead's view of their history)."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :customer",
+            ExpressionAttributeValues={":customer": {"S": f"CUSTOMER#{customer_key(email)}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )["Items"]
+        return [survey_from_item(item) for item in items]
+
+    # --- reopening -----------------------------------------------------------------------------
+
+    def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim:
+        """Claim the right to reopen the survey's ticket: once per survey, at most ``cap`` per ticket.
+
+        A claim left unfinished by a failed attempt is handed out again, so a retry can finish it
+        without counting twice against the cap.
+        """
+        marker = self._client.get_item(
+            TableName=self._table, Key=_reopen_key(survey.ticket_key, survey.survey_id), ConsistentRead=True
+        ).get("Item")
+        if marker is not None:
+            done = _unmarshal(marker).get("state") == "done"
+            return ReopenClaim.ALREADY_REOPENED if done else ReopenClaim.CLAIMED
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _reopen_key(survey.ticket_key, survey.survey_id)
+                            | _marshal(
+                                {
+                                    "type": "reopen",
+                                    "state": "claimed",
+                                    "survey_id": survey.survey_id,
+                                    "claimed_at": _iso(now),
+                                    "expires_at": _epoch(survey.closed_at + self._retention),
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _reopen_counter_key(survey.ticket_key),
+                            "UpdateExpression": "SET reopens = if_not_exists(reopens, :zero) + :one, "
+                            "expires_at = :expires",
+                            "ConditionExpression": "attribute_not_exists(reopens) OR reopens < :cap",
+                            "ExpressionAttributeValues": _marshal(
+                                {
+                                    ":zero": 0,
+                                    ":one": 1,
+                                    ":cap": cap,
+                                    ":expires": _epoch(survey.closed_at + self._retention),
+                                }
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                return ReopenClaim.CAP_REACHED
+            if codes and codes[0] == "ConditionalCheckFailed":
+                # A concurrent delivery claimed it an instant ago: it will do the work.
+                return ReopenClaim.ALREADY_REOPENED
+            raise
+        return ReopenClaim.CLAIMED
+
+    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
+        """Record that the helpdesk reopened the ticket (``outcome``: e.g. how and which ticket id)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_reopen_key(survey.ticket_key, survey.survey_id),
+            UpdateExpression="SET #state = :done, completed_at = :at, outcome = :outcome",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=_marshal({":done": "done", ":at": _iso(now), ":outcome": outcome}),
         )
 
     def _transition(self, survey_id: str, source: SurveyStatus, target: SurveyStatus, now: datetime) -> bool:

@@ -87,3 +87,28 @@ class Survey:
 
     def with_status(self, status: SurveyStatus) -> Survey:
         return replace(self, status=status)
+
+
+@dataclass(frozen=True)
+class SurveyResponse:
+    """One answer a customer submitted. A customer may answer again until the survey expires; every
+    version is kept and the latest one counts."""
+
+    response_id: str
+    survey_id: str
+    received_at: datetime
+    score: int | None
+    resolved: bool | None
+    comment: str | None
+    reasons: tuple[str, ...]
+    locale: str
+    negative: bool
+    verdict_reasons: tuple[str, ...] = ()
+
+
+class ReopenClaim(StrEnum):
+    """What happened when a reopen of a ticket was claimed for one survey."""
+
+    CLAIMED = "claimed"  # this delivery must reopen the ticket
+    ALREADY_REOPENED = "already_reopened"  # this survey already reopened it (a redelivered event)
+    CAP_REACHED = "cap_reached"  # the ticket was reopened by closeloop too often: a loop is forming

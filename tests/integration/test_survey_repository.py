@@ -1,0 +1,80 @@
+"""The survey table's answer history and reopen claims, against moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from closeloop import wiring
+from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse
+from tests.integration.conftest import Stack
+from tests.integration.test_plan_handler import deliver, solved_ticket
+
+NOW = datetime.now(UTC)
+
+
+def sent_survey(stack: Stack, ticket_id: str = "4521", email: str = "giulia.rossi@example.com") -> Survey:
+    deliver(stack, solved_ticket(ticket_id=ticket_id, customer={"email": email}))
+    repository = wiring.survey_repository()
+    [survey] = repository.surveys_of_ticket(f"zendesk#{ticket_id}")
+    repository.claim_for_sending(survey.survey_id, NOW)
+    repository.mark_sent(survey.survey_id, "ses-id", NOW, NOW + timedelta(days=28))
+    stack.drain(stack.send_queue)
+    return survey
+
+
+def answer(survey: Survey, score: int, minutes: int, negative: bool) -> SurveyResponse:
+    return SurveyResponse(
+        response_id=f"r{minutes}", survey_id=survey.survey_id, received_at=NOW + timedelta(minutes=minutes),
+        score=score, resolved=None, comment="ancora rotto" if negative else None, reasons=(), locale="it",
+        negative=negative, verdict_reasons=("low_score",) if negative else (),
+    )  # fmt: skip
+
+
+def test_every_answer_is_kept_and_the_latest_counts(stack: Stack) -> None:
+    survey = sent_survey(stack)
+    repository = wiring.survey_repository()
+    repository.add_response(survey, answer(survey, 1, minutes=1, negative=True))
+    repository.add_response(survey, answer(survey, 5, minutes=2, negative=False))
+    assert [r.score for r in repository.responses(survey.survey_id)] == [1, 5]
+    latest = repository.latest_response(survey.survey_id)
+    assert latest is not None
+    assert latest.score == 5
+    assert latest.negative is False
+
+
+def test_an_unsent_survey_takes_no_answer(stack: Stack) -> None:
+    deliver(stack, solved_ticket())
+    [survey] = wiring.survey_repository().surveys_of_ticket("zendesk#4521")
+    with pytest.raises(ClientError):
+        wiring.survey_repository().add_response(survey, answer(survey, 1, minutes=1, negative=True))
+    assert wiring.survey_repository().responses(survey.survey_id) == []
+
+
+def test_a_reopen_is_claimed_once_per_survey_and_handed_out_again_until_completed(stack: Stack) -> None:
+    survey = sent_survey(stack)
+    repository = wiring.survey_repository()
+    assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
+    # an attempt that failed before completing can be retried
+    assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
+    repository.complete_reopen(survey, {"action": "reopened"}, NOW)
+    assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.ALREADY_REOPENED
+
+
+def test_reopens_per_ticket_are_capped(stack: Stack) -> None:
+    repository = wiring.survey_repository()
+    first = sent_survey(stack)
+    second = Survey(**{**first.__dict__, "survey_id": "second"})
+    assert repository.claim_reopen(first, cap=1, now=NOW) is ReopenClaim.CLAIMED
+    assert repository.claim_reopen(second, cap=1, now=NOW) is ReopenClaim.CAP_REACHED
+
+
+def test_a_customers_surveys_are_listed_newest_first(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THROTTLE_DAYS", "0")
+    wiring.reset()
+    sent_survey(stack, ticket_id="1")
+    deliver(stack, solved_ticket(ticket_id="2"))
+    surveys = wiring.survey_repository().customer_surveys("Giulia.Rossi@example.com")
+    assert [s.ticket_id for s in surveys] == ["2", "1"]
