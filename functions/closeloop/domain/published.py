@@ -56,10 +56,55 @@ class SurveySuppressed(PublishedEvent):
     reason: str
 
 
+class SurveyResponseReceived(PublishedEvent):
+    """A customer answered (or changed their answer). Their comment stays in closeloop's table."""
+
+    detail_type: ClassVar[str] = "Survey Response Received"
+    survey_id: str
+    response_id: str
+    survey_type: str
+    score: int | None
+    resolved: bool | None
+    reasons: list[str]
+    negative: bool
+    verdict: list[str]
+    has_comment: bool
+    agent_id: str | None = None
+    team_id: str | None = None
+    received_at: datetime
+
+
+class CaseReopened(PublishedEvent):
+    detail_type: ClassVar[str] = "Case Reopened"
+    survey_id: str
+    response_id: str
+    action: Literal["reopened", "follow_up_created", "webhook_delivered"]
+    helpdesk_ticket_id: str
+    verdict: list[str]
+    reopened_at: datetime
+
+
+class ReopenSkipped(PublishedEvent):
+    detail_type: ClassVar[str] = "Reopen Skipped"
+    survey_id: str
+    response_id: str
+    reason: Literal["answer_changed", "already_reopened", "cap_reached"]
+
+
+class CustomerUnsubscribed(PublishedEvent):
+    detail_type: ClassVar[str] = "Customer Unsubscribed"
+    survey_id: str
+    unsubscribed_at: datetime
+
+
 PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
     SurveyPlanned,
     SurveySkipped,
     SurveyCancelled,
     SurveySent,
     SurveySuppressed,
+    SurveyResponseReceived,
+    CaseReopened,
+    ReopenSkipped,
+    CustomerUnsubscribed,
 )
