@@ -1,0 +1,550 @@
+"""What closeloop counts as a negative survey answer, in every shipped language."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from closeloop.domain.judgment import (
+    CommentSignal,
+    LexiconClassifier,
+    NegativityThresholds,
+    SurveyAnswer,
+    Verdict,
+    judge_answer,
+    language_of,
+)
+
+DEFAULTS = NegativityThresholds()
+
+
+def comment_answer(comment: str, locale: str | None, score: int | None = 4) -> SurveyAnswer:
+    return SurveyAnswer(
+        survey_type="csat", score=score, resolved=None, comment=comment, reasons=(), locale=locale
+    )
+
+
+def judge_comment(comment: str, locale: str | None) -> Verdict:
+    return judge_answer(comment_answer(comment, locale), DEFAULTS)
+
+
+# Each row: (locale, comment). Real-sounding comments a customer leaves after a follow-up email.
+NEGATIVE_COMMENTS = [
+    # English
+    ("en", "Still not working after the update."),
+    ("en", "The agent was friendly but my issue is not resolved."),
+    ("en", "Same problem again, third time this month."),
+    ("en", "Nobody helped me, I want to cancel my subscription."),
+    ("en", "Worst support experience ever."),
+    ("en", "Totally useless, I'm really angry."),
+    ("en", "It doesn't work."),
+    ("en", "The printer still doesn\u2019t work."),  # typographic apostrophe
+    ("en", "It broke again the next day."),
+    # Italian
+    ("it", "Non funziona ancora, ho già riavviato tre volte."),
+    ("it", "Il tecnico è stato gentile ma il problema non è stato risolto."),
+    ("it", "Stesso problema di prima, nulla è cambiato."),
+    ("it", "Servizio pessimo, nessuno mi ha aiutato."),
+    ("it", "Sono molto deluso, voglio disdire il contratto."),
+    ("it", "La stampante continua a non funzionare."),
+    ("it", "Il problema persiste dopo l'aggiornamento."),
+    ("it", "non e stato risolto niente"),
+    # Vietnamese
+    ("vi", "Tôi đã làm theo hướng dẫn nhưng vẫn chưa được."),
+    ("vi", "Ứng dụng vẫn không hoạt động sau khi cập nhật."),
+    ("vi", "Nhân viên rất lịch sự nhưng lỗi vẫn chưa được giải quyết."),
+    ("vi", "Dịch vụ tệ nhất tôi từng gặp."),
+    ("vi", "Tôi rất thất vọng, không ai giúp tôi cả."),
+    ("vi", "Tôi muốn hủy dịch vụ."),
+    ("vi", "Tôi muốn huỷ dịch vụ."),
+    ("vi", "Máy in lại bị lỗi như hôm qua."),
+    ("vi", "van chua duoc, toi da thu lai nhieu lan"),
+    # Catalan
+    ("ca", "Encara no funciona, i ja he trucat tres vegades."),
+    ("ca", "L'agent va ser amable però el problema no s'ha resolt."),
+    ("ca", "Tinc el mateix problema que la setmana passada."),
+    ("ca", "Ningú m'ha ajudat, vull cancel·lar el servei."),
+    ("ca", "Servei pèssim, el pitjor que he tingut mai."),
+    ("ca", "Continua sense funcionar després de l'actualització."),
+    ("ca", "Estic molt decebut amb l'atenció."),
+    ("ca", "vull cancel.lar el contracte"),
+    # Croatian
+    ("hr", "Još uvijek ne radi, iako sam sve restartao."),
+    ("hr", "Agent je bio ljubazan, ali problem nije riješen."),
+    ("hr", "Opet isti problem kao prošli tjedan."),
+    ("hr", "Nitko mi nije pomogao, želim otkazati pretplatu."),
+    ("hr", "Najgora korisnička podrška ikad."),
+    ("hr", "Jako sam razočaran uslugom."),
+    ("hr", "Internet i dalje ne radi."),
+    ("hr", "jos uvijek ne radi"),
+    # Spanish
+    ("es", "Sigue sin funcionar después de reiniciar el router."),
+    ("es", "La agente fue amable, pero el problema no se ha resuelto."),
+    ("es", "Tengo el mismo problema otra vez."),
+    ("es", "Nadie me ayudó, quiero darme de baja."),
+    ("es", "El peor servicio que he tenido, pésimo."),
+    ("es", "Todavía no funciona la aplicación."),
+    ("es", "Estoy muy decepcionado con la atención."),
+    ("es", "aun no funciona nada"),
+    # French
+    ("fr", "Ça ne marche toujours pas, j'ai tout essayé."),
+    ("fr", "L'agent était sympa mais ce n'est pas résolu."),
+    ("fr", "Toujours le même problème depuis une semaine."),
+    ("fr", "Personne ne m'a aidé, je veux résilier mon abonnement."),
+    ("fr", "Service nul, le pire que j'ai connu."),
+    ("fr", "Je suis très déçue de l'assistance."),
+    ("fr", "ca marche toujours pas"),
+    ("fr", "Le problème persiste après la mise à jour."),
+    # German
+    ("de", "Funktioniert immer noch nicht, trotz Neustart."),
+    ("de", "Der Mitarbeiter war nett, aber das Problem ist nicht gelöst."),
+    ("de", "Wieder das gleiche Problem wie letzte Woche."),
+    ("de", "Niemand hat mir geholfen, ich will kündigen."),
+    ("de", "Der schlechteste Support, den ich je hatte."),
+    ("de", "Ich bin sehr enttäuscht."),
+    ("de", "Ich bin wütend, weil es immer noch nicht funktioniert."),
+    ("de", "Das Problem besteht weiterhin."),
+    # Portuguese
+    ("pt", "Ainda não funciona, já reiniciei o modem três vezes."),
+    ("pt", "O atendente foi simpático, mas o problema não foi resolvido."),
+    ("pt", "Continua sem funcionar depois da atualização."),
+    ("pt", "Ninguém me ajudou, quero cancelar a assinatura."),
+    ("pt", "Péssimo atendimento, o pior que já tive."),
+    ("pt", "Estou muito decepcionada com o suporte."),
+    ("pt-BR", "Tenho o mesmo problema de antes."),
+    ("pt", "ainda nao funciona"),
+]
+
+NOT_NEGATIVE_COMMENTS = [
+    # English
+    ("en", "Not bad at all, quick answer."),
+    ("en", "No problem, everything is sorted. Thanks!"),
+    ("en", "Works perfectly now, thank you."),
+    ("en", "I was not disappointed, great job."),
+    ("en", "Not the worst wait I've had, and the fix worked."),
+    ("en", "Can't complain, fast and friendly."),
+    ("en", "Never had a problem since the fix."),
+    ("en", "No issues since your fix, the agent was great."),
+    # Italian
+    ("it", "Non male, risposta veloce."),
+    ("it", "Nessun problema, tutto risolto grazie!"),
+    ("it", "Funziona tutto, grazie mille."),
+    ("it", "Non sono deluso, anzi: ottimo servizio."),
+    ("it", "Non è stato inutile chiamare, finalmente funziona."),
+    ("it", "Il problema è stato risolto in giornata."),
+    ("it", "Non c'è problema, capita."),
+    ("it", "Tutto perfetto, Marco è stato bravissimo."),
+    # Vietnamese
+    ("vi", "Không tệ, nhân viên hỗ trợ nhanh."),
+    ("vi", "Không có vấn đề gì, cảm ơn bạn!"),
+    ("vi", "Mọi thứ đã hoạt động tốt, cảm ơn."),
+    ("vi", "Tôi không thất vọng chút nào."),
+    ("vi", "Dịch vụ không đến nỗi tệ."),
+    ("vi", "Nhân viên rất nhiệt tình, vấn đề đã được giải quyết."),
+    ("vi", "Cảm ơn, không sao cả."),
+    ("vi", "khong te, cam on"),
+    # Catalan
+    ("ca", "Cap problema, tot resolt. Gràcies!"),
+    ("ca", "No està malament, però podria ser més ràpid."),
+    ("ca", "Ja funciona perfectament, moltes gràcies."),
+    ("ca", "No estic gens decebut, al contrari."),
+    ("ca", "La incidència s'ha resolt en un dia."),
+    ("ca", "No és pas inútil trucar-los: m'ho van arreglar."),
+    ("ca", "Sense problemes, molt amables."),
+    ("ca", "Gens malament, tot correcte."),
+    # Croatian
+    ("hr", "Nema problema, sve je riješeno. Hvala!"),
+    ("hr", "Nije loše, ali moglo je brže."),
+    ("hr", "Sve radi, hvala vam puno."),
+    ("hr", "Nisam ljut, samo sam htio pitati."),
+    ("hr", "Problem je riješen isti dan."),
+    ("hr", "Ne radi se o vama, agent je bio odličan."),
+    ("hr", "Nimalo razočaran, odlična usluga."),
+    ("hr", "Bez problema, brzo i ljubazno."),
+    # Spanish
+    ("es", "Sin problemas, todo resuelto. ¡Gracias!"),
+    ("es", "No está mal, aunque tardaron un poco."),
+    ("es", "Ya funciona perfectamente, muchas gracias."),
+    ("es", "No estoy nada decepcionado, al contrario."),
+    ("es", "No fue inútil llamar: lo arreglaron enseguida."),
+    ("es", "Ningún problema, la atención fue excelente."),
+    ("es", "Todo funciona de maravilla."),
+    ("es", "Nada mal, muy rápido."),
+    # French
+    ("fr", "Pas mal du tout, réponse rapide."),
+    ("fr", "Aucun problème, tout est réglé. Merci !"),
+    ("fr", "Ça marche parfaitement maintenant, merci."),
+    ("fr", "Je ne suis pas déçu, bien au contraire."),
+    ("fr", "Pas de souci, l'agent a été très efficace."),
+    ("fr", "Ça marche pas mal, merci pour l'aide."),
+    ("fr", "Le problème a été résolu en une heure."),
+    ("fr", "Ce n'était pas inutile d'appeler."),
+    # German
+    ("de", "Nicht schlecht, schnelle Antwort."),
+    ("de", "Kein Problem, alles gelöst. Danke!"),
+    ("de", "Funktioniert jetzt einwandfrei, vielen Dank."),
+    ("de", "Ich bin überhaupt nicht enttäuscht."),
+    ("de", "Es geht nicht um den Support, der war super."),
+    ("de", "Besser geht's nicht!"),
+    ("de", "Das Problem wurde sofort gelöst."),
+    ("de", "Gar nicht schlecht, danke!"),
+    # Portuguese
+    ("pt", "Não é mau, mas demorou um pouco."),
+    ("pt", "Sem problemas, tudo resolvido. Obrigado!"),
+    ("pt", "Agora funciona perfeitamente, obrigada."),
+    ("pt", "Não fiquei nada decepcionado, pelo contrário."),
+    ("pt", "Nada mau, atendimento rápido."),
+    ("pt-BR", "O problema foi resolvido no mesmo dia."),
+    ("pt", "Não foi inútil ligar, resolveram tudo."),
+    ("pt-PT", "Nenhum problema, foram muito simpáticos."),
+]
+
+
+@pytest.mark.parametrize(("locale", "comment"), NEGATIVE_COMMENTS)
+def test_a_comment_saying_the_problem_remains_or_complaining_is_negative(locale: str, comment: str) -> None:
+    verdict = judge_comment(comment, locale)
+
+    assert verdict.negative
+    assert verdict.reasons == ("negative_comment",)
+    assert verdict.evidence[0].startswith("comment matches ")
+
+
+@pytest.mark.parametrize(("locale", "comment"), NOT_NEGATIVE_COMMENTS)
+def test_praise_negated_complaints_and_no_problem_idioms_are_not_negative(locale: str, comment: str) -> None:
+    verdict = judge_comment(comment, locale)
+
+    assert verdict == Verdict(negative=False, reasons=(), evidence=())
+
+
+@pytest.mark.parametrize(("locale", "comment"), NEGATIVE_COMMENTS)
+def test_negative_comments_are_still_caught_when_the_survey_locale_is_unknown(
+    locale: str, comment: str
+) -> None:
+    assert judge_comment(comment, None).negative
+    assert judge_comment(comment, "ja").negative
+
+
+@pytest.mark.parametrize(("locale", "comment"), NOT_NEGATIVE_COMMENTS)
+def test_non_negative_comments_stay_non_negative_when_the_locale_is_unknown(
+    locale: str, comment: str
+) -> None:
+    assert not judge_comment(comment, None).negative
+
+
+def test_every_shipped_locale_has_negative_and_non_negative_examples() -> None:
+    shipped = {"en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"}
+
+    for table in (NEGATIVE_COMMENTS, NOT_NEGATIVE_COMMENTS):
+        per_language = dict.fromkeys(shipped, 0)
+        for locale, _ in table:
+            per_language[language_of(locale) or ""] += 1
+        assert min(per_language.values()) >= 8, per_language
+
+
+def test_evidence_quotes_the_lexicon_phrase_and_its_language() -> None:
+    verdict = judge_comment("Still not working after the update.", "en")
+
+    # The longer phrase wins over "not working" inside it.
+    assert verdict.evidence == ('comment matches "still not working" (en)',)
+
+
+def test_a_comment_in_another_language_than_the_survey_is_caught_when_it_says_unresolved() -> None:
+    # GIVEN an Italian survey answered in English
+    verdict = judge_comment("Sorry, it is still not working.", "it")
+
+    assert verdict.negative
+    assert '"still not working" (en)' in verdict.evidence[0]
+
+
+def test_vietnamese_tone_marks_are_respected() -> None:
+    # "tệ" is "bad"; "tê" is "numb": a comment written with diacritics is matched with them.
+    assert judge_comment("Dịch vụ rất tệ.", "vi").negative
+    assert not judge_comment("Tay tôi bị tê vì chờ lâu, nhưng nhân viên rất tốt.", "vi").negative
+
+
+def test_vietnamese_typed_without_diacritics_matches_only_multi_syllable_phrases() -> None:
+    assert judge_comment("ung dung van khong hoat dong", "vi").negative
+    # A lone "te" could be tệ, tê or té: not enough to reopen a ticket.
+    assert not judge_comment("dich vu te", "vi").negative
+
+
+def test_a_negator_does_not_reach_across_a_clause_break() -> None:
+    assert judge_comment("No, the worst service I have ever had.", "en").negative
+
+
+# ---- scores -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("survey_type", "score", "negative"),
+    [
+        ("csat", 1, True),
+        ("csat", 2, True),
+        ("csat", 3, False),
+        ("csat", 5, False),
+        ("nps", 0, True),
+        ("nps", 6, True),
+        ("nps", 7, False),
+        ("nps", 10, False),
+        ("ces", 7, True),
+        ("ces", 5, True),
+        ("ces", 4, False),
+        ("ces", 1, False),
+    ],
+)
+def test_scores_at_the_default_thresholds(survey_type: str, score: int, negative: bool) -> None:
+    answer = SurveyAnswer(
+        survey_type=survey_type,  # type: ignore[arg-type]
+        score=score,
+        resolved=None,
+        comment=None,
+        reasons=(),
+        locale="en",
+    )
+
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict.negative is negative
+    assert verdict.reasons == (("low_score",) if negative else ())
+
+
+def test_low_score_evidence_names_the_scale_and_the_threshold() -> None:
+    answer = SurveyAnswer(survey_type="ces", score=6, resolved=None, comment=None, reasons=(), locale=None)
+
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict.evidence == ("CES 6 of 7 (customer effort; 5 or more is negative)",)
+
+
+def test_a_stricter_deployment_threshold_makes_a_middle_score_negative() -> None:
+    answer = SurveyAnswer(survey_type="csat", score=3, resolved=None, comment=None, reasons=(), locale=None)
+
+    assert judge_answer(answer, NegativityThresholds.parse("csat<=3")).reasons == ("low_score",)
+
+
+@pytest.mark.parametrize(
+    ("survey_type", "score"),
+    [("csat", 0), ("csat", 6), ("nps", 11), ("nps", -1), ("ces", 8), ("resolved", 1)],
+)
+def test_a_score_outside_its_scale_is_refused(survey_type: str, score: int) -> None:
+    with pytest.raises(ValueError, match="score"):
+        SurveyAnswer(
+            survey_type=survey_type,  # type: ignore[arg-type]
+            score=score,
+            resolved=None,
+            comment=None,
+            reasons=(),
+            locale=None,
+        )
+
+
+# ---- resolved -----------------------------------------------------------------------------------------
+
+
+def test_a_resolved_survey_answered_no_is_not_resolved() -> None:
+    answer = SurveyAnswer(
+        survey_type="resolved", score=None, resolved=False, comment=None, reasons=(), locale="hr"
+    )
+
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict == Verdict(
+        negative=True,
+        reasons=("not_resolved",),
+        evidence=("customer answered that the problem is not resolved",),
+    )
+
+
+def test_a_resolved_survey_answered_yes_without_comment_is_not_negative() -> None:
+    answer = SurveyAnswer(
+        survey_type="resolved", score=None, resolved=True, comment=None, reasons=(), locale="hr"
+    )
+
+    assert not judge_answer(answer, DEFAULTS).negative
+
+
+def test_a_good_score_with_resolved_false_is_negative() -> None:
+    answer = SurveyAnswer(survey_type="nps", score=9, resolved=False, comment=None, reasons=(), locale="de")
+
+    assert judge_answer(answer, DEFAULTS).reasons == ("not_resolved",)
+
+
+def test_picking_the_not_resolved_reason_is_not_resolved() -> None:
+    answer = SurveyAnswer(
+        survey_type="csat", score=4, resolved=None, comment=None, reasons=("not_resolved",), locale="es"
+    )
+
+    assert judge_answer(answer, DEFAULTS).reasons == ("not_resolved",)
+
+
+def test_reasons_are_deduplicated_and_ordered_score_resolution_comment() -> None:
+    # GIVEN every signal at once, the unresolved one twice
+    answer = SurveyAnswer(
+        survey_type="csat",
+        score=1,
+        resolved=False,
+        comment="Non funziona ancora.",
+        reasons=("slow", "not_resolved", "had_to_repeat"),
+        locale="it",
+    )
+
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict.reasons == ("low_score", "not_resolved", "negative_comment")
+    assert verdict.evidence[-1] == "customer also picked: slow, had_to_repeat"
+
+
+def test_five_stars_with_a_still_broken_comment_is_negative() -> None:
+    # GIVEN the best score, but words saying the problem is not solved: the words win
+    answer = SurveyAnswer(
+        survey_type="csat",
+        score=5,
+        resolved=None,
+        comment="5 stars for the agent but it still doesn't work",
+        reasons=(),
+        locale="en",
+    )
+
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict.negative
+    assert verdict.reasons == ("negative_comment",)
+
+
+def test_a_good_answer_with_praise_is_not_negative() -> None:
+    answer = SurveyAnswer(
+        survey_type="nps", score=10, resolved=True, comment="Grazie, tutto perfetto!", reasons=(), locale="it"
+    )
+
+    assert judge_answer(answer, DEFAULTS) == Verdict(negative=False, reasons=(), evidence=())
+
+
+def test_an_empty_comment_is_not_judged() -> None:
+    answer = SurveyAnswer(survey_type="csat", score=4, resolved=None, comment="   ", reasons=(), locale="en")
+
+    assert not judge_answer(answer, DEFAULTS, classifier=AlwaysNegative()).negative
+
+
+# ---- a second classifier (Comprehend) -------------------------------------------------------------------
+
+
+class FixedClassifier:
+    """A second opinion that always answers the same, and records what it was asked."""
+
+    def __init__(self, signal: CommentSignal | None) -> None:
+        self.signal = signal
+        self.asked: list[tuple[str, str | None]] = []
+
+    def is_negative(self, comment: str, locale: str | None) -> CommentSignal | None:
+        self.asked.append((comment, locale))
+        return self.signal
+
+
+class AlwaysNegative(FixedClassifier):
+    def __init__(self) -> None:
+        super().__init__(CommentSignal(negative=True, evidence="second opinion: NEGATIVE"))
+
+
+def test_the_second_classifier_can_find_a_negative_comment_the_lexicon_misses() -> None:
+    verdict = judge_answer(comment_answer("Meh. Took four emails.", "en"), DEFAULTS, AlwaysNegative())
+
+    assert verdict.reasons == ("negative_comment",)
+    assert verdict.evidence == ("second opinion: NEGATIVE",)
+
+
+def test_the_second_classifier_overrules_the_lexicon_on_tone() -> None:
+    # GIVEN a complaint word the lexicon flags, in a comment the classifier reads as positive
+    positive = FixedClassifier(CommentSignal(negative=False, evidence="second opinion: POSITIVE"))
+
+    verdict = judge_answer(
+        comment_answer("The worst part was the wait, but Ana fixed everything.", "en"), DEFAULTS, positive
+    )
+
+    assert not verdict.negative
+
+
+def test_the_lexicons_unresolved_phrases_count_even_when_the_second_classifier_reads_positive() -> None:
+    positive = FixedClassifier(CommentSignal(negative=False, evidence="second opinion: POSITIVE"))
+
+    verdict = judge_answer(
+        comment_answer("Lovely agent, thanks! Still not working though.", "en"), DEFAULTS, positive
+    )
+
+    assert verdict.reasons == ("negative_comment",)
+    assert verdict.evidence == ('comment matches "still not working" (en)',)
+
+
+def test_the_lexicon_decides_alone_when_the_second_classifier_cannot_judge() -> None:
+    # GIVEN a language the second classifier does not support (it answers None)
+    declining = FixedClassifier(None)
+
+    verdict = judge_answer(comment_answer("Tôi rất thất vọng.", "vi"), DEFAULTS, declining)
+
+    assert verdict.reasons == ("negative_comment",)
+    assert declining.asked == [("Tôi rất thất vọng.", "vi")]
+
+
+# ---- thresholds ---------------------------------------------------------------------------------------
+
+
+def test_threshold_parsing_reads_every_type_in_any_order_with_spaces() -> None:
+    thresholds = NegativityThresholds.parse(" ces >= 6 , csat<=1,nps<=5 ")
+
+    assert thresholds == NegativityThresholds(csat_max_negative=1, nps_max_negative=5, ces_min_negative=6)
+
+
+def test_threshold_parsing_keeps_defaults_for_types_left_out() -> None:
+    assert NegativityThresholds.parse("nps<=4") == NegativityThresholds(nps_max_negative=4)
+    assert NegativityThresholds.parse("") == DEFAULTS
+
+
+def test_thresholds_print_as_the_parameter_string_they_parse_from() -> None:
+    assert str(DEFAULTS) == "csat<=2,nps<=6,ces>=5"
+    assert NegativityThresholds.parse(str(DEFAULTS)) == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("csat>=2", "csat threshold must use '<='"),
+        ("ces<=5", "ces threshold must use '>='"),
+        ("csat<=9", "csat threshold must be an integer 1-5"),
+        ("nps<=11", "nps threshold must be an integer 0-10"),
+        ("stars<=2", "unknown survey type 'stars'"),
+        ("csat=2", "is not like"),
+        ("csat<=two", "is not like"),
+        ("csat<=2,csat<=3", "csat threshold given twice"),
+    ],
+)
+def test_threshold_parsing_refuses_bad_input_with_a_clear_message(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NegativityThresholds.parse(text)
+
+
+# ---- extending the lexicon ----------------------------------------------------------------------------
+
+
+def test_a_business_can_add_its_own_phrases_to_the_shipped_lexicon() -> None:
+    # GIVEN a business whose customers say "still offline"
+    lexicon = LexiconClassifier.from_json(
+        json.dumps({"languages": {"en": {"unresolved": ["still offline"]}}})
+    )
+    answer = comment_answer("Router still offline.", "en")
+
+    assert not judge_answer(answer, DEFAULTS).negative
+    assert judge_answer(answer, DEFAULTS, lexicon=lexicon).negative
+    # and the shipped phrases still apply
+    assert judge_answer(comment_answer("Still not working.", "en"), DEFAULTS, lexicon=lexicon).negative
+
+
+def test_a_lexicon_with_an_unknown_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown keys"):
+        LexiconClassifier.from_json(json.dumps({"languages": {"en": {"phrases": ["meh"]}}}))
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"), [("pt-BR", "pt"), ("pt_br", "pt"), ("IT", "it"), ("", None), (None, None)]
+)
+def test_language_of_a_locale_is_its_primary_subtag(locale: str | None, language: str | None) -> None:
+    assert language_of(locale) == language
