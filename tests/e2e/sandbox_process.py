@@ -1,0 +1,142 @@
+"""Running ``closeloop sandbox`` as a subprocess on free ports, as a user would, for the e2e tests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+READY_TIMEOUT_SECONDS = 60
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningSandbox:
+    process: subprocess.Popen[str]
+    aws_url: str
+    api_url: str
+    folder: Path
+    log: IO[str]
+    lines: list[str] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+    drained: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def outbox(self) -> Path:
+        return self.folder / "outbox"
+
+    def outputs(self) -> dict[str, str]:
+        loaded: dict[str, str] = json.loads((self.folder / "outputs.json").read_text(encoding="utf-8"))
+        return loaded
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            region_name=REGION,
+            endpoint_url=self.aws_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.drained.wait(5)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.log.close()
+
+
+def start_sandbox(folder: Path, template: Path, *params: str) -> RunningSandbox:
+    aws_port, api_port = free_port(), free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "closeloop_cli.sandbox",
+        "--template",
+        str(template),
+        "--aws-port",
+        str(aws_port),
+        "--api-port",
+        str(api_port),
+        "--outbox",
+        str(folder / "outbox"),
+        "--outputs",
+        str(folder / "outputs.json"),
+        *(argument for param in params for argument in ("--param", param)),
+    ]
+    log = (folder / "sandbox.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=log, text=True)
+    sandbox = RunningSandbox(
+        process, f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{api_port}", folder, log
+    )
+
+    def drain() -> None:
+        # Keep reading after "ready": the handlers log to stdout and a full pipe would block them.
+        assert process.stdout is not None
+        for line in process.stdout:
+            sandbox.lines.append(line)
+            if "ready" in line:
+                sandbox.ready.set()
+        sandbox.drained.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not sandbox.ready.wait(READY_TIMEOUT_SECONDS):
+        sandbox.stop()
+        logged = (folder / "sandbox.log").read_text(encoding="utf-8")
+        pytest.fail(
+            f"the sandbox was not ready in {READY_TIMEOUT_SECONDS} s:\n{''.join(sandbox.lines)}\n{logged}"
+        )
+    return sandbox
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"nothing after {timeout} s")
+
+
+def http_request(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, str]:
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
