@@ -17,10 +17,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
@@ -29,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-SurveyType = Literal["csat", "nps", "ces", "resolved"]
+from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent, SurveyType
 
 CATALOG_DOMAIN = "closeloop"
 SOURCE_LOCALE = "en"
@@ -64,39 +62,8 @@ _FAMILY_NAME_FIRST = frozenset({"vi"})
 _SUBJECT_MAX_CHARS = 90
 _LOCALE_SEPARATORS = re.compile(r"[-_]")
 
-
-@dataclass(frozen=True)
-class AnswerLink:
-    """One answer of the survey and its signed one-click link."""
-
-    value: int | str
-    url: str
-
-
-@dataclass(frozen=True)
-class SurveyEmailContent:
-    """Everything the survey email says, before wording and translation."""
-
-    locale: str | None
-    customer_name: str | None
-    ticket_id: str
-    ticket_subject: str | None
-    agent_name: str | None
-    brand: str
-    survey_type: SurveyType
-    answers: tuple[AnswerLink, ...]
-    unsubscribe_url: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    """The rendered parts of one email, in the locale actually used."""
-
-    locale: str
-    subject: str
-    text: str
-    html: str
+# The content contracts live in the domain; re-exported here for the renderer's callers.
+__all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent", "SurveyType"]
 
 
 class LocaleNotSupportedError(Exception):

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from closeloop.adapters.rendering import AnswerLink, RenderedEmail, SurveyEmailContent
 from closeloop.config import Settings
 from closeloop.domain.links import LinkPurpose, LinkSigner
+from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
 from closeloop.domain.planning import EventPublisher, announce
 from closeloop.domain.published import SurveySent, SurveySuppressed
 from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus
