@@ -28,6 +28,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent, SurveyType
+from closeloop.domain.surveys import ANSWER_SCALES
 
 CATALOG_DOMAIN = "closeloop"
 SOURCE_LOCALE = "en"
@@ -36,13 +37,8 @@ TEXT_TEMPLATE = "email/survey.txt.j2"
 HTML_TEMPLATE = "email/survey.html.j2"
 BRAND_FILE = "brand.json"
 
-# The answers each survey type offers, in scale order. CES runs from 1 (very easy) to 7 (very difficult).
-SCALES: Mapping[str, tuple[int | str, ...]] = {
-    "csat": (1, 2, 3, 4, 5),
-    "nps": tuple(range(11)),
-    "ces": (1, 2, 3, 4, 5, 6, 7),
-    "resolved": ("yes", "no"),
-}
+# The answers each survey type offers, in scale order (one definition, in the domain).
+SCALES: Mapping[str, tuple[int | str, ...]] = ANSWER_SCALES
 
 # Used when brand.json leaves a key out; the defaults meet WCAG AA contrast (4.5:1) on their backgrounds.
 DEFAULT_BRAND_STYLE: Mapping[str, str] = {

@@ -28,7 +28,7 @@ class SkipReason(StrEnum):
     ALREADY_SURVEYED = "already_surveyed"
 
 
-# The answers each survey type offers, in scale order.
+# The answers each survey type offers, in scale order. CES runs from 1 (very easy) to 7 (very difficult).
 ANSWER_SCALES: dict[str, tuple[int | str, ...]] = {
     "csat": (1, 2, 3, 4, 5),
     "nps": tuple(range(11)),
