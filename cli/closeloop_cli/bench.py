@@ -1,0 +1,1323 @@
+"""``make bench``: cold start per handler, per-operation latency and end-to-end throughput, side by side.
+
+Three measurements, each against a baseline so the numbers mean something on any machine:
+
+- **cold start**: every handler of ``template.yaml`` is imported, and the objects its first invocation
+  needs are built, in a fresh interpreter, N times; compared with ``import boto3; boto3.client("sqs")``;
+- **latency**: planning one ticket and rendering one email, in process with in-memory fakes, compared
+  with a bare Jinja render of the same HTML template;
+- **throughput**: ticket events through the plan and send handlers on in-process moto, with the real
+  template's resources, checked afterwards (N surveys sent, N raw messages in SES).
+
+``python -m closeloop_cli.bench --write docs/PERFORMANCE.md`` also writes the Markdown report. Only the
+standard library times anything (``time.perf_counter_ns``); closeloop is imported lazily, after the
+environment is set, so nothing here can reach a real AWS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import gc
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from closeloop.adapters.rendering import EmailRenderer, SurveyEmailContent
+    from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.sending import OutgoingEmail, SurveySender
+    from closeloop.domain.surveys import SkipReason, Survey
+    from closeloop.domain.tickets import TicketClosed, TicketReopened
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+TEMPLATES = REPO / "templates"
+TICKET_CLOSED_EXAMPLE = REPO / "events" / "canonical" / "ticket_closed.json"
+COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
+REGION = "eu-west-1"
+SENDER = "support@acme.example"
+PUBLIC_BASE_URL = "https://surveys.acme.example"
+# Nothing listens on the discard port: a client that tried the network would fail, not reach AWS.
+UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
+SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "bench-signing-key-" + "x" * 46}
+FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "closeloop",
+    "POWERTOOLS_METRICS_NAMESPACE": "closeloop",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+BASELINE = "baseline"
+BASELINE_LABEL = 'import boto3; boto3.client("sqs")'
+
+# What a first invocation of each handler builds (closeloop.wiring), beyond importing the module. A
+# handler added to the template without a recipe here is still measured (import only) and flagged.
+INIT_RECIPES: Mapping[str, str] = {
+    "closeloop.handlers.api": "from closeloop import wiring; wiring.webhook_dependencies()",
+    "closeloop.handlers.plan": "from closeloop import wiring; wiring.follow_up_planner(); "
+    "wiring.plan_queue_disposal()",
+    "closeloop.handlers.send": "from closeloop import wiring; wiring.survey_sender(); "
+    "wiring.email_renderer(); wiring.send_queue_disposal()",
+}
+
+
+# Statistics -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and spread of one series of measurements (any unit)."""
+
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Sequence[float], *, percentile: int = 0) -> Spread:
+        """Median with min/max (``percentile=0``) or with the p-th and (100-p)-th percentiles."""
+        if not values:
+            raise ValueError("no measurements")
+        ordered = sorted(values)
+        if percentile:
+            cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+            low, high = cuts[percentile - 1], cuts[100 - percentile - 1]
+        else:
+            low, high = ordered[0], ordered[-1]
+        return cls(statistics.median(ordered), low, high, len(ordered))
+
+
+# Results ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """One handler (or the baseline) measured in fresh interpreters; times in ms, memory in MiB."""
+
+    name: str
+    module: str
+    recipe: str
+    import_ms: Spread
+    init_ms: Spread
+    total_ms: Spread
+    first_use_ms: Spread | None
+    first_use_label: str
+    process_ms: Spread
+    peak_rss_mib: Spread
+    import_breakdown: tuple[tuple[str, float], ...] = ()  # (top-level package, self ms), heaviest first
+
+
+@dataclass(frozen=True)
+class Latency:
+    name: str
+    samples_us: Spread  # median with p10/p90
+    baseline: bool = False
+    compared: bool = True  # shown with a ratio to the baseline row
+
+
+@dataclass(frozen=True)
+class Throughput:
+    events: int
+    plan_seconds: float
+    send_seconds: float
+    plan_handler_seconds: float
+    send_handler_seconds: float
+    plan_batches: int
+    send_batches: int
+    surveys_sent: int
+    raw_messages: int
+    plan_batch_ms: tuple[float, float] = (
+        0.0,
+        0.0,
+    )  # median handler time of the first and last tenth of batches
+
+    @property
+    def plan_rate(self) -> float:
+        return self.events / self.plan_seconds
+
+    @property
+    def send_rate(self) -> float:
+        return self.events / self.send_seconds
+
+    @property
+    def overall_rate(self) -> float:
+        return self.events / (self.plan_seconds + self.send_seconds)
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpus: int
+    cpu_model: str
+    python: str
+    platform: str
+    date: str
+    load_average: str
+    revision: str = "unknown"
+
+    @classmethod
+    def current(cls) -> Machine:
+        model = "unknown"
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        try:
+            load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        except OSError:
+            load = "unknown"
+        return cls(
+            cpus=os.cpu_count() or 0,
+            cpu_model=model,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            load_average=load,
+            revision=_revision(),
+        )
+
+
+def _revision() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit} with uncommitted changes" if dirty else commit
+
+
+@dataclass
+class Report:
+    machine: Machine
+    settings: dict[str, Any]
+    cold_starts: list[ColdStart] = field(default_factory=list)
+    latencies: list[Latency] = field(default_factory=list)
+    throughput: Throughput | None = None
+    missing_handlers: list[str] = field(default_factory=list)  # in the template, but no such module yet
+
+
+# Cold start -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one fresh interpreter imports and builds."""
+
+    name: str
+    module: str
+    recipe: str
+
+
+def discover_handlers(template: Path = TEMPLATE) -> list[Subject]:
+    """Every handler module of the template's ``AWS::Serverless::Function`` resources, in template order."""
+    from closeloop_cli.cfn import load_template
+
+    subjects: dict[str, Subject] = {}
+    for logical_id, resource in (load_template(template).get("Resources") or {}).items():
+        if (resource or {}).get("Type") != "AWS::Serverless::Function":
+            continue
+        handler = str((resource.get("Properties") or {}).get("Handler", ""))
+        module = handler.rpartition(".")[0]
+        if module and module not in subjects:
+            subjects[module] = Subject(logical_id, module, INIT_RECIPES.get(module, ""))
+    return list(subjects.values())
+
+
+def importable(subjects: Sequence[Subject]) -> tuple[list[Subject], list[str]]:
+    """The subjects whose module exists, and the handler modules the template names that do not."""
+    import importlib.util
+
+    found, missing = [], []
+    for subject in subjects:
+        try:
+            exists = importlib.util.find_spec(subject.module) is not None
+        except ModuleNotFoundError:
+            exists = False
+        if exists:
+            found.append(subject)
+        else:
+            missing.append(subject.module)
+    return found, missing
+
+
+def _baseline_subject() -> Subject:
+    return Subject(BASELINE, "boto3", 'boto3.client("sqs")')
+
+
+# Only ``time`` and ``sys`` (built in) are loaded before the clock starts; the resource usage is read as
+# soon as the handler is ready, before the first-use step imports this module.
+_CHILD = """\
+import sys, time
+_t0 = time.perf_counter_ns()
+import {module}
+_t1 = time.perf_counter_ns()
+{recipe}
+_t2 = time.perf_counter_ns()
+import resource
+_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_first = None
+if {first_use!r}:
+    from closeloop_cli import bench
+    _t3 = time.perf_counter_ns()
+    bench.first_use({module!r})
+    _first = time.perf_counter_ns() - _t3
+import json
+print(json.dumps({{"import_ns": _t1 - _t0, "init_ns": _t2 - _t1, "first_ns": _first, "rss_kb": _rss}}))
+"""
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of every cold-start interpreter: fake credentials, an endpoint nothing answers."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "POWERTOOLS_")) and name not in ("PYTHONPROFILEIMPORTTIME",)
+    }
+    environment.update(FAKE_AWS_ENVIRONMENT)
+    environment["AWS_ENDPOINT_URL"] = UNREACHABLE_ENDPOINT
+    environment["TEMPLATES_PATH"] = str(TEMPLATES)
+    return environment
+
+
+FIRST_USE_LABELS: Mapping[str, str] = {
+    "closeloop.handlers.plan": "parse one Ticket Closed event",
+    "closeloop.handlers.send": "render one email (compile templates, load catalog)",
+}
+
+
+def first_use(module: str) -> None:
+    """Work a first invocation does after the wiring, without any network: compile, validate, load."""
+    if module == "closeloop.handlers.plan":
+        from closeloop.domain.tickets import parse_ticket_event
+
+        parse_ticket_event(ticket_closed_event(0, datetime.now(UTC)))
+    elif module == "closeloop.handlers.send":
+        from closeloop import wiring
+
+        wiring.email_renderer().render_survey(sample_content())
+
+
+def _run_child(subject: Subject, *, import_time: bool = False) -> tuple[dict[str, Any], float, str]:
+    code = _CHILD.format(
+        module=subject.module,
+        recipe=subject.recipe or "pass",
+        first_use=subject.module in FIRST_USE_LABELS and not import_time,
+    )
+    command = [sys.executable, *(["-X", "importtime"] if import_time else []), "-c", code]
+    start = time.perf_counter_ns()
+    completed = subprocess.run(
+        command, env=child_environment(), capture_output=True, text=True, check=False, cwd=REPO
+    )
+    elapsed_ms = (time.perf_counter_ns() - start) / 1e6
+    if completed.returncode != 0:
+        raise RuntimeError(f"cold start of {subject.module} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1]), elapsed_ms, completed.stderr
+
+
+_IMPORT_TIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+
+
+def import_breakdown(stderr: str) -> dict[str, float]:
+    """``-X importtime`` output summed by top-level package: the self time (ms) each one costs."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        match = _IMPORT_TIME.match(line)
+        if match:
+            package = match.group(4).split(".")[0]
+            totals[package] = totals.get(package, 0.0) + int(match.group(1)) / 1000
+    return totals
+
+
+def measure_cold_starts(
+    subjects: Sequence[Subject], runs: int, breakdown_runs: int, progress: Callable[[str], None]
+) -> list[ColdStart]:
+    """Round-robin over the subjects, so a burst of load on a shared machine hits them all alike."""
+    everything = [_baseline_subject(), *subjects]
+    for subject in everything:  # untimed: writes .pyc caches and warms the page cache
+        _run_child(subject)
+    samples: dict[str, list[tuple[dict[str, Any], float]]] = {subject.name: [] for subject in everything}
+    for run in range(runs):
+        progress(f"cold start run {run + 1}/{runs}")
+        for subject in everything:
+            result, elapsed, _ = _run_child(subject)
+            samples[subject.name].append((result, elapsed))
+    breakdowns: dict[str, list[dict[str, float]]] = {subject.name: [] for subject in everything}
+    for _ in range(breakdown_runs):
+        for subject in everything:
+            breakdowns[subject.name].append(import_breakdown(_run_child(subject, import_time=True)[2]))
+    results = []
+    for subject in everything:
+        series = samples[subject.name]
+        first = [result["first_ns"] / 1e6 for result, _ in series if result["first_ns"] is not None]
+        packages = {name for found in breakdowns[subject.name] for name in found}
+        costs = {
+            name: statistics.median(found.get(name, 0.0) for found in breakdowns[subject.name])
+            for name in packages
+        }
+        results.append(
+            ColdStart(
+                name=subject.name,
+                module=subject.module,
+                recipe=subject.recipe,
+                import_ms=Spread.of([result["import_ns"] / 1e6 for result, _ in series]),
+                init_ms=Spread.of([result["init_ns"] / 1e6 for result, _ in series]),
+                total_ms=Spread.of([(result["import_ns"] + result["init_ns"]) / 1e6 for result, _ in series]),
+                first_use_ms=Spread.of(first) if first else None,
+                first_use_label=FIRST_USE_LABELS.get(subject.module, ""),
+                process_ms=Spread.of([elapsed for _, elapsed in series]),
+                peak_rss_mib=Spread.of([result["rss_kb"] / 1024 for result, _ in series]),
+                import_breakdown=tuple(sorted(costs.items(), key=lambda item: -item[1])),
+            )
+        )
+    return results
+
+
+# In-memory fakes of the domain's ports (closeloop.domain.planning and .sending) --------------------------
+
+
+class InMemorySurveyStore:
+    """``PlanningStore`` and ``SendingStore`` in dictionaries, with the repository's conditional rules."""
+
+    def __init__(self) -> None:
+        self.surveys: dict[str, Survey] = {}
+        self.closes: dict[tuple[str, datetime], str | SkipReason] = {}
+        self.by_ticket: dict[str, list[str]] = {}
+        self.suppressed: set[str] = set()
+        self.throttled_until: dict[str, datetime] = {}
+        self.skips: list[tuple[str, SkipReason]] = []
+
+    def find_close(self, ticket_key: str, closed_at: datetime) -> Survey | SkipReason | None:
+        from closeloop.domain.surveys import SkipReason
+
+        found = self.closes.get((ticket_key, closed_at))
+        if found is None or isinstance(found, SkipReason):  # a SkipReason is a str too: test it first
+            return found
+        return self.surveys[found]
+
+    def is_suppressed(self, email: str) -> bool:
+        return email.lower() in self.suppressed
+
+    def ticket_was_surveyed(self, ticket_key: str) -> bool:
+        from closeloop.domain.surveys import SurveyStatus
+
+        sent = (SurveyStatus.SENT, SurveyStatus.SENDING)
+        return any(self.surveys[survey_id].status in sent for survey_id in self.by_ticket.get(ticket_key, ()))
+
+    def create_survey(self, survey: Survey, throttle_until: datetime | None) -> None:
+        from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
+
+        if (survey.ticket_key, survey.closed_at) in self.closes:
+            raise DuplicateCloseError(survey.ticket_key)
+        if self.throttled_until.get(survey.customer_key, survey.planned_at) > survey.planned_at:
+            raise CustomerThrottledError(survey.customer_key)
+        self.surveys[survey.survey_id] = survey
+        self.closes[(survey.ticket_key, survey.closed_at)] = survey.survey_id
+        self.by_ticket.setdefault(survey.ticket_key, []).append(survey.survey_id)
+        if throttle_until is not None:
+            self.throttled_until[survey.customer_key] = throttle_until
+
+    def record_skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> None:
+        from closeloop.domain.planning import DuplicateCloseError
+        from closeloop.domain.tickets import ticket_key
+
+        key = ticket_key(ticket.helpdesk, ticket.ticket_id)
+        if (key, ticket.closed_at) in self.closes:
+            raise DuplicateCloseError(key)
+        self.closes[(key, ticket.closed_at)] = reason
+        self.skips.append((key, reason))
+
+    def mark_scheduled(self, survey_id: str) -> None:
+        self.surveys[survey_id] = dataclasses.replace(self.surveys[survey_id], scheduled=True)
+
+    def pending_surveys(self, ticket_key: str) -> list[Survey]:
+        from closeloop.domain.surveys import SurveyStatus
+
+        surveys = (self.surveys[survey_id] for survey_id in self.by_ticket.get(ticket_key, ()))
+        return [survey for survey in surveys if survey.status is SurveyStatus.PLANNED]
+
+    def cancel_survey(self, survey: Survey, now: datetime) -> bool:
+        from closeloop.domain.surveys import SurveyStatus
+
+        return self._transition(survey.survey_id, SurveyStatus.PLANNED, SurveyStatus.CANCELLED)
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        return self.surveys.get(survey_id)
+
+    def mark_suppressed(self, survey_id: str, now: datetime) -> None:
+        from closeloop.domain.surveys import SurveyStatus
+
+        self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SUPPRESSED)
+
+    def claim_for_sending(self, survey_id: str, now: datetime) -> None:
+        from closeloop.domain.sending import SurveyNotClaimableError
+        from closeloop.domain.surveys import SurveyStatus
+
+        if not self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SENDING):
+            raise SurveyNotClaimableError(survey_id)
+
+    def release_claim(self, survey_id: str, now: datetime) -> None:
+        from closeloop.domain.surveys import SurveyStatus
+
+        self._transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED)
+
+    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+        from closeloop.domain.surveys import SurveyStatus
+
+        survey = self.surveys[survey_id]
+        if survey.status is not SurveyStatus.SENDING:
+            raise RuntimeError(f"survey {survey_id} is {survey.status}, not sending")
+        self.surveys[survey_id] = dataclasses.replace(
+            survey, status=SurveyStatus.SENT, message_id=message_id, sent_at=sent_at, expires_at=expires_at
+        )
+
+    def _transition(self, survey_id: str, source: Any, target: Any) -> bool:
+        survey = self.surveys.get(survey_id)
+        if survey is None or survey.status is not source:
+            return False
+        self.surveys[survey_id] = survey.with_status(target)
+        return True
+
+
+class RecordingScheduler:
+    """``SendScheduler`` that remembers what it was asked to schedule."""
+
+    def __init__(self) -> None:
+        self.scheduled: dict[str, datetime] = {}
+
+    def schedule_send(self, survey: Survey, now: datetime) -> None:
+        self.scheduled[survey.survey_id] = survey.send_at
+
+    def cancel_send(self, survey_id: str) -> None:
+        self.scheduled.pop(survey_id, None)
+
+
+class RecordingPublisher:
+    """``EventPublisher`` that keeps every published event."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
+        self.events.append((detail_type, dict(detail)))
+        return uuid.uuid4().hex
+
+
+class MimeBuildingMailer:
+    """``Mailer`` that builds the raw MIME message SES would receive, and keeps its size."""
+
+    def __init__(self) -> None:
+        self.sent_bytes: list[int] = []
+
+    def send(self, email: OutgoingEmail, now: datetime) -> str:
+        from closeloop.adapters.mail import build_mime
+
+        self.sent_bytes.append(len(build_mime(email, now)))
+        return uuid.uuid4().hex
+
+
+# Workloads shared by the latency series, the cold-start first use and the tests --------------------------
+
+
+def ticket_closed_event(index: int, closed_at: datetime) -> dict[str, Any]:
+    """The canonical example event, made distinct (ticket id, customer address), solved at ``closed_at``."""
+    event: dict[str, Any] = json.loads(TICKET_CLOSED_EXAMPLE.read_text(encoding="utf-8"))
+    event["id"] = str(uuid.uuid4())
+    event["time"] = closed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    detail = event["detail"]
+    detail["ticket_id"] = str(100_000 + index)
+    detail["closed_at"] = closed_at.isoformat()
+    detail["customer"]["email"] = f"customer{index}@example.com"
+    detail["url"] = f"https://acme.zendesk.com/agent/tickets/{100_000 + index}"
+    return event
+
+
+def parse_ticket_closed(event: dict[str, Any]) -> TicketClosed:
+    from closeloop.domain.tickets import TicketClosed, parse_ticket_event
+
+    parsed: TicketClosed | TicketReopened = parse_ticket_event(event)
+    if not isinstance(parsed, TicketClosed):
+        raise TypeError("expected a Ticket Closed event")
+    return parsed
+
+
+@dataclass
+class InMemoryDomain:
+    """The planner and sender over the in-memory fakes, with production-default settings."""
+
+    store: InMemorySurveyStore
+    scheduler: RecordingScheduler
+    publisher: RecordingPublisher
+    mailer: MimeBuildingMailer
+    renderer: EmailRenderer
+    planner: FollowUpPlanner
+    sender: SurveySender
+
+
+def in_memory_domain(templates: Path = TEMPLATES) -> InMemoryDomain:
+    from closeloop.adapters.rendering import EmailRenderer
+    from closeloop.config import Settings
+    from closeloop.domain.links import LinkSigner
+    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
+    from closeloop.domain.sending import SendingPolicy, SurveySender
+
+    settings = Settings(templates_path=str(templates), sender_address=SENDER, public_base_url=PUBLIC_BASE_URL)
+    store, scheduler, publisher, mailer = (
+        InMemorySurveyStore(),
+        RecordingScheduler(),
+        RecordingPublisher(),
+        MimeBuildingMailer(),
+    )
+    renderer = EmailRenderer(templates, settings.default_locale, settings.supported_locales)
+    planner = FollowUpPlanner(store, scheduler, publisher, PlanningPolicy.from_settings(settings))
+    sender = SurveySender(
+        store,
+        renderer,
+        mailer,
+        lambda: LinkSigner.from_secret(SIGNING_SECRET),  # as wiring does: built per use from the secret
+        publisher,
+        SendingPolicy.from_settings(settings),
+    )
+    return InMemoryDomain(store, scheduler, publisher, mailer, renderer, planner, sender)
+
+
+def sample_content() -> SurveyEmailContent:
+    """A CSAT survey email for the canonical example (Italian customer)."""
+    from closeloop.adapters.rendering import SCALES, AnswerLink, SurveyEmailContent
+
+    return SurveyEmailContent(
+        locale="it-IT",
+        customer_name="Giulia Rossi",
+        ticket_id="4521",
+        ticket_subject="Doppio addebito sulla fattura di ottobre",
+        agent_name="Marta Puig",
+        brand="Acme",
+        survey_type="csat",
+        answers=tuple(
+            AnswerLink(value=value, url=f"{PUBLIC_BASE_URL}/s/token?score={value}")
+            for value in SCALES["csat"]
+        ),
+        unsubscribe_url=f"{PUBLIC_BASE_URL}/u/token",
+        expires_at=datetime(2026, 12, 18, tzinfo=UTC),
+    )
+
+
+def raw_jinja_variables(renderer: EmailRenderer, content: SurveyEmailContent) -> dict[str, Any]:
+    """The variables ``render_survey`` gives the layouts, computed once (the raw-Jinja baseline's input)."""
+    from babel import Locale
+    from babel.dates import format_date
+
+    from closeloop.adapters.rendering import COPY_TEMPLATE, given_name
+
+    locale = renderer.resolve_locale(content.locale)
+    variables = renderer.localized_variables(locale) | {
+        "first_name": given_name(content.customer_name, locale),
+        "ticket_ref": content.ticket_id,
+        "ticket_subject": content.ticket_subject,
+        "agent_name": content.agent_name,
+        "brand": content.brand,
+        "survey_type": content.survey_type,
+        "answers": content.answers,
+        "unsubscribe_url": content.unsubscribe_url,
+        "expires_on": format_date(content.expires_at, format="long", locale=Locale.parse(locale, sep="-")),
+    }
+    copy = renderer.environment.get_template(COPY_TEMPLATE).make_module(variables)
+    return variables | {"copy": copy, "subject": " ".join(str(vars(copy)["subject"]).split())}
+
+
+# Latency ------------------------------------------------------------------------------------------------
+
+
+def time_series(operation: Callable[[int], object], iterations: int, warmup: int) -> list[float]:
+    """Per-call wall times (µs) of ``operation(i)``, after ``warmup`` untimed calls; gc collected first."""
+    for index in range(warmup):
+        operation(index)
+    gc.collect()
+    samples = []
+    for index in range(warmup, warmup + iterations):
+        start = time.perf_counter_ns()
+        operation(index)
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    return samples
+
+
+def measure_latencies(iterations: int, warmup: int, progress: Callable[[str], None]) -> list[Latency]:
+    from closeloop.adapters.mail import build_mime
+    from closeloop.adapters.rendering import COPY_TEMPLATE, HTML_TEMPLATE, TEXT_TEMPLATE
+    from closeloop.domain.planning import PlanResult
+    from closeloop.domain.sending import SendResult
+    from closeloop.domain.tickets import parse_ticket_event
+
+    domain = in_memory_domain()
+    total = warmup + iterations
+    now = datetime.now(UTC)
+    closed_at = now - timedelta(minutes=5)
+    events = [ticket_closed_event(index, closed_at) for index in range(total)]
+    tickets = [parse_ticket_closed(event) for event in events]
+    content = sample_content()
+    environment = domain.renderer.environment
+    variables = raw_jinja_variables(domain.renderer, content)
+    html, text, copy = (
+        environment.get_template(name) for name in (HTML_TEMPLATE, TEXT_TEMPLATE, COPY_TEMPLATE)
+    )
+    results: list[Latency] = []
+
+    def series(name: str, operation: Callable[[int], object], **flags: bool) -> None:
+        progress(f"latency: {name}")
+        samples = time_series(operation, iterations, warmup)
+        results.append(Latency(name, Spread.of(samples, percentile=10), **flags))
+
+    series(
+        "parse one Ticket Closed event (pydantic)", lambda i: parse_ticket_event(events[i]), compared=False
+    )
+
+    def plan(index: int) -> None:
+        if domain.planner.plan_followup(tickets[index], now).result is not PlanResult.PLANNED:
+            raise RuntimeError("the in-memory planner did not plan the ticket")
+
+    series("plan one ticket: `plan_followup`, in-memory fakes", plan, compared=False)
+    series(
+        "raw Jinja: `survey.html.j2` only, precomputed variables",
+        lambda _: html.render(variables),
+        baseline=True,
+    )
+
+    def raw_all(_: int) -> None:
+        module = copy.make_module(variables)
+        text.render(variables | {"copy": module})
+        html.render(variables | {"copy": module})
+
+    series("raw Jinja: copy + text + HTML templates, precomputed variables", raw_all)
+    series("`EmailRenderer.render_survey`", lambda _: domain.renderer.render_survey(content))
+    surveys = list(domain.store.surveys.values())
+    expires_at = now + timedelta(days=28)
+    email = domain.sender.compose(surveys[0], now, expires_at)
+    series("`build_mime` alone (stdlib `email`, composed email)", lambda _: build_mime(email, now))
+    series(
+        "`SurveySender.compose` + `build_mime` (sign links, render, MIME)",
+        lambda i: build_mime(domain.sender.compose(surveys[i], now, expires_at), now),
+    )
+
+    def send(index: int) -> None:
+        if domain.sender.send_survey(surveys[index].survey_id, now) is not SendResult.SENT:
+            raise RuntimeError("the in-memory sender did not send the survey")
+
+    series("`SurveySender.send_survey`, in-memory store, MIME built", send)
+    return results
+
+
+# Throughput ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The attributes of Lambda's context object the Powertools decorators read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:bench"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def sqs_event(sqs: Any, queue_url: str, queue_arn: str) -> dict[str, Any]:
+    """Up to 10 real messages from ``queue_url``, shaped as Lambda's SQS event."""
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
+
+
+@dataclass
+class _Drained:
+    seconds: float = 0.0
+    handler_seconds: float = 0.0
+    batches: int = 0
+    records: int = 0
+    batch_ms: list[float] = field(default_factory=list)
+
+    def ends_ms(self) -> tuple[float, float]:
+        """Median handler time per batch over the first and the last tenth of the batches."""
+        tenth = max(1, len(self.batch_ms) // 10)
+        return statistics.median(self.batch_ms[:tenth]), statistics.median(self.batch_ms[-tenth:])
+
+
+def drive(
+    handler: Callable[[dict[str, Any], Any], Any], sqs: Any, queue_url: str, queue_arn: str, name: str
+) -> _Drained:
+    """Act as the event source mapping: receive batches of 10, invoke, delete what succeeded."""
+    drained = _Drained()
+    start = time.perf_counter_ns()
+    while records := sqs_event(sqs, queue_url, queue_arn)["Records"]:
+        handler_start = time.perf_counter_ns()
+        response = handler({"Records": records}, _Context(name))
+        drained.batch_ms.append((time.perf_counter_ns() - handler_start) / 1e6)
+        drained.handler_seconds += drained.batch_ms[-1] / 1000
+        failures = response.get("batchItemFailures") or []
+        if failures:
+            raise RuntimeError(f"{name}: {len(failures)} records failed in one batch")
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)],
+        )
+        drained.batches += 1
+        drained.records += len(records)
+    drained.seconds = (time.perf_counter_ns() - start) / 1e9
+    return drained
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Powertools metrics print EMF lines to stdout on every invocation; they are not the report."""
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def measure_throughput(events: int, progress: Callable[[str], None]) -> Throughput:
+    from moto import mock_aws
+    from moto.backends import get_backend
+
+    from closeloop_cli.stack import provision
+
+    parameters = {"FollowUpDelayMinutes": "0", "QuietHours": "off", "SenderAddress": SENDER}
+    with mock_aws():
+        stack = provision(TEMPLATE, parameters, region=REGION, templates_path=TEMPLATES)
+        os.environ.update(stack.environment())
+        os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true"})
+        from closeloop import wiring
+        from closeloop.handlers import plan, send
+        from closeloop.observability import logger
+
+        logger.setLevel("WARNING")
+        wiring.reset()
+        # Warm containers: clients, adapters and templates are ready before the clock starts.
+        wiring.follow_up_planner()
+        wiring.survey_sender()
+        wiring.plan_queue_disposal()
+        wiring.send_queue_disposal()
+        wiring.email_renderer().render_survey(sample_content())
+
+        sqs = wiring.sqs_client()
+        plan_url, send_url = stack.ref("PlanQueue"), stack.ref("SendQueue")
+        plan_arn = stack.resources["PlanQueue"].attributes["Arn"]
+        send_arn = stack.resources["SendQueue"].attributes["Arn"]
+        closed_at = datetime.now(UTC)
+        bodies = [json.dumps(ticket_closed_event(index, closed_at)) for index in range(events)]
+        for start in range(0, events, 10):
+            sqs.send_message_batch(
+                QueueUrl=plan_url,
+                Entries=[
+                    {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])
+                ],
+            )
+        gc.collect()
+        progress(f"throughput: planning {events} tickets on moto")
+        with _quiet_stdout():
+            planned = drive(plan.lambda_handler, sqs, plan_url, plan_arn, "plan")
+        progress(f"throughput: sending {events} surveys on moto")
+        with _quiet_stdout():
+            sent = drive(send.lambda_handler, sqs, send_url, send_arn, "send")
+
+        statuses = _survey_statuses(wiring.dynamodb_client(), stack.ref("SurveysTable"))
+        backend = get_backend("ses")[stack.account_id][REGION]
+        raw_messages = sum(1 for message in backend.sent_messages if hasattr(message, "raw_data"))
+        dead_letters = {
+            name: _visible(sqs, stack.ref(name)) for name in ("PlanDeadLetterQueue", "SendDeadLetterQueue")
+        }
+        wiring.reset()
+    result = Throughput(
+        events=events,
+        plan_seconds=planned.seconds,
+        send_seconds=sent.seconds,
+        plan_handler_seconds=planned.handler_seconds,
+        send_handler_seconds=sent.handler_seconds,
+        plan_batches=planned.batches,
+        send_batches=sent.batches,
+        surveys_sent=statuses.count("sent"),
+        raw_messages=raw_messages,
+        plan_batch_ms=planned.ends_ms(),
+    )
+    check_throughput(result, planned.records, sent.records, statuses, dead_letters)
+    return result
+
+
+def _survey_statuses(dynamodb: Any, table: str) -> list[str]:
+    statuses = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        statuses += [item["status"]["S"] for item in page["Items"] if item.get("SK", {}).get("S") == "SURVEY"]
+    return statuses
+
+
+def _visible(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+class BenchmarkCheckError(RuntimeError):
+    """The benchmark's workload did not produce the expected outcome, so its numbers mean nothing."""
+
+
+def check_throughput(
+    result: Throughput, planned: int, sent: int, statuses: Sequence[str], dead_letters: Mapping[str, int]
+) -> None:
+    problems = []
+    if planned != result.events:
+        problems.append(f"the plan handler received {planned} records, expected {result.events}")
+    if sent != result.events:
+        problems.append(f"the send handler received {sent} records, expected {result.events}")
+    if len(statuses) != result.events or result.surveys_sent != result.events:
+        problems.append(
+            f"{result.surveys_sent} of {len(statuses)} stored surveys are sent, expected {result.events}"
+        )
+    if result.raw_messages != result.events:
+        problems.append(f"SES holds {result.raw_messages} raw messages, expected {result.events}")
+    problems += [f"{name} holds {count} messages" for name, count in dead_letters.items() if count]
+    if problems:
+        raise BenchmarkCheckError("throughput run is invalid: " + "; ".join(problems))
+
+
+# Report -------------------------------------------------------------------------------------------------
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(cells, widths, right, strict=True)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
+    )
+    return "\n".join([line(headers), rule + "|", *(line(row) for row in rows)])
+
+
+def _ms(spread: Spread) -> str:
+    return f"{spread.median:.1f}"
+
+
+def _range(spread: Spread, digits: int = 1) -> str:
+    return f"{spread.low:.{digits}f}-{spread.high:.{digits}f}"
+
+
+def cold_start_table(results: Sequence[ColdStart]) -> str:
+    baseline = next((result for result in results if result.name == BASELINE), None)
+    rows = []
+    for result in results:
+        label = BASELINE_LABEL if result.name == BASELINE else f"{result.name} (`{result.module}`)"
+        if result.name != BASELINE and not result.recipe:
+            label += " (import only: no init recipe)"
+        ratio = f"{result.total_ms.median / baseline.total_ms.median:.2f}x" if baseline else "—"
+        first = f"{_ms(result.first_use_ms)} ({_range(result.first_use_ms)})" if result.first_use_ms else "—"
+        rows.append(
+            [
+                label,
+                _ms(result.import_ms),
+                _ms(result.init_ms),
+                _ms(result.total_ms),
+                _range(result.total_ms),
+                ratio,
+                first,
+                f"{result.process_ms.median:.0f}",
+                f"{result.peak_rss_mib.median:.1f} ({_range(result.peak_rss_mib)})",
+            ]
+        )
+    headers = [
+        "subject",
+        "import ms",
+        "init ms",
+        "import+init ms (median)",
+        "min-max",
+        "x baseline",
+        "first use ms",
+        "process wall ms",
+        "peak RSS MiB",
+    ]
+    return _table(headers, rows, [False, *([True] * 8)])
+
+
+def breakdown_table(results: Sequence[ColdStart], top: int = 6) -> str:
+    rows = []
+    for result in results:
+        total = sum(cost for _, cost in result.import_breakdown) or 1.0
+        heaviest = ", ".join(
+            f"{name} {cost:.0f} ({cost / total:.0%})" for name, cost in result.import_breakdown[:top]
+        )
+        rows.append([result.name, f"{total:.0f}", heaviest])
+    return _table(
+        ["subject", "import self ms", f"heaviest top-level packages, ms (share), top {top}"],
+        rows,
+        [False, True, False],
+    )
+
+
+def latency_table(results: Sequence[Latency]) -> str:
+    baseline = next((result for result in results if result.baseline), None)
+    rows = []
+    for result in results:
+        if result.baseline:
+            ratio = "1.00x (baseline)"
+        elif result.compared and baseline:
+            ratio = f"{result.samples_us.median / baseline.samples_us.median:.2f}x"
+        else:
+            ratio = "—"
+        rows.append([result.name, f"{result.samples_us.median:.1f}", _range(result.samples_us), ratio])
+    return _table(
+        ["operation", "median µs", "p10-p90 µs", "x raw Jinja HTML"], rows, [False, True, True, True]
+    )
+
+
+def throughput_table(result: Throughput) -> str:
+    rows = [
+        [
+            "plan",
+            f"{result.plan_rate:.0f}",
+            f"{result.events / result.plan_handler_seconds:.0f}",
+            f"{result.plan_seconds:.2f}",
+            str(result.plan_batches),
+        ],
+        [
+            "send",
+            f"{result.send_rate:.0f}",
+            f"{result.events / result.send_handler_seconds:.0f}",
+            f"{result.send_seconds:.2f}",
+            str(result.send_batches),
+        ],
+        [
+            "plan + send",
+            f"{result.overall_rate:.0f}",
+            f"{result.events / (result.plan_handler_seconds + result.send_handler_seconds):.0f}",
+            f"{result.plan_seconds + result.send_seconds:.2f}",
+            str(result.plan_batches + result.send_batches),
+        ],
+    ]
+    headers = ["stage", "events/s end to end", "events/s in handler", "seconds", "batches"]
+    return _table(headers, rows, [False, True, True, True, True])
+
+
+def interpretation(report: Report) -> list[str]:
+    """A few sentences derived from the numbers, so the report never contradicts its own tables."""
+    lines = []
+    baseline = next((c for c in report.cold_starts if c.name == BASELINE), None)
+    handlers = [c for c in report.cold_starts if c.name != BASELINE]
+    if baseline and handlers:
+        heaviest = max(handlers, key=lambda c: c.total_ms.median)
+        lightest = min(handlers, key=lambda c: c.total_ms.median)
+        lines.append(
+            f"Cold start: handlers need {lightest.total_ms.median:.0f}-{heaviest.total_ms.median:.0f} ms to "
+            f"import and wire ({lightest.total_ms.median / baseline.total_ms.median:.1f}-"
+            f"{heaviest.total_ms.median / baseline.total_ms.median:.1f}x a bare boto3 SQS client, "
+            f"{baseline.total_ms.median:.0f} ms); {heaviest.name} is the heaviest."
+        )
+        base_packages = dict(baseline.import_breakdown)
+        extra = {
+            name: cost - base_packages.get(name, 0.0)
+            for name, cost in heaviest.import_breakdown
+            if cost - base_packages.get(name, 0.0) > 0
+        }
+        ranked = sorted(extra.items(), key=lambda item: -item[1])[:4]
+        if ranked:
+            lines.append(
+                f"What {heaviest.name} imports beyond the boto3 baseline is dominated by "
+                + ", ".join(f"{name} (~{cost:.0f} ms)" for name, cost in ranked)
+                + " (`-X importtime` self times, which inflate absolute values but keep the proportions)."
+            )
+        if any(name == "aws_xray_sdk" for name, _ in ranked):
+            lines.append(
+                "`aws_xray_sdk` is loaded by the Powertools `Tracer` built in `closeloop.observability`, "
+                "even with `POWERTOOLS_TRACE_DISABLED=true` (as here)."
+            )
+        firsts = [c for c in handlers if c.first_use_ms]
+        if firsts:
+            lines.append(
+                "A first invocation then adds "
+                + "; ".join(
+                    f"{c.first_use_ms.median:.0f} ms in {c.name} ({c.first_use_label})"
+                    for c in firsts
+                    if c.first_use_ms
+                )
+                + ". Times are with warm `.pyc` caches; Lambda's read-only `/var/task` cannot write them, so "
+                "a package deployed without precompiled bytecode starts slower."
+            )
+    raw = next((row for row in report.latencies if row.baseline), None)
+    render = next((row for row in report.latencies if "render_survey" in row.name), None)
+    raw_all = next((row for row in report.latencies if "copy + text + HTML" in row.name), None)
+    compose = next((row for row in report.latencies if "SurveySender.compose" in row.name), None)
+    mime = next((row for row in report.latencies if "build_mime` alone" in row.name), None)
+    plan = next((row for row in report.latencies if "plan_followup" in row.name), None)
+    if raw and render and raw_all and compose:
+        own_us = max(0.0, render.samples_us.median - raw_all.samples_us.median)
+        mime_us = max(0.0, compose.samples_us.median - render.samples_us.median)
+        lines.append(
+            f"Rendering: `render_survey` takes {render.samples_us.median:.0f} µs, "
+            f"{render.samples_us.median / raw.samples_us.median:.1f}x a raw Jinja render of the HTML "
+            f"template; rendering all three templates raw already takes {raw_all.samples_us.median:.0f} µs, "
+            f"so closeloop's own work around Jinja (locale resolution, Babel date, names) is "
+            f"~{own_us:.0f} µs, and signing two links plus building the MIME message adds ~{mime_us:.0f} µs."
+        )
+    if mime and compose:
+        lines.append(
+            f"Building the MIME message alone takes {mime.samples_us.median:.0f} µs "
+            f"({mime.samples_us.median / compose.samples_us.median:.0%} of composing an email): the standard "
+            "library's `email` package parses and refolds every header through its header registry; it is "
+            "the first place to look if sending ever becomes CPU-bound."
+        )
+    if plan and report.throughput:
+        per_event_ms = 1000 / (report.throughput.events / report.throughput.plan_handler_seconds)
+        lines.append(
+            f"Planning: closeloop's own logic costs {plan.samples_us.median:.0f} µs per ticket in memory, "
+            f"against ~{per_event_ms:.1f} ms per event inside the plan handler on moto: per-event cost is "
+            "the AWS calls (emulated here; real DynamoDB/SQS/EventBridge latency differs), not the domain "
+            "code."
+        )
+    if report.throughput and report.throughput.plan_batch_ms[1] > 1.5 * report.throughput.plan_batch_ms[0]:
+        first, last = report.throughput.plan_batch_ms
+        lines.append(
+            f"Plan throughput depends on N: a batch of 10 took {first:.0f} ms at first and "
+            f"{last:.0f} ms at the end, because moto's `transact_write_items` deep-copies the whole "
+            "table (for rollback) on every call, so each transactional write costs O(items stored). "
+            "This is the emulator, not closeloop: compare runs with the same `--events`."
+        )
+    if report.throughput:
+        lines.append(
+            "Moto is an emulator running in the same process: the throughput table compares closeloop "
+            "revisions on one machine, it does not predict AWS throughput (SES quotas and Lambda "
+            "concurrency bound that)."
+        )
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    machine = report.machine
+    settings = report.settings
+    parts = [
+        "# Performance baseline",
+        "",
+        "Generated by `make bench` (`closeloop_cli/bench.py`); do not edit by hand. Numbers are medians of "
+        "repeated runs on a shared machine: compare ratios, and rerun before and after a change on the same "
+        "machine rather than comparing with this file.",
+        "",
+        "## How to reproduce",
+        "",
+        "```sh",
+        "make bench",
+        f"# which runs: .venv/bin/{COMMAND}",
+        "# smoke test (fewer repetitions, nothing written): .venv/bin/python -m closeloop_cli.bench --quick",
+        "```",
+        "",
+        f"Settings of this run: {', '.join(f'{name}={value}' for name, value in settings.items())}.",
+        "",
+        "## Machine",
+        "",
+        f"- CPUs: {machine.cpus} ({machine.cpu_model})",
+        f"- Python: {machine.python} ({machine.platform})",
+        f"- Date: {machine.date}; load average at start: {machine.load_average}",
+        f"- Code: {machine.revision}",
+        "",
+    ]
+    if report.cold_starts:
+        runs = report.cold_starts[0].total_ms.count
+        parts += [
+            "## Cold start per handler",
+            "",
+            f"Each subject runs in a fresh interpreter, {runs} times (round-robin, after one untimed run "
+            "that writes the bytecode caches). *import* is the handler module's import; *init* builds what "
+            "its first invocation needs from `closeloop.wiring` (clients, adapters, settings; no network: "
+            f"fake credentials and `AWS_ENDPOINT_URL={UNREACHABLE_ENDPOINT}`). The baseline is "
+            f"`{BASELINE_LABEL}`. *first use* is further work of a first event (no I/O), *process wall* the "
+            "whole interpreter run, *peak RSS* `ru_maxrss` after import + init. Spreads are min-max.",
+            "",
+            cold_start_table(report.cold_starts),
+            "",
+            *(
+                [f"Not measured (named in `template.yaml`, module not found): {', '.join(missing)}.", ""]
+                if (missing := [f"`{module}`" for module in report.missing_handlers])
+                else []
+            ),
+            "Where import time goes (`python -X importtime`, self time summed per top-level package, median "
+            f"of {settings.get('importtime_runs', '?')} runs):",
+            "",
+            breakdown_table(report.cold_starts),
+            "",
+        ]
+    if report.latencies:
+        count = report.latencies[0].samples_us.count
+        parts += [
+            "## Per-operation latency (in process)",
+            "",
+            f"{count} timed calls per row after {settings.get('warmup', '?')} warm-up calls, `gc.collect()` "
+            "between rows; spread is p10-p90. Planning uses in-memory fakes of the domain's ports (no moto), "
+            "so it measures closeloop's own logic with production-default settings (1-day delay, quiet "
+            "hours). The baseline renders `templates/email/survey.html.j2` through the renderer's own Jinja "
+            "environment with precomputed variables; the email is the Italian CSAT survey of the canonical "
+            "example.",
+            "",
+            latency_table(report.latencies),
+            "",
+        ]
+    if report.throughput:
+        result = report.throughput
+        parts += [
+            "## Throughput on in-process moto",
+            "",
+            f"{result.events} distinct `Ticket Closed` events (the canonical example with distinct ticket "
+            "ids and customer addresses) put on the PlanQueue as the EventBridge rule would, then drained by "
+            "`closeloop.handlers.plan.lambda_handler` in SQS batches of 10 received from the queue, then the "
+            "SendQueue by `closeloop.handlers.send.lambda_handler`; the stack is `template.yaml` provisioned "
+            "with FollowUpDelayMinutes=0 and QuietHours=off, handlers warm. *End to end* includes receiving "
+            "and deleting messages (the event source mapping's work); *in handler* is the handler call "
+            f"alone. Checked afterwards: {result.surveys_sent} surveys with status `sent` and "
+            f"{result.raw_messages} raw messages in moto's SES backend, dead-letter queues empty.",
+            "",
+            throughput_table(result),
+            "",
+        ]
+    lines = interpretation(report)
+    if lines:
+        parts += ["## Interpretation", "", *(f"- {line}" for line in lines), ""]
+    return "\n".join(parts)
+
+
+def render_text(report: Report) -> str:
+    """The same tables for a terminal."""
+    parts = []
+    if report.cold_starts:
+        parts += [
+            "Cold start per handler",
+            cold_start_table(report.cold_starts),
+            "",
+            breakdown_table(report.cold_starts),
+        ]
+    if report.latencies:
+        parts += ["", "Per-operation latency (in process)", latency_table(report.latencies)]
+    if report.throughput:
+        parts += ["", "Throughput on in-process moto", throughput_table(report.throughput)]
+    parts += ["", *interpretation(report)]
+    return "\n".join(parts)
+
+
+# Command ------------------------------------------------------------------------------------------------
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _prepare_environment() -> None:
+    """Fake credentials and region, before anything imports boto3 or Powertools."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(FAKE_AWS_ENVIRONMENT)
+    os.environ["TEMPLATES_PATH"] = str(TEMPLATES)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m closeloop_cli.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--write", type=Path, metavar="PATH", help="also write the Markdown report to PATH")
+    parser.add_argument(
+        "--quick", action="store_true", help="few repetitions: a smoke test, not a measurement"
+    )
+    parser.add_argument("--events", type=int, default=None, help="events through plan and send (default 200)")
+    parser.add_argument("--runs", type=int, default=None, help="fresh interpreters per handler (default 9)")
+    parser.add_argument(
+        "--iterations", type=int, default=None, help="timed calls per latency row (default 500)"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        choices=("cold", "latency", "throughput"),
+        default=[],
+        help="leave a part out",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    runs = args.runs or (3 if args.quick else 9)
+    iterations = args.iterations or (30 if args.quick else 500)
+    warmup = 5 if args.quick else 50
+    events = args.events or (20 if args.quick else 200)
+    importtime_runs = 1 if args.quick else 3
+    if min(runs, iterations, events) < 1:
+        raise SystemExit("--runs, --iterations and --events must be positive")
+    _prepare_environment()
+    started = time.perf_counter()
+    report = Report(
+        machine=Machine.current(),
+        settings={
+            "runs": runs,
+            "importtime_runs": importtime_runs,
+            "iterations": iterations,
+            "warmup": warmup,
+            "events": events,
+            "quick": args.quick,
+        },
+    )
+    if "cold" not in args.skip:
+        subjects, report.missing_handlers = importable(discover_handlers())
+        for module in report.missing_handlers:
+            _progress(f"template.yaml names handler module {module}, which does not exist: not measured")
+        report.cold_starts = measure_cold_starts(subjects, runs, importtime_runs, _progress)
+    if "latency" not in args.skip:
+        report.latencies = measure_latencies(iterations, warmup, _progress)
+    if "throughput" not in args.skip:
+        report.throughput = measure_throughput(events, _progress)
+    print(render_text(report))
+    _progress(f"done in {time.perf_counter() - started:.0f} s")
+    if args.write:
+        args.write.write_text(render_markdown(report), encoding="utf-8")
+        _progress(f"wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The benchmark's pure parts run with tiny counts, so ``make bench`` cannot silently rot.
+
+Nothing here asserts on speed: only that each workload does what it claims and the report is complete.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from closeloop.domain.planning import PlanResult
+from closeloop.domain.sending import SendResult
+from closeloop.domain.surveys import SurveyStatus
+from closeloop_cli import bench
+
+NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+
+
+def _spread(median: float) -> bench.Spread:
+    return bench.Spread.of([median * 0.9, median, median * 1.2])
+
+
+def _fake_report() -> bench.Report:
+    def cold(
+        name: str, module: str, total: float, packages: tuple[tuple[str, float], ...]
+    ) -> bench.ColdStart:
+        return bench.ColdStart(
+            name=name,
+            module=module,
+            recipe="" if name == bench.BASELINE else "from closeloop import wiring",
+            import_ms=_spread(total * 0.9),
+            init_ms=_spread(total * 0.1),
+            total_ms=_spread(total),
+            first_use_ms=_spread(60.0) if "send" in module else None,
+            first_use_label=bench.FIRST_USE_LABELS.get(module, ""),
+            process_ms=_spread(total + 80),
+            peak_rss_mib=_spread(70.0),
+            import_breakdown=packages,
+        )
+
+    latencies = [
+        bench.Latency("plan one ticket: `plan_followup`, in-memory fakes", _spread(120.0), compared=False),
+        bench.Latency("raw Jinja: `survey.html.j2` only", _spread(190.0), baseline=True),
+        bench.Latency("raw Jinja: copy + text + HTML templates", _spread(500.0)),
+        bench.Latency("`EmailRenderer.render_survey`", _spread(600.0)),
+        bench.Latency("`build_mime` alone (stdlib `email`)", _spread(4000.0)),
+        bench.Latency("`SurveySender.compose` + `build_mime`", _spread(4600.0)),
+    ]
+    return bench.Report(
+        machine=bench.Machine.current(),
+        settings={"runs": 3, "importtime_runs": 1, "warmup": 5},
+        cold_starts=[
+            cold(bench.BASELINE, "boto3", 700.0, (("botocore", 300.0),)),
+            cold(
+                "SendFunction", "closeloop.handlers.send", 1800.0, (("botocore", 300.0), ("pydantic", 200.0))
+            ),
+        ],
+        latencies=latencies,
+        throughput=bench.Throughput(
+            events=20,
+            plan_seconds=0.7,
+            send_seconds=0.8,
+            plan_handler_seconds=0.6,
+            send_handler_seconds=0.7,
+            plan_batches=2,
+            send_batches=2,
+            surveys_sent=20,
+            raw_messages=20,
+        ),
+    )
+
+
+def test_every_function_of_the_template_is_a_cold_start_subject() -> None:
+    modules = {subject.module for subject in bench.discover_handlers()}
+
+    assert {"closeloop.handlers.api", "closeloop.handlers.plan", "closeloop.handlers.send"} <= modules
+
+
+def test_a_handler_module_that_does_not_exist_yet_is_reported_not_measured() -> None:
+    subjects = [
+        bench.Subject("PlanFunction", "closeloop.handlers.plan", ""),
+        bench.Subject("LaterFunction", "closeloop.handlers.not_written_yet", ""),
+    ]
+
+    found, missing = bench.importable(subjects)
+
+    assert [subject.name for subject in found] == ["PlanFunction"]
+    assert missing == ["closeloop.handlers.not_written_yet"]
+
+
+def test_the_in_memory_planner_plans_one_ticket_and_refuses_its_duplicate() -> None:
+    # GIVEN the planner over in-memory fakes and a ticket solved five minutes ago
+    domain = bench.in_memory_domain()
+    ticket = bench.parse_ticket_closed(bench.ticket_closed_event(1, NOW - timedelta(minutes=5)))
+
+    # WHEN it is planned twice
+    first = domain.planner.plan_followup(ticket, NOW)
+    again = domain.planner.plan_followup(ticket, NOW)
+
+    # THEN one survey is stored, scheduled and announced
+    assert (first.result, again.result) == (PlanResult.PLANNED, PlanResult.DUPLICATE)
+    assert first.survey_id is not None
+    assert domain.store.surveys[first.survey_id].scheduled
+    assert list(domain.scheduler.scheduled) == [first.survey_id]
+    assert [detail_type for detail_type, _ in domain.publisher.events] == ["Survey Planned"]
+
+
+def test_the_in_memory_sender_sends_a_planned_survey_once_as_a_mime_message() -> None:
+    domain = bench.in_memory_domain()
+    ticket = bench.parse_ticket_closed(bench.ticket_closed_event(2, NOW - timedelta(minutes=5)))
+    survey_id = domain.planner.plan_followup(ticket, NOW).survey_id
+    assert survey_id is not None
+
+    results = [domain.sender.send_survey(survey_id, NOW) for _ in range(2)]
+
+    assert results == [SendResult.SENT, SendResult.NOT_PENDING]
+    assert domain.store.surveys[survey_id].status is SurveyStatus.SENT
+    assert len(domain.mailer.sent_bytes) == 1
+    assert domain.mailer.sent_bytes[0] > 1000
+
+
+def test_the_raw_jinja_baseline_renders_the_same_html_as_the_renderer() -> None:
+    domain = bench.in_memory_domain()
+    content = bench.sample_content()
+    variables = bench.raw_jinja_variables(domain.renderer, content)
+
+    raw = domain.renderer.environment.get_template("email/survey.html.j2").render(variables)
+
+    assert raw == domain.renderer.render_survey(content).html
+
+
+def test_the_latency_series_run_with_tiny_counts() -> None:
+    results = bench.measure_latencies(iterations=2, warmup=1, progress=lambda _: None)
+
+    assert sum(result.baseline for result in results) == 1
+    assert all(result.samples_us.count == 2 for result in results)
+
+
+def test_import_times_are_summed_by_top_level_package() -> None:
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       100 |        100 |     botocore.utils\n"
+        "import time:       400 |        500 |   botocore\n"
+        "import time:      1000 |       1500 | closeloop.handlers.plan\n"
+    )
+
+    assert bench.import_breakdown(stderr) == {"botocore": 0.5, "closeloop": 1.0}
+
+
+def test_a_throughput_run_with_missing_emails_is_rejected() -> None:
+    result = bench.Throughput(20, 1.0, 1.0, 0.5, 0.5, 2, 2, surveys_sent=20, raw_messages=19)
+
+    with pytest.raises(bench.BenchmarkCheckError, match="SES holds 19 raw messages"):
+        bench.check_throughput(result, 20, 20, ["sent"] * 20, {"SendDeadLetterQueue": 0})
+
+
+def test_the_markdown_report_has_every_section_and_table() -> None:
+    markdown = bench.render_markdown(_fake_report())
+
+    for heading in (
+        "# Performance baseline",
+        "## How to reproduce",
+        "## Machine",
+        "## Cold start per handler",
+        "## Per-operation latency (in process)",
+        "## Throughput on in-process moto",
+        "## Interpretation",
+    ):
+        assert f"\n{heading}\n" in f"\n{markdown}"
+    assert "make bench" in markdown
+    assert bench.COMMAND in markdown
+    assert "| SendFunction (`closeloop.handlers.send`) |" in markdown
+    assert "2.57x" in markdown  # 1800 ms against the 700 ms baseline
+    assert "| plan + send |" in markdown
