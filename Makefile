@@ -38,7 +38,7 @@ lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the
 	$(MAKE) layer
 
 .PHONY: test
-test: $(VENV_STAMP) ## install what the tests need and run the whole suite
+test: $(VENV_STAMP) browser-deps ## install what the tests need and run the whole suite
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 .PHONY: test-fast
@@ -57,6 +57,10 @@ check: lint lint-template ## every gate: ruff, mypy, cfn-lint, sam validate --li
 .PHONY: schemas
 schemas: $(VENV_STAMP) ## regenerate events/schemas/ from the event models
 	.venv/bin/closeloop schemas --out events/schemas
+
+.PHONY: openapi
+openapi: $(VENV_STAMP) ## regenerate docs/openapi.json from the HTTP API's routes
+	.venv/bin/closeloop openapi
 
 .PHONY: sandbox
 sandbox: $(VENV_STAMP) ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it

@@ -196,3 +196,129 @@ def webhook_dependencies() -> WebhookDependencies:
     return WebhookDependencies(
         settings=settings(), secrets=secret_store(), publisher=event_publisher(), zendesk=zendesk_client
     )
+
+
+# Survey and unsubscribe pages (GET/POST /s/{token} and /u/{token}). Imports are local so functions
+# that never serve a page do not load them.
+if TYPE_CHECKING:
+    from closeloop.adapters.pages import SurveyPageFlow
+    from closeloop.domain.answers import FormTokens
+    from closeloop.domain.judgment import CommentClassifier
+
+
+def form_tokens() -> FormTokens:
+    """Built per use from the cached secret, like ``link_signer``, so rotated keys are picked up."""
+    from closeloop.domain.answers import FormTokens
+
+    return FormTokens.from_secret(secret_store().get_json(settings().signing_keys_secret_arn))
+
+
+@cache
+def answer_comment_classifier() -> CommentClassifier | None:
+    """Amazon Comprehend as a second opinion on comments when ``CommentAnalysis`` is ``comprehend``."""
+    if settings().comment_analysis != "comprehend":
+        return None
+    from closeloop.adapters.comprehend import ComprehendClassifier
+
+    return ComprehendClassifier(_client("comprehend"))
+
+
+@cache
+def survey_page_flow() -> SurveyPageFlow:
+    from closeloop.adapters.pages import RepositoryAnswerStore, SqsReopenChecks, SurveyPageFlow, SurveyPages
+    from closeloop.domain.answers import AnswerPolicy, SurveyAnswers
+
+    config = settings()
+    policy = AnswerPolicy.from_settings(config.negative_thresholds, config.grace_minutes)
+    answers = SurveyAnswers(
+        RepositoryAnswerStore(survey_repository()),
+        link_signer,
+        event_publisher(),
+        SqsReopenChecks(sqs_client(), config.reopen_queue_url),
+        policy,
+        answer_comment_classifier(),
+    )
+    pages = SurveyPages(email_renderer(), config.sender_name, policy.thresholds)
+    return SurveyPageFlow(answers, form_tokens, pages, config.public_base_url)
+
+
+# Reopening and lead alerts (ReopenFunction). Imports are local so other functions do not load them.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_sns import SNSClient
+
+    from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
+    from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
+    from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
+
+
+@cache
+def sns_client() -> SNSClient:
+    client: SNSClient = _client("sns")
+    return client
+
+
+def _freshdesk_credentials() -> FreshdeskCredentials:
+    from closeloop.adapters.helpdesks.freshdesk import freshdesk_credentials
+
+    return freshdesk_credentials(secret_store().get_json(settings().freshdesk_secret_arn))
+
+
+@cache
+def freshdesk_client() -> FreshdeskClient:
+    from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient
+
+    return FreshdeskClient(settings().freshdesk_base_url, credentials=_freshdesk_credentials)
+
+
+def _generic_webhook_secret() -> str:
+    from closeloop.adapters.helpdesks.generic import webhook_secret
+
+    return webhook_secret(secret_store().get_json(settings().generic_secret_arn))
+
+
+@cache
+def generic_reopener() -> GenericWebhookReopener:
+    from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
+
+    return GenericWebhookReopener(settings().generic_reopen_url, secret=_generic_webhook_secret)
+
+
+@cache
+def case_reopener() -> CaseReopener:
+    from closeloop.adapters.alerts import LeadAlertSender
+    from closeloop.domain.reopening import CaseReopener, HelpdeskDirectory, ReopenPolicy, TeamLeads
+
+    config = settings()
+    adapters: dict[str, Callable[[], HelpdeskGateway]] = {}
+    if config.zendesk_base_url:
+        adapters["zendesk"] = zendesk_client
+    if config.freshdesk_base_url:
+        adapters["freshdesk"] = freshdesk_client
+    leads = TeamLeads.parse(
+        config.team_leads, config.lead_alert_address, config.lead_locale or config.default_locale
+    )
+    alerter = LeadAlertSender(
+        sns_client(),
+        sesv2_client(),
+        email_renderer(),
+        topic_arn=config.lead_alert_topic_arn,
+        sender_address=config.sender_address,
+        sender_name=config.sender_name,
+        configuration_set=config.ses_configuration_set or None,
+    )
+    return CaseReopener(
+        survey_repository(),
+        HelpdeskDirectory(adapters, generic_reopener if config.generic_reopen_url else None),
+        alerter,
+        email_renderer(),
+        event_publisher(),
+        ReopenPolicy(cap=config.reopen_cap, leads=leads),
+    )
+
+
+@cache
+def reopen_queue_disposal() -> MessageDisposal:
+    config = settings()
+    return MessageDisposal(sqs_client(), config.reopen_queue_url, config.reopen_dlq_url)

@@ -152,7 +152,13 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
     api, plan, send = (stack.functions[name] for name in ("ApiFunction", "PlanFunction", "SendFunction"))
 
     assert api.handler == "closeloop.handlers.api.lambda_handler"
-    assert [(route.method, route.path) for route in api.http_routes] == [("POST", "/webhooks/{provider}")]
+    assert sorted((route.method, route.path) for route in api.http_routes) == [
+        ("GET", "/s/{token}"),
+        ("GET", "/u/{token}"),
+        ("POST", "/s/{token}"),
+        ("POST", "/u/{token}"),
+        ("POST", "/webhooks/{provider}"),
+    ]
     assert plan.handler == "closeloop.handlers.plan.lambda_handler"
     assert [source.queue_url for source in plan.sqs_sources] == [stack.ref("PlanQueue")]
     assert plan.sqs_sources[0].report_batch_item_failures

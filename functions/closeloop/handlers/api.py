@@ -1,7 +1,9 @@
 """The HTTP API Lambda: one Powertools resolver, created at cold start, holding every public route.
 
 Routes are thin: read the request, call one function, shape the answer. Webhook logic lives in
-``closeloop.ingest`` and ``closeloop.domain.webhooks``. Logs carry the provider, ticket id, outcome and
+``closeloop.ingest`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages' in
+``closeloop.domain.answers`` and ``closeloop.adapters.pages``. The OpenAPI document (``docs/openapi.json``,
+``closeloop openapi``) is generated from this resolver. Logs carry the provider, ticket id, outcome and
 reason, never an email address, a name or the request body.
 """
 
@@ -10,12 +12,15 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
+from closeloop.adapters.pages import HTML_CONTENT_TYPE, PAGE_HEADERS, Page, PageRequest
+from closeloop.domain.answers import MAX_COMMENT_CHARS, REASON_CODES
 from closeloop.domain.webhooks import (
     UnknownProviderError,
     WebhookAuthenticationError,
@@ -36,7 +41,7 @@ _STATUS_BY_ERROR: dict[type[WebhookError], int] = {
     WebhookUnavailableError: 503,
 }
 
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
 
 
 def _raw_body() -> bytes:
@@ -91,6 +96,140 @@ def reject_webhook(error: WebhookError) -> Response[dict[str, Any]]:
     return Response(
         status, content_types.APPLICATION_JSON, {"status": "rejected", "reason": error.reason}, headers
     )
+
+
+# ---- survey and unsubscribe pages (HTML; a GET never writes: mail scanners open every link) ----------
+
+_HTML: Any = {"content": {"text/html": {"schema": {"type": "string"}}}}
+_PAGE_RESPONSES: Any = {
+    200: {"description": "The page", **_HTML},
+    404: {"description": "The link was altered or names no survey", **_HTML},
+    410: {"description": "The survey has expired, or no longer takes answers", **_HTML},
+}
+_SURVEY_POST_RESPONSES: Any = {
+    **_PAGE_RESPONSES,
+    400: {"description": "The form is incomplete or invalid", **_HTML},
+    403: {"description": "Cross-site post, or no valid form token", **_HTML},
+}
+_UNSUBSCRIBE_POST_RESPONSES: Any = {
+    **_PAGE_RESPONSES,
+    400: {"description": "No List-Unsubscribe=One-Click in the body", **_HTML},
+}
+_FORM_POST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "score": {"type": "string", "description": "csat 1-5, nps 0-10, ces 1-7"},
+                        "answer": {
+                            "type": "string",
+                            "enum": ["yes", "no"],
+                            "description": "resolved surveys",
+                        },
+                        "resolved": {"type": "string", "enum": ["yes", "no", ""]},
+                        "comment": {"type": "string", "maxLength": MAX_COMMENT_CHARS},
+                        "reasons": {
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "enum": list(REASON_CODES),
+                            },
+                        },
+                        "lang": {"type": "string"},
+                        "form_token": {"type": "string", "description": "issued by the GET page"},
+                    },
+                    "required": ["form_token"],
+                }
+            }
+        },
+    }
+}
+_ONE_CLICK_POST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+                    "required": ["List-Unsubscribe"],
+                }
+            }
+        },
+    }
+}
+_Text = Annotated[str | None, Query(max_length=64)]
+
+
+def _page_request(token: str, query: dict[str, str | None]) -> PageRequest:
+    event = app.current_event
+    return PageRequest(
+        token=token,
+        query={name: value for name, value in query.items() if value is not None},
+        headers={name.lower(): value for name, value in (event.headers or {}).items()},
+        body=_page_body(),
+        request_domain=event.request_context.domain_name,
+    )
+
+
+def _page_body() -> bytes:
+    try:
+        return _raw_body()
+    except WebhookPayloadError:
+        return b""  # an unreadable body is an empty form: the pages then refuse it with their own 4xx
+
+
+def _html(page: Page) -> Response[str]:
+    return Response(page.status, HTML_CONTENT_TYPE, page.html, dict(PAGE_HEADERS))
+
+
+@app.get(
+    "/s/<token>",
+    summary="Survey page: the clicked answer pre-selected, a comment, reasons; records nothing",
+    responses=_PAGE_RESPONSES,
+    tags=["Survey pages"],
+)
+def get_survey_page(
+    token: str, score: _Text = None, answer: _Text = None, lang: _Text = None
+) -> Response[str]:
+    request = _page_request(token, {"score": score, "answer": answer, "lang": lang})
+    return _html(wiring.survey_page_flow().show_survey(request, datetime.now(UTC)))
+
+
+@app.post(
+    "/s/<token>",
+    summary="Record (or change) the answer to a survey",
+    responses=_SURVEY_POST_RESPONSES,
+    tags=["Survey pages"],
+    openapi_extensions=_FORM_POST,
+)
+def post_survey_page(token: str) -> Response[str]:
+    return _html(wiring.survey_page_flow().submit_survey(_page_request(token, {}), datetime.now(UTC)))
+
+
+@app.get(
+    "/u/<token>",
+    summary="Unsubscribe confirmation page; records nothing",
+    responses=_PAGE_RESPONSES,
+    tags=["Unsubscribe"],
+)
+def get_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
+    request = _page_request(token, {"lang": lang})
+    return _html(wiring.survey_page_flow().show_unsubscribe(request, datetime.now(UTC)))
+
+
+@app.post(
+    "/u/<token>",
+    summary="Unsubscribe (RFC 8058 one-click, or the confirmation page's button)",
+    responses=_UNSUBSCRIBE_POST_RESPONSES,
+    tags=["Unsubscribe"],
+    openapi_extensions=_ONE_CLICK_POST,
+)
+def post_unsubscribe(token: str) -> Response[str]:
+    return _html(wiring.survey_page_flow().submit_unsubscribe(_page_request(token, {}), datetime.now(UTC)))
 
 
 # Registered without decorator syntax: Powertools' exception_handler decorator is untyped.

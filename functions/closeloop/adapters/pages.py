@@ -1,0 +1,375 @@
+"""The survey pages' edges: HTML rendering (``templates/pages/``), the answer store and reopen checks.
+
+Pages are full HTML documents rendered by the one ``EmailRenderer`` environment (autoescaped, strict),
+in the best shipped locale: ``?lang=`` first, then the survey's locale, then the browser's first
+language, then the deployment default. The wording lives in ``templates/pages/`` and the ``pages``
+message catalogs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from babel import Locale
+from babel.dates import format_date
+from botocore.exceptions import ClientError
+
+from closeloop.adapters.dynamodb import SurveyRepository
+from closeloop.adapters.rendering import EmailRenderer
+from closeloop.domain.answers import (
+    FORM_TOKEN_FIELD,
+    MAX_COMMENT_CHARS,
+    REASON_CODES,
+    AnswerForm,
+    FormTokens,
+    InvalidAnswerError,
+    MalformedRequestError,
+    SurveyAnswers,
+    SurveyClosedError,
+    SurveyPageError,
+    answer_key,
+    check_same_site,
+    is_bad_choice,
+    is_one_click_unsubscribe,
+    parse_answer,
+    preselected_choice,
+    read_answer_form,
+)
+from closeloop.domain.judgment import NegativityThresholds
+from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyResponse
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+# Every page is a document of its own: no scripts, no external assets, no framing, no referrer leak of
+# the token in the URL to other sites; forms post only to this origin.
+PAGE_HEADERS: Mapping[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    code: str
+    name: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    bad: bool
+
+
+class SurveyPages:
+    """Renders each survey page as a complete HTML document."""
+
+    def __init__(self, renderer: EmailRenderer, brand: str, thresholds: NegativityThresholds) -> None:
+        self._renderer = renderer
+        self._brand = brand
+        self._thresholds = thresholds
+
+    def locale_for(
+        self, requested: str | None, survey_locale: str | None = None, accept_language: str | None = None
+    ) -> str:
+        """The page's locale: an explicit choice, else the survey's, else the browser's first language."""
+        browser = (accept_language or "").split(",")[0].split(";")[0].strip() or None
+        for candidate in (requested, survey_locale, browser):
+            if not candidate:
+                continue
+            resolved = self._renderer.resolve_locale(candidate)
+            # resolve_locale falls back to the default silently; only a real match counts here.
+            if resolved.split("-")[0].lower() == candidate.strip().replace("_", "-").split("-")[0].lower():
+                return resolved
+        return self._renderer.resolve_locale(None)
+
+    def survey_form(
+        self,
+        *,
+        survey: Survey,
+        token: str,
+        locale: str,
+        form: AnswerForm,
+        form_token: str,
+        errors: Mapping[str, str] | None = None,
+        latest: SurveyResponse | None = None,
+    ) -> str:
+        key = answer_key(survey.survey_type)
+        query = {key: form.choice} if form.choice else {}
+        return self._render(
+            "pages/survey.html.j2",
+            locale,
+            {
+                "survey_type": survey.survey_type,
+                "ticket_ref": survey.ticket_id.strip().lstrip("#"),
+                "answer_key": key,
+                "choices": [
+                    Choice(str(value), is_bad_choice(survey.survey_type, value, self._thresholds))
+                    for value in ANSWER_SCALES[survey.survey_type]
+                ],
+                "reason_codes": REASON_CODES,
+                "form": form,
+                "errors": dict(errors or {}),
+                "form_token": form_token,
+                "action": token,
+                "answered_before": latest is not None,
+                "open_until": _date(survey.expires_at, locale),
+                "max_comment_chars": MAX_COMMENT_CHARS,
+                "languages": self._languages(locale, query),
+            },
+        )
+
+    def thanks(self, *, survey: Survey, locale: str, negative: bool) -> str:
+        return self._render(
+            "pages/thanks.html.j2",
+            locale,
+            {"negative": negative, "open_until": _date(survey.expires_at, locale), "languages": []},
+        )
+
+    def unsubscribe_form(self, *, token: str, locale: str) -> str:
+        return self._render(
+            "pages/unsubscribe.html.j2", locale, {"action": token, "languages": self._languages(locale, {})}
+        )
+
+    def unsubscribed(self, *, locale: str) -> str:
+        return self._render("pages/unsubscribed.html.j2", locale, {"languages": []})
+
+    def error(self, *, code: str, locale: str, switchable: bool = True) -> str:
+        languages = self._languages(locale, {}) if switchable else []
+        return self._render("pages/error.html.j2", locale, {"code": code, "languages": languages})
+
+    def _render(self, template: str, locale: str, variables: Mapping[str, Any]) -> str:
+        return self._renderer.render_template(template, locale, {"brand": self._brand, **variables})
+
+    def _languages(self, current: str, query: Mapping[str, str]) -> list[LanguageLink]:
+        links = []
+        for code in self._renderer.shipped_locales:
+            name = Locale.parse(code, sep="-").get_display_name(code) or code
+            links.append(
+                LanguageLink(
+                    code=code,
+                    name=name[:1].upper() + name[1:],
+                    url="?" + urlencode({**query, "lang": code}),
+                    current=code == current,
+                )
+            )
+        return links
+
+
+def _date(moment: datetime, locale: str) -> str:
+    return format_date(moment, format="long", locale=Locale.parse(locale, sep="-"))
+
+
+def form_fields(body: bytes) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body as field → values (blank values kept)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return parse_qs(text, keep_blank_values=True, max_num_fields=64)
+
+
+class RepositoryAnswerStore:
+    """``SurveyRepository`` as the answers' store: a refused answer becomes ``SurveyClosedError``."""
+
+    def __init__(self, repository: SurveyRepository) -> None:
+        self._repository = repository
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        return self._repository.get_survey(survey_id)
+
+    def latest_response(self, survey_id: str) -> SurveyResponse | None:
+        return self._repository.latest_response(survey_id)
+
+    def add_response(self, survey: Survey, response: SurveyResponse) -> None:
+        try:
+            self._repository.add_response(survey, response)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            # The survey's status condition failed: it stopped taking answers since it was read.
+            raise SurveyClosedError(f"survey {survey.survey_id} no longer takes answers") from error
+
+    def is_suppressed(self, email: str) -> bool:
+        return self._repository.is_suppressed(email)
+
+    def suppress(self, email: str, reason: str, now: datetime) -> None:
+        self._repository.suppress(email, reason, now)
+
+
+class SqsReopenChecks:
+    """Reopen checks as delayed messages on the reopen queue (SQS delays up to 15 minutes)."""
+
+    MAX_DELAY = timedelta(minutes=15)
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def request_check(self, survey_id: str, response_id: str, delay: timedelta) -> None:
+        if not self._queue_url:
+            raise RuntimeError("REOPEN_QUEUE_URL is not configured: a negative answer cannot be followed up")
+        seconds = int(min(max(delay, timedelta(0)), self.MAX_DELAY).total_seconds())
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=json.dumps({"survey_id": survey_id, "response_id": response_id}),
+            DelaySeconds=seconds,
+        )
+
+
+def requested_hosts(request: PageRequest, public_base_url: str) -> Sequence[str]:
+    """The host names this API answers to, as an ``Origin`` would name them."""
+    hosts = [request.headers.get("host", ""), request.request_domain or "", urlsplit(public_base_url).netloc]
+    return [host for host in hosts if host]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML answer: its status and document."""
+
+    status: int
+    html: str
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What the pages read from an HTTP request (header names lower case)."""
+
+    token: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+    request_domain: str | None = None
+
+
+class SurveyPageFlow:
+    """Each route's page: call the answers service, render the outcome, turn refusals into error pages."""
+
+    def __init__(
+        self,
+        answers: SurveyAnswers,
+        form_tokens: Callable[[], FormTokens],
+        pages: SurveyPages,
+        public_base_url: str,
+    ) -> None:
+        self._answers = answers
+        self._form_tokens = form_tokens
+        self._pages = pages
+        self._public_base_url = public_base_url
+
+    def show_survey(self, request: PageRequest, now: datetime) -> Page:
+        """GET /s/{token}: the form with the clicked (or last given) answer selected. Writes nothing."""
+        try:
+            opened = self._answers.open_survey(request.token, now)
+        except SurveyPageError as error:
+            return self.error_page(error, request)
+        survey, latest = opened.survey, opened.latest
+        clicked = preselected_choice(survey.survey_type, request.query.get(answer_key(survey.survey_type)))
+        form = _form_of(survey, latest) if latest is not None else AnswerForm()
+        if clicked:
+            form = replace(form, choice=clicked)
+        locale = self._pages.locale_for(request.query.get("lang"), survey.locale, _accept(request))
+        html = self._pages.survey_form(
+            survey=survey,
+            token=request.token,
+            locale=locale,
+            form=form,
+            form_token=self._form_tokens().issue(request.token),
+            latest=latest,
+        )
+        return Page(200, html)
+
+    def submit_survey(self, request: PageRequest, now: datetime) -> Page:
+        """POST /s/{token}: check where the form comes from, validate it, record the answer."""
+        fields = form_fields(request.body)
+        try:
+            check_same_site(request.headers, requested_hosts(request, self._public_base_url))
+            self._form_tokens().check(request.token, _first(fields, FORM_TOKEN_FIELD))
+            opened = self._answers.open_survey(request.token, now)
+        except SurveyPageError as error:
+            return self.error_page(error, request, _first(fields, "lang"))
+        survey = opened.survey
+        locale = self._pages.locale_for(_first(fields, "lang"), survey.locale, _accept(request))
+        form = read_answer_form(survey.survey_type, fields)
+        try:
+            recorded = self._answers.record_response(
+                request.token, parse_answer(survey.survey_type, form), locale, now
+            )
+        except InvalidAnswerError as invalid:
+            html = self._pages.survey_form(
+                survey=survey,
+                token=request.token,
+                locale=locale,
+                form=invalid.submitted,
+                form_token=self._form_tokens().issue(request.token),
+                errors=invalid.errors,
+                latest=opened.latest,
+            )
+            return Page(invalid.status, html)
+        except SurveyPageError as error:
+            return self.error_page(error, request, locale)
+        return Page(
+            200, self._pages.thanks(survey=survey, locale=locale, negative=recorded.response.negative)
+        )
+
+    def show_unsubscribe(self, request: PageRequest, now: datetime) -> Page:
+        """GET /u/{token}: a confirmation page (scanners open this link too). Writes nothing."""
+        try:
+            survey = self._answers.unsubscribe_target(request.token, now)
+        except SurveyPageError as error:
+            return self.error_page(error, request)
+        locale = self._pages.locale_for(request.query.get("lang"), survey.locale, _accept(request))
+        return Page(200, self._pages.unsubscribe_form(token=request.token, locale=locale))
+
+    def submit_unsubscribe(self, request: PageRequest, now: datetime) -> Page:
+        """POST /u/{token}: RFC 8058 one-click (from a mail provider) or the confirmation page's button.
+
+        Both send ``List-Unsubscribe=One-Click``; mail providers post from their servers without
+        ``Origin``, so this route does not ask for a form token: the link token is the capability.
+        """
+        fields = form_fields(request.body)
+        try:
+            if not is_one_click_unsubscribe(fields):
+                raise MalformedRequestError("an unsubscribe POST must carry List-Unsubscribe=One-Click")
+            done = self._answers.unsubscribe(request.token, now)
+        except SurveyPageError as error:
+            return self.error_page(error, request, _first(fields, "lang"))
+        locale = self._pages.locale_for(_first(fields, "lang"), done.survey.locale, _accept(request))
+        return Page(200, self._pages.unsubscribed(locale=locale))
+
+    def error_page(self, error: SurveyPageError, request: PageRequest, requested: str | None = None) -> Page:
+        locale = self._pages.locale_for(requested or request.query.get("lang"), None, _accept(request))
+        return Page(error.status, self._pages.error(code=error.code, locale=locale))
+
+
+def _accept(request: PageRequest) -> str | None:
+    return request.headers.get("accept-language")
+
+
+def _first(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = fields.get(name) or ()
+    return values[0] if values else None
+
+
+def _form_of(survey: Survey, latest: SurveyResponse) -> AnswerForm:
+    """The form as the customer last sent it, so a changed answer starts from the previous one."""
+    if survey.survey_type == "resolved":
+        choice = None if latest.resolved is None else ("yes" if latest.resolved else "no")
+        resolved = None
+    else:
+        choice = None if latest.score is None else str(latest.score)
+        resolved = None if latest.resolved is None else ("yes" if latest.resolved else "no")
+    return AnswerForm(choice=choice, resolved=resolved, comment=latest.comment or "", reasons=latest.reasons)

@@ -1,0 +1,357 @@
+"""The survey and unsubscribe pages: the API Lambda with HTTP API (payload 2.0) events, under moto.
+
+Each test gets a survey that was really planned and sent (the plan and send handlers, SES in moto) and
+uses the links of the email that went out.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from closeloop import wiring
+from closeloop.domain.links import LinkPurpose
+from closeloop.handlers import api
+from tests.integration.conftest import LambdaContext, Stack
+from tests.integration.test_plan_handler import deliver, solved_ticket, surveys
+from tests.integration.test_send_handler import run_send, sent_messages
+
+HOST = "surveys.acme.example"
+LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
+
+
+@pytest.fixture
+def pages(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The stack plus the reopen queue, and a survey sent to Giulia (csat, Italian)."""
+    reopen = stack.clients["sqs"].create_queue(QueueName="reopen")["QueueUrl"]
+    monkeypatch.setenv("REOPEN_QUEUE_URL", reopen)
+    monkeypatch.setenv("GRACE_MINUTES", "10")
+    wiring.reset()
+    stack.reopen_queue = reopen  # type: ignore[attr-defined]
+    deliver(stack, solved_ticket())
+    run_send(stack)
+    stack.drain(stack.bus_tap)
+    return stack
+
+
+def links() -> dict[str, str]:
+    """The survey links of the one email sent, by answer, and the unsubscribe link."""
+    [message] = sent_messages()
+    text = message.get_body(("plain",)).get_content()
+    found = {url.rsplit("=", 1)[1]: url for url in re.findall(r"https://\S+/s/\S+", text)}
+    found["unsubscribe"] = message["List-Unsubscribe"].strip("<>")
+    return found
+
+
+def http_event(method: str, url: str, form: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    """An API Gateway HTTP API payload 2.0 event, as a browser's request would produce."""
+    parts = urlsplit(url)
+    prefix, token = parts.path.rsplit("/", 1)
+    query = dict(item.split("=", 1) for item in parts.query.split("&") if item)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {prefix}/{{token}}",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": {"host": HOST, "user-agent": "Mozilla/5.0"}
+        | {k.replace("_", "-"): v for k, v in headers.items()},
+        "pathParameters": {"token": token},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": HOST,
+            "domainPrefix": "surveys",
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "Mozilla/5.0",
+            },
+            "requestId": "r1",
+            "routeKey": f"{method} {prefix}/{{token}}",
+            "stage": "$default",
+            "time": "01/Jan/2025:00:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if form is not None:
+        body = urlencode(form, doseq=True).encode()
+        event["body"] = base64.b64encode(body).decode()
+        event["isBase64Encoded"] = True
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    return event
+
+
+def call(event: dict[str, Any]) -> tuple[int, str]:
+    result = api.lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
+    return result["statusCode"], result["body"]
+
+
+def form_token(page: str) -> str:
+    match = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert match, "the page has no form token"
+    return html.unescape(match.group(1))
+
+
+def snapshot(stack: Stack) -> list[dict[str, Any]]:
+    items = stack.clients["dynamodb"].scan(TableName=stack.table)["Items"]
+    return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+
+
+def responses(stack: Stack) -> list[dict[str, Any]]:
+    return [item for item in snapshot(stack) if item["SK"]["S"].startswith("RESPONSE#")]
+
+
+def answer(url: str, fields: dict[str, Any], **headers: str) -> tuple[int, str]:
+    status, page = call(http_event("GET", url))
+    assert status == 200
+    return call(
+        http_event(
+            "POST",
+            url.split("?")[0],
+            {"form_token": form_token(page), **fields},
+            sec_fetch_site="same-origin",
+            origin=f"https://{HOST}",
+            **headers,
+        )
+    )
+
+
+def test_opening_a_link_shows_the_clicked_answer_selected_and_writes_nothing(pages: Stack) -> None:
+    # GIVEN the email's link for "2" WHEN a mail scanner (or the customer) opens it
+    before = snapshot(pages)
+    status, page = call(http_event("GET", links()["2"]))
+    # THEN the page asks the question in the survey's language, "2" is selected, and reasons are offered
+    assert status == 200
+    assert '<html lang="it"' in page
+    assert re.search(r'value="2"[^>]*checked', page)
+    assert len(re.findall(r"\schecked(?=[\s>])", page)) == 1
+    assert 'name="reasons" value="slow"' in page
+    # AND nothing was written, queued or published
+    assert snapshot(pages) == before
+    assert pages.drain(pages.reopen_queue) == []  # type: ignore[attr-defined]
+    assert pages.published() == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_page_renders_in_every_shipped_locale(pages: Stack, locale: str) -> None:
+    status, page = call(http_event("GET", links()["4"] + f"&lang={locale}"))
+    assert status == 200
+    assert f'<html lang="{locale}"' in page
+    assert 'aria-current="true">' in page
+    unsubscribe_status, unsubscribe_page = call(http_event("GET", links()["unsubscribe"] + f"?lang={locale}"))
+    assert unsubscribe_status == 200
+    assert f'<html lang="{locale}"' in unsubscribe_page
+
+
+def test_the_language_switcher_keeps_the_clicked_answer(pages: Stack) -> None:
+    _, page = call(http_event("GET", links()["4"] + "&lang=de"))
+    assert 'href="?score=4&amp;lang=fr"' in page
+    assert "Wie zufrieden" in page
+
+
+def test_posting_the_form_records_the_answer_and_announces_it(pages: Stack) -> None:
+    # WHEN Giulia confirms 4 with a comment
+    status, page = answer(links()["4"], {"score": "4", "comment": "  Grazie, tutto risolto  ", "lang": "it"})
+    # THEN she is thanked, in Italian
+    assert status == 200
+    assert "Grazie per la risposta" in page
+    # AND the answer is stored, trimmed
+    [stored] = responses(pages)
+    assert stored["score"]["N"] == "4"
+    assert stored["comment"]["S"] == "Grazie, tutto risolto"
+    assert stored["negative"]["BOOL"] is False
+    # AND announced, without the comment itself; no reopen check for a good answer
+    [event] = pages.published("Survey Response Received")
+    assert event["detail"]["score"] == 4
+    assert event["detail"]["has_comment"] is True
+    assert "comment" not in event["detail"]
+    assert pages.drain(pages.reopen_queue) == []  # type: ignore[attr-defined]
+
+
+def test_answering_again_changes_the_answer_and_keeps_the_history(pages: Stack) -> None:
+    answer(links()["2"], {"score": "2"})
+    answer(links()["5"], {"score": "5"})
+    history = responses(pages)
+    assert [item["score"]["N"] for item in history] == ["2", "5"]
+    [survey] = surveys(pages)
+    assert survey["response_count"]["N"] == "2"
+    assert wiring.survey_repository().latest_response(survey["survey_id"]["S"]).score == 5  # type: ignore[union-attr]
+
+
+def test_a_negative_answer_requests_a_reopen_check_after_the_grace_period(pages: Stack) -> None:
+    answer(links()["1"], {"score": "1", "reasons": ["slow", "had_to_repeat"], "resolved": "no"})
+    [stored] = responses(pages)
+    assert stored["negative"]["BOOL"] is True
+    assert {r["S"] for r in stored["reasons"]["L"]} == {"slow", "had_to_repeat"}
+    sqs = pages.clients["sqs"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=pages.reopen_queue,
+        AttributeNames=["ApproximateNumberOfMessagesDelayed"],  # type: ignore[attr-defined]
+    )["Attributes"]
+    # The message waits out the grace period (10 minutes) before the reopen handler sees it.
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_the_reopen_check_message_names_the_survey_and_the_answer(
+    pages: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRACE_MINUTES", "0")
+    wiring.reset()
+    answer(links()["1"], {"score": "1"})
+    [stored] = responses(pages)
+    [message] = pages.drain(pages.reopen_queue)  # type: ignore[attr-defined]
+    assert message["body"] == {
+        "survey_id": stored["survey_id"]["S"],
+        "response_id": stored["response_id"]["S"],
+    }
+
+
+def test_an_invalid_form_is_shown_again_with_linked_errors_and_nothing_is_written(pages: Stack) -> None:
+    before = snapshot(pages)
+    status, page = answer(links()["3"], {"score": "9", "comment": "x" * 2001, "reasons": ["bogus"]})
+    assert status == 400
+    assert 'aria-describedby="score-error"' in page
+    assert 'id="comment-error"' in page
+    assert "comment-hint comment-error" in page
+    assert snapshot(pages) == before
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"sec_fetch_site": "cross-site", "origin": "https://evil.example"}, "Sec-Fetch-Site"),
+        ({"origin": "https://evil.example"}, "Origin"),
+        ({"origin": "null"}, "opaque origin"),
+    ],
+)
+def test_a_cross_site_post_is_refused(pages: Stack, headers: dict[str, str], why: str) -> None:
+    url = links()["1"]
+    _, page = call(http_event("GET", url))
+    before = snapshot(pages)
+    status, _body = call(
+        http_event("POST", url.split("?")[0], {"form_token": form_token(page), "score": "1"}, **headers)
+    )
+    assert status == 403, why
+    assert snapshot(pages) == before
+
+
+def test_a_post_without_the_form_token_is_refused(pages: Stack) -> None:
+    before = snapshot(pages)
+    status, _ = call(
+        http_event("POST", links()["1"].split("?")[0], {"score": "1"}, sec_fetch_site="same-origin")
+    )
+    assert status == 403
+    assert snapshot(pages) == before
+
+
+def test_a_tampered_link_is_not_found_and_writes_nothing(pages: Stack) -> None:
+    url = links()["4"]
+    base, query = url.split("?")
+    tampered = base[:-3] + ("AAA" if not base.endswith("AAA") else "BBB") + "?" + query
+    before = snapshot(pages)
+    assert call(http_event("GET", tampered))[0] == 404
+    assert (
+        call(http_event("POST", tampered.split("?")[0], {"score": "4"}, sec_fetch_site="same-origin"))[0]
+        == 403
+    )
+    assert snapshot(pages) == before
+
+
+def test_a_link_to_an_unknown_survey_is_not_found(pages: Stack) -> None:
+    token = wiring.link_signer().issue(
+        "no-such-survey", LinkPurpose.SURVEY, datetime.now(UTC) + timedelta(days=1)
+    )
+    status, page = call(http_event("GET", f"https://{HOST}/s/{token}?score=3"))
+    assert status == 404
+    assert "<h1>" in page
+
+
+def test_an_expired_link_is_gone_and_writes_nothing(pages: Stack) -> None:
+    [survey] = surveys(pages)
+    token = wiring.link_signer().issue(
+        survey["survey_id"]["S"], LinkPurpose.SURVEY, datetime.now(UTC) - timedelta(seconds=1)
+    )
+    before = snapshot(pages)
+    status, page = call(http_event("GET", f"https://{HOST}/s/{token}?score=3"))
+    assert status == 410
+    assert "chiuso" in page or "closed" in page
+    assert snapshot(pages) == before
+
+
+def test_an_expired_survey_is_gone_even_with_a_fresh_link(pages: Stack) -> None:
+    [survey] = surveys(pages)
+    pages.clients["dynamodb"].update_item(
+        TableName=pages.table,
+        Key={"PK": survey["PK"], "SK": survey["SK"]},
+        UpdateExpression="SET survey_expires_at = :past",
+        ExpressionAttributeValues={":past": {"S": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}},
+    )
+    assert call(http_event("GET", links()["3"]))[0] == 410
+
+
+def test_a_survey_that_takes_no_answers_is_gone_with_its_own_message(pages: Stack) -> None:
+    [survey] = surveys(pages)
+    url = links()["3"]
+    _, form_page = call(http_event("GET", url))
+    pages.clients["dynamodb"].update_item(
+        TableName=pages.table,
+        Key={"PK": survey["PK"], "SK": survey["SK"]},
+        UpdateExpression="SET #s = :cancelled",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":cancelled": {"S": "cancelled"}},
+    )
+    before = snapshot(pages)
+    status, page = call(http_event("GET", url + "&lang=en"))
+    assert status == 410
+    assert "not open for answers" in page
+    status, _ = call(
+        http_event(
+            "POST",
+            url.split("?")[0],
+            {"form_token": form_token(form_page), "score": "3"},
+            sec_fetch_site="same-origin",
+        )
+    )
+    assert status == 410
+    assert snapshot(pages) == before
+    assert pages.published() == []
+
+
+def test_opening_the_unsubscribe_link_only_asks_for_confirmation(pages: Stack) -> None:
+    before = snapshot(pages)
+    status, page = call(http_event("GET", links()["unsubscribe"]))
+    assert status == 200
+    assert 'name="List-Unsubscribe" value="One-Click"' in page
+    assert snapshot(pages) == before
+
+
+def test_one_click_unsubscribe_suppresses_the_address_and_later_plans_skip_it(pages: Stack) -> None:
+    # WHEN the mailbox provider posts RFC 8058's one-click body (no Origin, no form token)
+    status, _ = call(http_event("POST", links()["unsubscribe"], {"List-Unsubscribe": "One-Click"}))
+    # THEN the address is suppressed and it is announced once
+    assert status == 200
+    assert wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+    assert len(pages.published("Customer Unsubscribed")) == 1
+    # AND a later solved ticket of hers is skipped as suppressed
+    deliver(pages, solved_ticket(ticket_id="9999", closed_at=datetime.now(UTC).isoformat()))
+    skipped = list(pages.published("Survey Skipped"))
+    assert skipped
+    assert skipped[0]["detail"]["reason"] == "suppressed"
+
+
+def test_an_unsubscribe_post_without_the_one_click_body_is_refused(pages: Stack) -> None:
+    status, _ = call(http_event("POST", links()["unsubscribe"], {"something": "else"}))
+    assert status == 400
+    assert not wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
