@@ -10,6 +10,9 @@ Served:
 - Zendesk: ``GET /api/v2/users/{id}.json``, ``GET /api/v2/groups/{id}.json``,
   ``GET|PUT /api/v2/tickets/{id}.json``, ``POST /api/v2/tickets.json``
 - Freshdesk: ``GET|PUT /api/v2/tickets/{id}``, ``POST /api/v2/tickets/{id}/notes``
+- a generic webhook receiver: ``POST /hooks/{anything}`` answers 202 and records the raw body and headers,
+  so a test can verify closeloop's ``X-Closeloop-Signature`` (no credentials checked: the signature is
+  the receiver's business, see ``closeloop.adapters.helpdesks.generic.verify_signature``)
 
 Use it as a context manager (``with FakeHelpdesk() as helpdesk: helpdesk.url``) or from a shell:
 ``python -m closeloop_cli.fake_helpdesk --port 8025 --seed events/zendesk``.
@@ -42,6 +45,7 @@ _ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
 _ZENDESK_TICKETS = re.compile(r"^/api/v2/tickets\.json$")
 _FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)$")
 _FRESHDESK_NOTES = re.compile(r"^/api/v2/tickets/(\d+)/notes$")
+_GENERIC_HOOK = re.compile(r"^/hooks/[\w./-]*$")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class RecordedRequest:
     json: Any
     provider: str
     status: int
+    body: bytes = b""  # the raw body, exactly as received (signatures are computed over it)
 
     @property
     def query(self) -> str:
@@ -186,6 +191,10 @@ class FakeHelpdesk:
             found = self._state.freshdesk_tickets.get(str(ticket_id))
             return dict(found) if found else None
 
+    def webhook_requests(self) -> list[RecordedRequest]:
+        """Every POST the generic webhook receiver took, oldest first."""
+        return [request for request in self.requests if request.provider == "generic"]
+
     def freshdesk_notes(self, ticket_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._state.freshdesk_notes.get(str(ticket_id), []))
@@ -228,6 +237,7 @@ class FakeHelpdesk:
                         json=body,
                         provider=provider,
                         status=status,
+                        body=raw,
                     )
                 )
                 encoded = json.dumps(payload).encode("utf-8")
@@ -250,7 +260,8 @@ class FakeHelpdesk:
     ) -> tuple[int, Any, dict[str, str], str]:
         path = full_path.partition("?")[0]
         zendesk = path.endswith(".json")
-        provider = "zendesk" if zendesk else "freshdesk"
+        generic = method == "POST" and bool(_GENERIC_HOOK.match(path))
+        provider = "generic" if generic else "zendesk" if zendesk else "freshdesk"
         with self._lock:
             failure = self._state.failure
             if failure is not None:
@@ -259,6 +270,8 @@ class FakeHelpdesk:
                     self._state.failure = None
                 headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
                 return failure.status, {"error": "injected failure"}, headers, provider
+        if generic:
+            return 202, {"received": True}, {}, provider
         expected = self.zendesk_authorization if zendesk else self.freshdesk_authorization
         if authorization != expected:
             return 401, {"error": "Couldn't authenticate you"}, {}, provider

@@ -27,6 +27,7 @@ UNSCOPABLE_ACTIONS = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
     "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARN (scoped by namespace condition)",
+    "comprehend:DetectSentiment": "Comprehend's real-time analysis APIs have no resource-level permissions",
 }
 
 REQUIRED_OUTPUTS = ("EventBusName", "ApiUrl", "ZendeskSecretArn", "FreshdeskSecretArn", "LeadAlertTopicArn")
@@ -209,7 +210,7 @@ def sqs_event_sources() -> Iterator[tuple[str, str]]:
 
 
 def test_functions_consume_the_plan_and_send_queues() -> None:
-    assert sorted(queue for _, queue in sqs_event_sources()) == ["PlanQueue", "SendQueue"]
+    assert sorted(queue for _, queue in sqs_event_sources()) == ["PlanQueue", "ReopenQueue", "SendQueue"]
 
 
 @pytest.mark.parametrize(("function_id", "queue_id"), list(sqs_event_sources()))

@@ -1,10 +1,17 @@
-"""A small Zendesk Support API client: the users and groups closeloop needs to describe a ticket.
+"""A small Zendesk Support API client: the users and groups closeloop needs to describe a ticket, and
+reopening a ticket after a negative answer.
 
 Standard library only (``urllib.request``) to keep the Lambda package lean. Authentication is an API
 token: basic auth with ``{email}/token`` as the user name and the token as the password. Each request
 has a timeout; 429 and 5xx answers and network errors are retried a bounded number of times, honouring
 ``Retry-After`` when Zendesk sends it, and within a total time budget that stays under the 10-12 seconds
 Zendesk waits for a webhook answer.
+
+Reopening (``reopen``) is a write and is tried once per delivery: the reopen queue retries it with
+exponential backoff, so an outage is waited out rather than hammered. Failures are typed:
+``HelpdeskUnavailableError`` (5xx, 429, timeouts, connection errors: retry later) or
+``HelpdeskRefusedError`` (any other 4xx: never retry). ``call_json`` is that single classified request,
+shared by the other helpdesk adapters.
 """
 
 from __future__ import annotations
@@ -21,9 +28,21 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from closeloop.adapters.secrets import SecretNotConfiguredError
+from closeloop.domain.reopening import (
+    HelpdeskRefusedError,
+    HelpdeskReopen,
+    HelpdeskUnavailableError,
+    ReopenAction,
+    TicketReopen,
+)
 from closeloop.domain.webhooks import HelpdeskGroup, HelpdeskUser
 
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+# A write may take Zendesk longer than a read; the reopen function is not racing a webhook's deadline.
+WRITE_TIMEOUT_SECONDS = 10.0
+# How much of a helpdesk's error answer is kept in a dead-letter reason.
+_ERROR_DETAIL_CHARS = 300
 
 
 class HelpdeskApiError(Exception):
@@ -117,6 +136,78 @@ class ZendeskClient:
             raise HelpdeskApiError("zendesk group response has no group object")
         return HelpdeskGroup(id=str(group.get("id", group_id)), name=_optional_text(group.get("name")))
 
+    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+        """Reopen a solved ticket with a private comment; a closed one gets a follow-up ticket instead.
+
+        Zendesk answers 422 to any update of a Closed ticket; closeloop then reads the ticket and, when it
+        is indeed closed, creates a follow-up (``via_followup_source_id``) for the same requester and
+        group, with the same private comment. Any other 422 is a refusal.
+        """
+        ticket_id = _ticket_id(request.survey.ticket_id)
+        comment = {"body": request.note, "public": False}
+        try:
+            body = self._write(
+                "PUT", f"/api/v2/tickets/{ticket_id}.json", {"ticket": {"status": "open", "comment": comment}}
+            )
+        except HelpdeskRefusedError as error:
+            if error.status != 422:
+                raise
+            ticket = self._write("GET", f"/api/v2/tickets/{ticket_id}.json", None).get("ticket")
+            if not isinstance(ticket, dict) or ticket.get("status") != "closed":
+                raise
+            return self._create_follow_up(ticket_id, ticket, request)
+        updated = body.get("ticket")
+        reopened_id = updated.get("id") if isinstance(updated, dict) else None
+        return HelpdeskReopen(ReopenAction.REOPENED, str(reopened_id or ticket_id))
+
+    def _create_follow_up(
+        self, source_id: str, source: dict[str, Any], request: TicketReopen
+    ) -> HelpdeskReopen:
+        survey = request.survey
+        ticket: dict[str, Any] = {
+            "via_followup_source_id": int(source_id),
+            "subject": request.follow_up_subject,
+            "comment": {"body": request.note, "public": False},
+            "status": "open",
+        }
+        if source.get("requester_id"):
+            ticket["requester_id"] = source["requester_id"]
+        else:
+            requester = {"email": survey.customer_email}
+            if survey.customer_name:
+                requester["name"] = survey.customer_name
+            ticket["requester"] = requester
+        for copied in ("group_id", "brand_id"):
+            if source.get(copied):
+                ticket[copied] = source[copied]
+        # Zendesk keeps an idempotency key for a while: a retried creation returns the first ticket.
+        body = self._write(
+            "POST",
+            "/api/v2/tickets.json",
+            {"ticket": ticket},
+            extra_headers={"Idempotency-Key": f"closeloop-follow-up-{survey.survey_id}"},
+        )
+        created = body.get("ticket")
+        if not isinstance(created, dict) or not created.get("id"):
+            raise HelpdeskRefusedError("zendesk created a follow-up ticket but returned no id")
+        return HelpdeskReopen(ReopenAction.FOLLOW_UP_CREATED, str(created["id"]))
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            credentials = self._credentials() if callable(self._credentials) else self._credentials
+        except SecretNotConfiguredError as error:
+            raise HelpdeskRefusedError(f"zendesk credentials: {error}") from error
+        headers = {"Authorization": credentials.authorization(), **(extra_headers or {})}
+        return call_json(
+            "zendesk", method, self._base_url + path, headers, payload, timeout=WRITE_TIMEOUT_SECONDS
+        )
+
     def _get_json(self, path: str) -> dict[str, Any]:
         credentials = self._credentials() if callable(self._credentials) else self._credentials
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
@@ -158,6 +249,57 @@ class ZendeskClient:
             ):
                 raise failure
             self._sleep(wait)
+
+
+def call_json(
+    service: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    payload: Mapping[str, Any] | bytes | None,
+    timeout: float = WRITE_TIMEOUT_SECONDS,
+) -> dict[str, Any]:
+    """One JSON request to a helpdesk, once, with its failure classified.
+
+    Returns the answer's JSON object (empty when the answer is empty or not a JSON object). Raises
+    ``HelpdeskUnavailableError`` for 5xx, 429, timeouts and connection errors, and
+    ``HelpdeskRefusedError`` for any other status outside 2xx (with the helpdesk's error text, shortened).
+    ``payload`` may be bytes already encoded (a signed body must be sent exactly as signed).
+    """
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise HelpdeskRefusedError(f"{service} URL must be an http(s) URL")
+    data = json.dumps(payload).encode("utf-8") if isinstance(payload, Mapping) else payload
+    all_headers = {"Accept": "application/json", **headers}
+    if data is not None:
+        all_headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+            raw = response.read()
+    except urllib.error.HTTPError as error:
+        status = error.code
+        try:
+            detail = error.read()[:_ERROR_DETAIL_CHARS].decode("utf-8", "replace")
+        except OSError:
+            detail = ""
+        error.close()
+        reason = f"{service} answered {status}" + (f": {' '.join(detail.split())}" if detail.strip() else "")
+        if status in _RETRYABLE or status >= 500:
+            raise HelpdeskUnavailableError(reason, status) from None
+        raise HelpdeskRefusedError(reason, status) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise HelpdeskUnavailableError(f"{service} unreachable: {type(error).__name__}") from error
+    try:
+        loaded = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _ticket_id(value: str) -> str:
+    if not value.isdigit():
+        raise HelpdeskRefusedError(f"zendesk ticket ids are numeric, got {value!r}")
+    return value
 
 
 def _path_id(value: str) -> str:

@@ -1,0 +1,195 @@
+"""Alerting the support lead about a negative answer: an SNS message and an email through SES.
+
+- **SNS** (``LeadAlertTopic``): anyone can subscribe: an email address, a Slack channel through AWS
+  Chatbot, a pager. The message is short plain text in the lead's language; its attributes ``team_id``,
+  ``team_name``, ``helpdesk`` and ``result`` let a subscription filter (e.g. one Slack channel per team).
+  It names the customer and links the ticket but never carries the customer's address: a topic's
+  subscribers are not all known in advance, and the lead reaches the customer through the ticket.
+- **SES**: an email to the lead of the ticket's team (``TeamLeads``, else ``LeadAlertAddress``) with the
+  whole story: score, comment, reasons, ticket link, agent, team and the customer's earlier surveys.
+  Raw MIME (text and HTML parts, ``Auto-Submitted`` so auto-responders stay quiet).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING, Any, Protocol
+
+from closeloop.adapters.mail import SURVEY_ID_HEADER
+from closeloop.domain.reopening import LeadAlert, describe_answer, describe_history
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+
+SUBJECT_TEMPLATE = "alerts/lead_alert_subject.txt.j2"
+TEXT_TEMPLATE = "alerts/lead_alert.txt.j2"
+HTML_TEMPLATE = "alerts/lead_alert.html.j2"
+SNS_TEMPLATE = "alerts/lead_alert_sns.txt.j2"
+
+# SNS takes a Subject of printable ASCII, shorter than 100 characters, without line breaks.
+SNS_SUBJECT_MAX_CHARS = 99
+# Letters NFKD does not decompose into an ASCII base letter.
+_ASCII_LETTERS = str.maketrans(
+    {"đ": "d", "Đ": "D", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "æ": "ae", "Æ": "AE", "œ": "oe"}
+)
+# SNS message attribute values must not be empty; long ones are pointless for filter policies.
+_ATTRIBUTE_MAX_CHARS = 256
+
+
+class TemplateRenderer(Protocol):
+    def resolve_locale(self, requested: str | None) -> str: ...
+    def render_template(
+        self, template_name: str, requested_locale: str | None, variables: Mapping[str, Any]
+    ) -> str: ...
+
+
+def alert_variables(alert: LeadAlert, locale: str) -> dict[str, Any]:
+    """What the alert templates receive."""
+    return describe_answer(alert.survey, alert.response, locale) | {
+        "result": alert.result.value,
+        "new_ticket_ref": alert.helpdesk_ticket_id,
+        "reopen_cap": alert.reopen_cap,
+        "history": describe_history(alert.history, locale),
+    }
+
+
+def one_line(text: str) -> str:
+    """Whatever a template rendered, as one header-safe line."""
+    return " ".join(text.split())
+
+
+def sns_subject(text: str) -> str:
+    """A subject SNS accepts: ASCII (accents dropped, other scripts removed), one line, < 100 chars."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.translate(_ASCII_LETTERS))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    flat = " ".join("".join(c if c.isprintable() else " " for c in ascii_text).split())
+    if not flat:
+        flat = "closeloop alert"
+    if len(flat) <= SNS_SUBJECT_MAX_CHARS:
+        return flat
+    return flat[: SNS_SUBJECT_MAX_CHARS - 3].rstrip() + "..."
+
+
+def build_alert_mime(
+    *,
+    sender_address: str,
+    sender_name: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    locale: str,
+    survey_id: str,
+    now: datetime,
+) -> bytes:
+    """A multipart/alternative alert email (text first, HTML preferred)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(display_name=sender_name, addr_spec=sender_address)
+    message["To"] = Address(addr_spec=recipient)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=sender_address.rsplit("@", 1)[-1])
+    message["Auto-Submitted"] = "auto-generated"
+    message[SURVEY_ID_HEADER] = survey_id
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    message["Content-Language"] = locale  # after the body: setting content resets Content-* headers
+    return message.as_bytes()
+
+
+class LeadAlertSender:
+    """Publishes the alert on the SNS topic (when one is configured) and emails the lead (when known)."""
+
+    def __init__(
+        self,
+        sns: SNSClient,
+        ses: SESV2Client,
+        renderer: TemplateRenderer,
+        topic_arn: str,
+        sender_address: str,
+        sender_name: str,
+        configuration_set: str | None = None,
+    ) -> None:
+        self._sns = sns
+        self._ses = ses
+        self._renderer = renderer
+        self._topic_arn = topic_arn
+        self._sender_address = sender_address
+        self._sender_name = sender_name
+        self._configuration_set = configuration_set
+
+    def alert(self, alert: LeadAlert, now: datetime) -> None:
+        locale = self._renderer.resolve_locale(alert.locale)
+        variables = alert_variables(alert, locale)
+        subject = one_line(self._renderer.render_template(SUBJECT_TEMPLATE, locale, variables))
+        if self._topic_arn:
+            self._publish(alert, subject, self._renderer.render_template(SNS_TEMPLATE, locale, variables))
+        if alert.lead is not None:
+            self._email(
+                alert,
+                alert.lead.email,
+                subject,
+                self._renderer.render_template(TEXT_TEMPLATE, locale, variables),
+                self._renderer.render_template(HTML_TEMPLATE, locale, variables),
+                locale,
+                now,
+            )
+
+    def _publish(self, alert: LeadAlert, subject: str, message: str) -> None:
+        attributes = {
+            "team_id": alert.survey.team.get("id"),
+            "team_name": alert.survey.team.get("name"),
+            "helpdesk": alert.survey.helpdesk,
+            "result": alert.result.value,
+        }
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=sns_subject(subject),
+            Message=message.strip(),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": str(value).strip()[:_ATTRIBUTE_MAX_CHARS]}
+                for name, value in attributes.items()
+                if value is not None and str(value).strip()
+            },
+        )
+
+    def _email(
+        self,
+        alert: LeadAlert,
+        recipient: str,
+        subject: str,
+        text: str,
+        html: str,
+        locale: str,
+        now: datetime,
+    ) -> None:
+        raw = build_alert_mime(
+            sender_address=self._sender_address,
+            sender_name=self._sender_name,
+            recipient=recipient,
+            subject=subject,
+            text=text,
+            html=html,
+            locale=locale,
+            survey_id=alert.survey.survey_id,
+            now=now,
+        )
+        request: dict[str, Any] = {
+            "FromEmailAddress": self._sender_address,
+            "Destination": {"ToAddresses": [recipient]},
+            "Content": {"Raw": {"Data": raw}},
+            "EmailTags": [{"Name": "closeloop", "Value": "lead_alert"}],
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        self._ses.send_email(**request)

@@ -1,0 +1,86 @@
+"""Reopening a Freshdesk ticket: status Open (2) and a private note with the customer's answer.
+
+Freshdesk API v2, basic auth with the API key as the user name and ``X`` as the password. The status
+is set first and the note added second: a retry after a failed note repeats the (idempotent) status
+change instead of adding a second note. A note's body is HTML, so the plain-text note is escaped and its
+line breaks kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
+from closeloop.adapters.secrets import SecretNotConfiguredError
+from closeloop.domain.reopening import HelpdeskRefusedError, HelpdeskReopen, ReopenAction, TicketReopen
+
+# Freshdesk's ticket statuses (2 Open, 3 Pending, 4 Resolved, 5 Closed).
+STATUS_OPEN = 2
+
+
+@dataclass(frozen=True)
+class FreshdeskCredentials:
+    """An agent's API key (Profile settings → View API key)."""
+
+    api_key: str
+
+    def authorization(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.api_key}:X".encode()).decode("ascii")
+
+
+def freshdesk_credentials(secret: Mapping[str, Any]) -> FreshdeskCredentials:
+    """API credentials from the Freshdesk secret ``{"webhook_secret", "api_key"}``."""
+    api_key = str(secret.get("api_key") or "").strip()
+    if not api_key:
+        raise SecretNotConfiguredError("freshdesk secret lacks api_key")
+    return FreshdeskCredentials(api_key=api_key)
+
+
+def note_html(text: str) -> str:
+    """Plain text as the HTML a Freshdesk note body takes: escaped, one ``<br>`` per line break."""
+    return "<br>\n".join(html.escape(line) for line in text.splitlines())
+
+
+class FreshdeskClient:
+    """Reopens Freshdesk tickets. ``credentials`` may be a callable (a rotated key is picked up)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: FreshdeskCredentials | Callable[[], FreshdeskCredentials],
+        timeout_seconds: float = WRITE_TIMEOUT_SECONDS,
+    ) -> None:
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise HelpdeskRefusedError("freshdesk base URL must be an http(s) URL")
+        self._base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self._timeout = timeout_seconds
+
+    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+        """Set the ticket to Open, then add the private note."""
+        ticket_id = request.survey.ticket_id
+        if not ticket_id.isdigit():
+            raise HelpdeskRefusedError(f"freshdesk ticket ids are numeric, got {ticket_id!r}")
+        self._call("PUT", f"/api/v2/tickets/{ticket_id}", {"status": STATUS_OPEN})
+        note = {"body": note_html(request.note), "private": True}
+        self._call("POST", f"/api/v2/tickets/{ticket_id}/notes", note)
+        return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
+
+    def _call(self, method: str, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            credentials = self._credentials() if callable(self._credentials) else self._credentials
+        except SecretNotConfiguredError as error:
+            raise HelpdeskRefusedError(f"freshdesk credentials: {error}") from error
+        return call_json(
+            "freshdesk",
+            method,
+            self._base_url + path,
+            {"Authorization": credentials.authorization()},
+            payload,
+            timeout=self._timeout,
+        )

@@ -1,0 +1,148 @@
+"""Reopening through a signed webhook, for any helpdesk closeloop has no adapter for.
+
+closeloop POSTs a JSON document (``reopen_payload``) to ``GenericReopenUrl``. Two headers let the
+receiver check that closeloop sent it and that it is fresh:
+
+- ``X-Closeloop-Timestamp``: Unix time in seconds when the request was signed;
+- ``X-Closeloop-Signature``: ``sha256=`` + the hex HMAC-SHA256, keyed with the ``webhook_secret`` of the
+  generic secret, of ``timestamp + "." + raw body``.
+
+A receiver recomputes the HMAC over the raw bytes it received (before parsing the JSON), compares it in
+constant time, and rejects timestamps older than five minutes (``verify_signature`` is that recipe).
+``X-Closeloop-Delivery`` is stable across retries of the same reopen, so a receiver can ignore
+duplicates. Any 2xx answer means delivered; 5xx, 429 and timeouts are retried with backoff; other 4xx
+answers are refusals. The receiver may answer ``{"ticket_id": "..."}`` to name the ticket it reopened or
+created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
+from closeloop.adapters.secrets import SecretNotConfiguredError
+from closeloop.domain.reopening import HelpdeskRefusedError, HelpdeskReopen, ReopenAction, TicketReopen
+
+TIMESTAMP_HEADER = "X-Closeloop-Timestamp"
+SIGNATURE_HEADER = "X-Closeloop-Signature"
+DELIVERY_HEADER = "X-Closeloop-Delivery"
+SIGNATURE_PREFIX = "sha256="
+# How old a signed request a receiver should still accept (and how far in the future).
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+def webhook_secret(secret: Mapping[str, Any]) -> str:
+    """The signing key from the generic secret ``{"webhook_secret": "..."}``."""
+    value = str(secret.get("webhook_secret") or "").strip()
+    if not value:
+        raise SecretNotConfiguredError("generic secret lacks webhook_secret")
+    return value
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Closeloop-Signature`` value for a body sent at ``timestamp`` (Unix seconds, as text)."""
+    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return SIGNATURE_PREFIX + digest.hexdigest()
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str | None,
+    body: bytes,
+    signature: str | None,
+    now: float,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does: a well-formed, fresh timestamp and a matching signature, compared in
+    constant time. ``body`` is the raw request body, exactly as received."""
+    if not timestamp or not signature or not timestamp.isdigit():
+        return False
+    if abs(now - int(timestamp)) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature.strip())
+
+
+def reopen_payload(request: TicketReopen) -> dict[str, Any]:
+    """The webhook's JSON document: the ticket, the survey, the answer and the note.
+
+    The customer's address is included: the receiver is the business's own system, and it may have to
+    create a follow-up ticket for that customer, as the Zendesk adapter does.
+    """
+    survey, response = request.survey, request.response
+    return {
+        "version": 1,
+        "type": "closeloop.reopen",
+        "ticket": {
+            "helpdesk": survey.helpdesk,
+            "id": survey.ticket_id,
+            "url": survey.url,
+            "subject": survey.subject,
+            "follow_up_subject": request.follow_up_subject,
+        },
+        "customer": {"email": survey.customer_email, "name": survey.customer_name, "locale": survey.locale},
+        "agent": dict(survey.agent),
+        "team": dict(survey.team),
+        "survey": {"id": survey.survey_id, "type": survey.survey_type, "sent_at": _iso(survey.sent_at)},
+        "answer": {
+            "response_id": response.response_id,
+            "received_at": _iso(response.received_at),
+            "score": response.score,
+            "resolved": response.resolved,
+            "comment": response.comment,
+            "reasons": list(response.reasons),
+            "negative": response.negative,
+            "verdict": list(response.verdict_reasons),
+            "locale": response.locale,
+        },
+        "note": request.note,
+    }
+
+
+class GenericWebhookReopener:
+    """POSTs a signed reopen request. ``secret`` may be a callable (a rotated secret is picked up)."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str | Callable[[], str],
+        clock: Callable[[], float] = time.time,
+        timeout_seconds: float = WRITE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._url = url
+        self._secret = secret
+        self._clock = clock
+        self._timeout = timeout_seconds
+
+    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+        try:
+            secret = self._secret() if callable(self._secret) else self._secret
+        except SecretNotConfiguredError as error:
+            raise HelpdeskRefusedError(f"generic webhook secret: {error}") from error
+        body = json.dumps(reopen_payload(request), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        timestamp = str(int(self._clock()))
+        answer = call_json(
+            "generic webhook",
+            "POST",
+            self._url,
+            {
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
+                DELIVERY_HEADER: f"reopen-{request.survey.survey_id}",
+                "User-Agent": "closeloop",
+            },
+            body,
+            timeout=self._timeout,
+        )
+        ticket_id = answer.get("ticket_id")
+        return HelpdeskReopen(
+            ReopenAction.WEBHOOK_DELIVERED, str(ticket_id) if ticket_id else request.survey.ticket_id
+        )
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -1,0 +1,480 @@
+"""Reopening a ticket after a negative answer, and alerting the lead of the ticket's team.
+
+A negative answer asks for a reopen after a grace period (``GraceMinutes``), so a customer who corrects a
+mis-click is not escalated. When the request fires, :class:`CaseReopener` decides again:
+
+- the survey's latest answer is no longer negative → nothing happens (``Reopen Skipped``: answer_changed);
+- the ticket was already reopened for this survey (a redelivered request) → nothing happens
+  (``Reopen Skipped``: already_reopened);
+- closeloop already reopened this ticket ``ReopenCap`` times → the helpdesk is left alone, but the lead is
+  alerted that the cap was hit (``Reopen Skipped``: cap_reached);
+- otherwise the helpdesk adapter of the survey reopens the ticket with a private note holding the
+  customer's answer, the reopen is recorded, ``Case Reopened`` is published and the lead is alerted.
+
+Helpdesk adapters raise :class:`HelpdeskUnavailableError` when a later attempt may succeed (5xx, 429,
+timeouts) and :class:`HelpdeskRefusedError` when it never will (other 4xx, missing configuration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+
+from closeloop.domain.planning import EventPublisher, announce
+from closeloop.domain.published import CaseReopened, ReopenSkipped
+from closeloop.domain.surveys import ANSWER_SCALES, ReopenClaim, Survey, SurveyResponse
+
+NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
+FOLLOW_UP_SUBJECT_TEMPLATE = "alerts/follow_up_subject.txt.j2"
+
+# How many earlier surveys of the customer the lead sees, and how much of a comment a note quotes.
+HISTORY_LIMIT = 5
+MAX_COMMENT_CHARS = 4000
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+class UnknownSurveyError(Exception):
+    """The reopen request names no stored survey."""
+
+
+class UnknownResponseError(Exception):
+    """The survey has no answer, so the reopen request cannot be about one."""
+
+
+class HelpdeskUnavailableError(Exception):
+    """The helpdesk did not answer usefully (5xx, 429, timeout, connection error): retry later."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class HelpdeskRefusedError(Exception):
+    """The helpdesk refused the reopen (a 4xx other than 429), or no adapter can reach it: never retry."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class NoHelpdeskAdapterError(HelpdeskRefusedError):
+    """No adapter is configured for the survey's helpdesk and no generic webhook URL is set."""
+
+
+class LeadAlertError(Exception):
+    """The lead could not be alerted; raised after the reopen itself was recorded (it is not redone)."""
+
+
+# --- values ------------------------------------------------------------------------------------------
+
+
+class ReopenAction(StrEnum):
+    """What the helpdesk adapter did (the ``action`` of ``Case Reopened``)."""
+
+    REOPENED = "reopened"
+    FOLLOW_UP_CREATED = "follow_up_created"
+    WEBHOOK_DELIVERED = "webhook_delivered"
+
+
+class ReopenResult(StrEnum):
+    """What one reopen request came to."""
+
+    REOPENED = "reopened"
+    FOLLOW_UP_CREATED = "follow_up_created"
+    WEBHOOK_DELIVERED = "webhook_delivered"
+    ANSWER_CHANGED = "answer_changed"
+    ALREADY_REOPENED = "already_reopened"
+    CAP_REACHED = "cap_reached"
+
+
+@dataclass(frozen=True)
+class TicketReopen:
+    """What a helpdesk adapter needs to reopen one ticket.
+
+    ``note`` is the private note, plain text in the lead's language; ``follow_up_subject`` is the subject
+    of a follow-up ticket when the helpdesk cannot reopen a closed one.
+    """
+
+    survey: Survey
+    response: SurveyResponse
+    note: str
+    follow_up_subject: str
+
+
+@dataclass(frozen=True)
+class HelpdeskReopen:
+    """What the helpdesk did: reopened the ticket, created a follow-up ticket, or took the webhook."""
+
+    action: ReopenAction
+    helpdesk_ticket_id: str
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The person alerted about a team's reopened tickets, and the language they read."""
+
+    email: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class EarlierSurvey:
+    """One earlier survey of the same customer, with every answer they gave to it (oldest first)."""
+
+    survey: Survey
+    responses: tuple[SurveyResponse, ...]
+
+
+@dataclass(frozen=True)
+class LeadAlert:
+    """Everything the lead is told about one negative answer.
+
+    ``lead`` is None when no team mapping matches and no default lead address is configured: the alert
+    then goes to the SNS topic only. ``locale`` is the language of the alert (the lead's).
+    """
+
+    survey: Survey
+    response: SurveyResponse
+    result: ReopenResult
+    helpdesk_ticket_id: str | None
+    lead: Lead | None
+    locale: str
+    reopen_cap: int
+    history: tuple[EarlierSurvey, ...]
+
+
+# --- team → lead mapping -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamLeads:
+    """Who leads which team.
+
+    Parsed from the ``TeamLeads`` parameter, a comma-separated list of ``team=email[/locale]``, where
+    ``team`` is matched case-insensitively against the snapshot's team id, then its name, e.g.
+    ``Billing=ana@acme.example/es,20455932=marc@acme.example``. A team without an entry gets the default
+    lead (``LeadAlertAddress``, in ``LeadLocale``); an entry without a locale uses ``LeadLocale`` too.
+    """
+
+    by_team: Mapping[str, Lead]
+    default: Lead | None
+    default_locale: str = "en"  # LeadLocale: also the language of an SNS-only alert (no lead known)
+
+    @classmethod
+    def parse(cls, text: str, default_address: str, default_locale: str) -> TeamLeads:
+        """Raises ``ValueError`` naming the faulty entry when ``text`` does not follow the format."""
+        by_team: dict[str, Lead] = {}
+        for raw in text.split(","):
+            entry = raw.strip()
+            if not entry:
+                continue
+            team, separator, target = entry.rpartition("=")
+            team = team.strip()
+            if not separator or not team:
+                raise ValueError(f"team lead entry {entry!r} must look like team=email or team=email/locale")
+            address, _, locale = target.strip().partition("/")
+            address, locale = address.strip(), locale.strip()
+            if not _looks_like_address(address):
+                raise ValueError(f"team lead entry {entry!r}: {address!r} is not an email address")
+            if "/" in locale:
+                raise ValueError(f"team lead entry {entry!r}: only one /locale may follow the address")
+            key = team.casefold()
+            if key in by_team:
+                raise ValueError(f"team lead entry {entry!r}: team {team!r} is listed twice")
+            by_team[key] = Lead(email=address, locale=locale or default_locale)
+        default_address = default_address.strip()
+        if default_address and not _looks_like_address(default_address):
+            raise ValueError(f"default lead address {default_address!r} is not an email address")
+        default = Lead(email=default_address, locale=default_locale) if default_address else None
+        return cls(by_team=by_team, default=default, default_locale=default_locale)
+
+    def lead_for(self, team: Mapping[str, Any]) -> Lead | None:
+        """The lead of a team snapshot (``{"id", "name"}``): by id, then by name, then the default."""
+        for value in (team.get("id"), team.get("name")):
+            if value is not None and str(value).strip():
+                found = self.by_team.get(str(value).strip().casefold())
+                if found is not None:
+                    return found
+        return self.default
+
+
+def _looks_like_address(value: str) -> bool:
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in value))
+
+
+# --- what the note and the alert say -----------------------------------------------------------------
+
+
+def describe_answer(survey: Survey, response: SurveyResponse, locale: str) -> dict[str, Any]:
+    """The answer as the note and alert templates show it (values only; the wording is in templates).
+
+    ``locale`` must be a shipped locale tag (``pt-BR`` or ``it``): dates are formatted for it, in UTC.
+    """
+    values = _answer_values(survey, response, locale)
+    return values | {"answer": values}
+
+
+def _answer_values(survey: Survey, response: SurveyResponse, locale: str) -> dict[str, Any]:
+    babel_locale = Locale.parse(locale, sep="-")
+    scale = ANSWER_SCALES.get(survey.survey_type, ())
+    numeric = [value for value in scale if isinstance(value, int)]
+    comment = (response.comment or "").strip()
+    if len(comment) > MAX_COMMENT_CHARS:
+        comment = comment[: MAX_COMMENT_CHARS - 1].rstrip() + "…"
+    return {
+        "survey_type": survey.survey_type,
+        "score": response.score,
+        "scale_low": min(numeric) if numeric else None,
+        "scale_high": max(numeric) if numeric else None,
+        "resolved": response.resolved,
+        "reasons": list(response.reasons),
+        "verdict_reasons": list(response.verdict_reasons),
+        "negative": response.negative,
+        "comment": comment or None,
+        "comment_lines": comment.splitlines() if comment else [],
+        "answered_at": format_datetime(
+            response.received_at.astimezone(UTC), format="medium", tzinfo=UTC, locale=babel_locale
+        )
+        + " UTC",
+        "ticket_ref": survey.ticket_id,
+        "ticket_subject": " ".join((survey.subject or "").split()) or None,
+        "ticket_url": survey.url,
+        "helpdesk": survey.helpdesk,
+        "customer_name": (survey.customer_name or "").strip() or None,
+        "agent_name": _text(survey.agent.get("name")),
+        "team_name": _text(survey.team.get("name")) or _text(survey.team.get("id")),
+        "survey_id": survey.survey_id,
+    }
+
+
+def describe_history(history: tuple[EarlierSurvey, ...], locale: str) -> list[dict[str, Any]]:
+    """Earlier surveys of the customer as the alert templates show them, newest first."""
+    babel_locale = Locale.parse(locale, sep="-")
+    described = []
+    for earlier in history:
+        survey = earlier.survey
+        moment = survey.sent_at or survey.closed_at
+        described.append(
+            {
+                "date": format_date(moment.astimezone(UTC), format="medium", locale=babel_locale),
+                "ticket_ref": survey.ticket_id,
+                "ticket_subject": " ".join((survey.subject or "").split()) or None,
+                "ticket_url": survey.url,
+                "answers": [_answer_values(survey, response, locale) for response in earlier.responses],
+            }
+        )
+    return described
+
+
+def _text(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+# --- ports -------------------------------------------------------------------------------------------
+
+
+class ReopenStore(Protocol):
+    def get_survey(self, survey_id: str) -> Survey | None: ...
+    def latest_response(self, survey_id: str) -> SurveyResponse | None: ...
+    def responses(self, survey_id: str) -> list[SurveyResponse]: ...
+    def customer_surveys(self, email: str, limit: int = ...) -> list[Survey]: ...
+    def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim: ...
+    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None: ...
+
+
+class HelpdeskGateway(Protocol):
+    def reopen(self, request: TicketReopen) -> HelpdeskReopen: ...
+
+
+class LeadAlerter(Protocol):
+    def alert(self, alert: LeadAlert, now: datetime) -> None: ...
+
+
+class TextRenderer(Protocol):
+    def resolve_locale(self, requested: str | None) -> str: ...
+    def render_template(
+        self, template_name: str, requested_locale: str | None, variables: Mapping[str, Any]
+    ) -> str: ...
+
+
+class HelpdeskDirectory:
+    """Which adapter reopens a survey's ticket: the helpdesk's own, else the generic webhook.
+
+    Adapters are given as factories so an unused or unconfigured one is never built; a factory that
+    raises ``HelpdeskRefusedError`` (e.g. no base URL) makes the reopen a refusal with that reason.
+    """
+
+    def __init__(
+        self,
+        adapters: Mapping[str, Callable[[], HelpdeskGateway]],
+        generic: Callable[[], HelpdeskGateway] | None = None,
+    ) -> None:
+        self._adapters = {name.casefold(): factory for name, factory in adapters.items()}
+        self._generic = generic
+
+    def gateway_for(self, helpdesk: str) -> HelpdeskGateway:
+        factory = self._adapters.get(helpdesk.casefold(), self._generic)
+        if factory is None:
+            raise NoHelpdeskAdapterError(
+                f"no reopen adapter for helpdesk {helpdesk!r} and no generic reopen URL configured"
+            )
+        return factory()
+
+
+@dataclass(frozen=True)
+class ReopenPolicy:
+    cap: int
+    leads: TeamLeads
+
+
+# --- the service -------------------------------------------------------------------------------------
+
+
+class CaseReopener:
+    """Reopens the ticket of a negatively answered survey, once, and tells the lead."""
+
+    def __init__(
+        self,
+        store: ReopenStore,
+        helpdesks: HelpdeskDirectory,
+        alerter: LeadAlerter,
+        renderer: TextRenderer,
+        publisher: EventPublisher,
+        policy: ReopenPolicy,
+    ) -> None:
+        self._store = store
+        self._helpdesks = helpdesks
+        self._alerter = alerter
+        self._renderer = renderer
+        self._publisher = publisher
+        self._policy = policy
+
+    def reopen_case(self, survey_id: str, response_id: str, now: datetime) -> ReopenResult:
+        """Act on one reopen request (the grace period is over).
+
+        Raises ``HelpdeskUnavailableError`` when the request should be retried later,
+        ``HelpdeskRefusedError``, ``UnknownSurveyError`` or ``UnknownResponseError`` when it never can
+        succeed, and ``LeadAlertError`` when the ticket was reopened but the lead could not be alerted.
+        """
+        survey = self._store.get_survey(survey_id)
+        if survey is None:
+            raise UnknownSurveyError(survey_id)
+        latest = self._store.latest_response(survey_id)
+        if latest is None:
+            raise UnknownResponseError(f"survey {survey_id} has no answer")
+        if not latest.negative:
+            # The customer changed their mind within the grace period (or later): no escalation.
+            self._skip(survey, response_id, ReopenResult.ANSWER_CHANGED)
+            return ReopenResult.ANSWER_CHANGED
+        # The latest answer is the one we were asked about or a newer negative one: its words count.
+        response = latest
+        # Resolved before claiming, so a missing adapter does not count against the ticket's cap.
+        gateway = self._helpdesks.gateway_for(survey.helpdesk)
+        lead = self._policy.leads.lead_for(survey.team)
+        locale = self._renderer.resolve_locale(lead.locale if lead else self._policy.leads.default_locale)
+
+        claim = self._store.claim_reopen(survey, self._policy.cap, now)
+        if claim is ReopenClaim.ALREADY_REOPENED:
+            self._skip(survey, response.response_id, ReopenResult.ALREADY_REOPENED)
+            return ReopenResult.ALREADY_REOPENED
+        if claim is ReopenClaim.CAP_REACHED:
+            self._skip(survey, response.response_id, ReopenResult.CAP_REACHED)
+            self._alert(survey, response, ReopenResult.CAP_REACHED, None, lead, locale, now)
+            return ReopenResult.CAP_REACHED
+
+        described = describe_answer(survey, response, locale)
+        request = TicketReopen(
+            survey=survey,
+            response=response,
+            note=self._renderer.render_template(NOTE_TEMPLATE, locale, described).strip(),
+            follow_up_subject=" ".join(
+                self._renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, described).split()
+            ),
+        )
+        done = gateway.reopen(request)
+        self._store.complete_reopen(
+            survey,
+            {
+                "action": done.action.value,
+                "helpdesk_ticket_id": done.helpdesk_ticket_id,
+                "response_id": response.response_id,
+            },
+            now,
+        )
+        announce(
+            self._publisher,
+            CaseReopened(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey.survey_id,
+                response_id=response.response_id,
+                action=done.action.value,
+                helpdesk_ticket_id=done.helpdesk_ticket_id,
+                verdict=list(response.verdict_reasons),
+                reopened_at=now,
+            ),
+        )
+        result = ReopenResult(done.action.value)
+        self._alert(survey, response, result, done.helpdesk_ticket_id, lead, locale, now)
+        return result
+
+    def earlier_surveys(self, survey: Survey) -> tuple[EarlierSurvey, ...]:
+        """The customer's other surveys (newest first), each with its answers."""
+        earlier = [
+            other
+            for other in self._store.customer_surveys(survey.customer_email, HISTORY_LIMIT + 1)
+            if other.survey_id != survey.survey_id
+        ][:HISTORY_LIMIT]
+        return tuple(EarlierSurvey(other, tuple(self._store.responses(other.survey_id))) for other in earlier)
+
+    def _skip(self, survey: Survey, response_id: str, result: ReopenResult) -> None:
+        announce(
+            self._publisher,
+            ReopenSkipped(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey.survey_id,
+                response_id=response_id,
+                reason=result.value,
+            ),
+        )
+
+    def _alert(
+        self,
+        survey: Survey,
+        response: SurveyResponse,
+        result: ReopenResult,
+        helpdesk_ticket_id: str | None,
+        lead: Lead | None,
+        locale: str,
+        now: datetime,
+    ) -> None:
+        alert = LeadAlert(
+            survey=survey,
+            response=response,
+            result=result,
+            helpdesk_ticket_id=helpdesk_ticket_id,
+            lead=lead,
+            locale=locale,
+            reopen_cap=self._policy.cap,
+            history=self.earlier_surveys(survey),
+        )
+        try:
+            self._alerter.alert(alert, now)
+        except Exception as error:
+            # The reopen is recorded: a retry would skip it as already done, so the failure is surfaced
+            # (dead-lettered with this reason) instead of retried.
+            raise LeadAlertError(
+                f"{result.value} for survey {survey.survey_id}, but the lead alert failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error

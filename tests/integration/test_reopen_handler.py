@@ -1,0 +1,343 @@
+"""ReopenFunction against moto and the local fake helpdesk: negative answers reopen tickets, once."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from moto.backends import get_backend
+
+from closeloop import wiring
+from closeloop.adapters.helpdesks.generic import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from closeloop.domain.surveys import Survey, SurveyResponse
+from closeloop.handlers import reopen
+from closeloop_cli.fake_helpdesk import (
+    DEFAULT_FRESHDESK_KEY,
+    DEFAULT_ZENDESK_EMAIL,
+    DEFAULT_ZENDESK_TOKEN,
+    FakeHelpdesk,
+)
+from tests.integration.conftest import LambdaContext, Stack, _queue
+from tests.integration.test_plan_handler import deliver, solved_ticket
+
+GENERIC_SECRET = "generic-webhook-secret"
+
+
+@dataclass
+class ReopenStack:
+    stack: Stack
+    helpdesk: FakeHelpdesk
+    queue: str
+    dlq: str
+    alerts: str  # an SQS queue subscribed to the lead alert topic
+
+    def request(self, survey: Survey, response: SurveyResponse) -> None:
+        """What the survey page sends after a negative answer (here without the grace-period delay)."""
+        self.stack.clients["sqs"].send_message(
+            QueueUrl=self.queue,
+            MessageBody=json.dumps({"survey_id": survey.survey_id, "response_id": response.response_id}),
+        )
+
+    def run(self) -> dict[str, Any]:
+        result: dict[str, Any] = reopen.lambda_handler(self.stack.sqs_event(self.queue), LambdaContext())
+        return result
+
+    def sns_messages(self) -> list[dict[str, Any]]:
+        return [message["body"] for message in self.stack.drain(self.alerts)]
+
+
+@pytest.fixture
+def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReopenStack]:
+    sqs, secrets = stack.clients["sqs"], stack.clients["secretsmanager"]
+    dlq, dlq_arn = _queue(sqs, "reopen-dlq")
+    queue, _ = _queue(sqs, "reopen", dlq_arn)
+    alerts, alerts_arn = _queue(sqs, "lead-alerts")
+    sns = stack.clients["sns"] = __import__("boto3").client("sns", region_name="eu-west-1")
+    topic = sns.create_topic(Name="lead-alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
+    zendesk_secret = secrets.create_secret(
+        Name="zendesk",
+        SecretString=json.dumps(
+            {"webhook_secret": "w", "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN}
+        ),
+    )["ARN"]
+    freshdesk_secret = secrets.create_secret(
+        Name="freshdesk", SecretString=json.dumps({"webhook_secret": "w", "api_key": DEFAULT_FRESHDESK_KEY})
+    )["ARN"]
+    generic_secret = secrets.create_secret(
+        Name="generic", SecretString=json.dumps({"webhook_secret": GENERIC_SECRET})
+    )["ARN"]
+    with FakeHelpdesk() as helpdesk:
+        environment = {
+            "REOPEN_QUEUE_URL": queue,
+            "REOPEN_DLQ_URL": dlq,
+            "LEAD_ALERT_TOPIC_ARN": topic,
+            "ZENDESK_BASE_URL": helpdesk.url,
+            "ZENDESK_SECRET_ARN": zendesk_secret,
+            "FRESHDESK_BASE_URL": helpdesk.url,
+            "FRESHDESK_SECRET_ARN": freshdesk_secret,
+            "GENERIC_SECRET_ARN": generic_secret,
+            "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",
+            "TEAM_LEADS": "Billing=ana@acme.example/es",
+            "LEAD_ALERT_ADDRESS": "leads@acme.example",
+            "REOPEN_CAP": "2",
+            "THROTTLE_DAYS": "0",  # so one customer can have several surveys (the lead sees the history)
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        wiring.reset()
+        yield ReopenStack(stack, helpdesk, queue, dlq, alerts)
+
+
+def sent_survey(stack: Stack, ticket_id: str = "4521", **detail: Any) -> Survey:
+    deliver(stack, solved_ticket(ticket_id=ticket_id, **detail))
+    repository = wiring.survey_repository()
+    helpdesk = detail.get("helpdesk", "zendesk")
+    [survey] = [s for s in repository.surveys_of_ticket(f"{helpdesk}#{ticket_id}") if s.status == "planned"]
+    now = datetime.now(UTC)
+    repository.claim_for_sending(survey.survey_id, now)
+    repository.mark_sent(survey.survey_id, "ses-id", now, now + timedelta(days=28))
+    stack.drain(stack.send_queue)
+    stack.drain(stack.bus_tap)
+    return survey
+
+
+def answer(survey: Survey, score: int, comment: str | None = None, minutes: int = 0) -> SurveyResponse:
+    negative = score <= 2
+    response = SurveyResponse(
+        response_id=f"r-{survey.survey_id[:8]}-{score}-{minutes}", survey_id=survey.survey_id,
+        received_at=datetime.now(UTC) + timedelta(minutes=minutes), score=score, resolved=not negative,
+        comment=comment, reasons=("not_resolved",) if negative else (), locale="it", negative=negative,
+        verdict_reasons=("low_score",) if negative else (),
+    )  # fmt: skip
+    wiring.survey_repository().add_response(survey, response)
+    return response
+
+
+def lead_emails() -> list[EmailMessage]:
+    backend = get_backend("ses")["123456789012"]["eu-west-1"]
+    return [
+        email.message_from_string(m.raw_data, policy=email.policy.default)  # type: ignore[misc]
+        for m in backend.sent_messages
+        if hasattr(m, "raw_data")
+    ]
+
+
+def test_a_solved_zendesk_ticket_is_reopened_with_a_private_note(reopen_stack: ReopenStack) -> None:
+    # GIVEN Giulia answered 1 star with a comment
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Mi hanno addebitato di nuovo due volte."))
+    # WHEN the grace period is over and the request is handled
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    # THEN Zendesk received one update: status open, a private comment with her words
+    [update] = [r for r in reopen_stack.helpdesk.requests if r.method == "PUT"]
+    assert update.path == "/api/v2/tickets/4521.json"
+    assert update.json["ticket"]["status"] == "open"
+    assert update.json["ticket"]["comment"]["public"] is False
+    assert "> Mi hanno addebitato di nuovo due volte." in update.json["ticket"]["comment"]["body"]
+    assert reopen_stack.helpdesk.zendesk_ticket("4521")["status"] == "open"  # type: ignore[index]
+    # AND Case Reopened is on the bus
+    [event] = reopen_stack.stack.published("Case Reopened")
+    assert event["detail"]["action"] == "reopened"
+    assert event["detail"]["helpdesk_ticket_id"] == "4521"
+    assert event["detail"]["survey_id"] == survey.survey_id
+
+
+def test_a_closed_zendesk_ticket_gets_a_follow_up_ticket(reopen_stack: ReopenStack) -> None:
+    reopen_stack.helpdesk.add_zendesk_ticket(
+        {"id": 4521, "status": "closed", "requester_id": 777, "group_id": 5}
+    )
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 2, "Ancora rotto"))
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    [created] = [r for r in reopen_stack.helpdesk.requests if r.method == "POST"]
+    ticket = created.json["ticket"]
+    assert ticket["via_followup_source_id"] == 4521
+    assert ticket["requester_id"] == 777
+    assert ticket["group_id"] == 5
+    assert ticket["comment"]["public"] is False
+    assert "> Ancora rotto" in ticket["comment"]["body"]
+    assert (
+        ticket["subject"] == "Seguimiento: Doppio addebito sulla fattura di ottobre"
+    )  # the lead reads Spanish
+    assert created.headers["Idempotency-Key"] == f"closeloop-follow-up-{survey.survey_id}"
+    [event] = reopen_stack.stack.published("Case Reopened")
+    assert event["detail"]["action"] == "follow_up_created"
+    assert event["detail"]["helpdesk_ticket_id"] != "4521"
+
+
+def test_a_freshdesk_ticket_is_set_open_with_a_private_note(reopen_stack: ReopenStack) -> None:
+    survey = sent_survey(reopen_stack.stack, ticket_id="812", helpdesk="freshdesk")
+    reopen_stack.request(survey, answer(survey, 1, "Non funziona <ancora>"))
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    assert reopen_stack.helpdesk.freshdesk_ticket("812")["status"] == 2  # type: ignore[index]
+    [note] = reopen_stack.helpdesk.freshdesk_notes("812")
+    assert note["private"] is True
+    assert "&gt; Non funziona &lt;ancora&gt;" in note["body"]
+    [event] = reopen_stack.stack.published("Case Reopened")
+    assert event["detail"]["action"] == "reopened"
+
+
+def test_another_helpdesk_gets_a_signed_webhook(reopen_stack: ReopenStack) -> None:
+    survey = sent_survey(reopen_stack.stack, ticket_id="HS-77", helpdesk="helpscout")
+    reopen_stack.request(survey, answer(survey, 1, "Nessuna risposta"))
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    [hook] = reopen_stack.helpdesk.webhook_requests()
+    # THEN the receiver can verify it with the documented recipe
+    assert verify_signature(
+        GENERIC_SECRET, hook.headers[TIMESTAMP_HEADER], hook.body, hook.headers[SIGNATURE_HEADER], time.time()
+    )
+    assert not verify_signature(
+        "wrong", hook.headers[TIMESTAMP_HEADER], hook.body, hook.headers[SIGNATURE_HEADER], time.time()
+    )
+    assert hook.json["ticket"]["id"] == "HS-77"
+    assert hook.json["answer"]["comment"] == "Nessuna risposta"
+    [event] = reopen_stack.stack.published("Case Reopened")
+    assert event["detail"]["action"] == "webhook_delivered"
+
+
+def test_a_redelivered_request_never_reopens_twice(reopen_stack: ReopenStack) -> None:
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "No"))
+    reopen_stack.run()
+    # WHEN the same message is delivered again (it is still on the queue: nothing deleted it)
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    assert len([r for r in reopen_stack.helpdesk.requests if r.method == "PUT"]) == 1
+    events = reopen_stack.stack.published()
+    assert [e["detail-type"] for e in events] == ["Case Reopened", "Reopen Skipped"]
+    assert events[1]["detail"]["reason"] == "already_reopened"
+    assert len(lead_emails()) == 1
+
+
+def test_a_positive_answer_after_the_negative_one_cancels_the_reopen(reopen_stack: ReopenStack) -> None:
+    survey = sent_survey(reopen_stack.stack)
+    negative = answer(survey, 1, "Sbagliato")
+    answer(survey, 5, "Scusate, ho sbagliato a cliccare", minutes=1)
+    reopen_stack.request(survey, negative)
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    assert reopen_stack.helpdesk.requests == []
+    [skipped] = reopen_stack.stack.published("Reopen Skipped")
+    assert skipped["detail"]["reason"] == "answer_changed"
+    assert lead_emails() == []
+    assert reopen_stack.sns_messages() == []
+
+
+def test_at_the_cap_the_helpdesk_is_left_alone_and_the_lead_is_alerted(
+    reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a cap of 1, a deployment that surveys a ticket again after each solve, and a first reopen done
+    monkeypatch.setenv("REOPEN_CAP", "1")
+    monkeypatch.setenv("RESURVEY_AFTER_REOPEN", "true")
+    wiring.reset()
+    first = sent_survey(reopen_stack.stack)
+    reopen_stack.request(first, answer(first, 1, "Primo"))
+    reopen_stack.run()
+    reopen_stack.stack.drain(reopen_stack.queue)
+    reopen_stack.helpdesk.clear_requests()
+    reopen_stack.stack.drain(reopen_stack.stack.bus_tap)
+    reopen_stack.sns_messages()
+    # WHEN the ticket is solved again and the new survey comes back negative
+    second_close = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    second = sent_survey(reopen_stack.stack, closed_at=second_close)
+    reopen_stack.request(second, answer(second, 1, "Secondo"))
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    # THEN the helpdesk is not called, the skip is announced, and the lead hears of the cap
+    assert reopen_stack.helpdesk.requests == []
+    [skipped] = reopen_stack.stack.published("Reopen Skipped")
+    assert skipped["detail"]["reason"] == "cap_reached"
+    [notification] = reopen_stack.sns_messages()
+    assert notification["MessageAttributes"]["result"]["Value"] == "cap_reached"
+    assert "límite de reaperturas" in lead_emails()[-1]["Subject"]
+
+
+def test_a_helpdesk_outage_is_retried_with_backoff(reopen_stack: ReopenStack) -> None:
+    # GIVEN Zendesk answers 503 twice, then works
+    reopen_stack.helpdesk.fail_next(2, 503)
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Rotto"))
+    sqs = reopen_stack.stack.clients["sqs"]
+    for attempt in (1, 2):
+        event = reopen_stack.stack.sqs_event(reopen_stack.queue)
+        [record] = event["Records"]
+        result = reopen.lambda_handler(event, LambdaContext())
+        # THEN the message fails and is hidden for the backoff (nothing visible on the queue)...
+        assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}, attempt
+        assert sqs.receive_message(QueueUrl=reopen_stack.queue).get("Messages", []) == []
+        # ...until the backoff is over (simulated)
+        sqs.change_message_visibility(
+            QueueUrl=reopen_stack.queue, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+        )
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    assert reopen_stack.helpdesk.zendesk_ticket("4521")["status"] == "open"  # type: ignore[index]
+    assert len(reopen_stack.stack.published("Case Reopened")) == 1
+    assert reopen_stack.stack.drain(reopen_stack.dlq) == []
+
+
+def test_a_helpdesk_refusal_goes_to_the_dead_letter_queue_with_the_reason(reopen_stack: ReopenStack) -> None:
+    reopen_stack.helpdesk.fail_next(1, 403)
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Rotto"))
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    [parked] = reopen_stack.stack.drain(reopen_stack.dlq)
+    assert parked["body"] == {"survey_id": survey.survey_id, "response_id": parked["body"]["response_id"]}
+    assert parked["attributes"]["reason"]["StringValue"].startswith(
+        "HelpdeskRefusedError: zendesk answered 403"
+    )
+    assert reopen_stack.stack.published("Case Reopened") == []
+
+
+def test_a_malformed_request_goes_to_the_dead_letter_queue(reopen_stack: ReopenStack) -> None:
+    reopen_stack.stack.clients["sqs"].send_message(QueueUrl=reopen_stack.queue, MessageBody="not json")
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    [parked] = reopen_stack.stack.drain(reopen_stack.dlq)
+    assert parked["attributes"]["reason"]["StringValue"].startswith("MalformedReopenRequestError")
+
+
+def test_the_lead_is_emailed_in_their_language_with_the_customers_history(reopen_stack: ReopenStack) -> None:
+    # GIVEN Giulia answered an earlier survey about another ticket
+    earlier = sent_survey(reopen_stack.stack, ticket_id="4410", subject="Fattura mancante")
+    answer(earlier, 4, "Grazie, tutto bene")
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))
+    reopen_stack.run()
+    # THEN Billing's lead gets one email, in Spanish, with the answer and the history
+    [message] = lead_emails()
+    assert message["To"].addresses[0].addr_spec == "ana@acme.example"
+    assert message["Content-Language"] == "es"
+    assert message["Subject"] == "Ticket #4521 reabierto tras una respuesta negativa"
+    assert message["Auto-Submitted"] == "auto-generated"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "Di nuovo addebitato" in part
+        assert "1 de 5 (satisfacción; 5 es lo mejor)" in part
+        assert "https://acme.zendesk.com/agent/tickets/4521" in part
+        assert "Marta Puig" in part
+        assert "Billing" in part
+        assert "4410" in part
+        assert "Grazie, tutto bene" in part
+
+
+def test_the_lead_alert_topic_gets_a_short_message_without_the_customers_address(
+    reopen_stack: ReopenStack,
+) -> None:
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))
+    reopen_stack.run()
+    [notification] = reopen_stack.sns_messages()
+    assert notification["Subject"] == "Ticket #4521 reabierto tras una respuesta negativa"
+    assert "Giulia Rossi" in notification["Message"]
+    assert "Di nuovo addebitato" in notification["Message"]
+    assert "giulia.rossi@example.com" not in notification["Message"]
+    attributes = notification["MessageAttributes"]
+    assert attributes["team_id"]["Value"] == "20455932"
+    assert attributes["helpdesk"]["Value"] == "zendesk"
+    assert attributes["result"]["Value"] == "reopened"

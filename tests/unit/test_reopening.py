@@ -1,0 +1,455 @@
+"""Reopen decisions, the helpdesk note, the team→lead mapping and the alert wording, with in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from closeloop.adapters.alerts import (
+    HTML_TEMPLATE,
+    SNS_TEMPLATE,
+    SUBJECT_TEMPLATE,
+    TEXT_TEMPLATE,
+    alert_variables,
+    sns_subject,
+)
+from closeloop.adapters.rendering import EmailRenderer
+from closeloop.domain.reopening import (
+    CaseReopener,
+    EarlierSurvey,
+    HelpdeskDirectory,
+    HelpdeskReopen,
+    HelpdeskUnavailableError,
+    Lead,
+    LeadAlert,
+    LeadAlertError,
+    NoHelpdeskAdapterError,
+    ReopenAction,
+    ReopenPolicy,
+    ReopenResult,
+    TeamLeads,
+    TicketReopen,
+    UnknownSurveyError,
+)
+from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+# --- in-memory fakes ---------------------------------------------------------------------------------
+
+
+class InMemoryStore:
+    """Mirrors the repository's reopen rules: one claim per survey, at most ``cap`` per ticket."""
+
+    def __init__(self) -> None:
+        self.surveys: dict[str, Survey] = {}
+        self.answers: dict[str, list[SurveyResponse]] = {}
+        self.claims: dict[str, str] = {}  # survey id -> claimed | done
+        self.reopens_per_ticket: dict[str, int] = {}
+        self.outcomes: dict[str, dict[str, str]] = {}
+
+    def add(self, survey: Survey, *responses: SurveyResponse) -> None:
+        self.surveys[survey.survey_id] = survey
+        self.answers.setdefault(survey.survey_id, []).extend(responses)
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        return self.surveys.get(survey_id)
+
+    def latest_response(self, survey_id: str) -> SurveyResponse | None:
+        answers = self.answers.get(survey_id, [])
+        return max(answers, key=lambda answer: answer.received_at) if answers else None
+
+    def responses(self, survey_id: str) -> list[SurveyResponse]:
+        return sorted(self.answers.get(survey_id, []), key=lambda answer: answer.received_at)
+
+    def customer_surveys(self, email: str, limit: int = 20) -> list[Survey]:
+        mine = [s for s in self.surveys.values() if s.customer_email == email]
+        return sorted(mine, key=lambda s: s.planned_at, reverse=True)[:limit]
+
+    def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim:
+        state = self.claims.get(survey.survey_id)
+        if state is not None:
+            return ReopenClaim.ALREADY_REOPENED if state == "done" else ReopenClaim.CLAIMED
+        if self.reopens_per_ticket.get(survey.ticket_key, 0) >= cap:
+            return ReopenClaim.CAP_REACHED
+        self.reopens_per_ticket[survey.ticket_key] = self.reopens_per_ticket.get(survey.ticket_key, 0) + 1
+        self.claims[survey.survey_id] = "claimed"
+        return ReopenClaim.CLAIMED
+
+    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
+        self.claims[survey.survey_id] = "done"
+        self.outcomes[survey.survey_id] = outcome
+
+
+class RecordingHelpdesk:
+    def __init__(
+        self, action: ReopenAction = ReopenAction.REOPENED, failure: Exception | None = None
+    ) -> None:
+        self.requests: list[TicketReopen] = []
+        self._action = action
+        self._failure = failure
+
+    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+        self.requests.append(request)
+        if self._failure is not None:
+            raise self._failure
+        ticket = "90001" if self._action is ReopenAction.FOLLOW_UP_CREATED else request.survey.ticket_id
+        return HelpdeskReopen(self._action, ticket)
+
+
+class RecordingAlerter:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.alerts: list[LeadAlert] = []
+        self._failure = failure
+
+    def alert(self, alert: LeadAlert, now: datetime) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self.alerts.append(alert)
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
+        self.events.append((detail_type, dict(detail)))
+        return f"event-{len(self.events)}"
+
+    def of(self, detail_type: str) -> list[dict[str, Any]]:
+        return [detail for kind, detail in self.events if kind == detail_type]
+
+
+def a_survey(
+    survey_id: str = "s-1", ticket_id: str = "4521", helpdesk: str = "zendesk", **changes: Any
+) -> Survey:
+    survey = Survey(
+        survey_id=survey_id, helpdesk=helpdesk, ticket_id=ticket_id, closed_at=NOW - timedelta(days=1),
+        customer_email="giulia.rossi@example.com", customer_name="Giulia Rossi", locale="it",
+        timezone="Europe/Rome", survey_type="csat", planned_at=NOW - timedelta(days=1), send_at=NOW,
+        expires_at=NOW + timedelta(days=28), status=SurveyStatus.SENT, subject="Doppio addebito",
+        url=f"https://acme.zendesk.com/agent/tickets/{ticket_id}",
+        agent={"id": "361245", "name": "Marta Puig"}, team={"id": "20455932", "name": "Billing"},
+        sent_at=NOW - timedelta(hours=2),
+    )  # fmt: skip
+    return replace(survey, **changes)
+
+
+def an_answer(
+    survey_id: str = "s-1", response_id: str = "r-1", score: int = 1, minutes: int = 0, **changes: Any
+) -> SurveyResponse:
+    negative = score <= 2
+    answer = SurveyResponse(
+        response_id=response_id, survey_id=survey_id, received_at=NOW - timedelta(minutes=30 - minutes),
+        score=score, resolved=not negative,
+        comment="Ancora addebitato due volte." if negative else "Tutto ok",
+        reasons=("not_resolved",) if negative else (), locale="it", negative=negative,
+        verdict_reasons=("low_score", "negative_comment") if negative else (),
+    )  # fmt: skip
+    return replace(answer, **changes)
+
+
+class World:
+    def __init__(self, team_leads: str = "Billing=ana@acme.example/es", cap: int = 2) -> None:
+        self.store = InMemoryStore()
+        self.zendesk = RecordingHelpdesk()
+        self.generic: RecordingHelpdesk | None = None
+        self.alerter = RecordingAlerter()
+        self.publisher = RecordingPublisher()
+        self.renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+        self.leads = TeamLeads.parse(team_leads, "leads@acme.example", "en")
+        self.cap = cap
+
+    def reopener(self) -> CaseReopener:
+        generic = self.generic
+        return CaseReopener(
+            self.store,
+            HelpdeskDirectory({"zendesk": lambda: self.zendesk}, (lambda: generic) if generic else None),
+            self.alerter,
+            self.renderer,
+            self.publisher,
+            ReopenPolicy(cap=self.cap, leads=self.leads),
+        )
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+# --- the decision at fire time -----------------------------------------------------------------------
+
+
+def test_a_negative_answer_reopens_the_ticket_with_the_customers_words(world: World) -> None:
+    # GIVEN a sent survey whose only answer is negative
+    world.store.add(a_survey(), an_answer())
+    # WHEN the reopen request fires after the grace period
+    result = world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the helpdesk reopens the ticket with a note quoting the comment
+    assert result is ReopenResult.REOPENED
+    [request] = world.zendesk.requests
+    assert "> Ancora addebitato due volte." in request.note
+    # AND the reopen is recorded, announced and the lead alerted
+    assert world.store.outcomes["s-1"] == {
+        "action": "reopened",
+        "helpdesk_ticket_id": "4521",
+        "response_id": "r-1",
+    }
+    [event] = world.publisher.of("Case Reopened")
+    assert event["action"] == "reopened"
+    assert event["verdict"] == ["low_score", "negative_comment"]
+    [alert] = world.alerter.alerts
+    assert alert.result is ReopenResult.REOPENED
+    assert alert.lead == Lead("ana@acme.example", "es")
+
+
+def test_a_positive_answer_within_the_grace_period_cancels_the_reopen(world: World) -> None:
+    # GIVEN the customer corrected a mis-click: 1 star, then 5 stars
+    world.store.add(a_survey(), an_answer(), an_answer(response_id="r-2", score=5, minutes=2))
+    # WHEN the reopen request for the first answer fires
+    result = world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN nothing is reopened nor alerted, and the skip is announced
+    assert result is ReopenResult.ANSWER_CHANGED
+    assert world.zendesk.requests == []
+    assert world.alerter.alerts == []
+    assert world.store.claims == {}
+    [skipped] = world.publisher.of("Reopen Skipped")
+    assert skipped["reason"] == "answer_changed"
+    assert skipped["response_id"] == "r-1"
+
+
+def test_a_newer_negative_answer_still_reopens_with_the_newer_words(world: World) -> None:
+    newer = an_answer(response_id="r-2", score=2, minutes=3, comment="Peggio di prima")
+    world.store.add(a_survey(), an_answer(), newer)
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.REOPENED
+    [request] = world.zendesk.requests
+    assert request.response == newer
+    assert "> Peggio di prima" in request.note
+
+
+def test_a_redelivered_request_never_reopens_twice(world: World) -> None:
+    world.store.add(a_survey(), an_answer())
+    reopener = world.reopener()
+    reopener.reopen_case("s-1", "r-1", NOW)
+    # WHEN the same request is delivered again
+    result = reopener.reopen_case("s-1", "r-1", NOW)
+    # THEN the helpdesk and the lead hear of it once, and the duplicate is announced as skipped
+    assert result is ReopenResult.ALREADY_REOPENED
+    assert len(world.zendesk.requests) == 1
+    assert len(world.alerter.alerts) == 1
+    assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["already_reopened"]
+
+
+def test_a_failed_attempt_is_retried_without_counting_twice_against_the_cap() -> None:
+    world = World(cap=1)
+    world.store.add(a_survey(), an_answer())
+    world.zendesk = RecordingHelpdesk(failure=HelpdeskUnavailableError("zendesk answered 503", 503))
+    with pytest.raises(HelpdeskUnavailableError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    world.zendesk = RecordingHelpdesk()
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.REOPENED
+
+
+def test_at_the_cap_the_helpdesk_is_left_alone_but_the_lead_is_told() -> None:
+    # GIVEN closeloop already reopened ticket 4521 once, and the cap is 1
+    world = World(cap=1)
+    world.store.add(a_survey(), an_answer())
+    world.store.add(a_survey("s-2"), an_answer("s-2", "r-9"))
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    # WHEN a second survey of the same ticket comes back negative
+    result = world.reopener().reopen_case("s-2", "r-9", NOW)
+    # THEN no second reopen, the lead is alerted that the cap was hit, and the skip is announced
+    assert result is ReopenResult.CAP_REACHED
+    assert len(world.zendesk.requests) == 1
+    assert [a.result for a in world.alerter.alerts] == [ReopenResult.REOPENED, ReopenResult.CAP_REACHED]
+    assert world.alerter.alerts[-1].reopen_cap == 1
+    assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["cap_reached"]
+
+
+def test_a_helpdesk_without_adapter_is_refused_before_anything_is_claimed(world: World) -> None:
+    world.store.add(a_survey(helpdesk="helpscout"), an_answer())
+    with pytest.raises(NoHelpdeskAdapterError, match="helpscout"):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    assert world.store.claims == {}
+
+
+def test_any_other_helpdesk_goes_to_the_generic_webhook_when_configured(world: World) -> None:
+    world.generic = RecordingHelpdesk(action=ReopenAction.WEBHOOK_DELIVERED)
+    world.store.add(a_survey(helpdesk="helpscout"), an_answer())
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.WEBHOOK_DELIVERED
+    assert len(world.generic.requests) == 1
+    assert world.zendesk.requests == []
+
+
+def test_a_closed_ticket_reports_its_follow_up(world: World) -> None:
+    world.zendesk = RecordingHelpdesk(action=ReopenAction.FOLLOW_UP_CREATED)
+    world.store.add(a_survey(), an_answer())
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.FOLLOW_UP_CREATED
+    [event] = world.publisher.of("Case Reopened")
+    assert (event["action"], event["helpdesk_ticket_id"]) == ("follow_up_created", "90001")
+    assert world.alerter.alerts[0].helpdesk_ticket_id == "90001"
+
+
+def test_a_failed_alert_is_surfaced_after_the_reopen_is_recorded(world: World) -> None:
+    world.alerter = RecordingAlerter(failure=RuntimeError("SES down"))
+    world.store.add(a_survey(), an_answer())
+    with pytest.raises(LeadAlertError, match="SES down"):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    assert world.store.claims["s-1"] == "done"
+    assert len(world.publisher.of("Case Reopened")) == 1
+
+
+def test_an_unknown_survey_is_an_error(world: World) -> None:
+    with pytest.raises(UnknownSurveyError):
+        world.reopener().reopen_case("nope", "r-1", NOW)
+
+
+def test_the_lead_sees_the_customers_earlier_surveys_but_not_this_one(world: World) -> None:
+    earlier = a_survey("s-0", ticket_id="4410", planned_at=NOW - timedelta(days=40))
+    world.store.add(earlier, an_answer("s-0", "r-0", score=4))
+    world.store.add(a_survey(), an_answer())
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    [alert] = world.alerter.alerts
+    assert [(e.survey.survey_id, [r.response_id for r in e.responses]) for e in alert.history] == [
+        ("s-0", ["r-0"])
+    ]
+
+
+# --- the private note --------------------------------------------------------------------------------
+
+
+def test_the_note_is_written_in_the_leads_language_with_score_scale_reasons_and_time(world: World) -> None:
+    world.store.add(a_survey(), an_answer())
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    note = world.zendesk.requests[0].note
+    # Billing's lead reads Spanish
+    assert "closeloop añadió esta nota automáticamente" in note
+    assert "1 de 5 (satisfacción; 5 es lo mejor)" in note
+    assert "Problema resuelto: no" in note
+    assert "not resolved" in note
+    assert "puntuación baja, comentario negativo" in note
+    assert "> Ancora addebitato due volte." in note
+    assert "21 nov 2026, 9:30:00 UTC" in note
+    assert world.zendesk.requests[0].follow_up_subject == "Seguimiento: Doppio addebito"
+
+
+def test_a_multi_line_comment_is_quoted_line_by_line(world: World) -> None:
+    world.store.add(a_survey(), an_answer(comment="Prima riga\nSeconda riga"))
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    assert "> Prima riga\n> Seconda riga" in world.zendesk.requests[0].note
+
+
+@pytest.mark.parametrize(
+    ("survey_type", "score", "expected"),
+    [
+        ("nps", 3, "3 of 10 (likelihood to recommend; 10 is best)"),
+        ("ces", 6, "6 of 7 (effort; 1 is easiest)"),
+    ],
+)
+def test_the_note_names_the_scale_of_each_survey_type(survey_type: str, score: int, expected: str) -> None:
+    world = World(team_leads="")
+    world.store.add(a_survey(survey_type=survey_type), an_answer(score=score, negative=True))
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    assert expected in world.zendesk.requests[0].note
+
+
+# --- team → lead -------------------------------------------------------------------------------------
+
+
+def test_team_leads_match_the_team_id_or_name_case_insensitively() -> None:
+    leads = TeamLeads.parse("billing=ana@acme.example/es, 777=marc@acme.example", "leads@acme.example", "it")
+    assert leads.lead_for({"id": "1", "name": "BILLING"}) == Lead("ana@acme.example", "es")
+    assert leads.lead_for({"id": "777", "name": "Shipping"}) == Lead("marc@acme.example", "it")
+    assert leads.lead_for({"id": "5", "name": "Returns"}) == Lead("leads@acme.example", "it")
+    assert leads.lead_for({}) == Lead("leads@acme.example", "it")
+
+
+def test_without_a_default_lead_an_unmapped_team_has_none() -> None:
+    assert TeamLeads.parse("", "", "en").lead_for({"id": "1", "name": "Billing"}) is None
+
+
+def test_an_alert_without_a_lead_is_written_in_the_lead_locale() -> None:
+    world = World(team_leads="")
+    world.leads = TeamLeads.parse("", "", "fr")
+    world.store.add(a_survey(), an_answer())
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    [alert] = world.alerter.alerts
+    assert (alert.lead, alert.locale) == (None, "fr")
+    assert "closeloop a ajouté cette note automatiquement" in world.zendesk.requests[0].note
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Billing", "must look like team=email"),
+        ("=ana@acme.example", "must look like team=email"),
+        ("Billing=ana", "is not an email address"),
+        ("Billing=ana@acme.example/es/x", "only one /locale"),
+        ("Billing=a@acme.example,billing=b@acme.example", "listed twice"),
+    ],
+)
+def test_a_malformed_team_leads_setting_is_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TeamLeads.parse(text, "", "en")
+
+
+# --- the alert's wording, in every shipped language ---------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    "result", [r for r in ReopenResult if r.value not in ("answer_changed", "already_reopened")]
+)
+def test_every_alert_renders_in_every_shipped_language(locale: str, result: ReopenResult) -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    history = (EarlierSurvey(a_survey("s-0", ticket_id="4410"), (an_answer("s-0", "r-0", score=4),)),)
+    alert = LeadAlert(
+        a_survey(), an_answer(), result, "90001", Lead("a@b.example", locale), locale, 2, history
+    )
+    variables = alert_variables(alert, locale)
+    subject = " ".join(renderer.render_template(SUBJECT_TEMPLATE, locale, variables).split())
+    text = renderer.render_template(TEXT_TEMPLATE, locale, variables)
+    html = renderer.render_template(HTML_TEMPLATE, locale, variables)
+    sns = renderer.render_template(SNS_TEMPLATE, locale, variables)
+    assert "4521" in subject
+    for part in (text, html, sns):
+        assert "Ancora addebitato due volte." in part
+        assert "https://acme.zendesk.com/agent/tickets/4521" in part
+        assert "giulia.rossi@example.com" not in part
+    for part in (text, html):
+        assert "4410" in part  # the earlier survey
+    if locale != "en":
+        english = " ".join(renderer.render_template(SUBJECT_TEMPLATE, "en", variables).split())
+        assert subject != english
+
+
+def test_the_html_alert_escapes_the_customers_words() -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    answer = an_answer(comment="<script>alert(1)</script>")
+    alert = LeadAlert(a_survey(), answer, ReopenResult.REOPENED, "4521", None, "en", 2, ())
+    html = renderer.render_template(HTML_TEMPLATE, "en", alert_variables(alert, "en"))
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_the_cap_alert_says_how_many_reopens_are_allowed() -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    alert = LeadAlert(a_survey(), an_answer(), ReopenResult.CAP_REACHED, None, None, "hr", 3, ())
+    text = renderer.render_template(TEXT_TEMPLATE, "hr", alert_variables(alert, "hr"))
+    assert "već ga je ponovno otvorio 3 puta" in text
+
+
+def test_an_sns_subject_is_ascii_one_line_and_short() -> None:
+    subject = sns_subject("Phiếu #4521 đã được mở lại\nsau một câu trả lời tiêu cực " + "x" * 200)
+    assert subject.isascii()
+    assert "\n" not in subject
+    assert len(subject) < 100
+    assert subject.startswith("Phieu #4521 da duoc mo lai")
