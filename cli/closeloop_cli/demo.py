@@ -2,8 +2,10 @@
 
 A Zendesk ticket is solved; Zendesk's signed webhook reaches the HTTP API; closeloop fetches the
 requester from (a local fake) Zendesk, plans the follow-up, and the survey email lands in the outbox.
+A mail scanner opens every link (nothing happens); the customer answers badly with a comment; after
+the grace period the ticket is reopened at the fake Zendesk with a private note, and the lead is alerted.
 Everything is driven from outside, as a user would: the sandbox runs in its own process, the secret is
-written with a plain AWS client, the webhook is a real HTTP request.
+written with a plain AWS client, webhooks and answers are real HTTP requests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +44,7 @@ WEBHOOK_SECRET = "demo-webhook-signing-secret"  # noqa: S105 - a local demo valu
 # moto accepts any credentials; these keep a developer's real profile out of the demo.
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 READY_TIMEOUT_SECONDS = 90
+LEAD_ADDRESS = "lead@acme.example"
 MAIL_TIMEOUT_SECONDS = 60
 
 T = TypeVar("T")
@@ -175,7 +179,89 @@ class Demo:
         say(f"   {len(emails)} email for this solve.")
         if len(emails) != 1:
             raise DemoError(f"a duplicate webhook must not send a second email ({len(emails)} sent)")
+        self._answer_badly(message, outputs, zendesk, ticket["id"])
         self._where_to_look(outputs)
+
+    def _answer_badly(
+        self, message: EmailMessage, outputs: dict[str, Any], zendesk: FakeHelpdesk, ticket_id: str
+    ) -> None:
+        text_part = message.get_body(("plain",))
+        text = text_part.get_content() if text_part is not None else ""
+        links = re.findall(r"https?://\S+/s/\S+", text)
+        table = self._aws("dynamodb").scan(TableName=outputs["SurveysTableName"])
+        before = len(table["Items"])
+        for link in links:
+            self._get(link, user_agent="Mozilla/5.0 (compatible; SafeLinks-Scanner)")
+        after = len(self._aws("dynamodb").scan(TableName=outputs["SurveysTableName"])["Items"])
+        say(f"9. A mail security scanner opens all {len(links)} links: {after - before} records written,")
+        say("   nothing recorded, nothing reopened (a GET only shows the confirmation page).")
+        if after != before:
+            raise DemoError("opening a survey link must not write anything")
+
+        [link] = [url for url in links if url.endswith("score=1")]
+        page = self._get(link)
+        form_token = re.search(r'name="form_token" value="([^"]+)"', page)
+        if form_token is None:
+            raise DemoError("the survey page has no form token")
+        comment = "Il pacco sostitutivo non è mai arrivato, il problema non è risolto."
+        form = urllib.parse.urlencode(
+            {"form_token": form_token[1], "lang": "it", "score": "1", "resolved": "no",
+             "reasons": "not_resolved", "comment": comment}
+        )  # fmt: skip
+        origin = f"http://127.0.0.1:{self.api_port}"
+        answer = self._post(
+            link.split("?")[0],
+            form.encode(),
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": origin},
+            expect_json=False,
+        )
+        say("10. Giulia opens the link for 1, says the problem is not solved and writes:")
+        say(f'      "{comment}"')
+        say(f"    POST {link.split('?')[0][:60]}... -> HTTP {answer.status} (thank-you page)")
+        if answer.status != 200:
+            raise DemoError(f"the answer should be recorded with 200, got {answer.status}")
+
+        def reopened() -> dict[str, Any] | None:
+            for request in zendesk.requests:
+                if request.method == "PUT" and request.path.startswith(f"/api/v2/tickets/{ticket_id}"):
+                    return dict(request.json or {})
+            return None
+
+        update = wait_for("the reopen at Zendesk", reopened, MAIL_TIMEOUT_SECONDS)
+        note = str(update.get("ticket", {}).get("comment", {}).get("body", ""))
+        status = update.get("ticket", {}).get("status")
+        say(f"11. After the grace period (GraceMinutes=0 here) closeloop reopened ticket #{ticket_id}:")
+        say(f"      PUT /api/v2/tickets/{ticket_id}.json  status={status}, private note:")
+        for line in note.strip().splitlines()[:10]:
+            say(f"      | {line}")
+
+        def lead_alert() -> EmailMessage | None:
+            for path in sorted(self.outbox.glob("*.eml")):
+                candidate = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                if isinstance(candidate, EmailMessage) and LEAD_ADDRESS in str(candidate["To"]):
+                    return candidate
+            return None
+
+        alert = wait_for("the lead alert email", lead_alert, MAIL_TIMEOUT_SECONDS)
+        say(f"12. The support lead was alerted: SNS topic {outputs['LeadAlertTopicArn'].rsplit(':', 1)[-1]}")
+        say(f'    and an email to {alert["To"]}: "{alert["Subject"]}"')
+
+    def _aws(self, service: str) -> Any:
+        session = boto3.session.Session(**SANDBOX_CREDENTIALS, region_name="eu-west-1")
+        return session.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=f"http://127.0.0.1:{self.aws_port}",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    @staticmethod
+    def _get(url: str, user_agent: str = "Mozilla/5.0") -> str:
+        request = urllib.request.Request(url, headers={"User-Agent": user_agent})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local sandbox URL
+                return str(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            raise DemoError(f"GET {url[:60]}... answered {error.code}") from error
 
     def _show_email(self, message: EmailMessage, path: Path) -> None:
         text_part = message.get_body(("plain",))
@@ -216,6 +302,7 @@ class Demo:
             "--param", "FollowUpDelayMinutes=0", "--param", "QuietHours=off",
             "--param", "SenderAddress=support@acme.example", "--param", "SenderName=Acme Support",
             "--param", f"ZendeskBaseUrl={zendesk_url}",
+            "--param", "GraceMinutes=0", "--param", f"LeadAlertAddress={LEAD_ADDRESS}",
         ]  # fmt: skip
         say(f"2. Starting the sandbox (moto on :{self.aws_port}, HTTP API on :{self.api_port})")
         say(f"     its log: {self.log_path}")
@@ -257,13 +344,15 @@ class Demo:
         }
 
     @staticmethod
-    def _post(url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def _post(url: str, body: bytes, headers: dict[str, str], expect_json: bool = True) -> HttpAnswer:
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local sandbox URL
-                return HttpAnswer(response.status, json.loads(response.read() or b"{}"))
+                raw = response.read()
+                return HttpAnswer(response.status, json.loads(raw or b"{}") if expect_json else {})
         except urllib.error.HTTPError as error:
-            return HttpAnswer(error.code, json.loads(error.read() or b"{}"))
+            raw = error.read()
+            return HttpAnswer(error.code, json.loads(raw or b"{}") if expect_json else {})
         except urllib.error.URLError as error:
             raise DemoError(f"cannot reach {url}: {error.reason}") from error
 
