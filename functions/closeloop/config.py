@@ -65,7 +65,6 @@ class Settings(BaseModel):
     # Resources
     event_bus_name: str = "closeloop"
     surveys_table: str = "closeloop-surveys"
-    idempotency_table: str = "closeloop-idempotency"
     plan_queue_url: str = ""
     send_queue_arn: str = ""
     send_queue_url: str = ""

@@ -43,7 +43,6 @@ def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
     dynamodb = _client("dynamodb")
 
     surveys = dynamodb.describe_table(TableName=stack.ref("SurveysTable"))["Table"]
-    idempotency = dynamodb.describe_table(TableName=stack.ref("IdempotencyTable"))["Table"]
 
     assert {(key["AttributeName"], key["KeyType"]) for key in surveys["KeySchema"]} == {
         ("PK", "HASH"),
@@ -55,9 +54,6 @@ def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
     assert surveys["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = dynamodb.describe_time_to_live(TableName=stack.ref("SurveysTable"))["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
-    assert [key["AttributeName"] for key in idempotency["KeySchema"]] == ["id"]
-    ttl = dynamodb.describe_time_to_live(TableName=stack.ref("IdempotencyTable"))["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiration")
 
 
 @pytest.mark.parametrize(

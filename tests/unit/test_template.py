@@ -362,3 +362,11 @@ def test_every_parameter_is_in_the_deploy_guide_with_its_default(name: str) -> N
     # THEN the parameter has a row showing the template's default
     default = str(TEMPLATE_DATA["Parameters"][name]["Default"])
     assert rows[name] == (f"`{default}`" if default else "*(empty)*")
+
+
+def test_the_configuration_reference_lists_every_setting() -> None:
+    from closeloop.config import Settings
+
+    reference = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in reference]
+    assert missing == []
