@@ -71,11 +71,14 @@ BASELINE_LABEL = 'import boto3; boto3.client("sqs")'
 # What a first invocation of each handler builds (closeloop.wiring), beyond importing the module. A
 # handler added to the template without a recipe here is still measured (import only) and flagged.
 INIT_RECIPES: Mapping[str, str] = {
-    "closeloop.handlers.api": "from closeloop import wiring; wiring.webhook_dependencies()",
+    "closeloop.handlers.api": "from closeloop import wiring; wiring.webhook_dependencies(); "
+    "wiring.survey_page_flow()",
     "closeloop.handlers.plan": "from closeloop import wiring; wiring.follow_up_planner(); "
     "wiring.plan_queue_disposal()",
     "closeloop.handlers.send": "from closeloop import wiring; wiring.survey_sender(); "
     "wiring.email_renderer(); wiring.send_queue_disposal()",
+    "closeloop.handlers.reopen": "from closeloop import wiring; wiring.case_reopener(); "
+    "wiring.reopen_queue_disposal()",
 }
 
 
