@@ -753,26 +753,14 @@ class _Context:
 
 
 def sqs_event(sqs: Any, queue_url: str, queue_arn: str) -> dict[str, Any]:
-    """Up to 10 real messages from ``queue_url``, shaped as Lambda's SQS event."""
+    """Up to 10 real messages from ``queue_url``, shaped as Lambda's SQS event (as the sandbox does)."""
+    from closeloop_cli.relay import sqs_event as lambda_sqs_event
+    from closeloop_cli.stack import SqsSource
+
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
     ).get("Messages", [])
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": message.get("MessageAttributes", {}),
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for message in messages
-        ]
-    }
+    return lambda_sqs_event(messages, SqsSource(queue_url, queue_arn), REGION)
 
 
 @dataclass

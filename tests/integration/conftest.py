@@ -12,6 +12,8 @@ import pytest
 from moto import mock_aws
 
 from closeloop import wiring
+from closeloop_cli.relay import sqs_event
+from closeloop_cli.stack import SqsSource
 
 REGION = "eu-west-1"
 SENDER = "support@acme.example"
@@ -41,7 +43,7 @@ class Stack:
     clients: dict[str, Any]
 
     def sqs_event(self, queue_url: str, max_messages: int = 10) -> dict[str, Any]:
-        """Receive real messages from a queue and wrap them as Lambda's SQS event."""
+        """Receive real messages from a queue and wrap them as Lambda's SQS event (as the sandbox does)."""
         sqs = self.clients["sqs"]
         messages = sqs.receive_message(
             QueueUrl=queue_url,
@@ -52,22 +54,7 @@ class Stack:
         arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        return {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": m.get("MessageAttributes", {}),
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
+        return sqs_event(messages, SqsSource(queue_url, arn), REGION)
 
     def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """Every message currently visible on a queue (bodies parsed as JSON), removing them."""
