@@ -16,12 +16,9 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Any, Protocol
 
-from closeloop.adapters.mail import SURVEY_ID_HEADER
+from closeloop.adapters.mail import SURVEY_ID_HEADER, build_message
 from closeloop.domain.reopening import LeadAlert, describe_answer, describe_history
 
 if TYPE_CHECKING:
@@ -93,18 +90,16 @@ def build_alert_mime(
     now: datetime,
 ) -> bytes:
     """A multipart/alternative alert email (text first, HTML preferred)."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name=sender_name, addr_spec=sender_address)
-    message["To"] = Address(addr_spec=recipient)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=sender_address.rsplit("@", 1)[-1])
-    message["Auto-Submitted"] = "auto-generated"
-    message[SURVEY_ID_HEADER] = survey_id
-    message.set_content(text, subtype="plain", charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
-    message["Content-Language"] = locale  # after the body: setting content resets Content-* headers
-    return message.as_bytes()
+    return build_message(
+        sender=Address(display_name=sender_name, addr_spec=sender_address),
+        recipient=Address(addr_spec=recipient),
+        subject=subject,
+        text=text,
+        html=html,
+        locale=locale,
+        now=now,
+        headers={SURVEY_ID_HEADER: survey_id},
+    )
 
 
 class LeadAlertSender:

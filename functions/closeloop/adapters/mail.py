@@ -6,6 +6,7 @@ unsubscribe, ``Auto-Submitted`` so auto-responders stay quiet, and the survey id
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -46,23 +47,52 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
-    """A multipart/alternative message (text first, HTML preferred) with list and survey headers."""
+def build_message(
+    *,
+    sender: Address,
+    recipient: Address,
+    subject: str,
+    text: str,
+    html: str,
+    locale: str,
+    now: datetime,
+    headers: Mapping[str, str],
+) -> bytes:
+    """A multipart/alternative message (text first, HTML preferred), 7-bit clean, with ``headers``."""
     message = EmailMessage(policy=_POLICY)
-    message["From"] = Address(display_name=email.sender_name, addr_spec=email.sender_address)
-    message["To"] = Address(display_name=email.recipient_name or "", addr_spec=email.recipient_address)
-    message["Subject"] = email.subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=email.sender_address.rsplit("@", 1)[-1])
-    message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Message-ID"] = make_msgid(domain=sender.domain)
+    # Automated mail: auto-responders and out-of-office replies must not answer it (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
-    message[SURVEY_ID_HEADER] = email.survey_id
-    message.set_content(email.text, subtype="plain", charset="utf-8")
-    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    for name, value in headers.items():
+        message[name] = value
+    # Quoted-printable keeps the message 7-bit clean, whatever the relays between SES and the inbox accept.
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     # After the body: setting the content resets every Content-* header.
-    message["Content-Language"] = email.locale
+    message["Content-Language"] = locale
     return message.as_bytes()
+
+
+def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
+    """The survey email, with RFC 8058 one-click unsubscribe and the survey id for replies."""
+    return build_message(
+        sender=Address(display_name=email.sender_name, addr_spec=email.sender_address),
+        recipient=Address(display_name=email.recipient_name or "", addr_spec=email.recipient_address),
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        locale=email.locale,
+        now=now,
+        headers={
+            "List-Unsubscribe": f"<{email.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            SURVEY_ID_HEADER: email.survey_id,
+        },
+    )
 
 
 class SesMailer:
