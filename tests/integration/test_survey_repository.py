@@ -78,3 +78,14 @@ def test_a_customers_surveys_are_listed_newest_first(stack: Stack, monkeypatch: 
     deliver(stack, solved_ticket(ticket_id="2"))
     surveys = wiring.survey_repository().customer_surveys("Giulia.Rossi@example.com")
     assert [s.ticket_id for s in surveys] == ["2", "1"]
+
+
+def test_a_completed_reopen_owes_its_lead_alert_until_it_is_marked_sent(stack: Stack) -> None:
+    survey = sent_survey(stack)
+    repository = wiring.survey_repository()
+    repository.claim_reopen(survey, cap=2, now=NOW)
+    assert repository.reopen_outcome(survey) is None  # claimed, not done: the reopen itself is owed
+    repository.complete_reopen(survey, {"action": "reopened", "helpdesk_ticket_id": "4521"}, NOW)
+    assert repository.reopen_outcome(survey) == {"action": "reopened", "helpdesk_ticket_id": "4521"}
+    repository.mark_alerted(survey, NOW)
+    assert repository.reopen_outcome(survey) is None

@@ -55,6 +55,7 @@ class InMemoryStore:
         self.claims: dict[str, str] = {}  # survey id -> claimed | done
         self.reopens_per_ticket: dict[str, int] = {}
         self.outcomes: dict[str, dict[str, str]] = {}
+        self.alerted: set[str] = set()
 
     def add(self, survey: Survey, *responses: SurveyResponse) -> None:
         self.surveys[survey.survey_id] = survey
@@ -87,6 +88,13 @@ class InMemoryStore:
     def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
         self.claims[survey.survey_id] = "done"
         self.outcomes[survey.survey_id] = outcome
+
+    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None:
+        done = self.claims.get(survey.survey_id) == "done"
+        return self.outcomes[survey.survey_id] if done and survey.survey_id not in self.alerted else None
+
+    def mark_alerted(self, survey: Survey, now: datetime) -> None:
+        self.alerted.add(survey.survey_id)
 
 
 class RecordingHelpdesk:
@@ -305,6 +313,25 @@ def test_a_failed_alert_is_surfaced_after_the_reopen_is_recorded(world: World) -
         world.reopener().reopen_case("s-1", "r-1", NOW)
     assert world.store.claims["s-1"] == "done"
     assert len(world.publisher.of("Case Reopened")) == 1
+
+
+def test_a_retry_after_a_failed_alert_alerts_the_lead_without_reopening_again(world: World) -> None:
+    # GIVEN a reopen whose lead alert failed (SES down)
+    world.alerter = RecordingAlerter(failure=RuntimeError("SES down"))
+    world.store.add(a_survey(), an_answer())
+    with pytest.raises(LeadAlertError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    # WHEN the request comes back and SES works again
+    world.alerter = RecordingAlerter()
+    result = world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the lead is alerted once, about the reopen that happened, and the helpdesk is not called again
+    assert result is ReopenResult.REOPENED
+    assert len(world.alerter.alerts) == 1
+    assert len(world.zendesk.requests) == 1
+    assert len(world.publisher.of("Case Reopened")) == 1
+    # AND a further redelivery has nothing left to do
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.ALREADY_REOPENED
+    assert len(world.alerter.alerts) == 1
 
 
 def test_an_unknown_survey_is_an_error(world: World) -> None:

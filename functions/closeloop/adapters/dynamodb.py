@@ -496,6 +496,27 @@ class SurveyRepository:
             ExpressionAttributeValues=_marshal({":done": "done", ":at": _iso(now), ":outcome": outcome}),
         )
 
+    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None:
+        """What the completed reopen of this survey did, while its lead alert is still owed; else None."""
+        item = self._client.get_item(
+            TableName=self._table, Key=_reopen_key(survey.ticket_key, survey.survey_id), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        marker = _unmarshal(item)
+        if marker.get("state") != "done" or marker.get("alerted"):
+            return None
+        return {str(name): str(value) for name, value in marker.get("outcome", {}).items()}
+
+    def mark_alerted(self, survey: Survey, now: datetime) -> None:
+        """The lead was alerted about this survey's reopen: a redelivery has nothing left to do."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_reopen_key(survey.ticket_key, survey.survey_id),
+            UpdateExpression="SET alerted = :true, alerted_at = :at",
+            ExpressionAttributeValues=_marshal({":true": True, ":at": _iso(now)}),
+        )
+
     def _transition(self, survey_id: str, source: SurveyStatus, target: SurveyStatus, now: datetime) -> bool:
         try:
             self._client.update_item(

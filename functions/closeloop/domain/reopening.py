@@ -70,7 +70,7 @@ class NoHelpdeskAdapterError(HelpdeskRefusedError):
 
 
 class LeadAlertError(Exception):
-    """The lead could not be alerted; raised after the reopen itself was recorded (it is not redone)."""
+    """The lead could not be alerted after the reopen was recorded; a retry sends the alert only."""
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -290,6 +290,8 @@ class ReopenStore(Protocol):
     def customer_surveys(self, email: str, limit: int = ...) -> list[Survey]: ...
     def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim: ...
     def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None: ...
+    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None: ...
+    def mark_alerted(self, survey: Survey, now: datetime) -> None: ...
 
 
 class HelpdeskGateway(Protocol):
@@ -385,6 +387,13 @@ class CaseReopener:
 
         claim = self._store.claim_reopen(survey, self._policy.cap, now)
         if claim is ReopenClaim.ALREADY_REOPENED:
+            owed = self._store.reopen_outcome(survey)
+            if owed is not None:
+                # An earlier attempt reopened the ticket but could not alert the lead: finish that only.
+                result = ReopenResult(owed["action"])
+                self._alert(survey, response, result, owed.get("helpdesk_ticket_id"), lead, locale, now)
+                self._store.mark_alerted(survey, now)
+                return result
             self._skip(survey, response.response_id, ReopenResult.ALREADY_REOPENED)
             return ReopenResult.ALREADY_REOPENED
         if claim is ReopenClaim.CAP_REACHED:
@@ -426,6 +435,7 @@ class CaseReopener:
         )
         result = ReopenResult(done.action.value)
         self._alert(survey, response, result, done.helpdesk_ticket_id, lead, locale, now)
+        self._store.mark_alerted(survey, now)
         return result
 
     def earlier_surveys(self, survey: Survey) -> tuple[EarlierSurvey, ...]:
@@ -472,8 +482,7 @@ class CaseReopener:
         try:
             self._alerter.alert(alert, now)
         except Exception as error:
-            # The reopen is recorded: a retry would skip it as already done, so the failure is surfaced
-            # (dead-lettered with this reason) instead of retried.
+            # The reopen is recorded and the alert is not: a retry sends the alert only.
             raise LeadAlertError(
                 f"{result.value} for survey {survey.survey_id}, but the lead alert failed: "
                 f"{type(error).__name__}: {error}"

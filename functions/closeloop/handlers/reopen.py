@@ -46,11 +46,16 @@ def reopen_record(record: SQSRecord) -> None:
     try:
         survey_id, response_id = _request(record.body)
         result = wiring.case_reopener().reopen_case(survey_id, response_id, datetime.now(UTC))
-    except HelpdeskUnavailableError as error:
+    except (HelpdeskUnavailableError, LeadAlertError) as error:
         delay = disposal.retry_later(record.receipt_handle, int(record.attributes.approximate_receive_count))
         logger.warning(
             "reopen deferred",
-            extra={"message_id": record.message_id, "status": error.status, "retry_in_seconds": delay},
+            extra={
+                "message_id": record.message_id,
+                "error": type(error).__name__,
+                "status": getattr(error, "status", None),
+                "retry_in_seconds": delay,
+            },
         )
         metrics.add_metric(name="ReopensDeferred", unit=MetricUnit.Count, value=1)
         raise
@@ -59,7 +64,6 @@ def reopen_record(record: SQSRecord) -> None:
         UnknownSurveyError,
         UnknownResponseError,
         HelpdeskRefusedError,
-        LeadAlertError,
     ) as error:
         # The reason (with the helpdesk's own error text) goes to the DLQ; the log keeps type and status only.
         disposal.dead_letter(record.body, f"{type(error).__name__}: {error}", record.message_id)
