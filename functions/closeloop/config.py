@@ -73,6 +73,8 @@ class Settings(BaseModel):
     plan_dlq_url: str = ""
     reopen_queue_url: str = ""
     reopen_dlq_url: str = ""
+    delivery_queue_url: str = ""
+    delivery_dlq_url: str = ""
     lead_alert_topic_arn: str = ""
     generic_secret_arn: str = ""
     schedule_group: str = "closeloop"

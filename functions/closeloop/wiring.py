@@ -322,3 +322,21 @@ def case_reopener() -> CaseReopener:
 def reopen_queue_disposal() -> MessageDisposal:
     config = settings()
     return MessageDisposal(sqs_client(), config.reopen_queue_url, config.reopen_dlq_url)
+
+
+# SES bounces and complaints (DeliverabilityFunction). Imports are local so other functions do not load them.
+if TYPE_CHECKING:
+    from closeloop.domain.deliverability import DeliverabilityRecorder
+
+
+@cache
+def deliverability_recorder() -> DeliverabilityRecorder:
+    from closeloop.domain.deliverability import DeliverabilityRecorder
+
+    return DeliverabilityRecorder(survey_repository(), event_publisher())
+
+
+@cache
+def delivery_queue_disposal() -> MessageDisposal:
+    config = settings()
+    return MessageDisposal(sqs_client(), config.delivery_queue_url, config.delivery_dlq_url)

@@ -170,6 +170,45 @@ def test_excluded_tags_and_no_reply_addresses_get_no_email_and_a_recorded_reason
     assert reasons["TICKET#generic#X2"] == "no_reply_address"
 
 
+def test_an_address_that_bounced_for_good_is_not_surveyed_again(sandbox: RunningSandbox) -> None:
+    # GIVEN Bruno got a survey email
+    put_ticket_event(sandbox, closed("B1", "bruno@example.org"))
+    [message] = eventually(lambda: emails_to(sandbox, "bruno@example.org"), timeout=30)
+    survey_id = message["X-Closeloop-Survey-Id"]
+    # WHEN SES publishes, on the account's default bus, that the email bounced for good
+    bounce = json.loads((REPO / "events" / "ses" / "bounce_permanent.json").read_text(encoding="utf-8"))
+    bounce["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = "bruno@example.org"
+    bounce["detail"]["mail"]["destination"] = ["bruno@example.org"]
+    bounce["detail"]["mail"]["tags"] |= {"closeloop": ["survey"], "survey_id": [survey_id]}
+    response = sandbox.client("events").put_events(
+        Entries=[{"Source": "aws.ses", "DetailType": "Email Bounced", "Detail": json.dumps(bounce["detail"])}]
+    )
+    assert response["FailedEntryCount"] == 0
+    dynamodb, table = sandbox.client("dynamodb"), sandbox.outputs()["SurveysTableName"]
+
+    def marked_bounced() -> list[dict[str, Any]]:
+        key = {"PK": {"S": f"SURVEY#{survey_id}"}, "SK": {"S": "SURVEY"}}
+        item = dynamodb.get_item(TableName=table, Key=key).get("Item", {})
+        return [item] if item.get("delivery", {}).get("S") == "bounced" else []
+
+    eventually(marked_bounced, timeout=30)
+    # AND Bruno's next ticket is solved
+    put_ticket_event(sandbox, closed("B2", "bruno@example.org"))
+
+    def skip_reason() -> list[str]:
+        key = {"PK": {"S": "TICKET#generic#B2"}, "SK": {"S": "CLOSE#"}}
+        items = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues={":pk": key["PK"], ":sk": key["SK"]},
+        )["Items"]
+        return [item["reason"]["S"] for item in items if "reason" in item]
+
+    # THEN it is skipped as suppressed, and no second email reaches him
+    assert eventually(skip_reason, timeout=30) == ["suppressed"]
+    assert len(emails_to(sandbox, "bruno@example.org")) == 1
+
+
 def test_a_malformed_event_lands_in_the_dead_letter_queue_with_its_reason(sandbox: RunningSandbox) -> None:
     put_ticket_event(
         sandbox,

@@ -154,3 +154,31 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         wiring.reset()
         yield Stack("surveys", bus, plan_queue, plan_dlq, send_queue, send_dlq, tap, clients)
         wiring.reset()
+
+
+def record_ses_sends(client: Any) -> list[dict[str, Any]]:
+    """Every SendEmail request ``client`` makes from now on, as SES receives it (moto keeps no tags)."""
+    requests: list[dict[str, Any]] = []
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        requests.append(params)
+
+    client.meta.events.register("provide-client-params.sesv2.SendEmail", keep)
+    return requests
+
+
+def ses_event_for(example: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """An SES event (from ``events/ses/``) about the email ``request`` sent: its recipient, message and tags
+    as SES reports them (``mail.tags`` maps each tag name to a list of values)."""
+    event = json.loads(json.dumps(example))
+    [recipient] = request["Destination"]["ToAddresses"]
+    mail = event["detail"]["mail"]
+    mail["destination"] = [recipient]
+    auto_tags = {name: values for name, values in mail["tags"].items() if name.startswith("ses:")}
+    mail["tags"] = auto_tags | {tag["Name"]: [tag["Value"]] for tag in request.get("EmailTags", [])}
+    for kind, recipients in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
+        if kind in event["detail"]:
+            event["detail"][kind][recipients] = [
+                {**entry, "emailAddress": recipient} for entry in event["detail"][kind][recipients]
+            ]
+    return event

@@ -58,7 +58,11 @@ def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     ("queue", "dead_letter_queue"),
-    [("PlanQueue", "PlanDeadLetterQueue"), ("SendQueue", "SendDeadLetterQueue")],
+    [
+        ("PlanQueue", "PlanDeadLetterQueue"),
+        ("SendQueue", "SendDeadLetterQueue"),
+        ("DeliveryEventsQueue", "DeliveryEventsDeadLetterQueue"),
+    ],
 )
 def test_queues_redrive_to_their_dead_letter_queues(stack: Stack, queue: str, dead_letter_queue: str) -> None:
     template = _template()["Resources"][queue]["Properties"]
@@ -93,6 +97,49 @@ def test_ticket_events_rule_delivers_closed_tickets_to_the_plan_queue(stack: Sta
     # THEN it waits in the plan queue
     messages = sqs.receive_message(QueueUrl=stack.ref("PlanQueue"), WaitTimeSeconds=0).get("Messages", [])
     assert [json.loads(message["Body"])["detail"]["ticket_id"] for message in messages] == ["1"]
+
+
+def _ses_event(tags: dict[str, list[str]]) -> dict[str, Any]:
+    from tests.conftest import load_event
+
+    event = load_event("ses/bounce_permanent.json")
+    event["detail"]["mail"]["tags"] = tags
+    return event
+
+
+@pytest.mark.parametrize(
+    ("tags", "delivered"),
+    [
+        ({"closeloop": ["survey"], "survey_id": ["a1b2"]}, ["a1b2"]),
+        ({"closeloop": ["lead_alert"]}, []),
+        ({}, []),
+    ],
+    ids=["survey", "lead-alert", "untagged"],
+)
+def test_ses_events_about_surveys_on_the_default_bus_reach_the_delivery_queue(
+    stack: Stack, tags: dict[str, list[str]], delivered: list[str]
+) -> None:
+    # GIVEN an SES bounce event, as SES publishes it to the account's default bus
+    event = _ses_event(tags)
+
+    # WHEN it is put on the default bus
+    _client("events").put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+            }
+        ]
+    )
+
+    # THEN only one about a survey waits in the delivery queue
+    messages = (
+        _client("sqs")
+        .receive_message(QueueUrl=stack.ref("DeliveryEventsQueue"), MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
+    assert [json.loads(m["Body"])["detail"]["mail"]["tags"]["survey_id"][0] for m in messages] == delivered
 
 
 def test_secrets_exist_and_signing_keys_are_generated(stack: Stack) -> None:
@@ -145,7 +192,8 @@ def test_outputs_have_the_template_keys_and_point_the_api_at_the_local_server(st
 
 
 def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack) -> None:
-    api, plan, send = (stack.functions[name] for name in ("ApiFunction", "PlanFunction", "SendFunction"))
+    names = ("ApiFunction", "PlanFunction", "SendFunction", "DeliverabilityFunction")
+    api, plan, send, deliverability = (stack.functions[name] for name in names)
 
     assert api.handler == "closeloop.handlers.api.lambda_handler"
     assert sorted((route.method, route.path) for route in api.http_routes) == [
@@ -160,6 +208,8 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
     assert plan.sqs_sources[0].report_batch_item_failures
     assert send.handler == "closeloop.handlers.send.lambda_handler"
     assert [source.queue_url for source in send.sqs_sources] == [stack.ref("SendQueue")]
+    assert deliverability.handler == "closeloop.handlers.deliverability.lambda_handler"
+    assert [source.queue_url for source in deliverability.sqs_sources] == [stack.ref("DeliveryEventsQueue")]
     environment = stack.environment()
     assert environment["SURVEYS_TABLE"] == stack.ref("SurveysTable")
     assert environment["SEND_QUEUE_URL"] == stack.ref("SendQueue")

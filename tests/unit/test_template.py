@@ -209,8 +209,31 @@ def sqs_event_sources() -> Iterator[tuple[str, str]]:
                 yield function_id, referenced_resource(event["Properties"]["Queue"])
 
 
-def test_functions_consume_the_plan_and_send_queues() -> None:
-    assert sorted(queue for _, queue in sqs_event_sources()) == ["PlanQueue", "ReopenQueue", "SendQueue"]
+def test_functions_consume_the_plan_send_reopen_and_delivery_queues() -> None:
+    assert sorted(queue for _, queue in sqs_event_sources()) == [
+        "DeliveryEventsQueue",
+        "PlanQueue",
+        "ReopenQueue",
+        "SendQueue",
+    ]
+
+
+def test_ses_bounces_and_complaints_reach_the_delivery_queue_from_the_default_bus() -> None:
+    # GIVEN the configuration set every survey is sent with
+    destination = RESOURCES["SesEventsDestination"]["Properties"]
+    rule = RESOURCES["DeliveryEventsRule"]["Properties"]
+    # THEN SES publishes its bounces and complaints to the default bus (the only bus SES can publish to)
+    assert referenced_resource(destination["ConfigurationSetName"]) == "SesConfigurationSet"
+    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT"]
+    bus_arn = destination["EventDestination"]["EventBridgeDestination"]["EventBusArn"]["Fn::Sub"]
+    assert bus_arn.endswith(":event-bus/default")
+    # AND a rule on that bus sends those about surveys to the queue DeliverabilityFunction consumes
+    assert rule["EventBusName"] == "default"
+    assert rule["EventPattern"]["source"] == ["aws.ses"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == ["Email Bounced", "Email Complaint Received"]
+    [target] = rule["Targets"]
+    assert referenced_resource(target["Arn"]) == "DeliveryEventsQueue"
+    assert referenced_resource(target["DeadLetterConfig"]["Arn"]) == "DeliveryEventsDeadLetterQueue"
 
 
 @pytest.mark.parametrize(("function_id", "queue_id"), list(sqs_event_sources()))

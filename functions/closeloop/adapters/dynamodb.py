@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from closeloop.domain.deliverability import UndeliverableReason
 from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
 from closeloop.domain.sending import SurveyNotClaimableError
 from closeloop.domain.surveys import (
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-_DATETIME_FIELDS = ("closed_at", "planned_at", "send_at", "expires_at", "sent_at")
+_DATETIME_FIELDS = ("closed_at", "planned_at", "send_at", "expires_at", "sent_at", "delivery_at")
 
 
 def _iso(moment: datetime) -> str:
@@ -343,6 +344,25 @@ class SurveyRepository:
             Item=_suppression_key(email)
             | _marshal({"type": "suppression", "reason": reason, "at": _iso(now)}),
         )
+
+    def mark_undeliverable(self, survey_id: str, reason: UndeliverableReason, now: datetime) -> bool:
+        """Record on the survey that its email bounced or drew a complaint; its status is left as it was.
+
+        Returns False when there is no such survey (the update never creates an item).
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_survey_key(survey_id),
+                UpdateExpression="SET delivery = :delivery, delivery_at = :at, updated_at = :at",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=_marshal({":delivery": reason.delivery, ":at": _iso(now)}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # --- answers -------------------------------------------------------------------------------
 

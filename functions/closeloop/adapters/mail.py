@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
+from closeloop.domain.deliverability import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.sending import (
     MailOutcomeUnknownError,
     MailRejectedError,
@@ -106,7 +107,12 @@ class SesMailer:
             "FromEmailAddress": email.sender_address,
             "Destination": {"ToAddresses": [email.recipient_address]},
             "Content": {"Raw": {"Data": build_mime(email, now)}},
-            "EmailTags": [{"Name": "closeloop", "Value": "survey"}],
+            # SES copies these into its bounce and complaint events (``mail.tags``), so the deliverability
+            # handler knows the message was a survey, and which one (a survey id is hex: a valid tag value).
+            "EmailTags": [
+                {"Name": SURVEY_TAG_NAME, "Value": SURVEY_TAG_VALUE},
+                {"Name": SURVEY_ID_TAG_NAME, "Value": email.survey_id},
+            ],
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set

@@ -97,6 +97,18 @@ class CustomerUnsubscribed(PublishedEvent):
     unsubscribed_at: datetime
 
 
+class CustomerSuppressed(PublishedEvent):
+    """A survey email bounced for good or drew a spam complaint: its address is never surveyed again.
+
+    Published once per survey and outcome; the address itself stays in closeloop's table.
+    """
+
+    detail_type: ClassVar[str] = "Customer Suppressed"
+    survey_id: str
+    reason: Literal["bounce", "complaint"]
+    suppressed_at: datetime
+
+
 PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
     SurveyPlanned,
     SurveySkipped,
@@ -107,4 +119,5 @@ PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
     CaseReopened,
     ReopenSkipped,
     CustomerUnsubscribed,
+    CustomerSuppressed,
 )

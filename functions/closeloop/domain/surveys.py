@@ -76,6 +76,9 @@ class Survey:
     team: dict[str, Any] = field(default_factory=dict)
     sent_at: datetime | None = None
     message_id: str | None = None
+    # What SES reported after accepting the email: "bounced" or "complained" (None: nothing bad heard).
+    delivery: str | None = None
+    delivery_at: datetime | None = None
 
     @property
     def ticket_key(self) -> str:
