@@ -79,6 +79,8 @@ INIT_RECIPES: Mapping[str, str] = {
     "wiring.email_renderer(); wiring.send_queue_disposal()",
     "closeloop.handlers.reopen": "from closeloop import wiring; wiring.case_reopener(); "
     "wiring.reopen_queue_disposal()",
+    "closeloop.handlers.deliverability": "from closeloop import wiring; wiring.deliverability_recorder(); "
+    "wiring.delivery_queue_disposal()",
 }
 
 
