@@ -434,7 +434,7 @@ class _StackBuilder:
         for target in props.get("Targets") or []:
             service = str(target.get("Arn", "")).split(":")[2:3]
             if service not in (["sqs"], ["logs"], ["events"]):
-                # moto raises NotImplementedError on put_events for any other target kind.
+                # moto fails put_events outright for any other target kind (not implemented there).
                 logger.warning(
                     "rule %s: target %s (%s) is not delivered in the sandbox (moto delivers to SQS only)",
                     logical_id,
