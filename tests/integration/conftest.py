@@ -12,6 +12,14 @@ import pytest
 from moto import mock_aws
 
 from closeloop import wiring
+from closeloop.domain.surveys import Survey, SurveyResponse
+from closeloop.handlers import reopen
+from closeloop_cli.fake_helpdesk import (
+    DEFAULT_FRESHDESK_KEY,
+    DEFAULT_ZENDESK_EMAIL,
+    DEFAULT_ZENDESK_TOKEN,
+    FakeHelpdesk,
+)
 from closeloop_cli.relay import sqs_event
 from closeloop_cli.stack import SqsSource
 
@@ -182,3 +190,74 @@ def ses_event_for(example: dict[str, Any], request: dict[str, Any]) -> dict[str,
                 {**entry, "emailAddress": recipient} for entry in event["detail"][kind][recipients]
             ]
     return event
+
+
+# --- reopening: the reopen queue, a lead-alert topic read through SQS, helpdesk secrets, a fake helpdesk
+
+GENERIC_SECRET = "generic-webhook-secret"
+
+
+@dataclass
+class ReopenStack:
+    stack: Stack
+    helpdesk: FakeHelpdesk
+    queue: str
+    dlq: str
+    alerts: str  # an SQS queue subscribed to the lead alert topic
+
+    def request(self, survey: Survey, response: SurveyResponse) -> None:
+        """What the survey page sends after a negative answer (here without the grace-period delay)."""
+        self.stack.clients["sqs"].send_message(
+            QueueUrl=self.queue,
+            MessageBody=json.dumps({"survey_id": survey.survey_id, "response_id": response.response_id}),
+        )
+
+    def run(self) -> dict[str, Any]:
+        result: dict[str, Any] = reopen.lambda_handler(self.stack.sqs_event(self.queue), LambdaContext())
+        return result
+
+    def sns_messages(self) -> list[dict[str, Any]]:
+        return [message["body"] for message in self.stack.drain(self.alerts)]
+
+
+@pytest.fixture
+def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReopenStack]:
+    sqs, secrets = stack.clients["sqs"], stack.clients["secretsmanager"]
+    dlq, dlq_arn = _queue(sqs, "reopen-dlq")
+    queue, _ = _queue(sqs, "reopen", dlq_arn)
+    alerts, alerts_arn = _queue(sqs, "lead-alerts")
+    sns = stack.clients["sns"] = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="lead-alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
+    zendesk_secret = secrets.create_secret(
+        Name="zendesk",
+        SecretString=json.dumps(
+            {"webhook_secret": "w", "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN}
+        ),
+    )["ARN"]
+    freshdesk_secret = secrets.create_secret(
+        Name="freshdesk", SecretString=json.dumps({"webhook_secret": "w", "api_key": DEFAULT_FRESHDESK_KEY})
+    )["ARN"]
+    generic_secret = secrets.create_secret(
+        Name="generic", SecretString=json.dumps({"webhook_secret": GENERIC_SECRET})
+    )["ARN"]
+    with FakeHelpdesk() as helpdesk:
+        environment = {
+            "REOPEN_QUEUE_URL": queue,
+            "REOPEN_DLQ_URL": dlq,
+            "LEAD_ALERT_TOPIC_ARN": topic,
+            "ZENDESK_BASE_URL": helpdesk.url,
+            "ZENDESK_SECRET_ARN": zendesk_secret,
+            "FRESHDESK_BASE_URL": helpdesk.url,
+            "FRESHDESK_SECRET_ARN": freshdesk_secret,
+            "GENERIC_SECRET_ARN": generic_secret,
+            "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",
+            "TEAM_LEADS": "Billing=ana@acme.example/es",
+            "LEAD_ALERT_ADDRESS": "leads@acme.example",
+            "REOPEN_CAP": "2",
+            "THROTTLE_DAYS": "0",  # so one customer can have several surveys (the lead sees the history)
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        wiring.reset()
+        yield ReopenStack(stack, helpdesk, queue, dlq, alerts)

@@ -12,12 +12,24 @@ from closeloop import wiring
 from closeloop.domain.surveys import customer_key
 from closeloop.handlers import deliverability
 from tests.conftest import load_event
-from tests.integration.conftest import LambdaContext, Stack, _queue, record_ses_sends, ses_event_for
-from tests.integration.test_plan_handler import deliver, solved_ticket, surveys
-from tests.integration.test_reopen_handler import ReopenStack, answer, reopen_stack, sent_survey
-from tests.integration.test_send_handler import planned, run_send, sent_messages
-
-__all__ = ["reopen_stack"]  # a fixture, used by the lead alert test
+from tests.integration.conftest import (
+    LambdaContext,
+    ReopenStack,
+    Stack,
+    _queue,
+    record_ses_sends,
+    ses_event_for,
+)
+from tests.integration.journeys import (
+    answer,
+    deliver,
+    planned,
+    run_send,
+    sent_messages,
+    sent_survey,
+    solved_ticket,
+    surveys,
+)
 
 GIULIA = "giulia.rossi@example.com"
 

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from closeloop import wiring
-from closeloop.handlers import plan
 from tests.conftest import load_event
-from tests.integration.conftest import LambdaContext, Stack
-
-
-def solved_ticket(path: str = "canonical/ticket_closed.json", **detail: Any) -> dict[str, Any]:
-    """An example event, solved five minutes ago (examples carry fixed dates; rules depend on 'now')."""
-    event = load_event(path)
-    event["detail"]["closed_at"] = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-    event["detail"].update(detail)
-    return event
-
-
-def deliver(stack: Stack, *events: dict[str, Any]) -> dict[str, Any]:
-    """Put events on the plan queue as the EventBridge rule does, then run the handler on one batch."""
-    for event in events:
-        stack.clients["sqs"].send_message(QueueUrl=stack.plan_queue, MessageBody=json.dumps(event))
-    result: dict[str, Any] = plan.lambda_handler(stack.sqs_event(stack.plan_queue), LambdaContext())
-    return result
-
-
-def surveys(stack: Stack) -> list[dict[str, Any]]:
-    items = stack.clients["dynamodb"].scan(TableName=stack.table)["Items"]
-    return [item for item in items if item["SK"]["S"] == "SURVEY"]
+from tests.integration.conftest import Stack
+from tests.integration.journeys import deliver, solved_ticket, surveys
 
 
 def test_a_solved_ticket_becomes_one_planned_survey_queued_for_sending(stack: Stack) -> None:

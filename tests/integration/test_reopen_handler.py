@@ -2,133 +2,16 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from moto.backends import get_backend
 
 from closeloop import wiring
 from closeloop.adapters.helpdesks.generic import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from closeloop.domain.surveys import Survey, SurveyResponse
 from closeloop.handlers import reopen
-from closeloop_cli.fake_helpdesk import (
-    DEFAULT_FRESHDESK_KEY,
-    DEFAULT_ZENDESK_EMAIL,
-    DEFAULT_ZENDESK_TOKEN,
-    FakeHelpdesk,
-)
-from tests.integration.conftest import LambdaContext, Stack, _queue
-from tests.integration.test_plan_handler import deliver, solved_ticket
-
-GENERIC_SECRET = "generic-webhook-secret"
-
-
-@dataclass
-class ReopenStack:
-    stack: Stack
-    helpdesk: FakeHelpdesk
-    queue: str
-    dlq: str
-    alerts: str  # an SQS queue subscribed to the lead alert topic
-
-    def request(self, survey: Survey, response: SurveyResponse) -> None:
-        """What the survey page sends after a negative answer (here without the grace-period delay)."""
-        self.stack.clients["sqs"].send_message(
-            QueueUrl=self.queue,
-            MessageBody=json.dumps({"survey_id": survey.survey_id, "response_id": response.response_id}),
-        )
-
-    def run(self) -> dict[str, Any]:
-        result: dict[str, Any] = reopen.lambda_handler(self.stack.sqs_event(self.queue), LambdaContext())
-        return result
-
-    def sns_messages(self) -> list[dict[str, Any]]:
-        return [message["body"] for message in self.stack.drain(self.alerts)]
-
-
-@pytest.fixture
-def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReopenStack]:
-    sqs, secrets = stack.clients["sqs"], stack.clients["secretsmanager"]
-    dlq, dlq_arn = _queue(sqs, "reopen-dlq")
-    queue, _ = _queue(sqs, "reopen", dlq_arn)
-    alerts, alerts_arn = _queue(sqs, "lead-alerts")
-    sns = stack.clients["sns"] = __import__("boto3").client("sns", region_name="eu-west-1")
-    topic = sns.create_topic(Name="lead-alerts")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
-    zendesk_secret = secrets.create_secret(
-        Name="zendesk",
-        SecretString=json.dumps(
-            {"webhook_secret": "w", "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN}
-        ),
-    )["ARN"]
-    freshdesk_secret = secrets.create_secret(
-        Name="freshdesk", SecretString=json.dumps({"webhook_secret": "w", "api_key": DEFAULT_FRESHDESK_KEY})
-    )["ARN"]
-    generic_secret = secrets.create_secret(
-        Name="generic", SecretString=json.dumps({"webhook_secret": GENERIC_SECRET})
-    )["ARN"]
-    with FakeHelpdesk() as helpdesk:
-        environment = {
-            "REOPEN_QUEUE_URL": queue,
-            "REOPEN_DLQ_URL": dlq,
-            "LEAD_ALERT_TOPIC_ARN": topic,
-            "ZENDESK_BASE_URL": helpdesk.url,
-            "ZENDESK_SECRET_ARN": zendesk_secret,
-            "FRESHDESK_BASE_URL": helpdesk.url,
-            "FRESHDESK_SECRET_ARN": freshdesk_secret,
-            "GENERIC_SECRET_ARN": generic_secret,
-            "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",
-            "TEAM_LEADS": "Billing=ana@acme.example/es",
-            "LEAD_ALERT_ADDRESS": "leads@acme.example",
-            "REOPEN_CAP": "2",
-            "THROTTLE_DAYS": "0",  # so one customer can have several surveys (the lead sees the history)
-        }
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-        wiring.reset()
-        yield ReopenStack(stack, helpdesk, queue, dlq, alerts)
-
-
-def sent_survey(stack: Stack, ticket_id: str = "4521", **detail: Any) -> Survey:
-    deliver(stack, solved_ticket(ticket_id=ticket_id, **detail))
-    repository = wiring.survey_repository()
-    helpdesk = detail.get("helpdesk", "zendesk")
-    [survey] = [s for s in repository.surveys_of_ticket(f"{helpdesk}#{ticket_id}") if s.status == "planned"]
-    now = datetime.now(UTC)
-    repository.claim_for_sending(survey.survey_id, now)
-    repository.mark_sent(survey.survey_id, "ses-id", now, now + timedelta(days=28))
-    stack.drain(stack.send_queue)
-    stack.drain(stack.bus_tap)
-    return survey
-
-
-def answer(survey: Survey, score: int, comment: str | None = None, minutes: int = 0) -> SurveyResponse:
-    negative = score <= 2
-    response = SurveyResponse(
-        response_id=f"r-{survey.survey_id[:8]}-{score}-{minutes}", survey_id=survey.survey_id,
-        received_at=datetime.now(UTC) + timedelta(minutes=minutes), score=score, resolved=not negative,
-        comment=comment, reasons=("not_resolved",) if negative else (), locale="it", negative=negative,
-        verdict_reasons=("low_score",) if negative else (),
-    )  # fmt: skip
-    wiring.survey_repository().add_response(survey, response)
-    return response
-
-
-def lead_emails() -> list[EmailMessage]:
-    backend = get_backend("ses")["123456789012"]["eu-west-1"]
-    return [
-        email.message_from_string(m.raw_data, policy=email.policy.default)  # type: ignore[misc]
-        for m in backend.sent_messages
-        if hasattr(m, "raw_data")
-    ]
+from tests.integration.conftest import GENERIC_SECRET, LambdaContext, ReopenStack
+from tests.integration.journeys import answer, sent_messages, sent_survey
 
 
 def test_a_solved_zendesk_ticket_is_reopened_with_a_private_note(reopen_stack: ReopenStack) -> None:
@@ -214,7 +97,7 @@ def test_a_redelivered_request_never_reopens_twice(reopen_stack: ReopenStack) ->
     events = reopen_stack.stack.published()
     assert [e["detail-type"] for e in events] == ["Case Reopened", "Reopen Skipped"]
     assert events[1]["detail"]["reason"] == "already_reopened"
-    assert len(lead_emails()) == 1
+    assert len(sent_messages()) == 1
 
 
 def test_a_positive_answer_after_the_negative_one_cancels_the_reopen(reopen_stack: ReopenStack) -> None:
@@ -226,7 +109,7 @@ def test_a_positive_answer_after_the_negative_one_cancels_the_reopen(reopen_stac
     assert reopen_stack.helpdesk.requests == []
     [skipped] = reopen_stack.stack.published("Reopen Skipped")
     assert skipped["detail"]["reason"] == "answer_changed"
-    assert lead_emails() == []
+    assert sent_messages() == []
     assert reopen_stack.sns_messages() == []
 
 
@@ -255,7 +138,7 @@ def test_at_the_cap_the_helpdesk_is_left_alone_and_the_lead_is_alerted(
     assert skipped["detail"]["reason"] == "cap_reached"
     [notification] = reopen_stack.sns_messages()
     assert notification["MessageAttributes"]["result"]["Value"] == "cap_reached"
-    assert "límite de reaperturas" in lead_emails()[-1]["Subject"]
+    assert "límite de reaperturas" in sent_messages()[-1]["Subject"]
 
 
 def test_a_helpdesk_outage_is_retried_with_backoff(reopen_stack: ReopenStack) -> None:
@@ -309,7 +192,7 @@ def test_the_lead_is_emailed_in_their_language_with_the_customers_history(reopen
     reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))
     reopen_stack.run()
     # THEN Billing's lead gets one email, in Spanish, with the answer and the history
-    [message] = lead_emails()
+    [message] = sent_messages()
     assert message["To"].addresses[0].addr_spec == "ana@acme.example"
     assert message["Content-Language"] == "es"
     assert message["Subject"] == "Ticket #4521 reabierto tras una respuesta negativa"

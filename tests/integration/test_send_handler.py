@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.backends import get_backend
 
 from closeloop import wiring
 from closeloop.domain.links import LinkPurpose
 from closeloop.handlers import send
 from tests.integration.conftest import LambdaContext, Stack
-from tests.integration.test_plan_handler import deliver, solved_ticket, surveys
-
-
-def sent_messages() -> list[EmailMessage]:
-    backend = get_backend("ses")["123456789012"]["eu-west-1"]
-    return [
-        email.message_from_string(m.raw_data, policy=email.policy.default)  # type: ignore[misc]
-        for m in backend.sent_messages
-        if hasattr(m, "raw_data")
-    ]
-
-
-def run_send(stack: Stack) -> dict[str, Any]:
-    result: dict[str, Any] = send.lambda_handler(stack.sqs_event(stack.send_queue), LambdaContext())
-    return result
-
-
-def planned(stack: Stack, **detail: Any) -> str:
-    deliver(stack, solved_ticket(**detail))
-    return str(surveys(stack)[-1]["survey_id"]["S"])
+from tests.integration.journeys import deliver, planned, run_send, sent_messages, solved_ticket, surveys
 
 
 def test_a_due_survey_is_sent_as_a_localized_multipart_email(stack: Stack) -> None:

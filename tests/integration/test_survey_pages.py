@@ -20,8 +20,7 @@ from closeloop import wiring
 from closeloop.domain.links import LinkPurpose
 from closeloop.handlers import api
 from tests.integration.conftest import LambdaContext, Stack
-from tests.integration.test_plan_handler import deliver, solved_ticket, surveys
-from tests.integration.test_send_handler import run_send, sent_messages
+from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
 
 HOST = "surveys.acme.example"
 LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")

@@ -10,19 +10,9 @@ from botocore.exceptions import ClientError
 from closeloop import wiring
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse
 from tests.integration.conftest import Stack
-from tests.integration.test_plan_handler import deliver, solved_ticket
+from tests.integration.journeys import deliver, sent_survey, solved_ticket
 
 NOW = datetime.now(UTC)
-
-
-def sent_survey(stack: Stack, ticket_id: str = "4521", email: str = "giulia.rossi@example.com") -> Survey:
-    deliver(stack, solved_ticket(ticket_id=ticket_id, customer={"email": email}))
-    repository = wiring.survey_repository()
-    [survey] = repository.surveys_of_ticket(f"zendesk#{ticket_id}")
-    repository.claim_for_sending(survey.survey_id, NOW)
-    repository.mark_sent(survey.survey_id, "ses-id", NOW, NOW + timedelta(days=28))
-    stack.drain(stack.send_queue)
-    return survey
 
 
 def answer(survey: Survey, score: int, minutes: int, negative: bool) -> SurveyResponse:
