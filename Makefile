@@ -38,7 +38,7 @@ lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the
 	$(MAKE) layer
 
 .PHONY: test
-test: $(VENV_STAMP) browser-deps ## install what the tests need and run the whole suite
+test: $(VENV_STAMP) runtime browser-deps ## install what the tests need and run the whole suite (functions in the layer-only runtime)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 .PHONY: test-fast
@@ -63,15 +63,15 @@ openapi: $(VENV_STAMP) ## regenerate docs/openapi.json from the HTTP API's route
 	.venv/bin/closeloop openapi
 
 .PHONY: sandbox
-sandbox: $(VENV_STAMP) ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
+sandbox: $(VENV_STAMP) runtime ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
 	.venv/bin/closeloop sandbox
 
 .PHONY: demo
-demo: $(VENV_STAMP) ## run the scripted story on the local sandbox and show what happened
+demo: $(VENV_STAMP) runtime ## run the scripted story on the local sandbox and show what happened
 	.venv/bin/closeloop demo
 
 .PHONY: bench
-bench: $(VENV_STAMP) ## measure cold start, planning, rendering and throughput; writes docs/PERFORMANCE.md
+bench: $(VENV_STAMP) runtime ## measure cold start, planning, rendering and throughput; writes docs/PERFORMANCE.md
 	$(PY) -m closeloop_cli.bench --write docs/PERFORMANCE.md
 
 .PHONY: clean

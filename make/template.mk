@@ -10,6 +10,10 @@ TOOLS_PYTHON ?= 3.11
 # Without Docker, `sam build` builds with the first python3.12 on PATH, which must match the Lambda runtime.
 LAMBDA_PYTHON_BIN ?= /root/.pyenv/versions/3.12.1/bin
 LINT_REGION ?= eu-west-1
+# The local layer-only Lambda runtime (see `make runtime`): what the sandbox, the e2e tests and the
+# benchmark run the functions with.
+LAMBDA_RUNTIME := .tools/lambda-runtime
+LAMBDA_RUNTIME_PYTHON ?= 3.12
 
 CFN_LINT := .tools/cfn-lint/bin/cfn-lint
 SAM := .tools/sam/bin/sam
@@ -57,3 +61,23 @@ layer-check: | $(UV) ## fail when layers/deps/requirements.txt does not match uv
 .PHONY: build
 build: layer tools ## sam build (local python3.12, arm64 wheels; no Docker needed)
 	PATH="$(LAMBDA_PYTHON_BIN):$$PATH" $(SAM_OFFLINE) $(SAM) build --template-file template.yaml
+
+# The layer-only runtime: an interpreter (Python 3.12 when uv finds or can install one, else this
+# machine's python3: the code supports both) and the dependency layer built for this machine by the
+# layer's own recipe. Workers run it as `python -I -S`: nothing of .venv or site-packages is importable.
+.PHONY: runtime
+runtime: $(LAMBDA_RUNTIME)/runtime.json ## build the layer-only Lambda runtime the sandbox and tests run functions in
+
+$(LAMBDA_RUNTIME)/runtime.json: layers/deps/requirements.txt layers/deps/Makefile | $(UV)
+	rm -rf $(LAMBDA_RUNTIME)
+	@python="$$($(UV) python find $(LAMBDA_RUNTIME_PYTHON) 2>/dev/null \
+		|| { $(UV) python install --quiet $(LAMBDA_RUNTIME_PYTHON) >/dev/null 2>&1 \
+			&& $(UV) python find $(LAMBDA_RUNTIME_PYTHON); } \
+		|| command -v $(PYTHON))" && \
+	echo "layer-only Lambda runtime on $$("$$python" -I -S -c 'import sys; print(sys.executable, sys.version.split()[0])')" && \
+	$(MAKE) --no-print-directory -C layers/deps build-DependenciesLayer \
+		ARTIFACTS_DIR="$(abspath $(LAMBDA_RUNTIME))/opt" PIP="$(abspath $(UV)) pip" \
+		PIP_TARGET_PLATFORM="--python $$python" && \
+	"$$python" -I -S -c 'import json, sys; print(json.dumps({"python": sys.executable, \
+		"python_version": "%d.%d" % sys.version_info[:2], "layers": ["opt/python"]}))' > $@.tmp
+	mv $@.tmp $@

@@ -3,10 +3,13 @@
 Three measurements, each against a baseline so the numbers mean something on any machine:
 
 - **cold start**: every handler of ``template.yaml`` is imported, and the objects its first invocation
-  needs are built, in a fresh interpreter, N times; compared with ``import boto3; boto3.client("sqs")``;
+  needs are built, in a fresh layer-only interpreter (``make runtime``: only the function's code and the
+  layer) with its function's template environment, N times; compared with
+  ``import boto3; boto3.client("sqs")`` in the same runtime;
 - **latency**: planning one ticket and rendering one email, in process with in-memory fakes, compared
   with a bare Jinja render of the same HTML template;
-- **throughput**: ticket events through the plan and send handlers on in-process moto, with the real
+- **throughput**: ticket events through the plan and send functions, each in its layer-only worker
+  process as the sandbox runs them, on a moto server, with the real
   template's resources, checked afterwards (N surveys sent, N raw messages in SES).
 
 ``python -m closeloop_cli.bench --write docs/PERFORMANCE.md`` also writes the Markdown report. Only the
@@ -21,6 +24,7 @@ import contextlib
 import dataclasses
 import gc
 import json
+import logging
 import os
 import platform
 import re
@@ -29,7 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from closeloop.domain.sending import OutgoingEmail, SurveySender
     from closeloop.domain.surveys import SkipReason, Survey
     from closeloop.domain.tickets import TicketClosed, TicketReopened
+    from closeloop_cli.runtime import LambdaRuntime
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -53,6 +58,12 @@ PUBLIC_BASE_URL = "https://surveys.acme.example"
 # Nothing listens on the discard port: a client that tried the network would fail, not reach AWS.
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
 SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "bench-signing-key-" + "x" * 46}
+FAKE_AWS_ENVIRONMENT_ACCESS: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -233,11 +244,12 @@ class Report:
 
 @dataclass(frozen=True)
 class Subject:
-    """What one fresh interpreter imports and builds."""
+    """What one fresh interpreter imports and builds, and the environment the template gives it."""
 
     name: str
     module: str
     recipe: str
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def discover_handlers(template: Path = TEMPLATE) -> list[Subject]:
@@ -272,78 +284,110 @@ def importable(subjects: Sequence[Subject]) -> tuple[list[Subject], list[str]]:
     return found, missing
 
 
-def _baseline_subject() -> Subject:
-    return Subject(BASELINE, "boto3", 'boto3.client("sqs")')
+def with_template_environments(subjects: Sequence[Subject], template: Path = TEMPLATE) -> list[Subject]:
+    """Each subject with exactly the environment Lambda would give its function (template + Lambda's own).
+
+    The template's references are resolved by provisioning it on in-process moto; the endpoint then
+    points where nothing answers, so a function that reached for the network at init would fail.
+    """
+    from moto import mock_aws
+
+    from closeloop_cli.runtime import lambda_environment
+    from closeloop_cli.stack import provision
+
+    with mock_aws():
+        stack = provision(template, {"SenderAddress": SENDER}, region=REGION, templates_path=TEMPLATES)
+    access = {**FAKE_AWS_ENVIRONMENT_ACCESS, "AWS_ENDPOINT_URL": UNREACHABLE_ENDPOINT}
+    environments = {
+        spec.logical_id: {**lambda_environment(spec, REGION), **access, **spec.environment}
+        for spec in stack.functions.values()
+    }
+    # The baseline runs with the first function's environment: same region, credentials and endpoint.
+    baseline_environment = next(iter(environments.values()), {})
+    return [
+        dataclasses.replace(subject, environment=environments.get(subject.name, baseline_environment))
+        for subject in subjects
+    ]
 
 
-# Only ``time`` and ``sys`` (built in) are loaded before the clock starts; the resource usage is read as
-# soon as the handler is ready, before the first-use step imports this module.
+def _baseline_subject(environment: Mapping[str, str]) -> Subject:
+    return Subject(BASELINE, "boto3", 'boto3.client("sqs")', environment)
+
+
+# The child runs as a function's worker does (``python -I -S``: standard library only), then puts the
+# function's code and the layer first on its path. Only ``time`` and ``sys`` (built in) are loaded
+# before the clock starts; the resource usage is read as soon as the handler is ready.
 _CHILD = """\
 import sys, time
+sys.path[:0] = {paths!r}
 _t0 = time.perf_counter_ns()
 import {module}
 _t1 = time.perf_counter_ns()
 {recipe}
 _t2 = time.perf_counter_ns()
-import resource
-_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this program's peak; ru_maxrss would include the benchmark's own, inherited across exec.
+with open("/proc/self/status", encoding="ascii") as _status:
+    _rss = next(int(line.split()[1]) for line in _status if line.startswith("VmHWM:"))
 _first = None
 if {first_use!r}:
-    from closeloop_cli import bench
     _t3 = time.perf_counter_ns()
-    bench.first_use({module!r})
+{first_use_code}
     _first = time.perf_counter_ns() - _t3
 import json
 print(json.dumps({{"import_ns": _t1 - _t0, "init_ns": _t2 - _t1, "first_ns": _first, "rss_kb": _rss}}))
 """
 
 
-def child_environment() -> dict[str, str]:
-    """The environment of every cold-start interpreter: fake credentials, an endpoint nothing answers."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "POWERTOOLS_")) and name not in ("PYTHONPROFILEIMPORTTIME",)
-    }
-    environment.update(FAKE_AWS_ENVIRONMENT)
-    environment["AWS_ENDPOINT_URL"] = UNREACHABLE_ENDPOINT
-    environment["TEMPLATES_PATH"] = str(TEMPLATES)
-    return environment
-
-
 FIRST_USE_LABELS: Mapping[str, str] = {
     "closeloop.handlers.plan": "parse one Ticket Closed event",
     "closeloop.handlers.send": "render one email (compile templates, load catalog)",
 }
+# The first use, as code the layer-only child can run: only closeloop and the layer's packages.
+FIRST_USE_CODE: Mapping[str, str] = {
+    "closeloop.handlers.plan": f"""\
+import json
+from closeloop.domain.tickets import parse_ticket_event
+with open({str(TICKET_CLOSED_EXAMPLE)!r}, encoding="utf-8") as example:
+    parse_ticket_event(json.load(example))
+""",
+    "closeloop.handlers.send": """\
+from datetime import UTC, datetime
+from closeloop import wiring
+from closeloop.adapters.rendering import SCALES, AnswerLink, SurveyEmailContent
+wiring.email_renderer().render_survey(SurveyEmailContent(
+    locale="it-IT", customer_name="Giulia Rossi", ticket_id="4521",
+    ticket_subject="Doppio addebito sulla fattura di ottobre", agent_name="Marta Puig", brand="Acme",
+    survey_type="csat", answers=tuple(AnswerLink(value=value, url=f"https://surveys.acme.example/s/t?score={value}")
+    for value in SCALES["csat"]), unsubscribe_url="https://surveys.acme.example/u/t",
+    expires_at=datetime(2026, 12, 18, tzinfo=UTC)))
+""",
+}
 
 
-def first_use(module: str) -> None:
-    """Work a first invocation does after the wiring, without any network: compile, validate, load."""
-    if module == "closeloop.handlers.plan":
-        from closeloop.domain.tickets import parse_ticket_event
-
-        parse_ticket_event(ticket_closed_event(0, datetime.now(UTC)))
-    elif module == "closeloop.handlers.send":
-        from closeloop import wiring
-
-        wiring.email_renderer().render_survey(sample_content())
-
-
-def _run_child(subject: Subject, *, import_time: bool = False) -> tuple[dict[str, Any], float, str]:
+def _run_child(
+    subject: Subject, runtime: LambdaRuntime, *, import_time: bool = False
+) -> tuple[dict[str, Any], float, str]:
+    first_use = subject.module in FIRST_USE_CODE and not import_time
     code = _CHILD.format(
+        paths=[str(REPO / "functions"), *(str(path) for path in runtime.layer_paths)],
         module=subject.module,
         recipe=subject.recipe or "pass",
-        first_use=subject.module in FIRST_USE_LABELS and not import_time,
+        first_use=first_use,
+        first_use_code=_indented(FIRST_USE_CODE.get(subject.module, "pass")),
     )
-    command = [sys.executable, *(["-X", "importtime"] if import_time else []), "-c", code]
+    command = [str(runtime.python), "-I", "-S", *(["-X", "importtime"] if import_time else []), "-c", code]
     start = time.perf_counter_ns()
     completed = subprocess.run(
-        command, env=child_environment(), capture_output=True, text=True, check=False, cwd=REPO
+        command, env=dict(subject.environment), capture_output=True, text=True, check=False, cwd=REPO
     )
     elapsed_ms = (time.perf_counter_ns() - start) / 1e6
     if completed.returncode != 0:
         raise RuntimeError(f"cold start of {subject.module} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1]), elapsed_ms, completed.stderr
+
+
+def _indented(code: str) -> str:
+    return "\n".join(f"    {line}" for line in code.splitlines())
 
 
 _IMPORT_TIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
@@ -361,22 +405,36 @@ def import_breakdown(stderr: str) -> dict[str, float]:
 
 
 def measure_cold_starts(
-    subjects: Sequence[Subject], runs: int, breakdown_runs: int, progress: Callable[[str], None]
+    subjects: Sequence[Subject],
+    runs: int,
+    breakdown_runs: int,
+    progress: Callable[[str], None],
+    runtime: LambdaRuntime | None = None,
 ) -> list[ColdStart]:
-    """Round-robin over the subjects, so a burst of load on a shared machine hits them all alike."""
-    everything = [_baseline_subject(), *subjects]
+    """Round-robin over the subjects, so a burst of load on a shared machine hits them all alike.
+
+    Every child runs in the layer-only runtime (``make runtime``) with its function's template environment.
+    """
+    from closeloop_cli.runtime import LambdaRuntime
+
+    runtime = runtime or LambdaRuntime.locate()
+    subjects = with_template_environments(subjects)
+    baseline = _baseline_subject(subjects[0].environment if subjects else {})
+    everything = [baseline, *subjects]
     for subject in everything:  # untimed: writes .pyc caches and warms the page cache
-        _run_child(subject)
+        _run_child(subject, runtime)
     samples: dict[str, list[tuple[dict[str, Any], float]]] = {subject.name: [] for subject in everything}
     for run in range(runs):
-        progress(f"cold start run {run + 1}/{runs}")
+        progress(f"cold start run {run + 1}/{runs} (layer-only runtime, Python {runtime.python_version})")
         for subject in everything:
-            result, elapsed, _ = _run_child(subject)
+            result, elapsed, _ = _run_child(subject, runtime)
             samples[subject.name].append((result, elapsed))
     breakdowns: dict[str, list[dict[str, float]]] = {subject.name: [] for subject in everything}
     for _ in range(breakdown_runs):
         for subject in everything:
-            breakdowns[subject.name].append(import_breakdown(_run_child(subject, import_time=True)[2]))
+            breakdowns[subject.name].append(
+                import_breakdown(_run_child(subject, runtime, import_time=True)[2])
+            )
     results = []
     for subject in everything:
         series = samples[subject.name]
@@ -803,65 +861,94 @@ def drive(
     return drained
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Powertools metrics print EMF lines to stdout on every invocation; they are not the report."""
-    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
-        yield
+def measure_throughput(
+    events: int, progress: Callable[[str], None], runtime: LambdaRuntime | None = None
+) -> Throughput:
+    """Ticket events through the plan and send functions, each in its layer-only worker, on a moto server.
 
-
-def measure_throughput(events: int, progress: Callable[[str], None]) -> Throughput:
-    from moto import mock_aws
+    The functions run as the sandbox runs them (``closeloop_cli.runtime``): their own processes, the
+    template's environment, every AWS call over HTTP to moto. The workers are started (imported) before
+    the clock starts; the first batch still pays for compiling the email templates.
+    """
     from moto.backends import get_backend
+    from moto.server import ThreadedMotoServer
 
+    from closeloop_cli.runtime import FunctionRunner, LambdaRuntime
     from closeloop_cli.stack import provision
 
-    parameters = {"FollowUpDelayMinutes": "0", "QuietHours": "off", "SenderAddress": SENDER}
-    with mock_aws():
-        stack = provision(TEMPLATE, parameters, region=REGION, templates_path=TEMPLATES)
-        os.environ.update(stack.environment())
-        os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true"})
-        from closeloop import wiring
-        from closeloop.handlers import plan, send
-        from closeloop.observability import logger
+    runtime = runtime or LambdaRuntime.locate()
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call otherwise
+    server.start()
+    try:
+        import boto3
+        from botocore.config import Config
 
-        logger.setLevel("WARNING")
-        wiring.reset()
-        # Warm containers: clients, adapters and templates are ready before the clock starts.
-        wiring.follow_up_planner()
-        wiring.survey_sender()
-        wiring.plan_queue_disposal()
-        wiring.send_queue_disposal()
-        wiring.email_renderer().render_survey(sample_content())
+        session = boto3.session.Session(region_name=REGION)
+        config = Config(retries={"mode": "standard", "max_attempts": 1})
 
-        sqs = wiring.sqs_client()
-        plan_url, send_url = stack.ref("PlanQueue"), stack.ref("SendQueue")
-        plan_arn = stack.resources["PlanQueue"].attributes["Arn"]
-        send_arn = stack.resources["SendQueue"].attributes["Arn"]
-        closed_at = datetime.now(UTC)
-        bodies = [json.dumps(ticket_closed_event(index, closed_at)) for index in range(events)]
-        for start in range(0, events, 10):
-            sqs.send_message_batch(
-                QueueUrl=plan_url,
-                Entries=[
-                    {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])
-                ],
-            )
-        gc.collect()
-        progress(f"throughput: planning {events} tickets on moto")
-        with _quiet_stdout():
-            planned = drive(plan.lambda_handler, sqs, plan_url, plan_arn, "plan")
-        progress(f"throughput: sending {events} surveys on moto")
-        with _quiet_stdout():
-            sent = drive(send.lambda_handler, sqs, send_url, send_arn, "send")
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
-        statuses = _survey_statuses(wiring.dynamodb_client(), stack.ref("SurveysTable"))
+        parameters = {
+            "FollowUpDelayMinutes": "0",
+            "QuietHours": "off",
+            "SenderAddress": SENDER,
+            "LogLevel": "WARNING",
+        }
+        stack = provision(
+            TEMPLATE,
+            parameters,
+            region=REGION,
+            templates_path=TEMPLATES,
+            session=session,
+            endpoint_url=endpoint,
+        )
+        runner = FunctionRunner(
+            {name: stack.functions[name] for name in ("PlanFunction", "SendFunction")},
+            runtime,
+            region=REGION,
+            access_environment={**FAKE_AWS_ENVIRONMENT_ACCESS, "AWS_ENDPOINT_URL": endpoint},
+            output=subprocess.DEVNULL,  # Powertools' metric lines: not the report
+        )
+        try:
+            runner.warm_up()
+            sqs = client("sqs")
+            plan_url, send_url = stack.ref("PlanQueue"), stack.ref("SendQueue")
+            plan_arn = stack.resources["PlanQueue"].attributes["Arn"]
+            send_arn = stack.resources["SendQueue"].attributes["Arn"]
+            closed_at = datetime.now(UTC)
+            bodies = [json.dumps(ticket_closed_event(index, closed_at)) for index in range(events)]
+            for first in range(0, events, 10):
+                sqs.send_message_batch(
+                    QueueUrl=plan_url,
+                    Entries=[
+                        {"Id": str(i), "MessageBody": body}
+                        for i, body in enumerate(bodies[first : first + 10])
+                    ],
+                )
+            gc.collect()
+
+            def invoker(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
+                return lambda event, _context: runner.invoke(logical_id, event)
+
+            progress(f"throughput: planning {events} tickets on a moto server (layer-only workers)")
+            planned = drive(invoker("PlanFunction"), sqs, plan_url, plan_arn, "plan")
+            progress(f"throughput: sending {events} surveys on a moto server (layer-only workers)")
+            sent = drive(invoker("SendFunction"), sqs, send_url, send_arn, "send")
+        finally:
+            runner.close()
+
+        statuses = _survey_statuses(client("dynamodb"), stack.ref("SurveysTable"))
         backend = get_backend("ses")[stack.account_id][REGION]
         raw_messages = sum(1 for message in backend.sent_messages if hasattr(message, "raw_data"))
         dead_letters = {
             name: _visible(sqs, stack.ref(name)) for name in ("PlanDeadLetterQueue", "SendDeadLetterQueue")
         }
-        wiring.reset()
+    finally:
+        server.stop()
     result = Throughput(
         events=events,
         plan_seconds=planned.seconds,
@@ -876,6 +963,15 @@ def measure_throughput(events: int, progress: Callable[[str], None]) -> Throughp
     )
     check_throughput(result, planned.records, sent.records, statuses, dead_letters)
     return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _survey_statuses(dynamodb: Any, table: str) -> list[str]:
@@ -1119,9 +1215,8 @@ def interpretation(report: Report) -> list[str]:
         )
     if report.throughput:
         lines.append(
-            "Moto is an emulator running in the same process: the throughput table compares closeloop "
-            "revisions on one machine, it does not predict AWS throughput (SES quotas and Lambda "
-            "concurrency bound that)."
+            "Moto is an emulator on this machine: the throughput table compares closeloop revisions on "
+            "one machine, it does not predict AWS throughput (SES quotas and Lambda concurrency bound that)."
         )
     return lines
 
@@ -1159,12 +1254,15 @@ def render_markdown(report: Report) -> str:
         parts += [
             "## Cold start per handler",
             "",
-            f"Each subject runs in a fresh interpreter, {runs} times (round-robin, after one untimed run "
-            "that writes the bytecode caches). *import* is the handler module's import; *init* builds what "
-            "its first invocation needs from `closeloop.wiring` (clients, adapters, settings; no network: "
-            f"fake credentials and `AWS_ENDPOINT_URL={UNREACHABLE_ENDPOINT}`). The baseline is "
-            f"`{BASELINE_LABEL}`. *first use* is further work of a first event (no I/O), *process wall* the "
-            "whole interpreter run, *peak RSS* `ru_maxrss` after import + init. Spreads are min-max.",
+            "Each subject runs in a fresh interpreter of the layer-only Lambda runtime (`make runtime`: "
+            "`python -I -S` with only `functions/` and the dependency layer on its path, as Lambda runs "
+            f"it), {runs} times (round-robin, after one untimed run that writes the bytecode caches), with"
+            " exactly the environment `template.yaml` gives its function plus Lambda's own variables. "
+            "*import* is the handler module's import; *init* builds what its first invocation needs from "
+            "`closeloop.wiring` (clients, adapters, settings; no network: fake credentials and "
+            f"`AWS_ENDPOINT_URL={UNREACHABLE_ENDPOINT}`). The baseline is `{BASELINE_LABEL}` in the same "
+            "runtime. *first use* is further work of a first event (no I/O), *process wall* the whole "
+            "interpreter run, *peak RSS* the process's `VmHWM` after import + init. Spreads are min-max.",
             "",
             cold_start_table(report.cold_starts),
             "",
@@ -1197,15 +1295,16 @@ def render_markdown(report: Report) -> str:
     if report.throughput:
         result = report.throughput
         parts += [
-            "## Throughput on in-process moto",
+            "## Throughput on a moto server, functions in layer-only workers",
             "",
             f"{result.events} distinct `Ticket Closed` events (the canonical example with distinct ticket "
             "ids and customer addresses) put on the PlanQueue as the EventBridge rule would, then drained by "
-            "`closeloop.handlers.plan.lambda_handler` in SQS batches of 10 received from the queue, then the "
-            "SendQueue by `closeloop.handlers.send.lambda_handler`; the stack is `template.yaml` provisioned "
-            "with FollowUpDelayMinutes=0 and QuietHours=off, handlers warm. *End to end* includes receiving "
-            "and deleting messages (the event source mapping's work); *in handler* is the handler call "
-            f"alone. Checked afterwards: {result.surveys_sent} surveys with status `sent` and "
+            "PlanFunction in SQS batches of 10 received from the queue, then the SendQueue by SendFunction; "
+            "each function runs in its own layer-only worker process (as in the sandbox) and reaches moto "
+            "over HTTP; the stack is `template.yaml` provisioned with FollowUpDelayMinutes=0 and "
+            "QuietHours=off, workers started before the clock. *End to end* includes receiving and deleting "
+            "messages (the event source mapping's work); *in handler* is the invocation alone, including the "
+            f"hop to the worker. Checked afterwards: {result.surveys_sent} surveys with status `sent` and "
             f"{result.raw_messages} raw messages in moto's SES backend, dead-letter queues empty.",
             "",
             throughput_table(result),
@@ -1230,7 +1329,7 @@ def render_text(report: Report) -> str:
     if report.latencies:
         parts += ["", "Per-operation latency (in process)", latency_table(report.latencies)]
     if report.throughput:
-        parts += ["", "Throughput on in-process moto", throughput_table(report.throughput)]
+        parts += ["", "Throughput on a moto server (layer-only workers)", throughput_table(report.throughput)]
     parts += ["", *interpretation(report)]
     return "\n".join(parts)
 

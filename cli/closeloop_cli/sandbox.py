@@ -1,8 +1,9 @@
 """``closeloop sandbox``: the whole stack on one machine, with no AWS account.
 
-A moto server is the AWS endpoint; the resources ``template.yaml`` declares are created in it; the
-functions run in this process with the environment the template gives them; SQS event sources are
-relayed, the HTTP API is served, due schedules fire, and sent mail lands in an outbox folder.
+A moto server is the AWS endpoint; the resources ``template.yaml`` declares are created in it; each
+function runs in a worker process of its own with only what is deployed (its ``CodeUri``, the layers,
+the environment the template gives it: see ``closeloop_cli.runtime``); SQS event sources are relayed,
+the HTTP API is served, due schedules fire, and sent mail lands in an outbox folder.
 See docs/sandbox.md.
 """
 
@@ -79,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--templates", type=Path, default=None, help="TEMPLATES_PATH for the functions (default: ./templates)"
     )
+    parser.add_argument(
+        "--runtime",
+        type=Path,
+        default=None,
+        help="layer-only Lambda runtime built by `make runtime` (default: .tools/lambda-runtime)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -112,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         outbox=args.outbox,
         outputs_path=args.outputs,
         templates_path=args.templates,
+        runtime_dir=args.runtime,
     )
     try:
         sandbox.start()
@@ -162,6 +170,7 @@ class Sandbox:
         outbox: Path,
         outputs_path: Path,
         templates_path: Path | None,
+        runtime_dir: Path | None = None,
     ) -> None:
         self.template = template
         self.overrides_pairs = overrides_pairs
@@ -173,6 +182,8 @@ class Sandbox:
         self.outbox = outbox
         self.outputs_path = outputs_path
         self.templates_path = templates_path
+        self.runtime_dir = runtime_dir
+        self.runner: Any = None
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.moto: Any = None
@@ -188,6 +199,12 @@ class Sandbox:
         return f"http://{self.host}:{self.api_port}"
 
     def start(self) -> None:
+        from closeloop_cli.runtime import DEFAULT_RUNTIME_DIR, LambdaRuntime, RuntimeMissingError
+
+        try:
+            runtime = LambdaRuntime.locate(self.runtime_dir or DEFAULT_RUNTIME_DIR)
+        except RuntimeMissingError as error:
+            raise SandboxError(str(error)) from error
         overrides = parse_parameter_overrides(self.overrides_pairs)
         body = load_template(self.template)
         resolve_parameters(body, overrides)
@@ -221,9 +238,9 @@ class Sandbox:
         _progress(
             f"created {len(created) - len(stack.skipped)} resources in moto"
             f" ({len(stack.skipped)} not needed locally);"
-            f" {len(stack.functions)} functions run in this process"
+            f" {len(stack.functions)} functions, each in its own layer-only worker"
+            f" (Python {runtime.python_version})"
         )
-        self._set_function_environment(stack)
 
         from closeloop_cli.httpapi import HttpApiServer
         from closeloop_cli.outbox import OutboxWriter
@@ -231,7 +248,10 @@ class Sandbox:
         from closeloop_cli.runtime import FunctionRunner
         from closeloop_cli.scheduler_pump import SchedulerPump
 
-        runner = FunctionRunner(stack.functions)
+        runner = FunctionRunner(
+            stack.functions, runtime, region=self.region, access_environment=self._access_environment()
+        )
+        self.runner = runner
         config = Config(retries={"mode": "standard", "max_attempts": 2})
 
         def client(service: str) -> Any:
@@ -299,14 +319,10 @@ class Sandbox:
         os.environ["AWS_DEFAULT_REGION"] = self.region
         os.environ["AWS_REGION"] = self.region
         os.environ["AWS_ENDPOINT_URL"] = self.aws_url
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
-    def _set_function_environment(self, stack: Stack) -> None:
-        os.environ.update(stack.environment())
-        # Only a wiring module imported before the environment was set can hold stale clients.
-        wiring = sys.modules.get("closeloop.wiring")
-        if wiring is not None:
-            wiring.reset()
+    def _access_environment(self) -> dict[str, str]:
+        """What a function's worker needs beyond Lambda's own variables to reach the moto server."""
+        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_url}
 
     def wait_for_signal(self) -> None:
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -326,6 +342,9 @@ class Sandbox:
         for thread in self.threads:
             thread.join(timeout=5)
         self.threads = []
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None

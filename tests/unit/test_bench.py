@@ -164,7 +164,7 @@ def test_the_markdown_report_has_every_section_and_table() -> None:
         "## Machine",
         "## Cold start per handler",
         "## Per-operation latency (in process)",
-        "## Throughput on in-process moto",
+        "## Throughput on a moto server, functions in layer-only workers",
         "## Interpretation",
     ):
         assert f"\n{heading}\n" in f"\n{markdown}"

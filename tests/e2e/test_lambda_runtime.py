@@ -1,0 +1,182 @@
+"""The functions run here as Lambda runs them: only their CodeUri, the layers and the template's environment.
+
+These tests pin down the worker itself with the probe handlers of tests/fixtures/lambda_probe: the
+interpreter of ``make runtime`` sees the standard library, the function's code and the layers, and
+exactly the environment it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from closeloop_cli.cfn import load_template
+from closeloop_cli.runtime import (
+    FunctionError,
+    FunctionInitError,
+    FunctionRunner,
+    FunctionTimeoutError,
+    FunctionWorker,
+    LambdaRuntime,
+    lambda_environment,
+)
+from closeloop_cli.stack import FunctionSpec, Stack, provision
+from tests.e2e.sandbox_process import REGION, REPO, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lambda-runtime")]
+
+TEMPLATE = REPO / "template.yaml"
+INVOKE_EVENTS = REPO / "events" / "invoke"
+PROBE = REPO / "tests" / "fixtures" / "lambda_probe"
+ACCESS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# Only the project's development environment has these; a deployed function must never need them.
+DEVELOPMENT_ONLY = ("moto", "pytest", "closeloop_cli", "yaml", "jsonschema", "playwright", "mypy_boto3_sqs")
+# What each HTTP sample asks for, and the answer that proves the handler ran (no AWS state is needed).
+HTTP_STATUS = {"ApiFunction.json": 401, "ApiFunction_survey_page.json": 404}
+
+
+@pytest.fixture(scope="module")
+def runtime() -> LambdaRuntime:
+    return LambdaRuntime.locate()
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(moto_url: str) -> Stack:
+    session = boto3.session.Session(
+        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    return provision(
+        TEMPLATE,
+        {"SenderAddress": "surveys@acme.example", "ZendeskBaseUrl": "http://127.0.0.1:9"},
+        session=session,
+        endpoint_url=moto_url,
+        region=REGION,
+        account_id="123456789012",
+    )
+
+
+@pytest.fixture(scope="module")
+def runner(stack: Stack, runtime: LambdaRuntime, moto_url: str) -> Iterator[FunctionRunner]:
+    running = FunctionRunner(
+        stack.functions, runtime, region=REGION, access_environment={**ACCESS, "AWS_ENDPOINT_URL": moto_url}
+    )
+    yield running
+    running.close()
+
+
+def _probe(handler: str, *, timeout: int = 10, environment: dict[str, str] | None = None) -> FunctionSpec:
+    return FunctionSpec(
+        logical_id="ProbeFunction",
+        function_name="closeloop-ProbeFunction",
+        arn=f"arn:aws:lambda:{REGION}:123456789012:function:closeloop-ProbeFunction",
+        handler=handler,
+        code_path=PROBE,
+        environment=environment or {"GIVEN_BY_TEMPLATE": "yes"},
+        timeout_seconds=timeout,
+        memory_mb=256,
+    )
+
+
+def test_a_worker_sees_only_the_standard_library_its_code_and_the_layers(runtime: LambdaRuntime) -> None:
+    worker = FunctionWorker(_probe("probe.report"), runtime, {"GIVEN_BY_TEMPLATE": "yes"})
+    try:
+        report = worker.invoke({"modules": [*DEVELOPMENT_ONLY, "boto3", "jinja2", "aws_lambda_powertools"]})
+    finally:
+        worker.stop()
+
+    assert report["sys_path"][: 1 + len(runtime.layer_paths)] == [
+        str(PROBE),
+        *(str(path) for path in runtime.layer_paths),
+    ]
+    assert not any("site-packages" in entry or ".venv" in entry for entry in report["sys_path"])
+    development = {name: report["found"][name] for name in DEVELOPMENT_ONLY}
+    assert development == dict.fromkeys(DEVELOPMENT_ONLY, False)
+    assert report["found"]["boto3"]
+    assert report["found"]["jinja2"]
+    assert report["found"]["aws_lambda_powertools"]
+
+
+def test_a_worker_gets_exactly_the_environment_it_is_given(runtime: LambdaRuntime) -> None:
+    spec = _probe("probe.report")
+    given = {**lambda_environment(spec, REGION), "GIVEN_BY_TEMPLATE": "yes"}
+    os.environ["CLOSELOOP_DEVELOPMENT_ONLY"] = "leaked"
+    worker = FunctionWorker(spec, runtime, given)
+    try:
+        report = worker.invoke({})
+    finally:
+        worker.stop()
+        del os.environ["CLOSELOOP_DEVELOPMENT_ONLY"]
+
+    # Python itself may add LC_CTYPE when it coerces the C locale; nothing else may appear.
+    assert {name: value for name, value in report["environment"].items() if name != "LC_CTYPE"} == given
+    assert report["function_name"] == "closeloop-ProbeFunction"
+
+
+def test_a_handler_that_needs_a_development_package_fails_at_init(runtime: LambdaRuntime) -> None:
+    worker = FunctionWorker(_probe("needs_moto.handler"), runtime, {})
+
+    with pytest.raises(FunctionInitError, match="No module named 'moto'"):
+        worker.invoke({})
+
+
+def test_a_handler_error_is_the_invocation_error_and_the_worker_stays_warm(runtime: LambdaRuntime) -> None:
+    worker = FunctionWorker(_probe("probe.fail"), runtime, {})
+    try:
+        with pytest.raises(FunctionError, match="ValueError: the handler refused the event"):
+            worker.invoke({})
+        with pytest.raises(FunctionError):
+            worker.invoke({})
+    finally:
+        worker.stop()
+
+    assert worker.cold_starts == 1
+
+
+def test_an_invocation_past_the_timeout_is_killed_and_the_next_one_starts_cold(
+    runtime: LambdaRuntime,
+) -> None:
+    worker = FunctionWorker(_probe("probe.sleep", timeout=1), runtime, {})
+    try:
+        with pytest.raises(FunctionTimeoutError, match="timed out after 1 seconds"):
+            worker.invoke({"seconds": 30})
+        answer = worker.invoke({"seconds": 0})
+    finally:
+        worker.stop()
+
+    assert answer == {"slept": 0}
+    assert worker.cold_starts == 2
+
+
+def test_the_runtime_layer_is_the_layer_recipe_output_with_pruned_locale_data(runtime: LambdaRuntime) -> None:
+    layer = runtime.layer_paths[0]
+    kept = {path.stem.split("_")[0] for path in (layer / "babel" / "locale-data").glob("*.dat")}
+    supported = load_template(TEMPLATE)["Parameters"]["SupportedLocales"]["Default"].split(",")
+
+    assert kept == {"root", *(locale.split("-")[0].split("_")[0] for locale in supported)}
+    assert not (layer / "moto").exists()
+
+
+def test_the_runtime_is_located_from_its_manifest(tmp_path: Path) -> None:
+    from closeloop_cli.runtime import RuntimeMissingError
+
+    with pytest.raises(RuntimeMissingError, match="make runtime"):
+        LambdaRuntime.locate(tmp_path)
