@@ -38,7 +38,7 @@ lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the
 	$(MAKE) layer
 
 .PHONY: test
-test: $(VENV_STAMP) runtime browser-deps ## install what the tests need and run the whole suite (functions in the layer-only runtime)
+test: check runtime browser-deps ## every gate (make check), then the whole suite, functions in the layer-only runtime
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 .PHONY: test-fast
@@ -52,7 +52,7 @@ lint: $(VENV_STAMP) ## ruff and mypy (strict on functions/)
 	.venv/bin/mypy
 
 .PHONY: check
-check: lint lint-template ## every gate: ruff, mypy, cfn-lint, sam validate --lint
+check: lint lint-template layer-check ## every gate: ruff, mypy, cfn-lint (template and SAM-transformed), sam validate --lint, layer pins
 
 .PHONY: schemas
 schemas: $(VENV_STAMP) ## regenerate events/schemas/ from the event models

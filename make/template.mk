@@ -7,8 +7,6 @@
 
 
 TOOLS_PYTHON ?= 3.11
-# Without Docker, `sam build` builds with the first python3.12 on PATH, which must match the Lambda runtime.
-LAMBDA_PYTHON_BIN ?= /root/.pyenv/versions/3.12.1/bin
 LINT_REGION ?= eu-west-1
 # The local layer-only Lambda runtime (see `make runtime`): what the sandbox, the e2e tests and the
 # benchmark run the functions with.
@@ -42,8 +40,11 @@ tools-lock: | $(UV) ## re-pin cfn-lint and the SAM CLI (tools/*.in) to their lat
 		--custom-compile-command "make tools-lock" tools/sam.in -o tools/sam.txt
 
 .PHONY: lint-template
-lint-template: tools ## cfn-lint and sam validate --lint on template.yaml (offline)
+lint-template: tools ## cfn-lint on template.yaml and on its SAM transform, and sam validate --lint (offline)
 	$(CFN_LINT) template.yaml
+	@mkdir -p .aws-sam
+	.tools/sam/bin/python tools/sam_transform.py template.yaml --region $(LINT_REGION) > .aws-sam/transformed.json
+	$(CFN_LINT) .aws-sam/transformed.json
 	$(SAM_OFFLINE) $(SAM) validate --lint --template-file template.yaml --region $(LINT_REGION)
 
 # The layer ships exactly the locked runtime dependencies: no dev group, and not the project itself
@@ -58,9 +59,17 @@ layer-check: | $(UV) ## fail when layers/deps/requirements.txt does not match uv
 		&& $(LAYER_EXPORT) --no-header | diff -u $$locked - && rm -f $$locked \
 		|| { rm -f $$locked; echo "layers/deps/requirements.txt is stale: run make layer"; exit 1; }
 
+# Functions and the dependency layer build with BuildMethod: makefile (functions/Makefile,
+# layers/deps/Makefile): pip selects arm64 CPython 3.12 wheels itself, so neither Python 3.12 nor Docker
+# is needed on the building machine.
+# Bytecode is precompiled for Lambda's Python 3.12 when uv finds (or can install) one; without it the
+# build still succeeds, and Lambda compiles the modules at each cold start (read-only /opt, /var/task).
 .PHONY: build
-build: layer tools ## sam build (local python3.12, arm64 wheels; no Docker needed)
-	PATH="$(LAMBDA_PYTHON_BIN):$$PATH" $(SAM_OFFLINE) $(SAM) build --template-file template.yaml
+build: layer-check tools ## sam build (arm64 wheels for python3.12; needs neither Python 3.12 nor Docker)
+	@bytecode="$$($(UV) python find 3.12 2>/dev/null \
+		|| { $(UV) python install --quiet 3.12 >/dev/null 2>&1 && $(UV) python find 3.12; } || true)"; \
+	if [ -z "$$bytecode" ]; then echo "no Python 3.12 found or installable: building without bytecode"; fi; \
+	BYTECODE_PYTHON="$$bytecode" $(SAM_OFFLINE) $(SAM) build --template-file template.yaml
 
 # The layer-only runtime: an interpreter (Python 3.12 when uv finds or can install one, else this
 # machine's python3: the code supports both) and the dependency layer built for this machine by the

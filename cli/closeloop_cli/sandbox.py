@@ -43,6 +43,9 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 NOT_CREATED_TYPES = (*FUNCTION_TYPES, *HTTP_API_TYPES)
+# Parameters a deployer must decide (no default in the template) get a local value in the sandbox, so
+# `closeloop sandbox` runs as it is; `--param` overrides them like any other.
+LOCAL_PARAMETER_VALUES = {"SenderAddress": "surveys@closeloop.example"}
 _QUIET_LOGGERS = ("werkzeug", "botocore", "boto3", "urllib3", "moto")
 
 
@@ -147,6 +150,15 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
+def _local_values(body: dict[str, Any]) -> dict[str, str]:
+    declared = body.get("Parameters") or {}
+    return {
+        name: value
+        for name, value in LOCAL_PARAMETER_VALUES.items()
+        if name in declared and "Default" not in (declared[name] or {})
+    }
+
+
 def _check_port_free(host: str, port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -205,8 +217,8 @@ class Sandbox:
             runtime = LambdaRuntime.locate(self.runtime_dir or DEFAULT_RUNTIME_DIR)
         except RuntimeMissingError as error:
             raise SandboxError(str(error)) from error
-        overrides = parse_parameter_overrides(self.overrides_pairs)
         body = load_template(self.template)
+        overrides = {**_local_values(body), **parse_parameter_overrides(self.overrides_pairs)}
         resolve_parameters(body, overrides)
         _check_port_free(self.host, self.aws_port, "AWS (moto)")
         _check_port_free(self.host, self.api_port, "HTTP API")

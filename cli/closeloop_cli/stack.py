@@ -551,13 +551,12 @@ class _StackBuilder:
     def _secret(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         props = self._resolved(properties)
         name = str(props.get("Name") or self._default_name(logical_id))
+        arguments: dict[str, Any] = {"Name": name}
         if "SecretString" in props:
-            value = str(props["SecretString"])
+            arguments["SecretString"] = str(props["SecretString"])
         elif "GenerateSecretString" in props:
-            value = generate_secret_string(props["GenerateSecretString"])
-        else:
-            value = generate_secret_string({})
-        arguments: dict[str, Any] = {"Name": name, "SecretString": value}
+            arguments["SecretString"] = generate_secret_string(props["GenerateSecretString"])
+        # With neither, CloudFormation creates the secret empty: it has no value until one is put.
         if props.get("Description"):
             arguments["Description"] = props["Description"]
         if props.get("Tags"):

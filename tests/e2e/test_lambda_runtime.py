@@ -1,15 +1,21 @@
 """The functions run here as Lambda runs them: only their CodeUri, the layers and the template's environment.
 
-These tests pin down the worker itself with the probe handlers of tests/fixtures/lambda_probe: the
-interpreter of ``make runtime`` sees the standard library, the function's code and the layers, and
-exactly the environment it is given.
+The gate: every function of template.yaml is started in a layer-only worker (the interpreter of
+``make runtime``, isolated from .venv), imports its handler and handles its sample event from
+``events/invoke/`` against a moto server holding the stack's resources. A dependency the layer lacks, a
+variable the template does not give, a file read from outside the package: each fails here.
+
+The other tests pin down the worker itself with the probe handlers of tests/fixtures/lambda_probe.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -26,6 +32,8 @@ from closeloop_cli.runtime import (
 )
 from closeloop_cli.stack import FunctionSpec, Stack, provision
 from tests.e2e.sandbox_process import REGION, REPO, free_port
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: one line per AWS call
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lambda-runtime")]
 
@@ -64,7 +72,7 @@ def stack(moto_url: str) -> Stack:
     session = boto3.session.Session(
         region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    return provision(
+    provisioned = provision(
         TEMPLATE,
         {"SenderAddress": "surveys@acme.example", "ZendeskBaseUrl": "http://127.0.0.1:9"},
         session=session,
@@ -72,6 +80,12 @@ def stack(moto_url: str) -> Stack:
         region=REGION,
         account_id="123456789012",
     )
+    # The operator's step after a deploy: the helpdesk secrets are created empty.
+    session.client("secretsmanager", endpoint_url=moto_url).put_secret_value(
+        SecretId=provisioned.outputs["ZendeskSecretArn"],
+        SecretString=json.dumps({"webhook_secret": "s3cret", "api_token": "t", "email": "ops@acme.example"}),
+    )
+    return provisioned
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +108,48 @@ def _probe(handler: str, *, timeout: int = 10, environment: dict[str, str] | Non
         timeout_seconds=timeout,
         memory_mb=256,
     )
+
+
+def _sample_events() -> list[tuple[str, str]]:
+    functions = [
+        logical_id
+        for logical_id, resource in load_template(TEMPLATE)["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    return [
+        (logical_id, path.name)
+        for logical_id in functions
+        for path in sorted(INVOKE_EVENTS.glob(f"{logical_id}*.json"))
+    ]
+
+
+def test_every_function_of_the_template_has_a_sample_event() -> None:
+    functions = {
+        logical_id
+        for logical_id, resource in load_template(TEMPLATE)["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+    covered = {logical_id for logical_id, _ in _sample_events()}
+
+    assert covered == functions
+
+
+@pytest.mark.parametrize(("logical_id", "sample"), _sample_events())
+def test_each_function_imports_and_handles_its_sample_event_in_the_layer_only_runtime(
+    runner: FunctionRunner, logical_id: str, sample: str
+) -> None:
+    # GIVEN the function's sample event, as `sam local invoke -e` takes it
+    event: dict[str, Any] = json.loads((INVOKE_EVENTS / sample).read_text(encoding="utf-8"))
+
+    # WHEN the function handles it in its own layer-only worker, with the template's environment
+    result = runner.invoke(logical_id, event)
+
+    # THEN it answers as Lambda expects: an HTTP response, or a batch with no failed record
+    if "Records" in event:
+        assert result == {"batchItemFailures": []}
+    else:
+        assert result["statusCode"] == HTTP_STATUS[sample]
 
 
 def test_a_worker_sees_only_the_standard_library_its_code_and_the_layers(runtime: LambdaRuntime) -> None:

@@ -20,6 +20,8 @@ TEMPLATE = REPO / "template.yaml"
 FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
 REGION = "eu-west-1"
 API_URL = "http://127.0.0.1:3000"
+# The template's one required parameter (it has no default).
+REQUIRED = {"SenderAddress": "surveys@acme.example"}
 
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml is not written yet")
 
@@ -36,7 +38,7 @@ def _client(service: str) -> Any:
 
 @pytest.fixture
 def stack(aws: None) -> Stack:
-    return provision(TEMPLATE, {}, region=REGION, api_url=API_URL)
+    return provision(TEMPLATE, REQUIRED, region=REGION, api_url=API_URL)
 
 
 def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
@@ -107,20 +109,34 @@ def _ses_event(tags: dict[str, list[str]]) -> dict[str, Any]:
     return event
 
 
+THIS_STACK = "this stack's configuration set"
+
+
 @pytest.mark.parametrize(
     ("tags", "delivered"),
     [
-        ({"closeloop": ["survey"], "survey_id": ["a1b2"]}, ["a1b2"]),
-        ({"closeloop": ["lead_alert"]}, []),
+        ({"closeloop": ["survey"], "survey_id": ["a1b2"], "ses:configuration-set": [THIS_STACK]}, ["a1b2"]),
+        (
+            {"closeloop": ["survey"], "survey_id": ["c3d4"], "ses:configuration-set": ["closeloop-staging"]},
+            [],
+        ),
+        ({"closeloop": ["lead_alert"], "ses:configuration-set": [THIS_STACK]}, []),
         ({}, []),
     ],
-    ids=["survey", "lead-alert", "untagged"],
+    ids=["survey", "another-stacks-survey", "lead-alert", "untagged"],
 )
 def test_ses_events_about_surveys_on_the_default_bus_reach_the_delivery_queue(
     stack: Stack, tags: dict[str, list[str]], delivered: list[str]
 ) -> None:
-    # GIVEN an SES bounce event, as SES publishes it to the account's default bus
-    event = _ses_event(tags)
+    # GIVEN an SES bounce event, as SES publishes it to the account's default bus (SES tags it with the
+    # configuration set it was sent with)
+    configuration_set = stack.ref("SesConfigurationSet")
+    event = _ses_event(
+        {
+            name: [configuration_set if value == THIS_STACK else value for value in values]
+            for name, values in tags.items()
+        }
+    )
 
     # WHEN it is put on the default bus
     _client("events").put_events(
@@ -142,19 +158,28 @@ def test_ses_events_about_surveys_on_the_default_bus_reach_the_delivery_queue(
     assert [json.loads(m["Body"])["detail"]["mail"]["tags"]["survey_id"][0] for m in messages] == delivered
 
 
-def test_secrets_exist_and_signing_keys_are_generated(stack: Stack) -> None:
+def test_signing_keys_are_generated(stack: Stack) -> None:
     secrets = _client("secretsmanager")
 
     signing = json.loads(secrets.get_secret_value(SecretId=stack.ref("SigningKeysSecret"))["SecretString"])
-    zendesk = json.loads(secrets.get_secret_value(SecretId=stack.outputs["ZendeskSecretArn"])["SecretString"])
-    freshdesk = json.loads(
-        secrets.get_secret_value(SecretId=stack.outputs["FreshdeskSecretArn"])["SecretString"]
-    )
 
     assert signing["active"] == "k1"
     assert len(signing["k1"]) >= 32
-    assert set(zendesk) == {"webhook_secret", "api_token", "email"}
-    assert set(freshdesk) == {"webhook_secret", "api_key"}
+
+
+@pytest.mark.parametrize("output", ["ZendeskSecretArn", "FreshdeskSecretArn"])
+def test_helpdesk_secrets_exist_empty_until_the_operator_writes_them(stack: Stack, output: str) -> None:
+    secrets = _client("secretsmanager")
+
+    # GIVEN a helpdesk secret as the stack creates it: no value, as CloudFormation does without SecretString
+    assert not secrets.describe_secret(SecretId=stack.outputs[output]).get("VersionIdsToStages")
+
+    # WHEN the operator writes it
+    secrets.put_secret_value(SecretId=stack.outputs[output], SecretString='{"webhook_secret": "s"}')
+
+    # THEN the functions read that value
+    value = secrets.get_secret_value(SecretId=stack.outputs[output])["SecretString"]
+    assert json.loads(value) == {"webhook_secret": "s"}
 
 
 def test_topic_schedule_group_and_configuration_set_exist(stack: Stack) -> None:
@@ -220,7 +245,7 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
 def test_parameter_overrides_reach_the_environment(aws: None) -> None:
     stack = provision(
         TEMPLATE,
-        {"FollowUpDelayMinutes": "0", "PublicBaseUrl": "https://surveys.example.com"},
+        {**REQUIRED, "FollowUpDelayMinutes": "0", "PublicBaseUrl": "https://surveys.example.com"},
         region=REGION,
         api_url=API_URL,
     )

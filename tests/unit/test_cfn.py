@@ -231,7 +231,20 @@ def test_the_real_template_loads_and_its_parameters_resolve() -> None:
     if not template_path.exists():
         pytest.skip("template.yaml is not written yet")
 
+    # GIVEN the real template, and the one parameter it requires (it has no default)
     template = load_template(template_path)
-    values = resolve_parameters(template, {})
 
+    # WHEN its parameters resolve
+    values = resolve_parameters(template, {"SenderAddress": "surveys@acme.example"})
+
+    # THEN every parameter has a value
     assert set(values) == set(template["Parameters"])
+
+
+def test_the_real_template_refuses_to_resolve_without_a_sender_address() -> None:
+    template_path = REPO / "template.yaml"
+    if not template_path.exists():
+        pytest.skip("template.yaml is not written yet")
+
+    with pytest.raises(ParameterError, match="SenderAddress has no default"):
+        resolve_parameters(load_template(template_path), {})

@@ -8,6 +8,7 @@ project's own rules (least privilege, dead-letter queues, encryption, the config
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,34 @@ UNSCOPABLE_ACTIONS = {
 }
 
 REQUIRED_OUTPUTS = ("EventBusName", "ApiUrl", "ZendeskSecretArn", "FreshdeskSecretArn", "LeadAlertTopicArn")
+
+# Parameters only a business can decide: no default, so `sam deploy --guided` asks for them instead of
+# deploying a stack that cannot work (a placeholder sender address can never send).
+REQUIRED_PARAMETERS = ("SenderAddress",)
+
+# Every action the template grants, each a real IAM action (IAM rejects nothing at deploy time: a made-up
+# action is silently useless). DynamoDB has no transaction actions: TransactWriteItems is authorised per
+# item, by PutItem, UpdateItem, DeleteItem and ConditionCheckItem.
+KNOWN_IAM_ACTIONS = {
+    "comprehend:DetectSentiment",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "events:PutEvents",
+    "iam:PassRole",
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "secretsmanager:GetSecretValue",
+    "ses:SendEmail",
+    "ses:SendRawEmail",
+    "sns:Publish",
+    "sqs:ChangeMessageVisibility",
+    "sqs:SendMessage",
+}
 
 SHORT_FORM_TAGS = (
     "Ref",
@@ -134,7 +163,16 @@ def iam_statements() -> Iterator[tuple[str, dict[str, Any]]]:
             documents.append(props["PolicyDocument"])
         for document in documents:
             for statement in as_list(document.get("Statement", [])):
-                yield name, statement
+                yield from ((name, branch) for branch in conditional_branches(statement))
+
+
+def conditional_branches(node: Any) -> Iterator[Any]:
+    """``node`` itself, or each branch of an ``Fn::If`` (except ``AWS::NoValue``), recursively."""
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        for branch in node["Fn::If"][1:]:
+            yield from conditional_branches(branch)
+    elif node != {"Ref": "AWS::NoValue"}:
+        yield node
 
 
 def intrinsic_references(node: Any) -> Iterator[str]:
@@ -155,15 +193,64 @@ def intrinsic_references(node: Any) -> Iterator[str]:
             yield from intrinsic_references(item)
 
 
-def test_every_parameter_has_a_description_and_a_default() -> None:
+def test_every_parameter_has_a_description() -> None:
     # GIVEN the template's parameters
     parameters = TEMPLATE_DATA["Parameters"]
-    # THEN each explains itself and can be left out of a deployment
+    # THEN each explains itself (it is the help text of `sam deploy --guided`)
     assert parameters
     undocumented = [name for name, spec in parameters.items() if not spec.get("Description")]
-    without_default = [name for name, spec in parameters.items() if "Default" not in spec]
     assert undocumented == []
-    assert without_default == []
+
+
+def test_only_the_decisions_a_business_must_make_have_no_default() -> None:
+    # GIVEN the template's parameters
+    parameters = TEMPLATE_DATA["Parameters"]
+    # THEN a deployment must give the required ones, and can leave out every other
+    without_default = sorted(name for name, spec in parameters.items() if "Default" not in spec)
+    assert without_default == sorted(REQUIRED_PARAMETERS)
+
+
+@pytest.mark.parametrize("name", REQUIRED_PARAMETERS)
+def test_a_required_parameter_refuses_an_empty_value(name: str) -> None:
+    # GIVEN a parameter without a default
+    spec = TEMPLATE_DATA["Parameters"][name]
+    # THEN CloudFormation rejects an empty value instead of deploying a stack that fails later
+    assert re.fullmatch(spec["AllowedPattern"], "") is None
+
+
+@pytest.mark.parametrize("name", sorted(set(TEMPLATE_DATA["Parameters"]) - set(REQUIRED_PARAMETERS)))
+def test_every_default_satisfies_its_own_constraints(name: str) -> None:
+    # GIVEN a parameter with a default
+    spec = TEMPLATE_DATA["Parameters"][name]
+    default = str(spec["Default"])
+    # THEN accepting the default passes CloudFormation's own checks
+    if "AllowedValues" in spec:
+        assert default in [str(value) for value in spec["AllowedValues"]]
+    if "AllowedPattern" in spec:
+        assert re.fullmatch(spec["AllowedPattern"], default)
+    assert spec.get("MinLength", 0) <= len(default) <= spec.get("MaxLength", len(default))
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name, spec in TEMPLATE_DATA["Parameters"].items() if spec["Type"] == "String")
+)
+def test_every_string_parameter_has_a_bounded_length(name: str) -> None:
+    # Values end up in the functions' environment, which Lambda caps at 4 KB (see the size test below).
+    spec = TEMPLATE_DATA["Parameters"][name]
+    assert "MaxLength" in spec or "AllowedValues" in spec
+
+
+def test_the_console_groups_list_every_parameter_once_business_decisions_first() -> None:
+    # GIVEN the parameter groups `sam deploy --guided` and the console show
+    groups = TEMPLATE_DATA["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    # THEN each parameter appears in exactly one group
+    assert sorted(grouped) == sorted(TEMPLATE_DATA["Parameters"])
+    # AND the first group holds what only the business can decide: the sender, the helpdesks, the lead
+    assert {"SenderAddress", "ZendeskBaseUrl", "FreshdeskBaseUrl", "LeadAlertAddress"} <= set(
+        groups[0]["Parameters"]
+    )
+    assert groups[0]["Parameters"][0] == "SenderAddress"
 
 
 def test_every_parameter_is_used() -> None:
@@ -201,6 +288,29 @@ def test_no_iam_statement_allows_a_service_wildcard_action() -> None:
     assert wildcards == []
 
 
+def test_every_iam_action_is_a_real_action_the_project_uses() -> None:
+    # GIVEN every action any statement grants
+    actions = {
+        (holder, action) for holder, statement in iam_statements() for action in as_list(statement["Action"])
+    }
+    assert actions
+    # THEN each is on the list of real actions (IAM accepts a misspelt or invented action without a word)
+    unknown = sorted((holder, action) for holder, action in actions if action not in KNOWN_IAM_ACTIONS)
+    assert unknown == []
+
+
+def test_dynamodb_transactions_are_granted_through_their_item_actions() -> None:
+    # "dynamodb:TransactWriteItems" is no IAM action: each Put/Update/Delete/ConditionCheck in a
+    # transaction is authorised as PutItem/UpdateItem/DeleteItem/ConditionCheckItem.
+    transaction_actions = [
+        (holder, action)
+        for holder, statement in iam_statements()
+        for action in as_list(statement["Action"])
+        if action.lower().startswith("dynamodb:transact")
+    ]
+    assert transaction_actions == []
+
+
 def sqs_event_sources() -> Iterator[tuple[str, str]]:
     """(function id, queue id) for every SQS event of every function."""
     for function_id in FUNCTION_IDS:
@@ -224,7 +334,8 @@ def test_ses_bounces_and_complaints_reach_the_delivery_queue_from_the_default_bu
     rule = RESOURCES["DeliveryEventsRule"]["Properties"]
     # THEN SES publishes its bounces and complaints to the default bus (the only bus SES can publish to)
     assert referenced_resource(destination["ConfigurationSetName"]) == "SesConfigurationSet"
-    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT"]
+    # (lower case: the documented values are send, reject, bounce, complaint, delivery...)
+    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == ["bounce", "complaint"]
     bus_arn = destination["EventDestination"]["EventBridgeDestination"]["EventBusArn"]["Fn::Sub"]
     assert bus_arn.endswith(":event-bus/default")
     # AND a rule on that bus sends those about surveys to the queue DeliverabilityFunction consumes
@@ -234,6 +345,81 @@ def test_ses_bounces_and_complaints_reach_the_delivery_queue_from_the_default_bu
     [target] = rule["Targets"]
     assert referenced_resource(target["Arn"]) == "DeliveryEventsQueue"
     assert referenced_resource(target["DeadLetterConfig"]["Arn"]) == "DeliveryEventsDeadLetterQueue"
+
+
+def matches_event_pattern(pattern: Any, event: Any) -> bool:
+    """EventBridge's exact-value matching: every pattern field is present in the event with a listed value."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            key in event and matches_event_pattern(value, event[key]) for key, value in pattern.items()
+        )
+    values = event if isinstance(event, list) else [event]
+    return any(value in pattern for value in values)
+
+
+def with_references(node: Any, refs: dict[str, str]) -> Any:
+    """``node`` with each ``{"Ref": name}`` replaced by ``refs[name]``."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"}:
+            return refs[node["Ref"]]
+        return {key: with_references(value, refs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [with_references(item, refs) for item in node]
+    return node
+
+
+@pytest.mark.parametrize(
+    ("configuration_set", "delivered"),
+    [("closeloop", True), ("closeloop-staging", False)],
+    ids=["this-stack", "another-stack"],
+)
+def test_only_bounces_of_this_stacks_surveys_reach_its_delivery_queue(
+    configuration_set: str, delivered: bool
+) -> None:
+    # GIVEN this stack's rule, with its configuration set named "closeloop", on the account's shared bus
+    pattern = with_references(
+        RESOURCES["DeliveryEventsRule"]["Properties"]["EventPattern"], {"SesConfigurationSet": "closeloop"}
+    )
+    # WHEN SES publishes a bounce of a survey sent with some stack's configuration set
+    event = json.loads((REPO / "events" / "ses" / "bounce_permanent.json").read_text(encoding="utf-8"))
+    event["detail"]["mail"]["tags"]["ses:configuration-set"] = [configuration_set]
+    # THEN the rule takes it only when that stack is this one (staging never suppresses prod's customers)
+    assert matches_event_pattern(pattern, event) is delivered
+
+
+def test_bounces_of_mail_that_is_no_survey_stay_out_of_the_delivery_queue() -> None:
+    # GIVEN this stack's rule, and a bounce of a lead alert sent with the same configuration set
+    pattern = with_references(
+        RESOURCES["DeliveryEventsRule"]["Properties"]["EventPattern"], {"SesConfigurationSet": "closeloop"}
+    )
+    event = json.loads((REPO / "events" / "ses" / "bounce_permanent.json").read_text(encoding="utf-8"))
+    event["detail"]["mail"]["tags"]["closeloop"] = ["lead_alert"]
+    # THEN the rule does not take it
+    assert not matches_event_pattern(pattern, event)
+
+
+def operator_secrets() -> list[str]:
+    """The secrets the operator writes, named by the outputs the deploy guide points to."""
+    outputs = TEMPLATE_DATA["Outputs"]
+    return sorted(
+        referenced_resource(outputs[name]["Value"]) for name in ("ZendeskSecretArn", "FreshdeskSecretArn")
+    )
+
+
+@pytest.mark.parametrize("secret_id", operator_secrets())
+def test_secrets_the_operator_writes_are_created_empty_so_no_update_overwrites_them(secret_id: str) -> None:
+    # GIVEN a secret the operator fills in with put-secret-value
+    secret = RESOURCES[secret_id]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    # THEN the template gives it no value: CloudFormation writes a new version whenever SecretString or
+    # GenerateSecretString changes, and with neither it creates the secret empty and never writes one
+    assert "SecretString" not in secret["Properties"]
+    assert "GenerateSecretString" not in secret["Properties"]
+
+
+@pytest.mark.parametrize("secret_id", resources_of_type("AWS::SecretsManager::Secret"))
+def test_no_secret_value_is_written_in_the_template(secret_id: str) -> None:
+    assert "SecretString" not in RESOURCES[secret_id]["Properties"]
 
 
 @pytest.mark.parametrize(("function_id", "queue_id"), list(sqs_event_sources()))
@@ -318,7 +504,13 @@ def test_every_function_gets_the_dependency_and_templates_layers(function_id: st
 def test_the_templates_layer_is_where_the_functions_look_for_templates() -> None:
     # A layer's content is extracted under /opt.
     assert RESOURCES["TemplatesLayer"]["Properties"]["ContentUri"] == "templates/"
-    assert GLOBAL_FUNCTION["Environment"]["Variables"]["TEMPLATES_PATH"] == "/opt"
+    paths = {
+        fid: function_environment(fid)["TEMPLATES_PATH"]
+        for fid in FUNCTION_IDS
+        if "TEMPLATES_PATH" in function_environment(fid)
+    }
+    assert paths
+    assert set(paths.values()) == {"/opt"}
 
 
 SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
@@ -333,20 +525,194 @@ def test_every_environment_variable_is_a_setting_or_a_powertools_variable(functi
     assert unknown == []
 
 
+# Settings the template no longer sets, and why: the code must not need them from the environment.
+RETIRED_SETTING_VARIABLES = {
+    "TEAM_LEADS": "team leads are items in the surveys table, managed with `closeloop leads`",
+}
+
+
+def settings_read_by_handler(function_id: str) -> set[str]:
+    """The environment variables a function's code can read, traced statically from its handler.
+
+    From the handler, every ``wiring.<factory>`` it uses and every wiring function those reach; in them,
+    each ``config.<field>`` / ``settings().<field>``; and where the whole ``Settings`` is handed on
+    (``PlanningPolicy.from_settings(config)``, ``WebhookDependencies(settings=...)``), each
+    ``settings.<field>`` in the module that receives it.
+    """
+    fields = set(Settings.model_fields)
+    path, _ = handler_module(function_id)
+    wiring = ast.parse((FUNCTIONS / "closeloop" / "wiring.py").read_text(encoding="utf-8"))
+    factories = {node.name: node for node in wiring.body if isinstance(node, ast.FunctionDef)}
+    handler = ast.parse(path.read_text(encoding="utf-8"))
+    pending = [
+        node.attr
+        for node in ast.walk(handler)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"
+    ]
+    scopes: list[tuple[ast.AST, ast.Module]] = [(handler, handler)]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in factories:
+            continue
+        seen.add(name)
+        scopes.append((factories[name], wiring))
+        pending += [node.id for node in ast.walk(factories[name]) if isinstance(node, ast.Name)]
+    read: set[str] = set()
+    scanned_modules: set[str] = set()
+    while scopes:
+        scope, module = scopes.pop()
+        read |= {
+            node.attr
+            for node in ast.walk(scope)
+            if isinstance(node, ast.Attribute) and node.attr in fields and _is_settings(node.value)
+        }
+        for receiver in _settings_receivers(scope, module):
+            if receiver not in scanned_modules:
+                scanned_modules.add(receiver)
+                tree = ast.parse(
+                    FUNCTIONS.joinpath(*receiver.split(".")).with_suffix(".py").read_text(encoding="utf-8")
+                )
+                scopes.append((tree, tree))
+    return {field.upper() for field in read}
+
+
+def _is_settings(node: ast.AST) -> bool:
+    """``config``, ``settings``, ``settings()``, ``wiring.settings()`` or ``deps.settings``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id in ("config", "settings")
+    return isinstance(node, ast.Attribute) and node.attr == "settings"
+
+
+def _settings_receivers(scope: ast.AST, module: ast.Module) -> set[str]:
+    """Modules whose classes or functions ``scope`` hands the whole settings object to."""
+    imported = {
+        alias.asname or alias.name: node.module
+        for node in ast.walk(module)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    receivers: set[str] = set()
+    for call in (node for node in ast.walk(scope) if isinstance(node, ast.Call)):
+        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+        if not any(_is_settings(argument) for argument in arguments):
+            continue
+        callee = call.func
+        while isinstance(callee, ast.Attribute):
+            callee = callee.value
+        assert isinstance(callee, ast.Name), f"cannot follow the settings into {ast.unparse(call)}"
+        assert callee.id in imported, f"cannot follow the settings into {ast.unparse(call)}"
+        receivers.add(imported[callee.id])
+    return receivers
+
+
 @pytest.mark.parametrize("function_id", FUNCTION_IDS)
-def test_every_setting_is_configured_by_the_template(function_id: str) -> None:
-    # GIVEN the settings the code reads
-    # THEN the deployment sets each one (a missing variable would silently fall back to a local default),
-    # except the public URL, which only SendFunction gets (see the next test)
-    expected = SETTING_VARIABLES - {"PUBLIC_BASE_URL"}
-    missing = sorted(expected - set(function_environment(function_id)))
-    assert missing == []
+def test_every_function_gets_exactly_the_settings_its_code_reads(function_id: str) -> None:
+    # GIVEN the settings the function's code reads, traced from its handler
+    expected = settings_read_by_handler(function_id) - set(RETIRED_SETTING_VARIABLES)
+    # WHEN the template's environment for it is merged as SAM merges it
+    given = {name for name in function_environment(function_id) if not name.startswith("POWERTOOLS_")}
+    # THEN none is missing (it would silently fall back to a local default) and none is extra (Lambda caps
+    # the environment at 4 KB, and a variable nobody reads is a contract nobody keeps)
+    assert {"missing": sorted(expected - given), "extra": sorted(given - expected)} == {
+        "missing": [],
+        "extra": [],
+    }
 
 
-def test_only_the_send_function_gets_the_public_base_url() -> None:
-    # The API's routes reference ApiFunction, so giving it the API's URL would be a circular dependency.
-    with_url = [fid for fid in FUNCTION_IDS if "PUBLIC_BASE_URL" in function_environment(fid)]
-    assert with_url == ["SendFunction"]
+def test_every_setting_is_set_for_some_function() -> None:
+    given = {name for function_id in FUNCTION_IDS for name in function_environment(function_id)}
+    unset = sorted(SETTING_VARIABLES - given - set(RETIRED_SETTING_VARIABLES))
+    assert unset == []
+
+
+def test_retired_settings_are_set_for_no_function() -> None:
+    still_set = [
+        (function_id, name)
+        for function_id in FUNCTION_IDS
+        for name in function_environment(function_id)
+        if name in RETIRED_SETTING_VARIABLES
+    ]
+    assert still_set == []
+    assert "TeamLeads" not in TEMPLATE_DATA["Parameters"]
+
+
+# Lambda's quota: 4 KB for all of a function's environment variables, measured as their JSON.
+LAMBDA_ENVIRONMENT_LIMIT = 4096
+# Headroom kept under it for the worst case, so a new variable fails here rather than at deployment.
+ENVIRONMENT_HEADROOM = 512
+# Generous lengths of what references resolve to. A queue URL is at most about 135 characters (queue
+# names are capped at 80); generated table, topic, secret and role names stay under it for stack names
+# of up to 60 characters. Pseudo parameters: their longest values.
+LONGEST_RESOURCE_VALUE = 150
+LONGEST_PSEUDO_PARAMETER = {
+    "AWS::Region": 20,
+    "AWS::URLSuffix": 20,
+    "AWS::AccountId": 12,
+    "AWS::Partition": 10,
+}
+# A Number parameter without MaxValue: as many digits as anyone would type.
+LONGEST_NUMBER = 20
+
+
+def longest_parameter_value(name: str) -> int:
+    spec = TEMPLATE_DATA["Parameters"][name]
+    if "AllowedValues" in spec:
+        return max(len(str(value)) for value in spec["AllowedValues"])
+    if spec["Type"] == "Number":
+        return len(str(spec["MaxValue"])) if "MaxValue" in spec else LONGEST_NUMBER
+    return int(spec["MaxLength"])
+
+
+def longest_value(node: Any) -> int:
+    """The longest string ``node`` can resolve to, with every parameter at its longest allowed value."""
+    if not isinstance(node, dict):
+        return len(str(node))
+    if "Ref" in node:
+        name = node["Ref"]
+        if name in TEMPLATE_DATA["Parameters"]:
+            return longest_parameter_value(name)
+        return LONGEST_PSEUDO_PARAMETER.get(name, LONGEST_RESOURCE_VALUE)
+    if "Fn::GetAtt" in node:
+        return LONGEST_RESOURCE_VALUE
+    if "Fn::If" in node:
+        return max(longest_value(node["Fn::If"][1]), longest_value(node["Fn::If"][2]))
+    if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+        text = node["Fn::Sub"]
+        names = re.findall(r"\$\{([^}!]+)\}", text)
+        literal = re.sub(r"\$\{[^}!]+\}", "", text)
+        return len(literal) + sum(
+            longest_value({"Fn::GetAtt": name} if "." in name else {"Ref": name}) for name in names
+        )
+    raise AssertionError(f"no worst case known for {node!r}")
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_every_function_environment_stays_well_under_lambdas_4_kb(function_id: str) -> None:
+    # GIVEN the function's environment with every parameter at its longest allowed value
+    worst_case = {
+        name: "x" * longest_value(value) for name, value in function_environment(function_id).items()
+    }
+    # WHEN Lambda measures it
+    size = len(json.dumps(worst_case, separators=(",", ":")).encode("utf-8"))
+    # THEN it leaves headroom under the quota (a deployment over it fails)
+    assert size <= LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM
+
+
+def test_the_api_function_gets_the_public_base_url_as_given() -> None:
+    # The API's own URL cannot be given here: its routes reference ApiFunction (a circular dependency).
+    # Empty means the pages trust only the request's own domain.
+    assert function_environment("ApiFunction")["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
+
+
+def test_the_send_function_links_to_the_http_apis_own_url_when_no_public_base_url_is_set() -> None:
+    url = function_environment("SendFunction")["PUBLIC_BASE_URL"]
+    condition, given, fallback = url["Fn::If"]
+    assert condition == "HasPublicBaseUrl"
+    assert given == {"Ref": "PublicBaseUrl"}
+    assert fallback == {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
 
 
 def test_powertools_is_configured_for_every_function() -> None:
@@ -354,7 +720,19 @@ def test_powertools_is_configured_for_every_function() -> None:
     assert variables["POWERTOOLS_SERVICE_NAME"] == "closeloop"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "closeloop"
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
-    assert GLOBAL_FUNCTION["Tracing"] == "Active"
+
+
+def test_tracing_is_off_unless_the_deployment_asks_for_it() -> None:
+    # GIVEN the Tracing parameter
+    tracing = TEMPLATE_DATA["Parameters"]["Tracing"]
+    assert tracing["Default"] == "PassThrough"
+    assert sorted(tracing["AllowedValues"]) == ["Active", "PassThrough"]
+    # THEN it sets every function's X-Ray mode, and Powertools' tracer is disabled unless it is Active
+    assert GLOBAL_FUNCTION["Tracing"] == {"Ref": "Tracing"}
+    assert TEMPLATE_DATA["Conditions"]["IsTracingActive"] == {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]}
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+        "Fn::If": ["IsTracingActive", "false", "true"]
+    }
 
 
 @pytest.mark.parametrize("function_id", FUNCTION_IDS)
@@ -382,9 +760,38 @@ def test_every_parameter_is_in_the_deploy_guide_with_its_default(name: str) -> N
         for line in DEPLOY_GUIDE.read_text(encoding="utf-8").splitlines()
         if line.startswith("| `") and len(cells := line.split("|")) > 3
     }
-    # THEN the parameter has a row showing the template's default
-    default = str(TEMPLATE_DATA["Parameters"][name]["Default"])
+    # THEN the parameter has a row showing the template's default, or that it is required
+    spec = TEMPLATE_DATA["Parameters"][name]
+    if "Default" not in spec:
+        assert rows[name] == "*(required)*"
+        return
+    default = str(spec["Default"])
     assert rows[name] == (f"`{default}`" if default else "*(empty)*")
+
+
+def test_the_configuration_reference_says_which_functions_get_each_variable() -> None:
+    # GIVEN the variables table of docs/configuration.md: | `NAME` | set from | Api, Send | (or "all")
+    reference = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    documented = {
+        cells[1].strip("` "): cells[3].strip()
+        for line in reference.splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) > 4
+    }
+    # THEN it names, for each variable the template sets, the functions that get it
+    given: dict[str, set[str]] = {}
+    for function_id in FUNCTION_IDS:
+        for name in function_environment(function_id):
+            given.setdefault(name, set()).add(function_id.removesuffix("Function"))
+    expected = {
+        name: "all" if len(functions) == len(FUNCTION_IDS) else sorted(functions)
+        for name, functions in given.items()
+        if not name.startswith("POWERTOOLS_")
+    }
+    actual = {
+        name: functions if functions == "all" else sorted(functions.split(", "))
+        for name, functions in documented.items()
+    }
+    assert actual == expected
 
 
 def test_the_configuration_reference_lists_every_setting() -> None:
