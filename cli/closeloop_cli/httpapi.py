@@ -204,6 +204,17 @@ def http_answer(result: Any) -> HttpAnswer:
     return HttpAnswer(int(result["statusCode"]), headers, body)
 
 
+# API Gateway's HTTP API payload limit: a larger body is refused with 413 before any function runs.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# How long a request's body may take to arrive (API Gateway's own is 30 s, the integration timeout).
+BODY_READ_TIMEOUT_SECONDS = 10
+
+
+def _gateway_error(status: int, message: str) -> HttpAnswer:
+    body = json.dumps({"message": message}).encode()
+    return HttpAnswer(status, [("Content-Type", "application/json")], body)
+
+
 class HttpApiServer:
     """A threaded HTTP server whose requests all go through the same ``FunctionRunner`` lock."""
 
@@ -284,12 +295,44 @@ class HttpApiServer:
             protocol_version = "HTTP/1.1"
             server_version = "closeloop-sandbox"
 
+            # A client that announces more body than it sends would otherwise hold its thread forever.
+            timeout = BODY_READ_TIMEOUT_SECONDS
+
             def _serve(self) -> None:
+                answer = self._refusal()
+                if answer is None:
+                    try:
+                        body = self._body()
+                    except TimeoutError:
+                        self.close_connection = True
+                        answer = _gateway_error(408, "Request Timeout")
+                    else:
+                        answer = api.handle(
+                            self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                        )
+                self._answer(answer)
+
+            def _refusal(self) -> HttpAnswer | None:
+                """API Gateway's own answers to a request it cannot take: before any function runs."""
+                declared = self.headers.get("Content-Length")
+                if declared is not None and not declared.strip().isdigit():
+                    self.close_connection = True
+                    return _gateway_error(400, "Bad Request")
+                if declared is not None and int(declared) > MAX_PAYLOAD_BYTES:
+                    self.close_connection = True
+                    return _gateway_error(413, "Request Entity Too Large")
+                return None
+
+            def _body(self) -> bytes:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                answer = api.handle(
-                    self.command, self.path, list(self.headers.items()), body, self.client_address[0]
-                )
+                if not length:
+                    return b""
+                body = self.rfile.read(length)
+                if len(body) < length:  # the client closed before sending what it announced
+                    raise TimeoutError
+                return body
+
+            def _answer(self, answer: HttpAnswer) -> None:
                 self.send_response(answer.status)
                 names = {name.lower() for name, _ in answer.headers}
                 for name, value in answer.headers:

@@ -9,6 +9,7 @@ real template.yaml with the real handlers.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -165,6 +166,53 @@ def test_a_handler_exception_is_a_500(sandbox: RunningSandbox) -> None:
 
     assert status == 500
     assert json.loads(body) == {"message": "Internal Server Error"}
+
+
+def _raw_request(sandbox: RunningSandbox, request: bytes) -> bytes:
+    """Send bytes as they are (no client fixes them up) and read the whole answer."""
+    host, port = sandbox.api_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_non_numeric_content_length_is_a_400_not_a_dropped_connection(sandbox: RunningSandbox) -> None:
+    answer = _raw_request(
+        sandbox, b"POST /webhooks/zendesk HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n{}"
+    )
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b'{"message": "Bad Request"}')
+
+
+def test_a_body_shorter_than_its_content_length_is_answered_not_waited_for(sandbox: RunningSandbox) -> None:
+    # GIVEN a client that announces 1,000 bytes, sends 2 and stops sending
+    answer = _raw_request(
+        sandbox, b"POST /webhooks/zendesk HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{}"
+    )
+
+    # THEN the API answers (408) and the connection ends, instead of a thread waiting forever
+    assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_body_over_api_gateways_payload_limit_is_a_413(sandbox: RunningSandbox) -> None:
+    answer = _raw_request(
+        sandbox, b"POST /webhooks/zendesk HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n{}"
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_the_sandboxs_own_log_lines_are_kept(sandbox: RunningSandbox) -> None:
+    http_request(f"{sandbox.api_url}/webhooks/log-line", data=b"{}")
+
+    # THEN the access line reaches the sandbox's log (no function's logging setup can filter it out)
+    log = sandbox.folder / "sandbox.log"
+    eventually(lambda: "POST /webhooks/log-line -> 202" in log.read_text(encoding="utf-8") or None)
 
 
 def test_a_schedule_due_now_is_delivered_to_its_queue(sandbox: RunningSandbox) -> None:
