@@ -26,13 +26,12 @@ from closeloop.domain.tickets import (
     TicketClosed,
     TicketReopened,
 )
+from closeloop.domain.webhook_errors import WebhookPayloadError, WebhookUnavailableError
 from closeloop.domain.webhooks import (
     ZENDESK,
     HelpdeskGroup,
     HelpdeskUser,
     Ignored,
-    WebhookPayloadError,
-    WebhookUnavailableError,
     ZendeskStatusChange,
     interpret_zendesk_event,
     normalize_freshdesk,
@@ -81,6 +80,18 @@ class WebhookReceipt:
     detail_type: str | None = None
     event_id: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookReceiver:
+    """``receive_webhook`` bound to its dependencies: what ``POST /webhooks/{provider}`` calls."""
+
+    deps: WebhookDependencies
+
+    def receive(
+        self, provider: str, headers: Mapping[str, str], raw_body: bytes, now: datetime
+    ) -> WebhookReceipt:
+        return receive_webhook(provider, headers, raw_body, now, self.deps)
 
 
 def receive_webhook(

@@ -3,6 +3,10 @@
 Handlers ask this module for what they need; tests reset it with ``reset()`` after starting moto, so
 every client points at the mock. boto3 reads ``AWS_ENDPOINT_URL`` itself, which is how the local
 sandbox points the same code at its moto server.
+
+Every function loads only what its own work needs: the imports of adapters and domain services are
+inside the factories that build them, so the plan function never loads Jinja, the webhook route never
+loads the survey pages, and no function loads a helpdesk adapter it does not call.
 """
 
 from __future__ import annotations
@@ -14,28 +18,57 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from closeloop.adapters.dynamodb import SurveyRepository
-from closeloop.adapters.events import EventBusPublisher
-from closeloop.adapters.mail import SesMailer
-from closeloop.adapters.queues import MessageDisposal
-from closeloop.adapters.rendering import EmailRenderer
-from closeloop.adapters.scheduler import SurveySendScheduler
-from closeloop.adapters.secrets import SecretStore
 from closeloop.config import Settings, load_settings
-from closeloop.domain.links import LinkSigner
-from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
-from closeloop.domain.sending import SendingPolicy, SurveySender
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-# Adaptive retries absorb short throttling bursts before an error reaches the queue's own backoff.
-_CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+    from closeloop.adapters.dynamodb import SurveyRepository, TeamLeadRepository
+    from closeloop.adapters.events import EventBusPublisher
+    from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
+    from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
+    from closeloop.adapters.helpdesks.zendesk import ZendeskClient, ZendeskCredentials
+    from closeloop.adapters.pages import SurveyPageFlow
+    from closeloop.adapters.queues import MessageDisposal
+    from closeloop.adapters.rendering import EmailRenderer
+    from closeloop.adapters.scheduler import SurveySendScheduler
+    from closeloop.adapters.secrets import SecretStore
+    from closeloop.domain.answers import FormTokens
+    from closeloop.domain.deliverability import DeliverabilityRecorder
+    from closeloop.domain.judgment import CommentClassifier
+    from closeloop.domain.links import LinkSigner
+    from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
+    from closeloop.domain.sending import SurveySender
+    from closeloop.ingest import WebhookDependencies, WebhookReceiver
+
+# DynamoDB, SQS, EventBridge, Scheduler, Secrets Manager, SNS: their writes are conditional or harmless to
+# repeat, so the SDK may retry them. Adaptive retries absorb short throttling bursts before an error
+# reaches the queue's own backoff. In-region calls take milliseconds; one call's worst case is bounded at
+# 3 x (2 s + 5 s) plus at most 3 s of backoff, about 24 s.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5
+)
+
+# SES sends are never retried by the SDK: a request that timed out may have been sent, and sending it
+# again would send a second email. One attempt, so a timeout reaches the mail adapter, which tells the
+# cases apart: no connection (safe to send later) or no answer (outcome unknown: never resent). SES
+# answers in well under a second; its worst case is SES_CONNECT_TIMEOUT + SES_READ_TIMEOUT.
+SES_CONNECT_TIMEOUT = 2
+SES_READ_TIMEOUT = 5
+_SES_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=SES_CONNECT_TIMEOUT,
+    read_timeout=SES_READ_TIMEOUT,
+)
 
 
 @cache
@@ -43,8 +76,8 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-def _client(service: str) -> Any:
-    return _session().client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+def _client(service: str, retry_and_timeouts: Config = _CLIENT_CONFIG) -> Any:
+    return _session().client(service, config=retry_and_timeouts)  # type: ignore[call-overload]
 
 
 def settings() -> Settings:
@@ -77,7 +110,7 @@ def secrets_client() -> SecretsManagerClient:
 
 @cache
 def sesv2_client() -> SESV2Client:
-    client: SESV2Client = _client("sesv2")
+    client: SESV2Client = _client("sesv2", _SES_CONFIG)
     return client
 
 
@@ -88,23 +121,64 @@ def sqs_client() -> SQSClient:
 
 
 @cache
+def sns_client() -> SNSClient:
+    client: SNSClient = _client("sns")
+    return client
+
+
+# ---- shared by every function -------------------------------------------------------------------
+
+
+@cache
 def event_publisher() -> EventBusPublisher:
+    from closeloop.adapters.events import EventBusPublisher
+
     return EventBusPublisher(events_client(), settings().event_bus_name)
 
 
 @cache
-def secret_store() -> SecretStore:
-    return SecretStore(secrets_client())
-
-
-@cache
 def survey_repository() -> SurveyRepository:
+    from closeloop.adapters.dynamodb import SurveyRepository
+
     config = settings()
     return SurveyRepository(dynamodb_client(), config.surveys_table, timedelta(days=config.retention_days))
 
 
+def _disposal(queue_url: str, dead_letter_url: str) -> MessageDisposal:
+    from closeloop.adapters.queues import MessageDisposal
+
+    return MessageDisposal(sqs_client(), queue_url, dead_letter_url)
+
+
+@cache
+def secret_store() -> SecretStore:
+    from closeloop.adapters.secrets import SecretStore
+
+    return SecretStore(secrets_client())
+
+
+def link_signer() -> LinkSigner:
+    """Built per use from the cached secret, so a rotated key is picked up within the cache period."""
+    from closeloop.domain.links import LinkSigner
+
+    return LinkSigner.from_secret(secret_store().get_json(settings().signing_keys_secret_arn))
+
+
+@cache
+def email_renderer() -> EmailRenderer:
+    from closeloop.adapters.rendering import EmailRenderer
+
+    config = settings()
+    return EmailRenderer(config.templates_path, config.default_locale, config.supported_locales)
+
+
+# ---- planning (PlanFunction) --------------------------------------------------------------------
+
+
 @cache
 def send_scheduler() -> SurveySendScheduler:
+    from closeloop.adapters.scheduler import SurveySendScheduler
+
     config = settings()
     return SurveySendScheduler(
         scheduler_client(),
@@ -113,35 +187,38 @@ def send_scheduler() -> SurveySendScheduler:
         role_arn=config.scheduler_role_arn,
         queue_arn=config.send_queue_arn,
         queue_url=config.send_queue_url,
-        dead_letter_arn=config.send_dlq_arn or None,
+        dead_letter_arn=config.send_dlq_arn,
     )
 
 
 @cache
 def follow_up_planner() -> FollowUpPlanner:
+    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
+
     return FollowUpPlanner(
         survey_repository(), send_scheduler(), event_publisher(), PlanningPolicy.from_settings(settings())
     )
 
 
-def link_signer() -> LinkSigner:
-    """Built per use from the cached secret, so a rotated key is picked up within the cache period."""
-    return LinkSigner.from_secret(secret_store().get_json(settings().signing_keys_secret_arn))
-
-
 @cache
-def email_renderer() -> EmailRenderer:
+def plan_queue_disposal() -> MessageDisposal:
     config = settings()
-    return EmailRenderer(config.templates_path, config.default_locale, config.supported_locales)
+    return _disposal(config.plan_queue_url, config.plan_dlq_url)
+
+
+# ---- sending (SendFunction) ---------------------------------------------------------------------
 
 
 @cache
 def survey_sender() -> SurveySender:
+    from closeloop.adapters.mail import SesMailer
+    from closeloop.domain.sending import SendingPolicy, SurveySender
+
     config = settings()
     return SurveySender(
         survey_repository(),
         email_renderer(),
-        SesMailer(sesv2_client(), config.ses_configuration_set or None),
+        SesMailer(sesv2_client(), config.ses_configuration_set),
         link_signer,
         event_publisher(),
         SendingPolicy.from_settings(config),
@@ -149,30 +226,12 @@ def survey_sender() -> SurveySender:
 
 
 @cache
-def plan_queue_disposal() -> MessageDisposal:
-    config = settings()
-    return MessageDisposal(sqs_client(), config.plan_queue_url, config.plan_dlq_url)
-
-
-@cache
 def send_queue_disposal() -> MessageDisposal:
     config = settings()
-    return MessageDisposal(sqs_client(), config.send_queue_url, config.send_dlq_url)
+    return _disposal(config.send_queue_url, config.send_dlq_url)
 
 
-def reset() -> None:
-    """Forget every cached client, adapter and setting (tests and the sandbox call this)."""
-    load_settings.cache_clear()
-    for name, value in list(globals().items()):
-        if callable(value) and hasattr(value, "cache_clear") and name != "load_settings":
-            value.cache_clear()
-
-
-# Helpdesk webhooks (POST /webhooks/{provider}). Imports are local so functions that never receive a
-# webhook do not load the helpdesk adapters.
-if TYPE_CHECKING:
-    from closeloop.adapters.helpdesks.zendesk import ZendeskClient, ZendeskCredentials
-    from closeloop.ingest import WebhookDependencies
+# ---- helpdesk webhooks (POST /webhooks/{provider}, ApiFunction) ---------------------------------
 
 
 def _zendesk_credentials() -> ZendeskCredentials:
@@ -198,12 +257,14 @@ def webhook_dependencies() -> WebhookDependencies:
     )
 
 
-# Survey and unsubscribe pages (GET/POST /s/{token} and /u/{token}). Imports are local so functions
-# that never serve a page do not load them.
-if TYPE_CHECKING:
-    from closeloop.adapters.pages import SurveyPageFlow
-    from closeloop.domain.answers import FormTokens
-    from closeloop.domain.judgment import CommentClassifier
+@cache
+def webhook_receiver() -> WebhookReceiver:
+    from closeloop.ingest import WebhookReceiver
+
+    return WebhookReceiver(webhook_dependencies())
+
+
+# ---- survey and unsubscribe pages (GET/POST /s/{token} and /u/{token}, ApiFunction) -------------
 
 
 def form_tokens() -> FormTokens:
@@ -242,21 +303,7 @@ def survey_page_flow() -> SurveyPageFlow:
     return SurveyPageFlow(answers, form_tokens, pages, config.public_base_url)
 
 
-# Reopening and lead alerts (ReopenFunction). Imports are local so other functions do not load them.
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from mypy_boto3_sns import SNSClient
-
-    from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
-    from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
-    from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
-
-
-@cache
-def sns_client() -> SNSClient:
-    client: SNSClient = _client("sns")
-    return client
+# ---- reopening and lead alerts (ReopenFunction) -------------------------------------------------
 
 
 def _freshdesk_credentials() -> FreshdeskCredentials:
@@ -286,9 +333,18 @@ def generic_reopener() -> GenericWebhookReopener:
 
 
 @cache
+def team_lead_repository() -> TeamLeadRepository:
+    """Each team's lead, kept in the surveys table (``closeloop leads``)."""
+    from closeloop.adapters.dynamodb import TeamLeadRepository
+
+    return TeamLeadRepository(dynamodb_client(), settings().surveys_table)
+
+
+@cache
 def case_reopener() -> CaseReopener:
     from closeloop.adapters.alerts import LeadAlertSender
-    from closeloop.domain.reopening import CaseReopener, HelpdeskDirectory, ReopenPolicy, TeamLeads
+    from closeloop.domain.leads import Lead, TeamLeads
+    from closeloop.domain.reopening import CaseReopener, HelpdeskDirectory, ReopenPolicy
 
     config = settings()
     adapters: dict[str, Callable[[], HelpdeskGateway]] = {}
@@ -296,9 +352,8 @@ def case_reopener() -> CaseReopener:
         adapters["zendesk"] = zendesk_client
     if config.freshdesk_base_url:
         adapters["freshdesk"] = freshdesk_client
-    leads = TeamLeads.parse(
-        config.team_leads, config.lead_alert_address, config.lead_locale or config.default_locale
-    )
+    lead_locale = config.lead_locale or config.default_locale
+    default_lead = Lead(config.lead_alert_address, lead_locale) if config.lead_alert_address else None
     alerter = LeadAlertSender(
         sns_client(),
         sesv2_client(),
@@ -306,7 +361,7 @@ def case_reopener() -> CaseReopener:
         topic_arn=config.lead_alert_topic_arn,
         sender_address=config.sender_address,
         sender_name=config.sender_name,
-        configuration_set=config.ses_configuration_set or None,
+        configuration_set=config.ses_configuration_set,
     )
     return CaseReopener(
         survey_repository(),
@@ -314,19 +369,20 @@ def case_reopener() -> CaseReopener:
         alerter,
         email_renderer(),
         event_publisher(),
-        ReopenPolicy(cap=config.reopen_cap, leads=leads),
+        ReopenPolicy(
+            cap=config.reopen_cap,
+            leads=TeamLeads(team_lead_repository(), default=default_lead, default_locale=lead_locale),
+        ),
     )
 
 
 @cache
 def reopen_queue_disposal() -> MessageDisposal:
     config = settings()
-    return MessageDisposal(sqs_client(), config.reopen_queue_url, config.reopen_dlq_url)
+    return _disposal(config.reopen_queue_url, config.reopen_dlq_url)
 
 
-# SES bounces and complaints (DeliverabilityFunction). Imports are local so other functions do not load them.
-if TYPE_CHECKING:
-    from closeloop.domain.deliverability import DeliverabilityRecorder
+# ---- SES bounces and complaints (DeliverabilityFunction) ----------------------------------------
 
 
 @cache
@@ -339,4 +395,12 @@ def deliverability_recorder() -> DeliverabilityRecorder:
 @cache
 def delivery_queue_disposal() -> MessageDisposal:
     config = settings()
-    return MessageDisposal(sqs_client(), config.delivery_queue_url, config.delivery_dlq_url)
+    return _disposal(config.delivery_queue_url, config.delivery_dlq_url)
+
+
+def reset() -> None:
+    """Forget every cached client, adapter and setting (tests and the sandbox call this)."""
+    load_settings.cache_clear()
+    for name, value in list(globals().items()):
+        if callable(value) and hasattr(value, "cache_clear") and name != "load_settings":
+            value.cache_clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from closeloop import wiring
+from closeloop.domain.leads import team_lead
 from closeloop.domain.surveys import Survey, SurveyResponse
 from closeloop.handlers import reopen
 from closeloop_cli.fake_helpdesk import (
@@ -25,6 +27,7 @@ from closeloop_cli.stack import SqsSource
 
 REGION = "eu-west-1"
 SENDER = "support@acme.example"
+CONFIGURATION_SET = "closeloop"
 
 
 @dataclass
@@ -140,6 +143,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             Name="signing", SecretString=json.dumps({"active": "k1", "k1": "s" * 64})
         )["ARN"]
         clients["ses"].verify_email_identity(EmailAddress=SENDER)
+        clients["sesv2"].create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
+        # Created without a value, as the template creates them: the operator writes them later.
+        helpdesk_secrets = {
+            name: clients["secretsmanager"].create_secret(Name=f"closeloop/{name}")["ARN"]
+            for name in ("zendesk", "freshdesk")
+        }
+        # What the template gives the functions (each function checks its own at cold start); the
+        # reopen and delivery queues are added by the fixtures of the tests that use them.
         environment = {
             "EVENT_BUS_NAME": "closeloop",
             "SURVEYS_TABLE": "surveys",
@@ -148,9 +159,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "SEND_QUEUE_URL": send_queue,
             "SEND_QUEUE_ARN": send_arn,
             "SEND_DLQ_URL": send_dlq,
+            "SEND_DLQ_ARN": send_dlq_arn,
             "SCHEDULE_GROUP": "closeloop",
             "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
             "SIGNING_KEYS_SECRET_ARN": secret,
+            "ZENDESK_SECRET_ARN": helpdesk_secrets["zendesk"],
+            "FRESHDESK_SECRET_ARN": helpdesk_secrets["freshdesk"],
+            "SES_CONFIGURATION_SET": CONFIGURATION_SET,
             "SENDER_ADDRESS": SENDER,
             "SENDER_NAME": "Acme Support",
             "PUBLIC_BASE_URL": "https://surveys.acme.example",
@@ -252,7 +267,6 @@ def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reop
             "FRESHDESK_SECRET_ARN": freshdesk_secret,
             "GENERIC_SECRET_ARN": generic_secret,
             "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",
-            "TEAM_LEADS": "Billing=ana@acme.example/es",
             "LEAD_ALERT_ADDRESS": "leads@acme.example",
             "REOPEN_CAP": "2",
             "THROTTLE_DAYS": "0",  # so one customer can have several surveys (the lead sees the history)
@@ -260,4 +274,6 @@ def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reop
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         wiring.reset()
+        # The Billing team's lead, as `closeloop leads set Billing ana@acme.example --locale es` stores it.
+        wiring.team_lead_repository().put(team_lead("Billing", "ana@acme.example", "es"), datetime.now(UTC))
         yield ReopenStack(stack, helpdesk, queue, dlq, alerts)

@@ -9,6 +9,7 @@ import pytest
 
 from closeloop import wiring
 from closeloop.adapters.helpdesks.generic import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from closeloop.domain.leads import team_lead
 from closeloop.handlers import reopen
 from tests.integration.conftest import GENERIC_SECRET, LambdaContext, ReopenStack
 from tests.integration.journeys import answer, sent_messages, sent_survey
@@ -224,3 +225,30 @@ def test_the_lead_alert_topic_gets_a_short_message_without_the_customers_address
     assert attributes["team_id"]["Value"] == "20455932"
     assert attributes["helpdesk"]["Value"] == "zendesk"
     assert attributes["result"]["Value"] == "reopened"
+
+
+# --- who gets the alert: the team's lead from the surveys table, else LeadAlertAddress -----------------
+
+
+def test_a_lead_set_for_the_team_id_wins_over_the_one_set_for_its_name(reopen_stack: ReopenStack) -> None:
+    # GIVEN the Billing team (id 20455932) has a lead by name and another by id
+    wiring.team_lead_repository().put(team_lead("20455932", "marc@acme.example"), datetime.now(UTC))
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))
+    # WHEN the reopen fires
+    reopen_stack.run()
+    # THEN the lead set for the id is alerted, in LeadLocale (none was set for them): here DefaultLocale
+    [message] = sent_messages()
+    assert message["To"].addresses[0].addr_spec == "marc@acme.example"
+    assert message["Content-Language"] == "en"
+
+
+def test_a_team_without_a_lead_alerts_the_default_lead(reopen_stack: ReopenStack) -> None:
+    # GIVEN Billing's lead was removed (closeloop leads remove Billing)
+    assert wiring.team_lead_repository().remove("billing") is not None
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))
+    reopen_stack.run()
+    # THEN LeadAlertAddress is alerted
+    [message] = sent_messages()
+    assert message["To"].addresses[0].addr_spec == "leads@acme.example"

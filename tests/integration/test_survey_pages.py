@@ -246,6 +246,44 @@ def test_a_cross_site_post_is_refused(pages: Stack, headers: dict[str, str], why
     assert snapshot(pages) == before
 
 
+def post_from(url: str, origin: str, **headers: str) -> int:
+    """Answer "1" with the page's form token, from a browser that sends ``Origin`` but no Sec-Fetch-Site."""
+    _, page = call(http_event("GET", url))
+    event = http_event("POST", url.split("?")[0], {"form_token": form_token(page), "score": "1"}, **headers)
+    event["headers"]["origin"] = origin
+    return int(call(event)[0])
+
+
+@pytest.mark.parametrize(
+    ("origin", "headers", "status"),
+    [
+        (f"https://{HOST}", {}, 200),
+        ("http://127.0.0.1:3000", {}, 403),
+        ("https://evil.example", {"host": "evil.example"}, 403),
+    ],
+    ids=["own-domain", "localhost", "spoofed-host-header"],
+)
+def test_without_a_public_base_url_only_the_requests_own_domain_is_trusted(
+    pages: Stack, monkeypatch: pytest.MonkeyPatch, origin: str, headers: dict[str, str], status: int
+) -> None:
+    # GIVEN ApiFunction deployed without PublicBaseUrl (the template then gives it an empty value)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")
+    wiring.reset()
+    # WHEN a browser posts the form with this Origin to the API's domain (the request context's)
+    # THEN only the domain the request reached counts as the same site: never localhost, never a header
+    assert post_from(links()["1"], origin, **headers) == status
+
+
+def test_a_configured_public_base_url_is_trusted_beside_the_requests_domain(
+    pages: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a custom domain in front of the API (PublicBaseUrl), reached here through the API's own domain
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://feedback.acme.example")
+    wiring.reset()
+    # THEN a form posted from a page on the custom domain is the same site
+    assert post_from(links()["1"], "https://feedback.acme.example") == 200
+
+
 def test_a_post_without_the_form_token_is_refused(pages: Stack) -> None:
     before = snapshot(pages)
     status, _ = call(

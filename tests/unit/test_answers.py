@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from closeloop.domain.answers import (
-    MAX_COMMENT_CHARS,
     AnswerForm,
     CrossSiteRequestError,
     FormTokens,
@@ -18,6 +17,7 @@ from closeloop.domain.answers import (
     read_answer_form,
 )
 from closeloop.domain.judgment import NegativityThresholds
+from closeloop.domain.surveys import MAX_COMMENT_CHARS
 
 KEYS = {"active": "k2", "k1": "a" * 32, "k2": "b" * 32}
 HOSTS = ("surveys.acme.example",)

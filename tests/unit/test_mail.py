@@ -1,4 +1,5 @@
-"""The survey email as bytes: what any mail client and any relay between SES and the inbox receive."""
+"""The survey email as bytes: what any mail client and any relay between SES and the inbox receive; and
+what each way SES can fail means for sending again (never a second email)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,26 @@ import email
 import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import Any
 
-from closeloop.adapters.mail import build_mime
-from closeloop.domain.sending import OutgoingEmail
+import boto3
+import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from botocore.stub import Stubber
+
+from closeloop.adapters.mail import SesMailer, build_mime
+from closeloop.domain.sending import (
+    MailOutcomeUnknownError,
+    MailRecipientUnverifiedError,
+    MailRejectedError,
+    MailRetryableError,
+    OutgoingEmail,
+)
 
 UNSUBSCRIBE = "https://surveys.acme.example/u/" + "x" * 140
 
@@ -56,3 +74,102 @@ def test_automated_mail_headers_tell_auto_responders_to_stay_quiet() -> None:
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Content-Language"] == "vi"
     assert message["Message-ID"].endswith("@acme.example>")
+
+
+# --- what SES's answers mean -------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+NOT_VERIFIED = (
+    "Email address is not verified. The following identities failed the check in region EU-WEST-1: "
+)
+
+
+def refused_by_ses(code: str, message: str, status: int = 400) -> Exception:
+    """What ``SesMailer.send`` raises when SES answers ``code``/``message`` (a stubbed SES v2 client)."""
+    client = boto3.client("sesv2", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("send_email", code, message, http_status_code=status)
+        with pytest.raises((MailRejectedError, MailRetryableError)) as raised:
+            SesMailer(client).send(survey_email(), NOW)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        "Nguyễn Thị Lan <nguyen.thi.lan@example.vn>, nguyen.thi.lan@example.vn",
+        "NGUYEN.THI.LAN@EXAMPLE.VN",
+        "nguyen.thi.lan@example.vn, anoth...",
+        "xsupport@acme.example",  # not the sender, though it ends like it
+    ],
+)
+def test_an_unverified_recipient_is_the_ses_sandbox_named_without_the_address(listed: str) -> None:
+    error = refused_by_ses("MessageRejected", NOT_VERIFIED + listed)
+    assert isinstance(error, MailRecipientUnverifiedError)
+    assert "SES sandbox" in str(error)
+    assert "eu-west-1" in str(error)
+    assert "@" not in str(error)
+
+
+def test_an_unverified_sender_is_a_refusal_naming_the_sender_parameter() -> None:
+    error = refused_by_ses("MessageRejected", NOT_VERIFIED + "Acme Support <support@acme.example>")
+    assert type(error) is MailRejectedError
+    assert "SenderAddress" in str(error)
+    assert "sandbox" not in str(error)
+    assert "@" not in str(error)
+
+
+def test_an_unverified_sender_in_the_sandbox_names_both_problems() -> None:
+    error = refused_by_ses(
+        "MessageRejected", NOT_VERIFIED + "support@acme.example, nguyen.thi.lan@example.vn"
+    )
+    assert type(error) is MailRejectedError
+    assert "SenderAddress" in str(error)
+    assert "SES sandbox" in str(error)
+    assert "@" not in str(error)
+
+
+def test_other_rejections_keep_the_ses_error_code_only() -> None:
+    error = refused_by_ses("MessageRejected", "Illegal address nguyen.thi.lan@example.vn")
+    assert type(error) is MailRejectedError
+    assert str(error) == "MessageRejected"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("TooManyRequestsException", 429), ("SendingPausedException", 400), ("Oops", 503)]
+)
+def test_throttling_pauses_and_server_errors_can_be_retried(code: str, status: int) -> None:
+    assert isinstance(refused_by_ses(code, "try later", status), MailRetryableError)
+
+
+class UnreachableSes:
+    """An SES client whose transport fails the way botocore reports it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send_email(self, **_: Any) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectTimeoutError(endpoint_url="https://email"),
+        EndpointConnectionError(endpoint_url="https://email"),
+    ],
+    ids=["connect-timeout", "no-connection"],
+)
+def test_without_a_connection_ses_never_saw_the_request_so_it_can_be_sent_later(error: Exception) -> None:
+    with pytest.raises(MailRetryableError):
+        SesMailer(UnreachableSes(error)).send(survey_email(), NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ReadTimeoutError(endpoint_url="https://email"), ConnectionClosedError(endpoint_url="https://email")],
+    ids=["read-timeout", "connection-dropped"],
+)
+def test_after_the_request_went_out_the_outcome_is_unknown(error: Exception) -> None:
+    with pytest.raises(MailOutcomeUnknownError):
+        SesMailer(UnreachableSes(error)).send(survey_email(), NOW)  # type: ignore[arg-type]

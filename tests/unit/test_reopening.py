@@ -1,4 +1,4 @@
-"""Reopen decisions, the helpdesk note, the team→lead mapping and the alert wording, with in-memory fakes."""
+"""Reopen decisions, the helpdesk note, the team→lead lookup and the alert wording, with in-memory fakes."""
 
 from __future__ import annotations
 
@@ -19,20 +19,19 @@ from closeloop.adapters.alerts import (
     sns_subject,
 )
 from closeloop.adapters.rendering import EmailRenderer
+from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, TeamLeads, team_lead
 from closeloop.domain.reopening import (
     CaseReopener,
     EarlierSurvey,
     HelpdeskDirectory,
     HelpdeskReopen,
     HelpdeskUnavailableError,
-    Lead,
     LeadAlert,
     LeadAlertError,
     NoHelpdeskAdapterError,
     ReopenAction,
     ReopenPolicy,
     ReopenResult,
-    TeamLeads,
     TicketReopen,
     UnknownSurveyError,
 )
@@ -165,15 +164,32 @@ def an_answer(
     return replace(answer, **changes)
 
 
+class InMemoryLeads:
+    """The team leads an operator set (``closeloop leads set``), by team key."""
+
+    def __init__(self, *leads: TeamLead) -> None:
+        self.by_key = {lead.key: lead for lead in leads}
+
+    def team_lead(self, key: str) -> TeamLead | None:
+        return self.by_key.get(key)
+
+
+def team_leads(*leads: TeamLead, default: str = "leads@acme.example", locale: str = "en") -> TeamLeads:
+    return TeamLeads(InMemoryLeads(*leads), Lead(default, locale) if default else None, default_locale=locale)
+
+
+BILLING_LEAD = team_lead("Billing", "ana@acme.example", "es")
+
+
 class World:
-    def __init__(self, team_leads: str = "Billing=ana@acme.example/es", cap: int = 2) -> None:
+    def __init__(self, leads: tuple[TeamLead, ...] = (BILLING_LEAD,), cap: int = 2) -> None:
         self.store = InMemoryStore()
         self.zendesk = RecordingHelpdesk()
         self.generic: RecordingHelpdesk | None = None
         self.alerter = RecordingAlerter()
         self.publisher = RecordingPublisher()
         self.renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
-        self.leads = TeamLeads.parse(team_leads, "leads@acme.example", "en")
+        self.leads = team_leads(*leads)
         self.cap = cap
 
     def reopener(self) -> CaseReopener:
@@ -382,7 +398,7 @@ def test_a_multi_line_comment_is_quoted_line_by_line(world: World) -> None:
     ],
 )
 def test_the_note_names_the_scale_of_each_survey_type(survey_type: str, score: int, expected: str) -> None:
-    world = World(team_leads="")
+    world = World(leads=())
     world.store.add(a_survey(survey_type=survey_type), an_answer(score=score, negative=True))
     world.reopener().reopen_case("s-1", "r-1", NOW)
     assert expected in world.zendesk.requests[0].note
@@ -392,20 +408,29 @@ def test_the_note_names_the_scale_of_each_survey_type(survey_type: str, score: i
 
 
 def test_team_leads_match_the_team_id_or_name_case_insensitively() -> None:
-    leads = TeamLeads.parse("billing=ana@acme.example/es, 777=marc@acme.example", "leads@acme.example", "it")
+    # GIVEN a lead set for the team named "billing" and one for the team with id 777 (no locale)
+    leads = team_leads(
+        team_lead("billing", "ana@acme.example", "es"), team_lead(" 777 ", "marc@acme.example"), locale="it"
+    )
+    # THEN a snapshot finds its lead by id, then by name, whatever the case; others get the default lead
     assert leads.lead_for({"id": "1", "name": "BILLING"}) == Lead("ana@acme.example", "es")
-    assert leads.lead_for({"id": "777", "name": "Shipping"}) == Lead("marc@acme.example", "it")
+    assert leads.lead_for({"id": 777, "name": "Shipping"}) == Lead("marc@acme.example", "it")
     assert leads.lead_for({"id": "5", "name": "Returns"}) == Lead("leads@acme.example", "it")
     assert leads.lead_for({}) == Lead("leads@acme.example", "it")
 
 
+def test_a_lead_set_by_team_id_wins_over_one_set_by_team_name() -> None:
+    leads = team_leads(team_lead("Billing", "ana@acme.example"), team_lead("42", "marc@acme.example"))
+    assert leads.lead_for({"id": "42", "name": "Billing"}) == Lead("marc@acme.example", "en")
+
+
 def test_without_a_default_lead_an_unmapped_team_has_none() -> None:
-    assert TeamLeads.parse("", "", "en").lead_for({"id": "1", "name": "Billing"}) is None
+    assert team_leads(default="").lead_for({"id": "1", "name": "Billing"}) is None
 
 
 def test_an_alert_without_a_lead_is_written_in_the_lead_locale() -> None:
-    world = World(team_leads="")
-    world.leads = TeamLeads.parse("", "", "fr")
+    world = World(leads=())
+    world.leads = team_leads(default="", locale="fr")
     world.store.add(a_survey(), an_answer())
     world.reopener().reopen_case("s-1", "r-1", NOW)
     [alert] = world.alerter.alerts
@@ -413,19 +438,28 @@ def test_an_alert_without_a_lead_is_written_in_the_lead_locale() -> None:
     assert "closeloop a ajouté cette note automatiquement" in world.zendesk.requests[0].note
 
 
+def test_a_team_lead_keeps_the_team_as_written_and_is_keyed_case_insensitively() -> None:
+    lead = team_lead("  Billing EU ", " ana@acme.example ", " pt-BR ")
+    assert lead == TeamLead(team="Billing EU", email="ana@acme.example", locale="pt-BR")
+    assert lead.key == "billing eu"
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("team", "email", "locale", "message"),
     [
-        ("Billing", "must look like team=email"),
-        ("=ana@acme.example", "must look like team=email"),
-        ("Billing=ana", "is not an email address"),
-        ("Billing=ana@acme.example/es/x", "only one /locale"),
-        ("Billing=a@acme.example,billing=b@acme.example", "listed twice"),
+        ("", "ana@acme.example", None, "the team is empty"),
+        ("B" * 129, "ana@acme.example", None, "longer than 128"),
+        ("Billing", "ana", None, "is not an email address"),
+        ("Billing", "ana@acme", None, "is not an email address"),
+        ("Billing", "ana@acme.example", "spanish", "is not a locale"),
+        ("Billing", "ana@acme.example", "es/ES", "is not a locale"),
     ],
 )
-def test_a_malformed_team_leads_setting_is_a_clear_error(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TeamLeads.parse(text, "", "en")
+def test_an_invalid_team_lead_is_a_clear_error(
+    team: str, email: str, locale: str | None, message: str
+) -> None:
+    with pytest.raises(InvalidTeamLeadError, match=message):
+        team_lead(team, email, locale)
 
 
 # --- the alert's wording, in every shipped language ---------------------------------------------------

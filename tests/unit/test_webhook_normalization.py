@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from closeloop.domain.tickets import TicketClosed, TicketReopened
+from closeloop.domain.webhook_errors import UnknownProviderError, WebhookPayloadError
 from closeloop.domain.webhooks import (
     HelpdeskGroup,
     HelpdeskUser,
     Ignored,
-    UnknownProviderError,
-    WebhookPayloadError,
     ZendeskStatusChange,
     interpret_zendesk_event,
     normalize_freshdesk,

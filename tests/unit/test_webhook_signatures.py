@@ -9,12 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from closeloop.domain.webhooks import (
-    WebhookAuthenticationError,
-    WebhookUnavailableError,
-    verify_freshdesk_secret,
-    verify_zendesk_signature,
-)
+from closeloop.domain.webhook_errors import WebhookAuthenticationError, WebhookUnavailableError
+from closeloop.domain.webhooks import verify_freshdesk_secret, verify_zendesk_signature
 from tests.conftest import load_event
 
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="

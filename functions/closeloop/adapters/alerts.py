@@ -5,7 +5,7 @@
   ``team_name``, ``helpdesk`` and ``result`` let a subscription filter (e.g. one Slack channel per team).
   It names the customer and links the ticket but never carries the customer's address: a topic's
   subscribers are not all known in advance, and the lead reaches the customer through the ticket.
-- **SES**: an email to the lead of the ticket's team (``TeamLeads``, else ``LeadAlertAddress``) with the
+- **SES**: an email to the lead of the ticket's team (``closeloop leads``, else ``LeadAlertAddress``) with the
   whole story: score, comment, reasons, ticket link, agent, team and the customer's earlier surveys.
   Raw MIME (text and HTML parts, ``Auto-Submitted`` so auto-responders stay quiet).
 """

@@ -1,4 +1,4 @@
-"""Surveys, skips, throttles and suppressions in one DynamoDB table (key design: docs/data.md).
+"""Surveys, skips, throttles, suppressions and team leads in one DynamoDB table (key design: docs/data.md).
 
 Every write that guards against duplicates is conditional, so at-least-once delivery and concurrent
 handlers cannot create two surveys for one solve, or two surveys for one customer inside the throttle.
@@ -13,21 +13,25 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from closeloop.domain.deliverability import UndeliverableReason
-from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
-from closeloop.domain.sending import SurveyNotClaimableError
+from closeloop.domain.leads import TeamLead, team_key
 from closeloop.domain.surveys import (
+    CustomerThrottledError,
+    DuplicateCloseError,
     ReopenClaim,
     SkipReason,
     Survey,
+    SurveyNotClaimableError,
     SurveyResponse,
     SurveyStatus,
     customer_key,
+    ticket_key,
 )
-from closeloop.domain.tickets import TicketClosed, ticket_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from closeloop.domain.deliverability import UndeliverableReason
+    from closeloop.domain.tickets import TicketClosed
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -73,6 +77,14 @@ def _reopen_key(key: str, survey_id: str) -> dict[str, Any]:
 
 def _reopen_counter_key(key: str) -> dict[str, Any]:
     return {"PK": {"S": f"TICKET#{key}"}, "SK": {"S": "REOPENS"}}
+
+
+def _lead_key(team: str) -> dict[str, Any]:
+    return {"PK": {"S": f"LEAD#{team}"}, "SK": {"S": "LEAD"}}
+
+
+# Every team lead also sits in one GSI1 partition, so listing them is a query, never a table scan.
+_LEADS_PARTITION = "LEADS"
 
 
 def response_to_item(response: SurveyResponse, expires_at: int) -> dict[str, Any]:
@@ -554,3 +566,64 @@ class SurveyRepository:
                 return False
             raise
         return True
+
+
+class TeamLeadRepository:
+    """Each team's lead: ``LEAD#<team key> / LEAD``, listed through GSI1 (``LEADS / LEAD#<team key>``).
+
+    The key is the team's id or name as ``closeloop.domain.leads.team_key`` matches it; the item keeps the
+    team as the operator wrote it. Leads have no TTL: they stay until removed.
+    """
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def team_lead(self, key: str) -> TeamLead | None:
+        """The lead stored under a team key (``team_key(team)``), if any."""
+        item = self._client.get_item(TableName=self._table, Key=_lead_key(key)).get("Item")
+        return _team_lead_from_item(item) if item is not None else None
+
+    def put(self, lead: TeamLead, now: datetime) -> None:
+        """Set (or replace) the team's lead."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=_lead_key(lead.key)
+            | _marshal(
+                {
+                    "type": "lead",
+                    "team": lead.team,
+                    "email": lead.email,
+                    "locale": lead.locale,
+                    "updated_at": _iso(now),
+                    "GSI1PK": _LEADS_PARTITION,
+                    "GSI1SK": f"LEAD#{lead.key}",
+                }
+            ),
+        )
+
+    def remove(self, team: str) -> TeamLead | None:
+        """Forget the team's lead; the lead that was removed, or None when the team had none."""
+        attributes = self._client.delete_item(
+            TableName=self._table, Key=_lead_key(team_key(team)), ReturnValues="ALL_OLD"
+        ).get("Attributes")
+        return _team_lead_from_item(attributes) if attributes else None
+
+    def all(self) -> list[TeamLead]:
+        """Every team lead, ordered by team key."""
+        paginator = self._client.get_paginator("query")
+        return [
+            _team_lead_from_item(item)
+            for page in paginator.paginate(
+                TableName=self._table,
+                IndexName="GSI1",
+                KeyConditionExpression="GSI1PK = :leads",
+                ExpressionAttributeValues={":leads": {"S": _LEADS_PARTITION}},
+            )
+            for item in page["Items"]
+        ]
+
+
+def _team_lead_from_item(item: dict[str, Any]) -> TeamLead:
+    values = _unmarshal(item)
+    return TeamLead(team=values["team"], email=values["email"], locale=values.get("locale"))

@@ -6,6 +6,7 @@ unsubscribe, ``Auto-Submitted`` so auto-responders stay quiet, and the survey id
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.headerregistry import Address
@@ -14,11 +15,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from closeloop.domain.deliverability import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
+from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.sending import (
     MailOutcomeUnknownError,
+    MailRecipientUnverifiedError,
     MailRejectedError,
     MailRetryableError,
     OutgoingEmail,
@@ -46,6 +48,10 @@ _RETRYABLE_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
+# SES's answer when an identity fails its verification check: "Email address is not verified. The
+# following identities failed the check in region EU-WEST-1: <addresses>" (the list may end in "...").
+_NOT_VERIFIED = "email address is not verified"
+_LISTED_ADDRESS = re.compile(r"[^\s<>,:]+@[^\s<>,]+")
 
 
 def build_message(
@@ -123,9 +129,31 @@ class SesMailer:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in _RETRYABLE_CODES or status >= 500:
                 raise MailRetryableError(code) from error
+            message = str(error.response["Error"].get("Message", ""))
+            if code == "MessageRejected" and _NOT_VERIFIED in message.lower():
+                raise self._unverified(message, email) from error
             raise MailRejectedError(code) from error
         except (ConnectTimeoutError, EndpointConnectionError) as error:
+            # No connection was made, so SES never saw the request: sending later cannot send twice.
             raise MailRetryableError(type(error).__name__) from error
-        except ReadTimeoutError as error:
+        except HTTPClientError as error:
+            # A read timeout, or the connection dropped after the request went out: SES may have sent it.
             raise MailOutcomeUnknownError(type(error).__name__) from error
         return response["MessageId"]
+
+    def _unverified(self, message: str, email: OutgoingEmail) -> MailRejectedError:
+        """Why SES refused an unverified identity, without the addresses its message lists."""
+        region = self._client.meta.region_name
+        listed = {found.lower().rstrip(".") for found in _LISTED_ADDRESS.findall(message)}
+        sandbox = (
+            f"SES sandbox: this account has no SES production access in {region}, so SES sends only to "
+            "verified addresses and the recipient is not one (request production access, then redrive)"
+        )
+        if email.sender_address.lower() in listed:
+            also = f"; {sandbox}" if email.recipient_address.lower() in listed else ""
+            return MailRejectedError(
+                f"MessageRejected: the sender address is not a verified SES identity in {region} (verify "
+                f"the SenderAddress parameter's address or its domain in SES){also}"
+            )
+        # Only an account in the sandbox checks recipients: the listed identity is the recipient.
+        return MailRecipientUnverifiedError(f"MessageRejected: {sandbox}")

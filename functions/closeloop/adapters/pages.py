@@ -13,18 +13,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 from babel import Locale
 from babel.dates import format_date
 from botocore.exceptions import ClientError
 
 from closeloop.adapters.dynamodb import SurveyRepository
+from closeloop.adapters.page_http import Page, PageRequest, requested_hosts
 from closeloop.adapters.rendering import EmailRenderer
 from closeloop.domain.answers import (
     FORM_TOKEN_FIELD,
-    MAX_COMMENT_CHARS,
-    REASON_CODES,
     AnswerForm,
     FormTokens,
     InvalidAnswerError,
@@ -41,23 +40,10 @@ from closeloop.domain.answers import (
     read_answer_form,
 )
 from closeloop.domain.judgment import NegativityThresholds
-from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyResponse
+from closeloop.domain.surveys import ANSWER_SCALES, MAX_COMMENT_CHARS, REASON_CODES, Survey, SurveyResponse
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-# Every page is a document of its own: no scripts, no external assets, no framing, no referrer leak of
-# the token in the URL to other sites; forms post only to this origin.
-PAGE_HEADERS: Mapping[str, str] = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -228,31 +214,6 @@ class SqsReopenChecks:
             MessageBody=json.dumps({"survey_id": survey_id, "response_id": response_id}),
             DelaySeconds=seconds,
         )
-
-
-def requested_hosts(request: PageRequest, public_base_url: str) -> Sequence[str]:
-    """The host names this API answers to, as an ``Origin`` would name them."""
-    hosts = [request.headers.get("host", ""), request.request_domain or "", urlsplit(public_base_url).netloc]
-    return [host for host in hosts if host]
-
-
-@dataclass(frozen=True)
-class Page:
-    """One HTML answer: its status and document."""
-
-    status: int
-    html: str
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """What the pages read from an HTTP request (header names lower case)."""
-
-    token: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes = b""
-    request_domain: str | None = None
 
 
 class SurveyPageFlow:

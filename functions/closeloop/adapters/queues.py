@@ -32,6 +32,12 @@ class MessageDisposal:
         )
         return delay
 
+    def return_now(self, receipt_handle: str) -> None:
+        """Hand a message back at once, untouched, for another invocation to take."""
+        self._client.change_message_visibility(
+            QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+        )
+
     def dead_letter(self, body: str, reason: str, message_id: str) -> None:
         """Park the message, untouched, with why it was parked; the caller then deletes the original."""
         self._client.send_message(

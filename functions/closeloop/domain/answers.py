@@ -32,13 +32,16 @@ from closeloop.domain.judgment import (
     judge_answer,
 )
 from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner
-from closeloop.domain.planning import EventPublisher, announce
-from closeloop.domain.published import CustomerUnsubscribed, SurveyResponseReceived
-from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyResponse, SurveyStatus
+from closeloop.domain.published import CustomerUnsubscribed, EventPublisher, SurveyResponseReceived, announce
+from closeloop.domain.surveys import (
+    ANSWER_SCALES,
+    MAX_COMMENT_CHARS,
+    REASON_CODES,
+    Survey,
+    SurveyResponse,
+    SurveyStatus,
+)
 
-# Reason choices the page offers, as stable codes (reports and events rely on them).
-REASON_CODES: tuple[str, ...] = ("not_resolved", "slow", "had_to_repeat", "unfriendly", "unclear", "other")
-MAX_COMMENT_CHARS = 2000
 FORM_TOKEN_SALT = "closeloop.form"  # noqa: S105 (a salt, not a secret)
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name)
 # RFC 8058: the body a mail provider POSTs to the List-Unsubscribe URL.

@@ -18,16 +18,12 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from closeloop.domain.planning import EventPublisher, announce
-from closeloop.domain.published import CustomerSuppressed
+from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
+from closeloop.domain.published import CustomerSuppressed, EventPublisher, announce
 from closeloop.domain.surveys import Survey
 
 SES_SOURCE = "aws.ses"
 
-# The tags closeloop puts on every survey email (SES tag values allow only [A-Za-z0-9_-]).
-SURVEY_TAG_NAME = "closeloop"
-SURVEY_TAG_VALUE = "survey"
-SURVEY_ID_TAG_NAME = "survey_id"
 
 # RFC 5965 feedback type of a report saying the message is NOT spam: no reason to stop writing.
 NOT_SPAM_FEEDBACK = "not-spam"

@@ -8,6 +8,12 @@ from typing import Literal
 
 SurveyType = Literal["csat", "nps", "ces", "resolved"]
 
+# The tags closeloop puts on every survey email (SES tag values allow only [A-Za-z0-9_-]); SES copies
+# them into its bounce and complaint events, which is how those are matched to a survey.
+SURVEY_TAG_NAME = "closeloop"
+SURVEY_TAG_VALUE = "survey"
+SURVEY_ID_TAG_NAME = "survey_id"
+
 
 @dataclass(frozen=True)
 class AnswerLink:

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from closeloop.config import QuietHours, Settings
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
-from closeloop.domain.published import PublishedEvent, SurveyCancelled, SurveyPlanned, SurveySkipped
-from closeloop.domain.surveys import SkipReason, Survey
-from closeloop.domain.tickets import TicketClosed, TicketReopened, ticket_key
+from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPlanned, SurveySkipped, announce
+from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
+from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
+from closeloop.domain.surveys import SkipReason, Survey, ticket_key
+from closeloop.domain.tickets import TicketClosed, TicketReopened
 from closeloop.domain.timing import customer_zone, send_time
-
-
-class DuplicateCloseError(Exception):
-    """This solve of this ticket was already planned or skipped (a redelivered event)."""
-
-
-class CustomerThrottledError(Exception):
-    """The customer was surveyed within the throttle window."""
 
 
 class PlanningStore(Protocol):
@@ -39,14 +33,6 @@ class PlanningStore(Protocol):
 class SendScheduler(Protocol):
     def schedule_send(self, survey: Survey, now: datetime) -> None: ...
     def cancel_send(self, survey_id: str) -> None: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
-
-
-def announce(publisher: EventPublisher, event: PublishedEvent) -> None:
-    publisher.publish(event.detail_type, event.model_dump(mode="json"))
 
 
 class PlanResult(StrEnum):

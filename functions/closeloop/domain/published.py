@@ -6,14 +6,16 @@ generated from these models. They carry ids and outcomes, never a customer's add
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 
 class PublishedEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Each function publishes a few of these events: a schema is built when its event is first published.
+    model_config = ConfigDict(frozen=True, defer_build=True)
     detail_type: ClassVar[str]
 
     version: Literal[1] = 1
@@ -121,3 +123,12 @@ PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
     CustomerUnsubscribed,
     CustomerSuppressed,
 )
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
+
+
+def announce(publisher: EventPublisher, event: PublishedEvent) -> None:
+    """Put one of closeloop's events on the bus, as its JSON contract says."""
+    publisher.publish(event.detail_type, event.model_dump(mode="json"))

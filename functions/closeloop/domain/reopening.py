@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from babel import Locale
 from babel.dates import format_date, format_datetime
 
-from closeloop.domain.planning import EventPublisher, announce
-from closeloop.domain.published import CaseReopened, ReopenSkipped
+from closeloop.domain.leads import Lead, TeamLeads
+from closeloop.domain.published import CaseReopened, EventPublisher, ReopenSkipped, announce
 from closeloop.domain.surveys import ANSWER_SCALES, ReopenClaim, Survey, SurveyResponse
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
@@ -118,14 +118,6 @@ class HelpdeskReopen:
 
 
 @dataclass(frozen=True)
-class Lead:
-    """The person alerted about a team's reopened tickets, and the language they read."""
-
-    email: str
-    locale: str
-
-
-@dataclass(frozen=True)
 class EarlierSurvey:
     """One earlier survey of the same customer, with every answer they gave to it (oldest first)."""
 
@@ -137,8 +129,9 @@ class EarlierSurvey:
 class LeadAlert:
     """Everything the lead is told about one negative answer.
 
-    ``lead`` is None when no team mapping matches and no default lead address is configured: the alert
-    then goes to the SNS topic only. ``locale`` is the language of the alert (the lead's).
+    ``lead`` is None when the team has no lead (``closeloop leads``) and no default lead address is
+    configured: the alert then goes to the SNS topic only. ``locale`` is the language of the alert (the
+    lead's).
     """
 
     survey: Survey
@@ -149,66 +142,6 @@ class LeadAlert:
     locale: str
     reopen_cap: int
     history: tuple[EarlierSurvey, ...]
-
-
-# --- team → lead mapping -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TeamLeads:
-    """Who leads which team.
-
-    Parsed from the ``TeamLeads`` parameter, a comma-separated list of ``team=email[/locale]``, where
-    ``team`` is matched case-insensitively against the snapshot's team id, then its name, e.g.
-    ``Billing=ana@acme.example/es,20455932=marc@acme.example``. A team without an entry gets the default
-    lead (``LeadAlertAddress``, in ``LeadLocale``); an entry without a locale uses ``LeadLocale`` too.
-    """
-
-    by_team: Mapping[str, Lead]
-    default: Lead | None
-    default_locale: str = "en"  # LeadLocale: also the language of an SNS-only alert (no lead known)
-
-    @classmethod
-    def parse(cls, text: str, default_address: str, default_locale: str) -> TeamLeads:
-        """Raises ``ValueError`` naming the faulty entry when ``text`` does not follow the format."""
-        by_team: dict[str, Lead] = {}
-        for raw in text.split(","):
-            entry = raw.strip()
-            if not entry:
-                continue
-            team, separator, target = entry.rpartition("=")
-            team = team.strip()
-            if not separator or not team:
-                raise ValueError(f"team lead entry {entry!r} must look like team=email or team=email/locale")
-            address, _, locale = target.strip().partition("/")
-            address, locale = address.strip(), locale.strip()
-            if not _looks_like_address(address):
-                raise ValueError(f"team lead entry {entry!r}: {address!r} is not an email address")
-            if "/" in locale:
-                raise ValueError(f"team lead entry {entry!r}: only one /locale may follow the address")
-            key = team.casefold()
-            if key in by_team:
-                raise ValueError(f"team lead entry {entry!r}: team {team!r} is listed twice")
-            by_team[key] = Lead(email=address, locale=locale or default_locale)
-        default_address = default_address.strip()
-        if default_address and not _looks_like_address(default_address):
-            raise ValueError(f"default lead address {default_address!r} is not an email address")
-        default = Lead(email=default_address, locale=default_locale) if default_address else None
-        return cls(by_team=by_team, default=default, default_locale=default_locale)
-
-    def lead_for(self, team: Mapping[str, Any]) -> Lead | None:
-        """The lead of a team snapshot (``{"id", "name"}``): by id, then by name, then the default."""
-        for value in (team.get("id"), team.get("name")):
-            if value is not None and str(value).strip():
-                found = self.by_team.get(str(value).strip().casefold())
-                if found is not None:
-                    return found
-        return self.default
-
-
-def _looks_like_address(value: str) -> bool:
-    local, at, domain = value.rpartition("@")
-    return bool(at and local and "." in domain and not any(c.isspace() for c in value))
 
 
 # --- what the note and the alert say -----------------------------------------------------------------

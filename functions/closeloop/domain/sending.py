@@ -11,9 +11,9 @@ from typing import Protocol
 from closeloop.config import Settings
 from closeloop.domain.links import LinkPurpose, LinkSigner
 from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
-from closeloop.domain.planning import EventPublisher, announce
-from closeloop.domain.published import SurveySent, SurveySuppressed
+from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
 from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus
+from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
 from closeloop.domain.timing import customer_zone
 
 # An unsubscribe link keeps working long after the survey itself closes.
@@ -25,7 +25,18 @@ class MailRetryableError(Exception):
 
 
 class MailRejectedError(Exception):
-    """The mail service refused the message for good (e.g. unverified sender)."""
+    """The mail service refused the message for good (e.g. unverified sender): it was not sent.
+
+    The message is the reason, written for an operator; it never holds an address.
+    """
+
+
+class MailRecipientUnverifiedError(MailRejectedError):
+    """The mail service delivers only to verified addresses and the recipient is not one.
+
+    That is SES's sandbox: an account without production access in the region can send only to its
+    own verified identities. Nothing is wrong with the survey; it can be sent once access is granted.
+    """
 
 
 class MailOutcomeUnknownError(Exception):
@@ -40,12 +51,12 @@ class SendOutcomeUnknownError(Exception):
     """An earlier attempt may have sent this survey; a person must decide (it is never resent)."""
 
 
-class SurveyNotClaimableError(Exception):
-    """The survey is no longer waiting to be sent (a concurrent delivery claimed it first)."""
-
-
 class SendRejectedError(Exception):
     """The survey cannot be sent; the reason is in the message."""
+
+
+class RecipientNotVerifiedError(SendRejectedError):
+    """The survey was not sent: the mail service is in its sandbox (``MailRecipientUnverifiedError``)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,13 @@ class SurveySender:
         self._policy = policy
 
     def send_survey(self, survey_id: str, now: datetime) -> SendResult:
-        """Send one planned survey. Raises ``MailRetryableError`` when it should be tried again later."""
+        """Send one planned survey, at most once whatever happens.
+
+        Raises ``MailRetryableError`` when it should be tried again later (the survey waits again);
+        ``SendRejectedError`` (``RecipientNotVerifiedError`` for SES's sandbox) when the mail service
+        refused it (nothing was sent, the survey waits again for a redrive once fixed); and
+        ``SendOutcomeUnknownError`` when it may have been sent (the survey stays claimed: never resent).
+        """
         survey = self._store.get_survey(survey_id)
         if survey is None:
             raise UnknownSurveyError(survey_id)
@@ -153,8 +170,13 @@ class SurveySender:
             self._store.release_claim(survey_id, now)
             raise
         except MailRejectedError as error:
+            # Nothing was sent: the survey waits again, so the parked request can be redriven once fixed.
+            self._store.release_claim(survey_id, now)
+            if isinstance(error, MailRecipientUnverifiedError):
+                raise RecipientNotVerifiedError(f"survey {survey_id} was not sent: {error}") from error
             raise SendRejectedError(f"mail service refused survey {survey_id}: {error}") from error
         except MailOutcomeUnknownError as error:
+            # The request may have reached the mail service: the claim stays, so no retry can send twice.
             raise SendOutcomeUnknownError(f"survey {survey_id}: {error}") from error
         self._store.mark_sent(survey_id, message_id, now, expires_at)
         announce(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -37,12 +38,46 @@ ANSWER_SCALES: dict[str, tuple[int | str, ...]] = {
 }
 
 
+# Something with one @ and a dot in the domain: what mail can be sent to; finer checks are the mail server's.
+_EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# Reason choices the survey page offers, as stable codes (reports and events rely on them).
+REASON_CODES: tuple[str, ...] = ("not_resolved", "slow", "had_to_repeat", "unfriendly", "unclear", "other")
+MAX_COMMENT_CHARS = 2000
+
+
+def is_email_address(value: str) -> bool:
+    """Whether ``value`` (already trimmed) looks like an email address."""
+    return bool(_EMAIL_ADDRESS.match(value))
+
+
+def ticket_key(helpdesk: str, ticket_id: str) -> str:
+    """One ticket across helpdesks: ``zendesk#123``."""
+    return f"{helpdesk}#{ticket_id}"
+
+
 def customer_key(email: str) -> str:
     """A stable, non-reversible key for one customer address (addresses are compared case-insensitively).
 
     Used wherever an address would otherwise appear in a key, an index or a log line.
     """
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+# What the store answers when a conditional write finds the work already done (at-least-once delivery).
+
+
+class DuplicateCloseError(Exception):
+    """This solve of this ticket was already planned or skipped (a redelivered event)."""
+
+
+class CustomerThrottledError(Exception):
+    """The customer was surveyed within the throttle window."""
+
+
+class SurveyNotClaimableError(Exception):
+    """The survey is no longer waiting to be sent (a concurrent delivery claimed it first)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ them (``closeloop schemas``) and checked against the examples in ``events/`` by 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,11 +19,12 @@ from pydantic import (
     field_validator,
 )
 
+from closeloop.domain.surveys import is_email_address
+from closeloop.domain.surveys import ticket_key as ticket_key  # re-exported: a ticket's key
+
 TICKETS_SOURCE = "closeloop.tickets"
 TICKET_CLOSED = "Ticket Closed"
 TICKET_REOPENED = "Ticket Reopened"
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _to_text(value: Any) -> Any:
@@ -59,7 +59,7 @@ class Customer(_Open):
     @classmethod
     def _valid_email(cls, value: str) -> str:
         value = value.strip()
-        if not _EMAIL.match(value):
+        if not is_email_address(value):
             raise ValueError("not an email address")
         return value
 
@@ -100,11 +100,6 @@ class TicketReopened(_Open):
     ticket_id: TicketId
     helpdesk: HelpdeskName
     reopened_at: AwareDatetime | None = None
-
-
-def ticket_key(helpdesk: str, ticket_id: str) -> str:
-    """One ticket across helpdesks: ``zendesk#123``."""
-    return f"{helpdesk}#{ticket_id}"
 
 
 class InvalidTicketEventError(Exception):

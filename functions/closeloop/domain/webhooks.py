@@ -25,6 +25,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from closeloop.domain.tickets import TicketClosed, TicketReopened
+from closeloop.domain.webhook_errors import (
+    UnknownProviderError,
+    WebhookAuthenticationError,
+    WebhookPayloadError,
+    WebhookUnavailableError,
+)
 
 ZENDESK = "zendesk"
 FRESHDESK = "freshdesk"
@@ -97,30 +103,6 @@ RAILS_TO_IANA: Mapping[str, str] = {
     "Johannesburg": "Africa/Johannesburg",
     "Cairo": "Africa/Cairo",
 }
-
-
-class WebhookError(Exception):
-    """A webhook closeloop will not act on; ``reason`` is safe to show the caller and to log."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UnknownProviderError(WebhookError):
-    """The path names a helpdesk closeloop has no adapter for."""
-
-
-class WebhookAuthenticationError(WebhookError):
-    """Missing, wrong or stale signature or shared secret."""
-
-
-class WebhookPayloadError(WebhookError):
-    """The body is not JSON, lacks a required field, or carries a value closeloop cannot use."""
-
-
-class WebhookUnavailableError(WebhookError):
-    """The helpdesk is not configured, or a dependency failed: the sender should retry later."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 Routes are thin: read the request, call one function, shape the answer. Webhook logic lives in
 ``closeloop.ingest`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages' in
-``closeloop.domain.answers`` and ``closeloop.adapters.pages``. The OpenAPI document (``docs/openapi.json``,
-``closeloop openapi``) is generated from this resolver. Logs carry the provider, ticket id, outcome and
-reason, never an email address, a name or the request body.
+``closeloop.domain.answers`` and ``closeloop.adapters.pages``. Each route gets its service from
+``closeloop.wiring`` on first use, so a cold start loads only what its first request needs: a webhook
+never loads the page renderer, a survey page never loads the helpdesk adapters. The OpenAPI document
+(``docs/openapi.json``, ``closeloop openapi``) is generated from this resolver. Logs carry the provider,
+ticket id, outcome and reason, never an email address, a name or the request body.
 """
 
 from __future__ import annotations
@@ -19,17 +21,28 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.pages import HTML_CONTENT_TYPE, PAGE_HEADERS, Page, PageRequest
-from closeloop.domain.answers import MAX_COMMENT_CHARS, REASON_CODES
-from closeloop.domain.webhooks import (
+from closeloop.adapters.page_http import HTML_CONTENT_TYPE, PAGE_HEADERS, Page, PageRequest
+from closeloop.domain.surveys import MAX_COMMENT_CHARS, REASON_CODES
+from closeloop.domain.webhook_errors import (
     UnknownProviderError,
     WebhookAuthenticationError,
     WebhookError,
     WebhookPayloadError,
     WebhookUnavailableError,
 )
-from closeloop.ingest import receive_webhook
 from closeloop.observability import logger
+
+# What this function needs from its environment, checked before the first request is served: the
+# webhooks' and the pages', whichever comes first.
+REQUIRED_SETTINGS = (
+    "event_bus_name",
+    "surveys_table",
+    "zendesk_secret_arn",
+    "freshdesk_secret_arn",
+    "signing_keys_secret_arn",
+    "reopen_queue_url",
+    "templates_path",
+)
 
 # Zendesk retries a 503 only when Retry-After is under 60 seconds.
 RETRY_AFTER_SECONDS = "30"
@@ -58,8 +71,8 @@ def _raw_body() -> bytes:
 
 @app.post("/webhooks/<provider>")
 def post_webhook(provider: str) -> Response[dict[str, Any]]:
-    receipt = receive_webhook(
-        provider, app.current_event.headers, _raw_body(), datetime.now(UTC), wiring.webhook_dependencies()
+    receipt = wiring.webhook_receiver().receive(
+        provider, app.current_event.headers, _raw_body(), datetime.now(UTC)
     )
     logger.info(
         "webhook received",
@@ -238,4 +251,5 @@ app.exception_handler(WebhookError)(reject_webhook)
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring.settings().require(*REQUIRED_SETTINGS)
     return app.resolve(event, context)

@@ -14,7 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
 from closeloop.domain.deliverability import InvalidDeliveryEventError, parse_delivery_event
-from closeloop.observability import logger, metrics, tracer
+from closeloop.observability import logger, metrics, trace_handler
+
+# What this function needs from its environment, checked before the first message is touched.
+REQUIRED_SETTINGS = ("event_bus_name", "surveys_table", "delivery_queue_url", "delivery_dlq_url")
 
 # Report failures per record even when all fail, so one bad event does not send the whole batch back.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -56,8 +59,9 @@ def delivery_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.settings().require(*REQUIRED_SETTINGS)
     return process_partial_response(
         event=event, record_handler=delivery_record, processor=processor, context=context
     )

@@ -14,7 +14,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
 from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
-from closeloop.observability import logger, metrics, tracer
+from closeloop.observability import logger, metrics, trace_handler
+
+# What this function needs from its environment, checked before the first message is touched.
+REQUIRED_SETTINGS = (
+    "event_bus_name",
+    "surveys_table",
+    "plan_queue_url",
+    "plan_dlq_url",
+    "schedule_group",
+    "scheduler_role_arn",
+    "send_queue_arn",
+    "send_queue_url",
+    "send_dlq_arn",
+)
 
 # Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -52,8 +65,9 @@ def plan_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.settings().require(*REQUIRED_SETTINGS)
     return process_partial_response(
         event=event, record_handler=plan_record, processor=processor, context=context
     )

@@ -20,7 +20,22 @@ from closeloop.domain.reopening import (
     UnknownResponseError,
     UnknownSurveyError,
 )
-from closeloop.observability import logger, metrics, tracer
+from closeloop.observability import logger, metrics, trace_handler
+
+# What this function needs from its environment, checked before the first message is touched.
+REQUIRED_SETTINGS = (
+    "event_bus_name",
+    "surveys_table",
+    "reopen_queue_url",
+    "reopen_dlq_url",
+    "lead_alert_topic_arn",
+    "zendesk_secret_arn",
+    "freshdesk_secret_arn",
+    "generic_secret_arn",
+    "ses_configuration_set",
+    "templates_path",
+    "sender_address",
+)
 
 # Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -83,8 +98,9 @@ def reopen_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.settings().require(*REQUIRED_SETTINGS)
     return process_partial_response(
         event=event, record_handler=reopen_record, processor=processor, context=context
     )

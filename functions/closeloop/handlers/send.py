@@ -19,7 +19,24 @@ from closeloop.domain.sending import (
     SendRejectedError,
     UnknownSurveyError,
 )
-from closeloop.observability import logger, metrics, tracer
+from closeloop.observability import logger, metrics, trace_handler
+
+# What this function needs from its environment, checked before the first message is touched.
+REQUIRED_SETTINGS = (
+    "event_bus_name",
+    "surveys_table",
+    "send_queue_url",
+    "send_dlq_url",
+    "signing_keys_secret_arn",
+    "ses_configuration_set",
+    "templates_path",
+    "sender_address",
+    "public_base_url",
+)
+# A record is started only when its worst case fits in what is left of the invocation: SES's one attempt
+# (connect + read timeouts) and a few seconds for the writes around it, which take milliseconds. So the
+# Lambda timeout never cuts a send in two, whatever the batch size.
+RECORD_BUDGET_SECONDS = wiring.SES_CONNECT_TIMEOUT + wiring.SES_READ_TIMEOUT + 3
 
 # Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -27,6 +44,10 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 class MalformedSendRequestError(Exception):
     """The queue message is not ``{"survey_id": "…"}``."""
+
+
+class InvocationEndingError(Exception):
+    """Too little of the invocation is left to send one survey safely; the message goes back untouched."""
 
 
 def _survey_id(body: str) -> str:
@@ -39,8 +60,15 @@ def _survey_id(body: str) -> str:
     return survey_id
 
 
-def send_record(record: SQSRecord) -> None:
+def send_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     disposal = wiring.send_queue_disposal()
+    if lambda_context.get_remaining_time_in_millis() < RECORD_BUDGET_SECONDS * 1000:
+        disposal.return_now(record.receipt_handle)
+        logger.warning(
+            "send deferred", extra={"message_id": record.message_id, "reason": "invocation ending"}
+        )
+        metrics.add_metric(name="SendsDeferred", unit=MetricUnit.Count, value=1)
+        raise InvocationEndingError(record.message_id)
     try:
         survey_id = _survey_id(record.body)
         result = wiring.survey_sender().send_survey(survey_id, datetime.now(UTC))
@@ -69,8 +97,9 @@ def send_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.settings().require(*REQUIRED_SETTINGS)
     return process_partial_response(
         event=event, record_handler=send_record, processor=processor, context=context
     )
