@@ -1086,6 +1086,24 @@ def breakdown_table(results: Sequence[ColdStart], top: int = 6) -> str:
     )
 
 
+# What the SnapStart parameter trades; written into docs/PERFORMANCE.md (deploy.md links to it).
+SNAPSTART_NOTE = """## SnapStart
+
+The `SnapStart` parameter (`None` by default) turns on Lambda SnapStart for every function: when a deploy
+publishes a version (each function has the alias `live`, which the API and the queues invoke), Lambda runs
+the init phase once, snapshots the initialised execution environment, and resumes new instances from the
+snapshot instead of importing and wiring again. The import + wiring measured above is then paid once per
+published version instead of once per cold start; what remains is the restore (AWS documents sub-second
+starts) and the first-use work, which the snapshot does not include because closeloop builds clients and
+loads secrets lazily, on the first event (so no connection or credential is frozen into a snapshot).
+
+What it costs (Lambda pricing, for Python): a cache charge per GB-second for each published version with
+SnapStart on, while the version is active (at least three hours), and a restore charge per GB each time an
+instance resumes from the snapshot; at closeloop's 512 MB per function and five functions, the cache charge
+runs for every version each deploy publishes. SnapStart is not available in every region and does not
+combine with provisioned concurrency. Turn it on when the survey page's first answer after a quiet spell
+matters more than the added charge; measure with CloudWatch's `Restore Duration` against `Init Duration`.
+"""
 # The goal a function's cold start is held to: import + wiring within this multiple of the baseline.
 COLD_START_GOAL = 1.25
 
@@ -1364,6 +1382,7 @@ def render_markdown(report: Report) -> str:
     lines = interpretation(report)
     if lines:
         parts += ["## Interpretation", "", *(f"- {line}" for line in lines), ""]
+    parts += [SNAPSTART_NOTE]
     return "\n".join(parts)
 
 
