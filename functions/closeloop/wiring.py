@@ -372,6 +372,14 @@ def case_reopener() -> CaseReopener:
         ReopenPolicy(
             cap=config.reopen_cap,
             leads=TeamLeads(team_lead_repository(), default=default_lead, default_locale=lead_locale),
+            helpdesk_urls={
+                name: url
+                for name, url in (
+                    ("zendesk", config.zendesk_base_url),
+                    ("freshdesk", config.freshdesk_base_url),
+                )
+                if url
+            },
         ),
     )
 

@@ -38,6 +38,7 @@ from closeloop.domain.reopening import (
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+ACME_HELPDESKS = {"zendesk": "https://acme.zendesk.com", "freshdesk": "https://acme.freshdesk.com"}
 LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -473,8 +474,9 @@ def test_every_alert_renders_in_every_shipped_language(locale: str, result: Reop
     renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
     history = (EarlierSurvey(a_survey("s-0", ticket_id="4410"), (an_answer("s-0", "r-0", score=4),)),)
     alert = LeadAlert(
-        a_survey(), an_answer(), result, "90001", Lead("a@b.example", locale), locale, 2, history
-    )
+        a_survey(), an_answer(), result, "90001", Lead("a@b.example", locale), locale, 2, history,
+        helpdesk_urls=ACME_HELPDESKS,
+    )  # fmt: skip
     variables = alert_variables(alert, locale)
     subject = " ".join(renderer.render_template(SUBJECT_TEMPLATE, locale, variables).split())
     text = renderer.render_template(TEXT_TEMPLATE, locale, variables)
@@ -514,3 +516,65 @@ def test_an_sns_subject_is_ascii_one_line_and_short() -> None:
     assert "\n" not in subject
     assert len(subject) < 100
     assert subject.startswith("Phieu #4521 da duoc mo lai")
+
+
+# --- ticket links in the lead alert ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("helpdesk", "url"),
+    [
+        ("zendesk", "javascript:alert(document.domain)//"),
+        ("zendesk", "JavaScript:alert(1)"),
+        ("zendesk", "data:text/html,<script>alert(1)</script>"),
+        ("zendesk", "https://evil.example/agent/tickets/4521"),
+        ("zendesk", "https://acme.zendesk.com.evil.example/agent/tickets/4521"),
+        ("freshdesk", "https://acme.zendesk.com/a/tickets/4521"),
+        ("acme-desk", "javascript:alert(document.domain)//"),
+        ("acme-desk", "//evil.example/x"),
+    ],
+)
+def test_a_ticket_url_that_is_not_a_safe_link_shows_the_ticket_id_without_a_link(
+    helpdesk: str, url: str
+) -> None:
+    # GIVEN a ticket whose url (from a webhook or event) is not http(s), or not on the helpdesk's host
+    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    survey = replace(a_survey(), helpdesk=helpdesk, url=url)
+    history = (EarlierSurvey(replace(a_survey("s-0", ticket_id="4410"), helpdesk=helpdesk, url=url), ()),)
+    alert = LeadAlert(
+        survey,
+        an_answer(),
+        ReopenResult.REOPENED,
+        "4521",
+        None,
+        "en",
+        2,
+        history,
+        helpdesk_urls=ACME_HELPDESKS,
+    )
+    # WHEN the alert email is rendered
+    variables = alert_variables(alert, "en")
+    html = renderer.render_template(HTML_TEMPLATE, "en", variables)
+    text = renderer.render_template(TEXT_TEMPLATE, "en", variables)
+    # THEN it names the ticket, and links nothing the url said
+    assert "#4521" in html
+    assert "javascript:" not in html.lower()
+    assert "evil.example" not in html
+    assert "evil.example" not in text
+    assert "javascript:" not in text.lower()
+
+
+def test_a_ticket_url_on_the_configured_helpdesk_host_is_a_link() -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    survey = replace(a_survey(), helpdesk="freshdesk", url="https://acme.freshdesk.com/a/tickets/4521")
+    alert = LeadAlert(
+        survey, an_answer(), ReopenResult.REOPENED, "4521", None, "en", 2, (), helpdesk_urls=ACME_HELPDESKS
+    )
+    html = renderer.render_template(HTML_TEMPLATE, "en", alert_variables(alert, "en"))
+    assert 'href="https://acme.freshdesk.com/a/tickets/4521"' in html
+
+
+def test_a_zendesk_ticket_link_is_dropped_when_no_zendesk_instance_is_configured() -> None:
+    survey = a_survey()  # a Zendesk ticket with a plausible url
+    alert = LeadAlert(survey, an_answer(), ReopenResult.REOPENED, "4521", None, "en", 2, ())
+    assert alert_variables(alert, "en")["ticket_url"] is None

@@ -49,11 +49,11 @@ class TemplateRenderer(Protocol):
 
 def alert_variables(alert: LeadAlert, locale: str) -> dict[str, Any]:
     """What the alert templates receive."""
-    return describe_answer(alert.survey, alert.response, locale) | {
+    return describe_answer(alert.survey, alert.response, locale, alert.helpdesk_urls) | {
         "result": alert.result.value,
         "new_ticket_ref": alert.helpdesk_ticket_id,
         "reopen_cap": alert.reopen_cap,
-        "history": describe_history(alert.history, locale),
+        "history": describe_history(alert.history, locale, alert.helpdesk_urls),
     }
 
 

@@ -6,6 +6,7 @@ handlers cannot create two surveys for one solve, or two surveys for one custome
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -319,9 +320,40 @@ class SurveyRepository:
     # --- sending writes ------------------------------------------------------------------------
 
     def claim_for_sending(self, survey_id: str, now: datetime) -> None:
-        """Move planned → sending; exactly one sender wins, whatever the redeliveries."""
-        if not self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SENDING, now):
-            raise SurveyNotClaimableError(survey_id)
+        """Move planned → sending; exactly one sender wins, whatever the redeliveries.
+
+        The claim carries a token of this call. When the write times out after DynamoDB applied it, the
+        SDK's retry of the same request finds the survey already ``sending`` and its condition fails; the
+        token in the item returned with that failure tells our own claim from a concurrent sender's, so
+        the send goes ahead once instead of leaving the survey claimed by nobody.
+        """
+        claim_id = uuid.uuid4().hex
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_survey_key(survey_id),
+                UpdateExpression="SET #status = :target, claim_id = :claim, updated_at = :now",
+                ConditionExpression="#status = :source",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_marshal(
+                    {
+                        ":target": SurveyStatus.SENDING.value,
+                        ":source": SurveyStatus.PLANNED.value,
+                        ":claim": claim_id,
+                        ":now": _iso(now),
+                    }
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # botocore's ClientError types the response loosely; DynamoDB puts the old item under "Item".
+            returned: Any = error.response.get("Item", {})
+            current = _unmarshal(returned)
+            ours = current.get("status") == SurveyStatus.SENDING.value and current.get("claim_id") == claim_id
+            if not ours:
+                raise SurveyNotClaimableError(survey_id) from error
 
     def release_claim(self, survey_id: str, now: datetime) -> None:
         """Give a claimed survey back (SES refused before accepting it), so a retry can send it."""

@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
+from closeloop.domain.messages import MIME_POLICY, SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.sending import (
     MailOutcomeUnknownError,
     MailRecipientUnverifiedError,
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
 SURVEY_ID_HEADER = "X-Closeloop-Survey-Id"
-
-# A signed link cannot be folded at 78 characters without being turned into RFC 2047 encoded words,
-# which mailbox providers do not decode in List-Unsubscribe. 998 is RFC 5322's hard line limit.
-_POLICY = SMTP.clone(max_line_length=998)
 
 # SES answers these when it did not accept the message and may accept it later.
 _RETRYABLE_CODES = frozenset(
@@ -66,7 +62,7 @@ def build_message(
     headers: Mapping[str, str],
 ) -> bytes:
     """A multipart/alternative message (text first, HTML preferred), 7-bit clean, with ``headers``."""
-    message = EmailMessage(policy=_POLICY)
+    message = EmailMessage(policy=MIME_POLICY)
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = subject
@@ -109,10 +105,16 @@ class SesMailer:
 
     def send(self, email: OutgoingEmail, now: datetime) -> str:
         """Send and return SES's message id; errors say whether a retry is safe."""
+        try:
+            raw = build_mime(email, now)
+        except (ValueError, MessageError) as error:
+            # Nothing reached SES: a definite refusal, so the claim is given back (the sender checks
+            # mailboxes before claiming; this is the net under that check). The type names the rule.
+            raise MailRejectedError(f"the message could not be built: {type(error).__name__}") from error
         request: dict[str, object] = {
             "FromEmailAddress": email.sender_address,
             "Destination": {"ToAddresses": [email.recipient_address]},
-            "Content": {"Raw": {"Data": build_mime(email, now)}},
+            "Content": {"Raw": {"Data": raw}},
             # SES copies these into its bounce and complaint events (``mail.tags``), so the deliverability
             # handler knows the message was a survey, and which one (a survey id is hex: a valid tag value).
             "EmailTags": [

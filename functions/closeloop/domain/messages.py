@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Literal
 
 SurveyType = Literal["csat", "nps", "ces", "resolved"]
@@ -13,6 +17,37 @@ SurveyType = Literal["csat", "nps", "ces", "resolved"]
 SURVEY_TAG_NAME = "closeloop"
 SURVEY_TAG_VALUE = "survey"
 SURVEY_ID_TAG_NAME = "survey_id"
+
+# The policy every closeloop email is built with. A signed link cannot be folded at 78 characters without
+# being turned into RFC 2047 encoded words, which mailbox providers do not decode in List-Unsubscribe;
+# 998 is RFC 5322's hard line limit.
+MIME_POLICY = SMTP.clone(max_line_length=998)
+
+
+def mailbox_problem(address: str, display_name: str | None = None) -> str | None:
+    """Why ``display_name <address>`` cannot head an email, or None when it can.
+
+    The check is the one the MIME builder applies (the standard library's ``email.headerregistry``
+    parser, as a ``To`` header under :data:`MIME_POLICY`), so an address accepted here is never refused
+    while the email is built; and SES's own rule on top: addresses are 7-bit ASCII (no SMTPUTF8 local
+    part; an international domain must come Punycode-encoded, or it is mangled into encoded words). A
+    looser check (the event contract's) lets through ``a,b@x``, ``<a>@x``, ``a..b@x`` or a name with a
+    line break, which would otherwise fail only after the survey was claimed. The answer names the rule,
+    never the address.
+    """
+    if not address.isascii():
+        return "the address is not ASCII (SES takes no SMTPUTF8 local part, and domains in Punycode)"
+    try:
+        mailbox = Address(display_name=display_name or "", addr_spec=address)
+        probe = EmailMessage(policy=MIME_POLICY)
+        probe["To"] = mailbox
+        [parsed] = probe["To"].addresses
+    except (ValueError, MessageError) as error:
+        # Defects are ValueErrors; their text describes the syntax rule, not the value.
+        return f"not a mailbox the email headers can carry ({type(error).__name__})"
+    if parsed.addr_spec != address:
+        return "the address does not survive header parsing unchanged"
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,3 +82,15 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def header_display_name(address: str, name: str | None) -> str | None:
+    """The name as the ``To`` header of mail to ``address`` can carry it: on one line, else None.
+
+    A line break in a helpdesk's name field is formatting, not part of the name; a name the header still
+    cannot carry is left out rather than costing the customer their survey.
+    """
+    flat = " ".join((name or "").split()) or None
+    if flat is not None and mailbox_problem(address, flat) is not None:
+        return None
+    return flat

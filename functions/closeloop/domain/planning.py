@@ -11,6 +11,7 @@ from typing import Protocol
 
 from closeloop.config import QuietHours, Settings
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
+from closeloop.domain.messages import header_display_name, mailbox_problem
 from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPlanned, SurveySkipped, announce
 from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
@@ -109,6 +110,10 @@ class FollowUpPlanner:
         if earlier is not None:
             return PlanOutcome(PlanResult.DUPLICATE, reason=earlier)
 
+        if mailbox_problem(ticket.customer.email) is not None:
+            # Checked here, not only before sending: a survey that can never be mailed is a skip with a
+            # reason, not a planned survey that fails at its send.
+            return self._skip(ticket, SkipReason.INVALID_ADDRESS, now)
         reason = find_skip_reason(
             ticket,
             self._policy.rules,
@@ -166,7 +171,7 @@ class FollowUpPlanner:
             ticket_id=ticket.ticket_id,
             closed_at=ticket.closed_at,
             customer_email=ticket.customer.email,
-            customer_name=ticket.customer.name,
+            customer_name=header_display_name(ticket.customer.email, ticket.customer.name),
             locale=ticket.customer.locale,
             timezone=zone.key,
             survey_type=self._policy.survey_type,

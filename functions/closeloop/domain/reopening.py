@@ -17,8 +17,9 @@ timeouts) and :class:`HelpdeskRefusedError` when it never will (other 4xx, missi
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -36,6 +37,11 @@ FOLLOW_UP_SUBJECT_TEMPLATE = "alerts/follow_up_subject.txt.j2"
 # How many earlier surveys of the customer the lead sees, and how much of a comment a note quotes.
 HISTORY_LIMIT = 5
 MAX_COMMENT_CHARS = 4000
+
+# Helpdesks whose ticket links must point at the deployment's own instance (settings zendesk_base_url,
+# freshdesk_base_url): a ticket url arrives in a webhook or an event, and becomes a link a lead clicks.
+HOSTED_HELPDESKS = frozenset({"zendesk", "freshdesk"})
+LINK_SCHEMES = frozenset({"http", "https"})
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -142,21 +148,54 @@ class LeadAlert:
     locale: str
     reopen_cap: int
     history: tuple[EarlierSurvey, ...]
+    # Each helpdesk's configured base URL: ticket links of Zendesk and Freshdesk must be on its host.
+    helpdesk_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- what the note and the alert say -----------------------------------------------------------------
 
 
-def describe_answer(survey: Survey, response: SurveyResponse, locale: str) -> dict[str, Any]:
+def ticket_link(url: str | None, helpdesk: str, helpdesk_urls: Mapping[str, str]) -> str | None:
+    """``url`` when it may become a link in an alert, else None (the alert then shows the ticket id only).
+
+    Only http(s) URLs with a host (never ``javascript:`` or ``data:``); for Zendesk and Freshdesk tickets
+    only URLs on the configured instance's host, so a forged event cannot send a lead elsewhere.
+    """
+    if not url:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in LINK_SCHEMES or not host or any(c.isspace() for c in url.strip()):
+        return None
+    if helpdesk.casefold() in HOSTED_HELPDESKS:
+        base = helpdesk_urls.get(helpdesk.casefold()) or ""
+        try:
+            allowed = urllib.parse.urlsplit(base).hostname
+        except ValueError:
+            return None
+        if not allowed or host != allowed:
+            return None
+    return url.strip()
+
+
+def describe_answer(
+    survey: Survey, response: SurveyResponse, locale: str, helpdesk_urls: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The answer as the note and alert templates show it (values only; the wording is in templates).
 
     ``locale`` must be a shipped locale tag (``pt-BR`` or ``it``): dates are formatted for it, in UTC.
+    ``ticket_url`` is set only for a link that passes :func:`ticket_link` with ``helpdesk_urls``.
     """
-    values = _answer_values(survey, response, locale)
+    values = _answer_values(survey, response, locale, helpdesk_urls or {})
     return values | {"answer": values}
 
 
-def _answer_values(survey: Survey, response: SurveyResponse, locale: str) -> dict[str, Any]:
+def _answer_values(
+    survey: Survey, response: SurveyResponse, locale: str, helpdesk_urls: Mapping[str, str]
+) -> dict[str, Any]:
     babel_locale = Locale.parse(locale, sep="-")
     scale = ANSWER_SCALES.get(survey.survey_type, ())
     numeric = [value for value in scale if isinstance(value, int)]
@@ -180,7 +219,7 @@ def _answer_values(survey: Survey, response: SurveyResponse, locale: str) -> dic
         + " UTC",
         "ticket_ref": survey.ticket_id,
         "ticket_subject": " ".join((survey.subject or "").split()) or None,
-        "ticket_url": survey.url,
+        "ticket_url": ticket_link(survey.url, survey.helpdesk, helpdesk_urls),
         "helpdesk": survey.helpdesk,
         "customer_name": (survey.customer_name or "").strip() or None,
         "agent_name": _text(survey.agent.get("name")),
@@ -189,8 +228,11 @@ def _answer_values(survey: Survey, response: SurveyResponse, locale: str) -> dic
     }
 
 
-def describe_history(history: tuple[EarlierSurvey, ...], locale: str) -> list[dict[str, Any]]:
+def describe_history(
+    history: tuple[EarlierSurvey, ...], locale: str, helpdesk_urls: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Earlier surveys of the customer as the alert templates show them, newest first."""
+    urls = helpdesk_urls or {}
     babel_locale = Locale.parse(locale, sep="-")
     described = []
     for earlier in history:
@@ -201,8 +243,8 @@ def describe_history(history: tuple[EarlierSurvey, ...], locale: str) -> list[di
                 "date": format_date(moment.astimezone(UTC), format="medium", locale=babel_locale),
                 "ticket_ref": survey.ticket_id,
                 "ticket_subject": " ".join((survey.subject or "").split()) or None,
-                "ticket_url": survey.url,
-                "answers": [_answer_values(survey, response, locale) for response in earlier.responses],
+                "ticket_url": ticket_link(survey.url, survey.helpdesk, urls),
+                "answers": [_answer_values(survey, response, locale, urls) for response in earlier.responses],
             }
         )
     return described
@@ -270,6 +312,7 @@ class HelpdeskDirectory:
 class ReopenPolicy:
     cap: int
     leads: TeamLeads
+    helpdesk_urls: Mapping[str, str] = field(default_factory=dict)  # see LeadAlert.helpdesk_urls
 
 
 # --- the service -------------------------------------------------------------------------------------
@@ -411,6 +454,7 @@ class CaseReopener:
             locale=locale,
             reopen_cap=self._policy.cap,
             history=self.earlier_surveys(survey),
+            helpdesk_urls=self._policy.helpdesk_urls,
         )
         try:
             self._alerter.alert(alert, now)

@@ -10,7 +10,13 @@ from typing import Protocol
 
 from closeloop.config import Settings
 from closeloop.domain.links import LinkPurpose, LinkSigner
-from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
+from closeloop.domain.messages import (
+    AnswerLink,
+    RenderedEmail,
+    SurveyEmailContent,
+    header_display_name,
+    mailbox_problem,
+)
 from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
 from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus
 from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
@@ -53,6 +59,13 @@ class SendOutcomeUnknownError(Exception):
 
 class SendRejectedError(Exception):
     """The survey cannot be sent; the reason is in the message."""
+
+
+class InvalidRecipientError(SendRejectedError):
+    """The survey's address can head no email (``mailbox_problem``); found before claiming, so it waits.
+
+    Planned before addresses were checked at planning time; a redrive fails the same way: delete it.
+    """
 
 
 class RecipientNotVerifiedError(SendRejectedError):
@@ -158,6 +171,10 @@ class SurveySender:
             )
             return SendResult.SUPPRESSED
 
+        problem = mailbox_problem(survey.customer_email)
+        if problem is not None:
+            # Before the claim: a survey is never left claimed by a failure known in advance.
+            raise InvalidRecipientError(f"survey {survey_id} cannot be mailed: {problem}")
         expires_at = now + self._policy.expiry
         email = self.compose(survey, now, expires_at)
         try:
@@ -224,7 +241,7 @@ class SurveySender:
             sender_address=self._policy.sender_address,
             sender_name=self._policy.sender_name,
             recipient_address=survey.customer_email,
-            recipient_name=survey.customer_name,
+            recipient_name=header_display_name(survey.customer_email, survey.customer_name),
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,

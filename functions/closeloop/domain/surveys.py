@@ -27,6 +27,7 @@ class SkipReason(StrEnum):
     THROTTLED = "throttled"
     STALE = "stale"
     ALREADY_SURVEYED = "already_surveyed"
+    INVALID_ADDRESS = "invalid_address"  # no email can ever be built for it (domain.messages.mailbox_problem)
 
 
 # The answers each survey type offers, in scale order. CES runs from 1 (very easy) to 7 (very difficult).

@@ -6,9 +6,11 @@ them (``closeloop schemas``) and checked against the examples in ``events/`` by 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -39,6 +41,23 @@ TicketId = Annotated[
 OptionalId = Annotated[
     str | None, BeforeValidator(_to_text), WithJsonSchema({"anyOf": [*_ID_SCHEMA["anyOf"], {"type": "null"}]})
 ]
+# A ticket event's moment must be one planning can compute with: no helpdesk existed before 2000, and a
+# moment more than a day ahead of our clock is a sender's bug. Without these bounds, year 1 or 9999 pass
+# the model and overflow later in date arithmetic, where the event can only be retried until redrive.
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_AHEAD = timedelta(days=1)
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    # Compared, never converted: converting year 1 at +14:00 to UTC is itself the overflow.
+    if value < EARLIEST_EVENT_TIME:
+        raise ValueError(f"must not be before {EARLIEST_EVENT_TIME.date().isoformat()}")
+    if value > datetime.now(UTC) + MAX_CLOCK_AHEAD:
+        raise ValueError("must not be more than one day in the future")
+    return value
+
+
+EventMoment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
 HelpdeskName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", examples=["zendesk", "freshdesk"])]
 
 
@@ -81,7 +100,7 @@ class TicketClosed(_Open):
     version: Literal[1] = 1
     ticket_id: TicketId
     helpdesk: HelpdeskName
-    closed_at: AwareDatetime
+    closed_at: EventMoment
     status: Literal["solved", "closed"]
     customer: Customer
     agent: Agent | None = None
@@ -99,7 +118,7 @@ class TicketReopened(_Open):
     version: Literal[1] = 1
     ticket_id: TicketId
     helpdesk: HelpdeskName
-    reopened_at: AwareDatetime | None = None
+    reopened_at: EventMoment | None = None
 
 
 class InvalidTicketEventError(Exception):

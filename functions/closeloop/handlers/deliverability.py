@@ -7,20 +7,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
+from closeloop.adapters.queues import LoggedBatchProcessor
 from closeloop.domain.deliverability import InvalidDeliveryEventError, parse_delivery_event
 from closeloop.observability import logger, metrics, trace_handler
 
 # What this function needs from its environment, checked before the first message is touched.
 REQUIRED_SETTINGS = ("event_bus_name", "surveys_table", "delivery_queue_url", "delivery_dlq_url")
 
-# Report failures per record even when all fail, so one bad event does not send the whole batch back.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+processor = LoggedBatchProcessor(logger)
 
 
 def delivery_record(record: SQSRecord) -> None:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
+from closeloop.adapters.queues import LoggedBatchProcessor
 from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
 from closeloop.observability import logger, metrics, trace_handler
 
@@ -29,17 +30,19 @@ REQUIRED_SETTINGS = (
     "send_dlq_arn",
 )
 
-# Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+processor = LoggedBatchProcessor(logger)
 
 
 def plan_record(record: SQSRecord) -> None:
     try:
         ticket_event = parse_ticket_event(json.loads(record.body))
     except (InvalidTicketEventError, json.JSONDecodeError) as error:
-        logger.warning("ticket event rejected", extra={"message_id": record.message_id, "reason": str(error)})
+        # Like every handler's reasons: the error class first (docs/operations.md lists each one).
+        reason = f"{type(error).__name__}: {error}"
+        logger.warning("ticket event rejected", extra={"message_id": record.message_id, "reason": reason})
         metrics.add_metric(name="TicketEventsRejected", unit=MetricUnit.Count, value=1)
-        wiring.plan_queue_disposal().dead_letter(record.body, str(error), record.message_id)
+        wiring.plan_queue_disposal().dead_letter(record.body, reason, record.message_id)
         return
     planner = wiring.follow_up_planner()
     now = datetime.now(UTC)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
+from closeloop.adapters.queues import LoggedBatchProcessor
 from closeloop.domain.sending import (
     MailRetryableError,
     SendOutcomeUnknownError,
@@ -38,8 +39,8 @@ REQUIRED_SETTINGS = (
 # Lambda timeout never cuts a send in two, whatever the batch size.
 RECORD_BUDGET_SECONDS = wiring.SES_CONNECT_TIMEOUT + wiring.SES_READ_TIMEOUT + 3
 
-# Report failures per record even when all fail, so backoff set per message is not undone by a retry of all.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+processor = LoggedBatchProcessor(logger)
 
 
 class MalformedSendRequestError(Exception):
