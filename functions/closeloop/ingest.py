@@ -33,6 +33,8 @@ from closeloop.domain.webhooks import (
     HelpdeskUser,
     Ignored,
     ZendeskStatusChange,
+    check_body_size,
+    event_detail,
     interpret_zendesk_event,
     normalize_freshdesk,
     parse_json_object,
@@ -44,6 +46,9 @@ from closeloop.domain.webhooks import (
 )
 
 T = TypeVar("T")
+
+# EventBridge errors that no retry gets past: the entry itself was refused (its size or its shape).
+_PERMANENT_BUS_ERRORS = frozenset({"ValidationException"})
 
 
 class EventPublisher(Protocol):
@@ -99,10 +104,12 @@ def receive_webhook(
 ) -> WebhookReceipt:
     """Authenticate and translate one helpdesk webhook, and publish the canonical event it means.
 
-    Raises a ``WebhookError`` subclass (unknown provider, authentication, payload, unavailable); in
-    every such case nothing has been published.
+    Raises a ``WebhookError`` subclass (unknown provider, authentication, payload, too large,
+    unavailable); in every such case nothing has been published. Only ``WebhookUnavailableError`` asks
+    the sender to retry, and only for conditions a later delivery can get past.
     """
     name = provider_of(provider)
+    check_body_size(raw_body)  # before the secret is even read: an oversized body is never worth work
     secret = _helpdesk_secret(name, deps)
     webhook_secret = str(secret.get("webhook_secret") or "")
     if name == ZENDESK:
@@ -172,9 +179,12 @@ def _unless_missing(fetch: Callable[[str], T], item_id: str | None) -> T | None:
 
 
 def _publish(publisher: EventPublisher, detail_type: str, event: TicketClosed | TicketReopened) -> str:
+    detail = event_detail(event)  # refuses, permanently, an event the bus would refuse for its size
     try:
-        return publisher.publish(
-            detail_type, event.model_dump(mode="json", exclude_none=True), source=TICKETS_SOURCE
-        )
-    except (EventPublishError, BotoCoreError, ClientError) as error:
+        return publisher.publish(detail_type, detail, source=TICKETS_SOURCE)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _PERMANENT_BUS_ERRORS:
+            raise WebhookPayloadError("the event bus refused the ticket event") from error
+        raise WebhookUnavailableError("event bus unavailable") from error
+    except (EventPublishError, BotoCoreError) as error:
         raise WebhookUnavailableError("event bus unavailable") from error

@@ -224,6 +224,8 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
     assert sorted((route.method, route.path) for route in api.http_routes) == [
         ("GET", "/s/{token}"),
         ("GET", "/u/{token}"),
+        ("HEAD", "/s/{token}"),
+        ("HEAD", "/u/{token}"),
         ("POST", "/s/{token}"),
         ("POST", "/u/{token}"),
         ("POST", "/webhooks/{provider}"),

@@ -18,6 +18,7 @@ import pytest
 
 from closeloop import wiring
 from closeloop.domain.links import LinkPurpose
+from closeloop.domain.surveys import MAX_COMMENT_CHARS
 from closeloop.handlers import api
 from tests.integration.conftest import LambdaContext, Stack
 from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
@@ -392,3 +393,110 @@ def test_an_unsubscribe_post_without_the_one_click_body_is_refused(pages: Stack)
     status, _ = call(http_event("POST", links()["unsubscribe"], {"something": "else"}))
     assert status == 400
     assert not wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+
+
+# Hostile requests: a 4xx page with a reason, in bounded time, nothing written --------------------------
+
+REFUSED = "We could not accept this form"
+
+
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1"])
+def test_a_post_with_an_unparsable_origin_is_forbidden_not_a_crash(pages: Stack, origin: str) -> None:
+    # GIVEN a form posted with an Origin the URL parser cannot read (it raised ValueError: a 500)
+    before = snapshot(pages)
+    url = links()["1"]
+    _, page = call(http_event("GET", url))
+    event = http_event("POST", url.split("?")[0], {"form_token": form_token(page), "score": "1"})
+    event["headers"]["origin"] = origin
+    # WHEN it is posted THEN it is refused as cross-site, with the page saying why, and nothing is written
+    status, body = call(event)
+    assert status == 403
+    assert REFUSED in body
+    assert snapshot(pages) == before
+
+
+@pytest.mark.parametrize("link", ["1", "unsubscribe"])
+def test_a_form_with_more_fields_than_any_page_sends_is_refused(pages: Stack, link: str) -> None:
+    # GIVEN a form of 65 fields (the parser's limit raised "Max number of fields exceeded": a 500)
+    before = snapshot(pages)
+    form = {f"f{index}": "x" for index in range(65)} | {"List-Unsubscribe": "One-Click"}
+    # WHEN it is posted to the survey or the unsubscribe link
+    status, body = call(http_event("POST", links()[link].split("?")[0], form, sec_fetch_site="same-origin"))
+    # THEN it is a 400 page with a reason, and nothing changed
+    assert status == 400
+    assert REFUSED in body
+    assert snapshot(pages) == before
+    assert not wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+
+
+def test_a_body_larger_than_any_form_is_refused_as_too_large(pages: Stack) -> None:
+    # GIVEN a comment of three million characters (the page used to echo it: a 12 MB answer, over
+    # Lambda's 6 MB response limit)
+    before = snapshot(pages)
+    status, body = answer(links()["3"], {"comment": "x" * 3_000_000})
+    # THEN it is refused before any parsing, with a short page
+    assert status == 413
+    assert REFUSED in body
+    assert len(body) < 100_000
+    assert snapshot(pages) == before
+
+
+def test_a_comment_too_long_is_shown_again_only_up_to_the_limit(pages: Stack) -> None:
+    # GIVEN a comment just under the body limit but far over the comment limit
+    status, page = answer(links()["3"], {"score": "3", "comment": "y" * (MAX_COMMENT_CHARS * 5)})
+    # THEN the form comes back asking to shorten it, re-filled with no more than a valid comment
+    assert status == 400
+    assert 'id="comment-error"' in page
+    assert page.count("y" * MAX_COMMENT_CHARS) == 1
+    assert "y" * (MAX_COMMENT_CHARS + 1) not in page
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"accept_language": "it-" + "a-" * 32_000},
+        {"accept_language": "," * 65_000},
+        {"accept_language": ";q=0." * 12_000},
+    ],
+)
+def test_a_huge_accept_language_is_read_only_up_to_its_bound(pages: Stack, headers: dict[str, str]) -> None:
+    # GIVEN a 64 KB Accept-Language (negotiating it took 12 s) WHEN the page opens THEN it renders
+    status, page = call(http_event("GET", links()["2"], **headers))
+    assert status == 200
+    assert '<html lang="it"' in page  # the survey's own locale
+
+
+def test_a_huge_lang_field_is_ignored(pages: Stack) -> None:
+    # GIVEN a posted lang of 20 KB of subtags WHEN the form is sent THEN the answer is recorded in the
+    # survey's locale: a lang longer than any language tag names no language
+    status, page = answer(links()["4"], {"score": "4", "lang": "de-" + "a-" * 10_000})
+    assert status == 200
+    assert '<html lang="it"' in page
+
+
+@pytest.mark.parametrize(("link", "route"), [("2", "/s/"), ("unsubscribe", "/u/")])
+def test_head_answers_like_get_without_a_body_or_a_write(pages: Stack, link: str, route: str) -> None:
+    # GIVEN a mail scanner probing a link with HEAD
+    before = snapshot(pages)
+    url = links()[link]
+    assert route in url
+    result = api.lambda_handler(http_event("HEAD", url), LambdaContext())  # type: ignore[arg-type]
+    # THEN it gets the GET's status and headers (HSTS among them), no page, and nothing is recorded
+    assert result["statusCode"] == 200
+    assert result["body"] == ""
+    headers = {name.lower(): value for name, value in result["headers"].items()}
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers["strict-transport-security"] == "max-age=31536000"
+    assert snapshot(pages) == before
+    assert pages.published() == []
+
+
+def test_head_on_a_tampered_link_is_not_found(pages: Stack) -> None:
+    base, query = links()["2"].split("?")
+    result = api.lambda_handler(http_event("HEAD", base[:-4] + "AAAA?" + query), LambdaContext())  # type: ignore[arg-type]
+    assert (result["statusCode"], result["body"]) == (404, "")
+
+
+def test_every_page_tells_browsers_to_use_https_only(pages: Stack) -> None:
+    result = api.lambda_handler(http_event("GET", links()["2"]), LambdaContext())  # type: ignore[arg-type]
+    assert result["headers"]["Strict-Transport-Security"] == "max-age=31536000"

@@ -312,3 +312,80 @@ def test_freshdesk_payload_with_a_bad_email_is_400(stack: Stack) -> None:
     assert status == 400
     assert body["reason"] == "invalid ticket: customer.email: Value error, not an email address"
     assert stack.bus_events() == []
+
+
+# Signed but hostile bodies: a 4xx with a reason, never a 500, never "retry later" ----------------------
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "reason"),
+    [
+        ("[" * 50_000 + "]" * 50_000, "body is nested too deeply"),
+        ('{"type": ' + "9" * 5_000 + "}", "body is not valid JSON"),
+        ('{"type": NaN}', "body holds NaN, which is not a JSON number"),
+    ],
+    ids=["deep-nesting", "5000-digit-integer", "nan"],
+)
+def test_a_signed_hostile_zendesk_body_is_400_with_a_reason(stack: Stack, raw_body: str, reason: str) -> None:
+    status, body = invoke(zendesk_request(raw_body=raw_body))
+    assert (status, body) == (400, {"status": "rejected", "reason": reason})
+    assert stack.bus_events() == []
+
+
+def test_a_signed_zendesk_event_with_an_integer_beyond_floats_is_not_a_crash(stack: Stack) -> None:
+    # GIVEN an integer of 400 digits where the ticket id goes (float() of it raised OverflowError: a 500)
+    payload = load_event("zendesk/ticket_solved.json")
+    payload["detail"]["id"] = 10**400
+    status, body = invoke(zendesk_request(raw_body=json.dumps(payload)))
+    # THEN it is refused with a reason, and nothing reaches the bus
+    assert status == 400
+    assert body["reason"]
+    assert stack.bus_events() == []
+
+
+def test_a_signed_zendesk_event_with_a_non_numeric_user_id_is_400_not_503(stack: Stack) -> None:
+    # GIVEN a requester id that cannot be a Zendesk user (it became an API error, reported as "retry later")
+    payload = load_event("zendesk/ticket_solved.json")
+    payload["detail"]["requester_id"] = "../groups/1"
+    status, body = invoke(zendesk_request(payload))
+    # THEN it is a permanent refusal, and the Zendesk API is never asked
+    assert (status, body["reason"]) == (400, "requester_id is not a zendesk id")
+    assert stack.helpdesk.requests == []
+    assert stack.bus_events() == []
+
+
+@pytest.mark.parametrize("status_value", ["²", "4" * 5_000])
+def test_a_freshdesk_status_that_only_looks_numeric_is_ignored(stack: Stack, status_value: str) -> None:
+    payload = load_event("freshdesk/ticket_resolved.json") | {"status": status_value}
+    status, body = invoke(freshdesk_request(payload))
+    assert status == 200
+    assert body["status"] == "ignored"
+    assert len(body["reason"]) < 100
+    assert stack.bus_events() == []
+
+
+def test_a_signed_freshdesk_event_too_large_for_the_bus_is_413_not_503(stack: Stack) -> None:
+    # GIVEN a genuine Freshdesk rule whose ticket carries 2 MB of tags (it got 503 + Retry-After:
+    # Freshdesk would retry forever)
+    tags = ",".join(f"tag{index:07d}" for index in range(200_000))
+    payload = load_event("freshdesk/ticket_resolved.json") | {"tags": tags}
+    # WHEN it arrives
+    response = api.lambda_handler(freshdesk_request(payload), LambdaContext())  # type: ignore[arg-type]
+    # THEN it is refused for good: 413 with a reason and no Retry-After, and nothing is on the bus
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["reason"] == "body is over 262144 bytes"
+    assert "Retry-After" not in (response.get("headers") or {})
+    assert stack.bus_events() == []
+
+
+def test_a_freshdesk_event_under_the_body_limit_but_too_large_for_the_bus_is_413(stack: Stack) -> None:
+    # GIVEN tags under the body limit that grow past EventBridge's limit once JSON-escaped (each emoji
+    # is 4 bytes in the body, 12 in the event)
+    tags = ",".join("\U0001f600" * 50 for _ in range(1_200))
+    payload = load_event("freshdesk/ticket_resolved.json") | {"tags": tags}
+    request = freshdesk_request(payload)
+    request["body"] = json.dumps(payload, ensure_ascii=False)
+    status, body = invoke(request)
+    assert status == 413
+    assert body["reason"].startswith("the ticket event is over")
+    assert stack.bus_events() == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from closeloop.domain.answers import (
+    MAX_FETCH_SITE_CHARS,
+    MAX_ORIGIN_CHARS,
     AnswerForm,
     CrossSiteRequestError,
     FormTokens,
@@ -69,7 +73,19 @@ def test_an_invalid_form_names_each_field_in_error(
         parse_answer(survey_type, form)
     assert raised.value.errors == errors
     assert raised.value.status == 400
-    assert raised.value.submitted == form
+    # what the page shows again: the form as sent, its comment cut to what a valid form holds
+    assert raised.value.submitted == replace(form, comment=form.comment[:MAX_COMMENT_CHARS])
+
+
+def test_an_overlong_comment_is_shown_again_only_up_to_the_limit() -> None:
+    # GIVEN a comment of three million characters (the page once echoed it all: a 12 MB answer)
+    form = AnswerForm(choice="3", comment="x" * 3_000_000)
+    # WHEN it is validated
+    with pytest.raises(InvalidAnswerError) as raised:
+        parse_answer("csat", form)
+    # THEN the error asks to shorten it, and what the page would repeat back is bounded
+    assert raised.value.errors == {"comment": "too_long"}
+    assert len(raised.value.submitted.comment) == MAX_COMMENT_CHARS
 
 
 def test_a_comment_of_exactly_the_limit_after_trimming_is_accepted() -> None:
@@ -138,6 +154,25 @@ def test_a_cross_site_post_is_refused(headers: dict[str, str]) -> None:
     with pytest.raises(CrossSiteRequestError) as raised:
         check_same_site(headers, HOSTS)
     assert raised.value.status == 403
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://[", "http://[::1", "https://[zz]:x", "https://" + "a" * (MAX_ORIGIN_CHARS + 1)],
+)
+def test_an_unusable_origin_is_refused_as_cross_site(origin: str) -> None:
+    # GIVEN an Origin the URL parser cannot read (it used to raise ValueError: a 500), or too long to be one
+    # WHEN a POST carries it THEN it is refused like any other foreign origin (403), with a reason
+    with pytest.raises(CrossSiteRequestError) as raised:
+        check_same_site({"origin": origin}, HOSTS)
+    assert raised.value.status == 403
+    assert str(raised.value).startswith("Origin is ")
+
+
+def test_a_refusal_quotes_only_a_bounded_part_of_sec_fetch_site() -> None:
+    with pytest.raises(CrossSiteRequestError) as raised:
+        check_same_site({"sec-fetch-site": "cross-site" + "x" * 100_000}, HOSTS)
+    assert len(str(raised.value)) < MAX_FETCH_SITE_CHARS + 40
 
 
 def test_one_click_unsubscribe_needs_the_rfc_8058_body() -> None:

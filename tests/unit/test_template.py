@@ -800,3 +800,20 @@ def test_the_configuration_reference_lists_every_setting() -> None:
     reference = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in reference]
     assert missing == []
+
+
+def test_mail_scanners_head_requests_reach_the_pages_like_their_get() -> None:
+    # GIVEN the HTTP API events of the function that serves the pages
+    events = function_property("ApiFunction", "Events")
+    routes = {(event["Properties"]["Method"], event["Properties"]["Path"]) for event in events.values()}
+
+    # THEN every page a link points to answers HEAD as well as GET (scanners check links with HEAD)
+    for path in ("/s/{token}", "/u/{token}"):
+        assert ("GET", path) in routes
+        assert ("HEAD", path) in routes
+
+
+def test_the_public_api_function_cannot_take_the_accounts_whole_concurrency() -> None:
+    reserved = function_property("ApiFunction", "ReservedConcurrentExecutions")
+
+    assert referenced_resource(reserved) == "ApiReservedConcurrency"

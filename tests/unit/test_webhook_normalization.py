@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from closeloop.domain.tickets import TicketClosed, TicketReopened
-from closeloop.domain.webhook_errors import UnknownProviderError, WebhookPayloadError
+from closeloop.domain.webhook_errors import UnknownProviderError, WebhookPayloadError, WebhookTooLargeError
 from closeloop.domain.webhooks import (
+    MAX_EVENT_DETAIL_BYTES,
+    MAX_WEBHOOK_BODY_BYTES,
     HelpdeskGroup,
     HelpdeskUser,
     Ignored,
     ZendeskStatusChange,
+    event_detail,
     interpret_zendesk_event,
     normalize_freshdesk,
     parse_json_object,
@@ -196,6 +200,27 @@ def test_freshdesk_reopened_rule_becomes_ticket_reopened() -> None:
     assert result == TicketReopened(ticket_id="2741", helpdesk="freshdesk", reopened_at=NOW)
 
 
+@pytest.mark.parametrize(
+    "ticket_id",
+    [10**240, "9" * 300, 1e308],
+    ids=["240-digit integer", "300-character id", "float"],
+)
+def test_a_freshdesk_reopened_rule_with_a_hostile_ticket_id_is_a_payload_error(ticket_id: object) -> None:
+    # GIVEN the reopened rule's body with an id no helpdesk issues (found by the fuzzing campaign: a 500)
+    payload = load_event("freshdesk/ticket_reopened.json") | {"ticket_id": ticket_id}
+
+    # THEN it is refused with a reason naming the field (a 400), not an unhandled validation error
+    with pytest.raises(WebhookPayloadError, match="ticket_id"):
+        normalize_freshdesk(payload, NOW)
+
+
+def test_a_freshdesk_reopened_rule_dated_far_in_the_future_is_a_payload_error() -> None:
+    payload = load_event("freshdesk/ticket_reopened.json") | {"occurred_at": "9999-12-31T23:59:59Z"}
+
+    with pytest.raises(WebhookPayloadError, match="reopened_at"):
+        normalize_freshdesk(payload, NOW)
+
+
 def test_freshdesk_open_status_without_the_reopened_event_is_ignored() -> None:
     payload = load_event("freshdesk/ticket_resolved.json") | {"status": "Open"}
     assert normalize_freshdesk(payload, NOW) == Ignored("status open is not resolved or closed", "2741")
@@ -231,3 +256,83 @@ def test_body_that_is_not_a_json_object_is_malformed(body: bytes) -> None:
 def test_unknown_provider_is_refused() -> None:
     with pytest.raises(UnknownProviderError):
         provider_of("servicenow")
+
+
+# Hostile but well-signed bodies: each is refused with a reason, never a crash (a 500) ---------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "body is nested too deeply"),
+        (b'{"a":' * 20_000 + b"1" + b"}" * 20_000, "body is nested too deeply"),
+        (b'{"ticket_id": ' + b"9" * 5_000 + b"}", "body is not valid JSON"),  # over int()'s 4300 digits
+        (b'{"ticket_id": NaN}', "body holds NaN, which is not a JSON number"),
+        (b'{"ticket_id": -Infinity}', "body holds -Infinity, which is not a JSON number"),
+    ],
+)
+def test_a_hostile_body_is_a_payload_error_with_a_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(WebhookPayloadError) as raised:
+        parse_json_object(body)
+    assert raised.value.reason == reason
+
+
+def test_a_body_over_the_limit_is_too_large_before_it_is_parsed() -> None:
+    with pytest.raises(WebhookTooLargeError) as raised:
+        parse_json_object(b" " * (MAX_WEBHOOK_BODY_BYTES + 1))
+    assert raised.value.reason == f"body is over {MAX_WEBHOOK_BODY_BYTES} bytes"
+
+
+@pytest.mark.parametrize("field", ["ticket_id", "agent_id", "group_id"])
+def test_an_integer_beyond_any_float_is_read_as_digits_not_overflowed(field: str) -> None:
+    # GIVEN an id of 10**400 (float() of it raised OverflowError: a 500)
+    payload = load_event("freshdesk/ticket_resolved.json") | {field: 10**400}
+    # WHEN normalized THEN it is read as its digits: an event naming them, or a payload error (ids are
+    # bounded in length), never OverflowError
+    try:
+        result: object = normalize_freshdesk(payload, NOW)
+    except WebhookPayloadError as error:
+        result = error
+    if isinstance(result, WebhookPayloadError):
+        assert result.reason.startswith("invalid ticket: ")
+    else:
+        assert str(10**400) in json.dumps(result.model_dump(mode="json"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("status", ["²", "٤", "4" * 5_000, 10**400])
+def test_a_freshdesk_status_that_only_looks_numeric_is_ignored_not_a_crash(status: object) -> None:
+    # GIVEN a status str.isdigit() accepts but int() does not (superscripts, other scripts, 5,000 digits)
+    payload = load_event("freshdesk/ticket_resolved.json") | {"status": status}
+    # WHEN normalized THEN it is just a status closeloop does not act on
+    result = normalize_freshdesk(payload, NOW)
+    assert isinstance(result, Ignored)
+    assert result.reason.endswith("is not resolved or closed")
+    assert len(result.reason) < 100
+
+
+@pytest.mark.parametrize("field", ["requester_id", "assignee_id", "group_id"])
+@pytest.mark.parametrize("value", ["../users/1", "12a", "9" * 21, "١٢"])
+def test_a_zendesk_id_that_is_not_a_number_is_a_payload_error(field: str, value: str) -> None:
+    # GIVEN a solved event whose id could not name a Zendesk user or group (it would reach an API path)
+    payload = load_event("zendesk/ticket_solved.json")
+    payload["detail"][field] = value
+    # WHEN interpreted THEN it is refused for good (a 400), not tried against the API (once a 503)
+    with pytest.raises(WebhookPayloadError) as raised:
+        interpret_zendesk_event(payload)
+    assert raised.value.reason == f"{field} is not a zendesk id"
+
+
+def test_an_event_too_large_for_the_bus_is_refused_as_too_large() -> None:
+    # GIVEN a ticket whose tags make its event larger than EventBridge takes
+    tags = [f"tag{index:06d}" for index in range(MAX_EVENT_DETAIL_BYTES // 10)]
+    closed = normalize_freshdesk(load_event("freshdesk/ticket_resolved.json") | {"tags": tags}, NOW)
+    assert isinstance(closed, TicketClosed)
+    # WHEN its detail is built THEN it is refused as too large: permanent, never "retry later"
+    with pytest.raises(WebhookTooLargeError):
+        event_detail(closed)
+
+
+def test_an_ordinary_event_detail_is_the_json_model() -> None:
+    closed = normalize_freshdesk(load_event("freshdesk/ticket_resolved.json"), NOW)
+    assert isinstance(closed, TicketClosed)
+    assert event_detail(closed) == closed.model_dump(mode="json", exclude_none=True)

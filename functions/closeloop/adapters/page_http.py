@@ -20,6 +20,8 @@ PAGE_HEADERS: Mapping[str, str] = {
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    # Pages are only served over HTTPS (API Gateway has no plain-http endpoint); browsers ignore it on http.
+    "Strict-Transport-Security": "max-age=31536000",
 }
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 

@@ -21,11 +21,14 @@ from botocore.exceptions import ClientError
 
 from closeloop.adapters.dynamodb import SurveyRepository
 from closeloop.adapters.page_http import Page, PageRequest, requested_hosts
-from closeloop.adapters.rendering import EmailRenderer
+from closeloop.adapters.rendering import EmailRenderer, first_accepted_language, language_tag
 from closeloop.domain.answers import (
     FORM_TOKEN_FIELD,
+    MAX_FORM_BYTES,
+    MAX_FORM_FIELDS,
     AnswerForm,
     FormTokens,
+    FormTooLargeError,
     InvalidAnswerError,
     MalformedRequestError,
     SurveyAnswers,
@@ -71,14 +74,21 @@ class SurveyPages:
     def locale_for(
         self, requested: str | None, survey_locale: str | None = None, accept_language: str | None = None
     ) -> str:
-        """The page's locale: an explicit choice, else the survey's, else the browser's first language."""
-        browser = (accept_language or "").split(",")[0].split(";")[0].strip() or None
-        for candidate in (requested, survey_locale, browser):
+        """The page's locale: an explicit choice, else the survey's, else the browser's first language.
+
+        Each candidate is bounded before any work (``language_tag``): its cost does not grow with input.
+        """
+        candidates = (
+            language_tag(requested),
+            language_tag(survey_locale),
+            first_accepted_language(accept_language),
+        )
+        for candidate in candidates:
             if not candidate:
                 continue
             resolved = self._renderer.resolve_locale(candidate)
             # resolve_locale falls back to the default silently; only a real match counts here.
-            if resolved.split("-")[0].lower() == candidate.strip().replace("_", "-").split("-")[0].lower():
+            if resolved.split("-")[0].lower() == candidate.replace("_", "-").split("-")[0].lower():
                 return resolved
         return self._renderer.resolve_locale(None)
 
@@ -94,7 +104,9 @@ class SurveyPages:
         latest: SurveyResponse | None = None,
     ) -> str:
         key = answer_key(survey.survey_type)
-        query = {key: form.choice} if form.choice else {}
+        # The language links repeat the choice only when it is one the survey offers: never raw input.
+        offered = preselected_choice(survey.survey_type, form.choice)
+        query = {key: offered} if offered else {}
         return self._render(
             "pages/survey.html.j2",
             locale,
@@ -160,12 +172,22 @@ def _date(moment: datetime, locale: str) -> str:
 
 
 def form_fields(body: bytes) -> dict[str, list[str]]:
-    """An ``application/x-www-form-urlencoded`` body as field → values (blank values kept)."""
+    """An ``application/x-www-form-urlencoded`` body as field → values (blank values kept).
+
+    Raises ``FormTooLargeError`` over ``MAX_FORM_BYTES`` (checked before any parsing) and
+    ``MalformedRequestError`` over ``MAX_FORM_FIELDS`` fields. A body that is not UTF-8 is an empty form:
+    the page then refuses it for what it lacks.
+    """
+    if len(body) > MAX_FORM_BYTES:
+        raise FormTooLargeError(f"the form is over {MAX_FORM_BYTES} bytes")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return {}
-    return parse_qs(text, keep_blank_values=True, max_num_fields=64)
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as error:  # parse_qs's only refusal here: "Max number of fields exceeded"
+        raise MalformedRequestError(f"the form has more than {MAX_FORM_FIELDS} fields") from error
 
 
 class RepositoryAnswerStore:
@@ -255,8 +277,9 @@ class SurveyPageFlow:
 
     def submit_survey(self, request: PageRequest, now: datetime) -> Page:
         """POST /s/{token}: check where the form comes from, validate it, record the answer."""
-        fields = form_fields(request.body)
+        fields: dict[str, list[str]] = {}
         try:
+            fields = form_fields(request.body)
             check_same_site(request.headers, requested_hosts(request, self._public_base_url))
             self._form_tokens().check(request.token, _first(fields, FORM_TOKEN_FIELD))
             opened = self._answers.open_survey(request.token, now)
@@ -301,8 +324,9 @@ class SurveyPageFlow:
         Both send ``List-Unsubscribe=One-Click``; mail providers post from their servers without
         ``Origin``, so this route does not ask for a form token: the link token is the capability.
         """
-        fields = form_fields(request.body)
+        fields: dict[str, list[str]] = {}
         try:
+            fields = form_fields(request.body)
             if not is_one_click_unsubscribe(fields):
                 raise MalformedRequestError("an unsubscribe POST must carry List-Unsubscribe=One-Click")
             done = self._answers.unsubscribe(request.token, now)

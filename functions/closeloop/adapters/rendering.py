@@ -58,6 +58,13 @@ _FAMILY_NAME_FIRST = frozenset({"vi"})
 _SUBJECT_MAX_CHARS = 90
 _LOCALE_SEPARATORS = re.compile(r"[-_]")
 
+# Bounds on what a request may ask for, applied before any work on it: negotiation runs on every page
+# view, so its cost must not grow with what a caller sends. RFC 5646 (4.4.1) sizes language tags to 35
+# characters; anything longer names no shipped locale.
+MAX_LANGUAGE_TAG_CHARS = 35
+# Browsers send a few languages in well under this; only the leading part of a longer header is read.
+MAX_ACCEPT_LANGUAGE_CHARS = 256
+
 # The content contracts live in the domain; re-exported here for the renderer's callers.
 __all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent", "SurveyType"]
 
@@ -101,6 +108,8 @@ class EmailRenderer:
             if _canonical(tag) == SOURCE_LOCALE or self._catalog_path(_canonical(tag)).is_file()
         }
         self._shipped_by_key = {tag.lower(): tag for tag in self._shipped}
+        # No shipped locale has more subtags than this, so longer requests are matched on this many.
+        self._max_subtags = max(len(tag.split("-")) for tag in self._shipped)
         self._translations: dict[str, NullTranslations] = {}
         default = self._shipped_by_key.get(_canonical(default_locale).lower())
         if default is None:
@@ -123,10 +132,11 @@ class EmailRenderer:
         """The shipped locale to use for ``requested``: exact tag, then its language, then the default.
 
         ``pt_BR``, ``pt-br`` and ``PT-BR`` all mean ``pt-BR``; encodings and modifiers (``de_DE.UTF-8``,
-        ``ca_ES@valencia``) are ignored.
+        ``ca_ES@valencia``) are ignored. A request over ``MAX_LANGUAGE_TAG_CHARS`` gets the default.
         """
-        if requested:
-            subtags = _LOCALE_SEPARATORS.split(_canonical(requested))
+        tag = language_tag(requested)
+        if tag:
+            subtags = _LOCALE_SEPARATORS.split(_canonical(tag))[: self._max_subtags]
             for length in range(len(subtags), 0, -1):
                 candidate = "-".join(subtags[:length]).lower()
                 if candidate in self._shipped_by_key:
@@ -204,6 +214,22 @@ class EmailRenderer:
                 # Only the source locale gets here: its wording is the msgids themselves.
                 self._translations[locale] = NullTranslations()
         return self._translations[locale]
+
+
+def language_tag(value: str | None) -> str | None:
+    """``value`` stripped, if it can be a language tag at all (at most ``MAX_LANGUAGE_TAG_CHARS``)."""
+    text = (value or "").strip()
+    return text if text and len(text) <= MAX_LANGUAGE_TAG_CHARS else None
+
+
+def first_accepted_language(accept_language: str | None) -> str | None:
+    """The browser's first language in an ``Accept-Language`` header (``it-IT,it;q=0.9`` → ``it-IT``).
+
+    Only the header's first ``MAX_ACCEPT_LANGUAGE_CHARS`` are read, so the work is bounded whatever
+    its length; an entry that cannot be a language tag gives None.
+    """
+    head = (accept_language or "")[:MAX_ACCEPT_LANGUAGE_CHARS]
+    return language_tag(head.split(",", 1)[0].split(";", 1)[0])
 
 
 def given_name(full_name: str | None, locale: str) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -49,6 +49,17 @@ ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 # Sec-Fetch-Site values a browser sends for a form posted from closeloop's own page (or typed by hand).
 _SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
+
+# Bounds on what a page request may carry, checked before any work on it (one definition each).
+# The form holds a handful of fields; more is not a form closeloop rendered.
+MAX_FORM_FIELDS = 64
+# The longest genuine form: a comment of MAX_COMMENT_CHARS characters of up to 4 UTF-8 bytes, each byte
+# percent-encoded as 3 characters, plus the other fields.
+MAX_FORM_BYTES = MAX_COMMENT_CHARS * 4 * 3 + 4096
+# An Origin is scheme://host[:port]: a DNS name is at most 253 characters.
+MAX_ORIGIN_CHARS = 300
+# Sec-Fetch-Site's longest value is "same-origin"; a refusal quotes at most this much of it.
+MAX_FETCH_SITE_CHARS = 32
 
 
 # ---- errors: each one is a page with its own status -------------------------------------------------
@@ -103,9 +114,16 @@ class InvalidAnswerError(SurveyPageError):
 
 class MalformedRequestError(SurveyPageError):
     """The request body is not a form closeloop understands (e.g. an unsubscribe POST without RFC 8058's
-    ``List-Unsubscribe=One-Click``)."""
+    ``List-Unsubscribe=One-Click``, or with more than ``MAX_FORM_FIELDS`` fields)."""
 
     status = 400
+    code = "malformed"
+
+
+class FormTooLargeError(SurveyPageError):
+    """The request body is larger than any form closeloop renders (``MAX_FORM_BYTES``)."""
+
+    status = 413
     code = "malformed"
 
 
@@ -193,7 +211,9 @@ def parse_answer(survey_type: str, form: AnswerForm) -> ParsedAnswer:
     if any(reason not in REASON_CODES for reason in reasons):
         errors["reasons"] = "unknown"
     if errors:
-        raise InvalidAnswerError(errors, form)
+        # The form is shown again with what was sent, but never more of it than a valid form holds:
+        # a page must not repeat unbounded input back (the comment's error asks to shorten it).
+        raise InvalidAnswerError(errors, replace(form, comment=form.comment[:MAX_COMMENT_CHARS]))
     return ParsedAnswer(score=score, resolved=resolved, comment=comment or None, reasons=reasons)
 
 
@@ -260,14 +280,27 @@ def check_same_site(headers: Mapping[str, str], own_hosts: Collection[str]) -> N
     fetch_site = headers.get("sec-fetch-site")
     if fetch_site:
         if fetch_site.strip().lower() not in _SAME_SITE_FETCHES:
-            raise CrossSiteRequestError(f"Sec-Fetch-Site is {fetch_site!r}")
+            # Quoted in ASCII and cut: the reason is logged, and the header is whatever the sender chose.
+            quoted = ascii(fetch_site[:MAX_FETCH_SITE_CHARS])[: MAX_FETCH_SITE_CHARS + 2]
+            raise CrossSiteRequestError(f"Sec-Fetch-Site is {quoted}")
         return
     origin = headers.get("origin")
     if origin is None:
         return
-    host = urlsplit(origin.strip()).netloc.lower() if origin.strip() != "null" else ""
+    host = _origin_host(origin)
     if not host or host not in {own.lower() for own in own_hosts if own}:
         raise CrossSiteRequestError("Origin is another site")
+
+
+def _origin_host(origin: str) -> str:
+    """The host an ``Origin`` header names; empty for ``null`` and for anything that is not an origin."""
+    text = origin.strip()
+    if len(text) > MAX_ORIGIN_CHARS or text == "null":
+        return ""
+    try:
+        return urlsplit(text).netloc.lower()
+    except ValueError as error:  # e.g. "http://[": an unclosed IPv6 literal
+        raise CrossSiteRequestError("Origin is not a valid origin") from error
 
 
 # ---- ports ----------------------------------------------------------------------------------------

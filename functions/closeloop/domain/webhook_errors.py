@@ -27,5 +27,13 @@ class WebhookPayloadError(WebhookError):
     """The body is not JSON, lacks a required field, or carries a value closeloop cannot use."""
 
 
+class WebhookTooLargeError(WebhookError):
+    """The body, or the event it would become, is over closeloop's bounds: permanent, never retried."""
+
+
 class WebhookUnavailableError(WebhookError):
-    """The helpdesk is not configured, or a dependency failed: the sender should retry later."""
+    """The helpdesk is not configured, or a dependency failed: the sender should retry later.
+
+    Only conditions that a later delivery of the same request can get past are raised as this: a
+    permanent problem with the request itself is a ``WebhookPayloadError`` or ``WebhookTooLargeError``.
+    """

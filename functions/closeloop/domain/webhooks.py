@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from closeloop.domain.webhook_errors import (
     UnknownProviderError,
     WebhookAuthenticationError,
     WebhookPayloadError,
+    WebhookTooLargeError,
     WebhookUnavailableError,
 )
 
@@ -41,6 +43,16 @@ ZENDESK_TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 FRESHDESK_SECRET_HEADER = "X-Closeloop-Webhook-Secret"  # noqa: S105 - a header name
 FRESHDESK_BASIC_AUTH_USER = "closeloop"
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
+
+# Bounds on a webhook, checked before any work on it (one definition each). A ticket event is a few KB;
+# EventBridge refuses an entry over 256 KB, so a larger body could never become one event.
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+# The event's detail as put on the bus, leaving room within EventBridge's 256 KB for source and type.
+MAX_EVENT_DETAIL_BYTES = 250 * 1024
+# An ISO 8601 timestamp (or epoch seconds) is about 30 characters.
+MAX_TIMESTAMP_CHARS = 64
+# Zendesk ids are 64-bit integers: at most 20 digits. They go into API paths, so they must be ids.
+MAX_ZENDESK_ID_DIGITS = 20
 
 ZENDESK_STATUS_CHANGED = "zen:event-type:ticket.status_changed"
 _ZENDESK_CLOSING = frozenset({"solved", "closed"})
@@ -173,11 +185,13 @@ def zendesk_signature(secret: str, timestamp: str, raw_body: bytes) -> str:
 
 def _parse_signature_timestamp(value: str) -> datetime:
     text = value.strip()
+    if len(text) > MAX_TIMESTAMP_CHARS:
+        raise WebhookAuthenticationError("signature timestamp is not a valid time")
     try:
-        if text.isdigit():  # tolerated: epoch seconds
+        if text.isascii() and text.isdigit():  # tolerated: epoch seconds
             return datetime.fromtimestamp(int(text), tz=UTC)
         moment = datetime.fromisoformat(text)
-    except (ValueError, OverflowError) as error:
+    except (ValueError, OverflowError, OSError) as error:
         raise WebhookAuthenticationError("signature timestamp is not a valid time") from error
     if moment.tzinfo is None:
         raise WebhookAuthenticationError("signature timestamp has no time zone")
@@ -240,10 +254,27 @@ def verify_freshdesk_secret(headers: Mapping[str, str], secret: str) -> None:
         raise WebhookAuthenticationError("webhook secret does not match")
 
 
+def check_body_size(raw_body: bytes) -> None:
+    """Raises ``WebhookTooLargeError`` over ``MAX_WEBHOOK_BODY_BYTES``: checked before any other work."""
+    if len(raw_body) > MAX_WEBHOOK_BODY_BYTES:
+        raise WebhookTooLargeError(f"body is over {MAX_WEBHOOK_BODY_BYTES} bytes")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise WebhookPayloadError(f"body holds {name[:16]}, which is not a JSON number")
+
+
 def parse_json_object(raw_body: bytes) -> dict[str, Any]:
-    """The body as a JSON object; raises ``WebhookPayloadError`` otherwise."""
+    """The body as a JSON object; raises ``WebhookPayloadError`` otherwise.
+
+    Hostile but well-signed bodies are refused here too: nesting too deep for the parser, NaN and
+    Infinity (not JSON, though Python's parser accepts them), integers over Python's digit limit.
+    """
+    check_body_size(raw_body)
     try:
-        payload = json.loads(raw_body)
+        payload = json.loads(raw_body, parse_constant=_refuse_constant)
+    except RecursionError as error:
+        raise WebhookPayloadError("body is nested too deeply") from error
     except (ValueError, UnicodeDecodeError) as error:
         raise WebhookPayloadError("body is not valid JSON") from error
     if not isinstance(payload, dict):
@@ -255,8 +286,12 @@ def _text(value: Any) -> str | None:
     """A helpdesk value as text; empty strings, ``"0"`` ids and placeholders that rendered empty are None."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        value = str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, int):
+        value = str(value)  # never through float: an integer over 10**308 would overflow it
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = str(int(value)) if value.is_integer() else str(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -266,6 +301,14 @@ def _text(value: Any) -> str | None:
 def _id(value: Any) -> str | None:
     text = _text(value)
     return None if text in (None, "0") else text
+
+
+def _zendesk_id(value: Any, what: str) -> str | None:
+    """A Zendesk user or group id: digits only, as the API paths they go into need."""
+    text = _id(value)
+    if text is not None and not (text.isascii() and text.isdigit() and len(text) <= MAX_ZENDESK_ID_DIGITS):
+        raise WebhookPayloadError(f"{what} is not a zendesk id")
+    return text
 
 
 def _tags(value: Any) -> list[str]:
@@ -360,9 +403,9 @@ def interpret_zendesk_event(payload: Mapping[str, Any]) -> ZendeskStatusChange |
         ticket_id=ticket_id,
         status=current,
         occurred_at=occurred_at,
-        requester_id=_id(detail.get("requester_id")),
-        assignee_id=_id(detail.get("assignee_id")),
-        group_id=_id(detail.get("group_id")),
+        requester_id=_zendesk_id(detail.get("requester_id"), "requester_id"),
+        assignee_id=_zendesk_id(detail.get("assignee_id"), "assignee_id"),
+        group_id=_zendesk_id(detail.get("group_id"), "group_id"),
         subject=_text(detail.get("subject")),
         tags=_tags(detail.get("tags")),
         brand_id=_id(detail.get("brand_id")),
@@ -413,23 +456,44 @@ def _ticket_closed(fields: dict[str, Any]) -> TicketClosed:
         raise WebhookPayloadError(_validation_reason(error)) from error
 
 
+def _ticket_reopened(ticket_id: str, helpdesk: str, reopened_at: datetime) -> TicketReopened:
+    """Validate the canonical event, so a hostile id or moment is a 400 with a reason, as for closes."""
+    try:
+        return TicketReopened.model_validate(
+            {"ticket_id": ticket_id, "helpdesk": helpdesk, "reopened_at": reopened_at}
+        )
+    except ValidationError as error:
+        raise WebhookPayloadError(_validation_reason(error)) from error
+
+
 def zendesk_ticket_reopened(change: ZendeskStatusChange) -> TicketReopened:
     """The canonical ``Ticket Reopened`` detail for a Zendesk ticket moved back out of solved/closed."""
-    return TicketReopened(ticket_id=change.ticket_id, helpdesk=ZENDESK, reopened_at=change.occurred_at)
+    return _ticket_reopened(change.ticket_id, ZENDESK, change.occurred_at)
 
 
 # Freshdesk ----------------------------------------------------------------------------------------
 
 
 def _freshdesk_status(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _FRESHDESK_STATUS_NAMES.get(value, str(value))
+    """The status name; a number only for Freshdesk's built-in statuses (other values pass as text)."""
     text = _text(value)
     if text is None:
         return None
-    if text.isdigit():
-        return _FRESHDESK_STATUS_NAMES.get(int(text), text)
+    # Only ASCII digits ("²" is a digit to str.isdigit but not to int), and few of them: Freshdesk's
+    # numbers are small, and int() refuses more than 4300 digits.
+    number = text.lstrip("0") or "0"
+    if text.isascii() and text.isdigit() and len(number) <= 3:
+        return _FRESHDESK_STATUS_NAMES.get(int(number), text)
     return text.lower()
+
+
+def event_detail(event: TicketClosed | TicketReopened) -> dict[str, Any]:
+    """The event's detail as put on the bus; raises ``WebhookTooLargeError`` when EventBridge would
+    refuse it for its size (a permanent condition: the same webhook would always be refused)."""
+    detail = event.model_dump(mode="json", exclude_none=True)
+    if len(json.dumps(detail).encode("utf-8")) > MAX_EVENT_DETAIL_BYTES:
+        raise WebhookTooLargeError(f"the ticket event is over {MAX_EVENT_DETAIL_BYTES} bytes")
+    return detail
 
 
 def normalize_freshdesk(
@@ -447,7 +511,7 @@ def normalize_freshdesk(
     event = (_text(payload.get("event")) or FRESHDESK_EVENT_STATUS_CHANGED).lower()
     happened_at = _time(payload["occurred_at"], "occurred_at") if _text(payload.get("occurred_at")) else now
     if event == FRESHDESK_EVENT_REOPENED:
-        return TicketReopened(ticket_id=ticket_id, helpdesk=FRESHDESK, reopened_at=happened_at)
+        return _ticket_reopened(ticket_id, FRESHDESK, happened_at)
     if event != FRESHDESK_EVENT_STATUS_CHANGED:
         return Ignored(f"event {event[:40]} is not one closeloop acts on", ticket_id)
     status = _freshdesk_status(payload.get("status"))

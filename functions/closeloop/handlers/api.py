@@ -28,6 +28,7 @@ from closeloop.domain.webhook_errors import (
     WebhookAuthenticationError,
     WebhookError,
     WebhookPayloadError,
+    WebhookTooLargeError,
     WebhookUnavailableError,
 )
 from closeloop.observability import logger
@@ -51,6 +52,8 @@ _STATUS_BY_ERROR: dict[type[WebhookError], int] = {
     UnknownProviderError: 404,
     WebhookAuthenticationError: 401,
     WebhookPayloadError: 400,
+    WebhookTooLargeError: 413,
+    # The only status that asks the helpdesk to retry: for conditions a later delivery gets past.
     WebhookUnavailableError: 503,
 }
 
@@ -119,14 +122,17 @@ _PAGE_RESPONSES: Any = {
     404: {"description": "The link was altered or names no survey", **_HTML},
     410: {"description": "The survey has expired, or no longer takes answers", **_HTML},
 }
+_TOO_LARGE: Any = {413: {"description": "The body is larger than any form the page sends", **_HTML}}
 _SURVEY_POST_RESPONSES: Any = {
     **_PAGE_RESPONSES,
-    400: {"description": "The form is incomplete or invalid", **_HTML},
-    403: {"description": "Cross-site post, or no valid form token", **_HTML},
+    400: {"description": "The form is incomplete or invalid, or has too many fields", **_HTML},
+    403: {"description": "Cross-site post, unusable Origin, or no valid form token", **_HTML},
+    **_TOO_LARGE,
 }
 _UNSUBSCRIBE_POST_RESPONSES: Any = {
     **_PAGE_RESPONSES,
-    400: {"description": "No List-Unsubscribe=One-Click in the body", **_HTML},
+    400: {"description": "No List-Unsubscribe=One-Click in the body, or too many fields", **_HTML},
+    **_TOO_LARGE,
 }
 _FORM_POST = {
     "requestBody": {
@@ -199,6 +205,11 @@ def _html(page: Page) -> Response[str]:
     return Response(page.status, HTML_CONTENT_TYPE, page.html, dict(PAGE_HEADERS))
 
 
+def _headers_only(response: Response[str]) -> Response[str]:
+    """A HEAD answer: the GET's status and headers, no body (mail scanners probe links this way)."""
+    return Response(response.status_code, HTML_CONTENT_TYPE, "", dict(PAGE_HEADERS))
+
+
 @app.get(
     "/s/<token>",
     summary="Survey page: the clicked answer pre-selected, a comment, reasons; records nothing",
@@ -210,6 +221,15 @@ def get_survey_page(
 ) -> Response[str]:
     request = _page_request(token, {"score": score, "answer": answer, "lang": lang})
     return _html(wiring.survey_page_flow().show_survey(request, datetime.now(UTC)))
+
+
+# HEAD mirrors GET (same status and headers, no body), so it stays out of the OpenAPI document, which
+# lists each route once (docs/survey-pages.md documents it).
+@app.head("/s/<token>", include_in_schema=False)
+def head_survey_page(
+    token: str, score: _Text = None, answer: _Text = None, lang: _Text = None
+) -> Response[str]:
+    return _headers_only(get_survey_page(token, score, answer, lang))
 
 
 @app.post(
@@ -232,6 +252,11 @@ def post_survey_page(token: str) -> Response[str]:
 def get_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
     request = _page_request(token, {"lang": lang})
     return _html(wiring.survey_page_flow().show_unsubscribe(request, datetime.now(UTC)))
+
+
+@app.head("/u/<token>", include_in_schema=False)
+def head_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
+    return _headers_only(get_unsubscribe_page(token, lang))
 
 
 @app.post(
