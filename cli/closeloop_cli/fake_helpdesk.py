@@ -3,13 +3,18 @@
 Tests and the local demo point ``ZENDESK_BASE_URL`` / ``FRESHDESK_BASE_URL`` at it. It checks the same
 credentials the real APIs take (Zendesk: basic auth ``{email}/token:{api_token}``; Freshdesk: basic auth
 ``{api_key}:X``), records every request so a test can assert on what the helpdesk received, and can be
-told to fail the next N requests to exercise retries. Standard library only.
+told to fail the next N requests to exercise retries (``fail_next``), or to process the next N writes and
+then answer 5xx, answer too late, or drop the connection (``fault_next_writes``): the outcome a client
+cannot know. Standard library only.
 
 Served:
 
 - Zendesk: ``GET /api/v2/users/{id}.json``, ``GET /api/v2/groups/{id}.json``,
-  ``GET|PUT /api/v2/tickets/{id}.json``, ``POST /api/v2/tickets.json``
-- Freshdesk: ``GET|PUT /api/v2/tickets/{id}``, ``POST /api/v2/tickets/{id}/notes``
+  ``GET|PUT /api/v2/tickets/{id}.json``, ``GET /api/v2/tickets/{id}/comments.json`` (the comments
+  stored from updates and creations), ``POST /api/v2/tickets.json`` (an ``Idempotency-Key`` seen before
+  returns the ticket it created)
+- Freshdesk: ``GET|PUT /api/v2/tickets/{id}``, ``POST /api/v2/tickets/{id}/notes``,
+  ``GET /api/v2/tickets/{id}/conversations`` (the notes stored)
 - a generic webhook receiver: ``POST /hooks/{anything}`` answers 202 and records the raw body and headers,
   so a test can verify closeloop's ``X-Closeloop-Signature`` (no credentials checked: the signature is
   the receiver's business, see ``closeloop.adapters.helpdesks.generic.verify_signature``)
@@ -22,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import itertools
 import json
 import re
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,8 +50,12 @@ _ZENDESK_USER = re.compile(r"^/api/v2/users/(\d+)\.json$")
 _ZENDESK_GROUP = re.compile(r"^/api/v2/groups/(\d+)\.json$")
 _ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
 _ZENDESK_TICKETS = re.compile(r"^/api/v2/tickets\.json$")
+_ZENDESK_COMMENTS = re.compile(r"^/api/v2/tickets/(\d+)/comments\.json$")
 _FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)$")
 _FRESHDESK_NOTES = re.compile(r"^/api/v2/tickets/(\d+)/notes$")
+_FRESHDESK_CONVERSATIONS = re.compile(r"^/api/v2/tickets/(\d+)/conversations$")
+# What a write fault does once the write was processed: answer 5xx, answer late, or close the connection.
+WRITE_FAULTS = frozenset({"status", "stall", "drop"})
 _GENERIC_HOOK = re.compile(r"^/hooks/[\w./-]*$")
 
 
@@ -73,14 +84,25 @@ class _Failure:
 
 
 @dataclass
+class _WriteFault:
+    remaining: int
+    kind: str
+    status: int
+    seconds: float
+
+
+@dataclass
 class _State:
     zendesk_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     zendesk_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     zendesk_tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     freshdesk_tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     freshdesk_notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    zendesk_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    idempotent_creations: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     failure: _Failure | None = None
+    write_fault: _WriteFault | None = None
 
 
 def _now() -> str:
@@ -170,6 +192,20 @@ class FakeHelpdesk:
         with self._lock:
             self._state.failure = _Failure(count, status, retry_after) if count > 0 else None
 
+    def fault_next_writes(
+        self, count: int, kind: str = "status", status: int = 503, seconds: float = 2.0
+    ) -> None:
+        """Process the next ``count`` writes (PUT, POST), then fail to tell the client they succeeded.
+
+        ``kind`` ``status``: answer ``status`` (a 5xx); ``stall``: answer after ``seconds`` (longer than
+        the client's timeout); ``drop``: close the connection without answering. Reads are not affected,
+        so a client can look at what was stored.
+        """
+        if kind not in WRITE_FAULTS:
+            raise ValueError(f"kind must be one of {sorted(WRITE_FAULTS)}")
+        with self._lock:
+            self._state.write_fault = _WriteFault(count, kind, status, seconds) if count > 0 else None
+
     # inspecting ------------------------------------------------------------------------------------
 
     @property
@@ -199,6 +235,11 @@ class FakeHelpdesk:
         with self._lock:
             return list(self._state.freshdesk_notes.get(str(ticket_id), []))
 
+    def zendesk_comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        """The comments a ticket received through updates or its creation, oldest first."""
+        with self._lock:
+            return list(self._state.zendesk_comments.get(str(ticket_id), []))
+
     # serving ---------------------------------------------------------------------------------------
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -227,8 +268,16 @@ class FakeHelpdesk:
                 except ValueError:
                     body = None
                 status, payload, extra_headers, provider = fake._answer(
-                    self.command, self.path, self.headers.get("Authorization"), body, raw
+                    self.command,
+                    self.path,
+                    self.headers.get("Authorization"),
+                    body,
+                    raw,
+                    self.headers.get("Idempotency-Key"),
                 )
+                fault = fake._write_fault(self.command) if status < 400 else None
+                if fault is not None and fault.kind == "status":
+                    status, payload = fault.status, {"error": "injected failure after processing"}
                 fake._record(
                     RecordedRequest(
                         method=self.command,
@@ -240,7 +289,18 @@ class FakeHelpdesk:
                         body=raw,
                     )
                 )
+                if fault is not None and fault.kind == "drop":
+                    self.close_connection = True
+                    return
+                if fault is not None and fault.kind == "stall":
+                    time.sleep(fault.seconds)
                 encoded = json.dumps(payload).encode("utf-8")
+                try:
+                    self._reply(status, encoded, extra_headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up waiting (a stalled write)
+
+            def _reply(self, status: int, encoded: bytes, extra_headers: dict[str, str]) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(encoded)))
@@ -255,8 +315,26 @@ class FakeHelpdesk:
         with self._lock:
             self._state.requests.append(request)
 
+    def _write_fault(self, method: str) -> _WriteFault | None:
+        if method == "GET":
+            return None
+        with self._lock:
+            fault = self._state.write_fault
+            if fault is None:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._state.write_fault = None
+            return fault
+
     def _answer(
-        self, method: str, full_path: str, authorization: str | None, body: Any, raw: bytes
+        self,
+        method: str,
+        full_path: str,
+        authorization: str | None,
+        body: Any,
+        raw: bytes,
+        idempotency_key: str | None = None,
     ) -> tuple[int, Any, dict[str, str], str]:
         path = full_path.partition("?")[0]
         zendesk = path.endswith(".json")
@@ -279,12 +357,12 @@ class FakeHelpdesk:
             return 400, {"error": "body is not JSON"}, {}, provider
         with self._lock:
             if zendesk:
-                status, payload = self._zendesk(method, path, body)
+                status, payload = self._zendesk(method, path, body, idempotency_key)
             else:
                 status, payload = self._freshdesk(method, path, body)
         return status, payload, {}, provider
 
-    def _zendesk(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _zendesk(self, method: str, path: str, body: Any, idempotency_key: str | None) -> tuple[int, Any]:
         state = self._state
         not_found = (404, {"error": "RecordNotFound", "description": "Not found"})
         if method == "GET" and (match := _ZENDESK_USER.match(path)):
@@ -305,17 +383,45 @@ class FakeHelpdesk:
                 ticket.update(changes, updated_at=_now())
                 audit: dict[str, Any] = {"id": next(self._ids), "ticket_id": ticket["id"], "events": []}
                 if comment:
-                    audit["events"].append({"type": "Comment", "id": next(self._ids), **comment})
+                    stored = self._store_zendesk_comment(match[1], comment)
+                    audit["events"].append({"type": "Comment", **stored})
                 return 200, {"ticket": ticket, "audit": audit}
+        if method == "GET" and (match := _ZENDESK_COMMENTS.match(path)):
+            # Like the ticket route, any numeric ticket exists (a solved one unless arranged otherwise).
+            state.zendesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": "solved"})
+            return 200, {"comments": list(state.zendesk_comments.get(match[1], []))}
         if method == "POST" and _ZENDESK_TICKETS.match(path):
+            if idempotency_key and idempotency_key in state.idempotent_creations:
+                return 201, {"ticket": state.idempotent_creations[idempotency_key]}
             ticket = dict((body or {}).get("ticket") or {})
+            comment = ticket.pop("comment", None)
             ticket.update(id=next(self._ids), status=ticket.get("status", "open"), created_at=_now())
             state.zendesk_tickets[str(ticket["id"])] = ticket
+            if comment:
+                self._store_zendesk_comment(str(ticket["id"]), comment)
+            if idempotency_key:
+                state.idempotent_creations[idempotency_key] = ticket
             return 201, {"ticket": ticket}
         return 404, {"error": "InvalidEndpoint", "description": "Not found"}
 
+    def _store_zendesk_comment(self, ticket_id: str, comment: dict[str, Any]) -> dict[str, Any]:
+        text = str(comment.get("body", ""))
+        stored = {
+            "id": next(self._ids),
+            "body": text,
+            "plain_body": text,
+            "public": bool(comment.get("public", True)),
+            "created_at": _now(),
+        }
+        self._state.zendesk_comments.setdefault(ticket_id, []).append(stored)
+        return stored
+
     def _freshdesk(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         state = self._state
+        if method == "GET" and (match := _FRESHDESK_CONVERSATIONS.match(path)):
+            state.freshdesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": 4})
+            notes = state.freshdesk_notes.get(match[1], [])
+            return 200, [note | {"body_text": _text_of(note["body"])} for note in notes]
         if match := _FRESHDESK_TICKET.match(path):
             ticket = state.freshdesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": 4})
             if method == "GET":
@@ -336,6 +442,11 @@ class FakeHelpdesk:
             state.freshdesk_notes.setdefault(match[1], []).append(note)
             return 201, note
         return 404, {"code": "invalid_value", "message": "Not found"}
+
+
+def _text_of(html_body: str) -> str:
+    """A note's HTML as Freshdesk's ``body_text``: tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_body))
 
 
 def main(argv: list[str] | None = None) -> int:

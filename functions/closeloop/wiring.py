@@ -120,9 +120,14 @@ def sqs_client() -> SQSClient:
     return client
 
 
+# Lead alerts on SNS are never retried by the SDK, for the reason SES sends are not: a publish that timed
+# out may have been delivered. The reopen's step record decides what a later attempt repeats.
+_SNS_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
+
+
 @cache
 def sns_client() -> SNSClient:
-    client: SNSClient = _client("sns")
+    client: SNSClient = _client("sns", _SNS_CONFIG)
     return client
 
 
@@ -342,7 +347,7 @@ def team_lead_repository() -> TeamLeadRepository:
 
 @cache
 def case_reopener() -> CaseReopener:
-    from closeloop.adapters.alerts import LeadAlertSender
+    from closeloop.adapters.alerts import CheckedEventPublisher, LeadAlertSender
     from closeloop.domain.leads import Lead, TeamLeads
     from closeloop.domain.reopening import CaseReopener, HelpdeskDirectory, ReopenPolicy
 
@@ -368,7 +373,7 @@ def case_reopener() -> CaseReopener:
         HelpdeskDirectory(adapters, generic_reopener if config.generic_reopen_url else None),
         alerter,
         email_renderer(),
-        event_publisher(),
+        CheckedEventPublisher(event_publisher()),
         ReopenPolicy(
             cap=config.reopen_cap,
             leads=TeamLeads(team_lead_repository(), default=default_lead, default_locale=lead_locale),

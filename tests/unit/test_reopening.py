@@ -23,6 +23,7 @@ from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, TeamLea
 from closeloop.domain.reopening import (
     CaseReopener,
     EarlierSurvey,
+    EffectNotTakenError,
     HelpdeskDirectory,
     HelpdeskReopen,
     HelpdeskUnavailableError,
@@ -31,7 +32,9 @@ from closeloop.domain.reopening import (
     NoHelpdeskAdapterError,
     ReopenAction,
     ReopenPolicy,
+    ReopenProgress,
     ReopenResult,
+    ReopenStep,
     TicketReopen,
     UnknownSurveyError,
 )
@@ -47,15 +50,18 @@ NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
 class InMemoryStore:
-    """Mirrors the repository's reopen rules: one claim per survey, at most ``cap`` per ticket."""
+    """Mirrors the repository's reopen rules: one claim per survey, at most ``cap`` per ticket, and each
+    step recorded as started and done."""
 
     def __init__(self) -> None:
         self.surveys: dict[str, Survey] = {}
         self.answers: dict[str, list[SurveyResponse]] = {}
-        self.claims: dict[str, str] = {}  # survey id -> claimed | done
+        self.claims: dict[str, str] = {}  # survey id -> claimed | done | capped
         self.reopens_per_ticket: dict[str, int] = {}
         self.outcomes: dict[str, dict[str, str]] = {}
-        self.alerted: set[str] = set()
+        self.started: dict[str, set[str]] = {}
+        self.done: dict[str, set[str]] = {}
+        self.unknown: dict[str, set[str]] = {}
 
     def add(self, survey: Survey, *responses: SurveyResponse) -> None:
         self.surveys[survey.survey_id] = survey
@@ -77,24 +83,53 @@ class InMemoryStore:
 
     def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim:
         state = self.claims.get(survey.survey_id)
+        if state == "capped":
+            return ReopenClaim.CAP_REACHED
         if state is not None:
             return ReopenClaim.ALREADY_REOPENED if state == "done" else ReopenClaim.CLAIMED
         if self.reopens_per_ticket.get(survey.ticket_key, 0) >= cap:
+            self.claims[survey.survey_id] = "capped"
             return ReopenClaim.CAP_REACHED
         self.reopens_per_ticket[survey.ticket_key] = self.reopens_per_ticket.get(survey.ticket_key, 0) + 1
         self.claims[survey.survey_id] = "claimed"
         return ReopenClaim.CLAIMED
 
-    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
-        self.claims[survey.survey_id] = "done"
-        self.outcomes[survey.survey_id] = outcome
+    def reopen_progress(self, survey: Survey) -> ReopenProgress | None:
+        key = survey.survey_id
+        if key not in self.claims:
+            return None
+        return ReopenProgress(
+            state=self.claims[key],
+            outcome=self.outcomes.get(key, {}),
+            started=frozenset(self.started.get(key, set())),
+            done=frozenset(self.done.get(key, set())),
+            unknown=frozenset(self.unknown.get(key, set())),
+        )
 
-    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None:
-        done = self.claims.get(survey.survey_id) == "done"
-        return self.outcomes[survey.survey_id] if done and survey.survey_id not in self.alerted else None
+    def begin_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None:
+        self.started.setdefault(survey.survey_id, set()).add(step)
 
-    def mark_alerted(self, survey: Survey, now: datetime) -> None:
-        self.alerted.add(survey.survey_id)
+    def abandon_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None:
+        self.started.get(survey.survey_id, set()).discard(step)
+
+    def finish_reopen_step(
+        self,
+        survey: Survey,
+        step: ReopenStep,
+        now: datetime,
+        outcome: Mapping[str, str] | None = None,
+        unknown: bool = False,
+    ) -> bool:
+        done = self.done.setdefault(survey.survey_id, set())
+        if step in done:
+            return False
+        done.add(step)
+        if unknown:
+            self.unknown.setdefault(survey.survey_id, set()).add(step)
+        if outcome is not None:
+            self.claims[survey.survey_id] = "done"
+            self.outcomes[survey.survey_id] = dict(outcome)
+        return True
 
 
 class RecordingHelpdesk:
@@ -102,11 +137,13 @@ class RecordingHelpdesk:
         self, action: ReopenAction = ReopenAction.REOPENED, failure: Exception | None = None
     ) -> None:
         self.requests: list[TicketReopen] = []
+        self.verified: list[bool] = []
         self._action = action
         self._failure = failure
 
-    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+    def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         self.requests.append(request)
+        self.verified.append(verify_first)
         if self._failure is not None:
             raise self._failure
         ticket = "90001" if self._action is ReopenAction.FOLLOW_UP_CREATED else request.survey.ticket_id
@@ -114,13 +151,22 @@ class RecordingHelpdesk:
 
 
 class RecordingAlerter:
-    def __init__(self, failure: Exception | None = None) -> None:
-        self.alerts: list[LeadAlert] = []
-        self._failure = failure
+    """Both channels; ``sns_failure`` / ``email_failure`` make one of them fail."""
 
-    def alert(self, alert: LeadAlert, now: datetime) -> None:
-        if self._failure is not None:
-            raise self._failure
+    def __init__(self, failure: Exception | None = None, sns_failure: Exception | None = None) -> None:
+        self.alerts: list[LeadAlert] = []
+        self.published: list[LeadAlert] = []
+        self._email_failure = failure
+        self._sns_failure = sns_failure
+
+    def publish_alert(self, alert: LeadAlert, now: datetime) -> None:
+        if self._sns_failure is not None:
+            raise self._sns_failure
+        self.published.append(alert)
+
+    def email_alert(self, alert: LeadAlert, now: datetime) -> None:
+        if self._email_failure is not None:
+            raise self._email_failure
         self.alerts.append(alert)
 
 
@@ -333,8 +379,8 @@ def test_a_failed_alert_is_surfaced_after_the_reopen_is_recorded(world: World) -
 
 
 def test_a_retry_after_a_failed_alert_alerts_the_lead_without_reopening_again(world: World) -> None:
-    # GIVEN a reopen whose lead alert failed (SES down)
-    world.alerter = RecordingAlerter(failure=RuntimeError("SES down"))
+    # GIVEN a reopen whose lead alert email SES refused (throttled: certainly not sent)
+    world.alerter = RecordingAlerter(failure=EffectNotTakenError("ses: TooManyRequestsException"))
     world.store.add(a_survey(), an_answer())
     with pytest.raises(LeadAlertError):
         world.reopener().reopen_case("s-1", "r-1", NOW)
@@ -349,6 +395,78 @@ def test_a_retry_after_a_failed_alert_alerts_the_lead_without_reopening_again(wo
     # AND a further redelivery has nothing left to do
     assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.ALREADY_REOPENED
     assert len(world.alerter.alerts) == 1
+
+
+def test_a_failed_alert_email_does_not_publish_the_sns_alert_again(world: World) -> None:
+    # GIVEN a reopen whose SNS alert went out and whose alert email SES refused
+    world.alerter = RecordingAlerter(failure=EffectNotTakenError("ses: Throttling"))
+    world.store.add(a_survey(), an_answer())
+    with pytest.raises(LeadAlertError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    published_before = world.alerter.published
+    # WHEN the request comes back and SES works again
+    world.alerter = RecordingAlerter()
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN only the email is sent; the topic got its one message on the first attempt
+    assert len(published_before) == 1
+    assert world.alerter.published == []
+    assert len(world.alerter.alerts) == 1
+    assert world.store.done["s-1"] == set(ReopenStep)
+
+
+def test_a_step_whose_outcome_is_unknown_is_never_repeated(world: World) -> None:
+    # GIVEN SNS took the alert but the answer timed out (an outcome closeloop cannot know)
+    world.alerter = RecordingAlerter(sns_failure=TimeoutError("read timeout"))
+    world.store.add(a_survey(), an_answer())
+    with pytest.raises(LeadAlertError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    # WHEN the request comes back
+    world.alerter = RecordingAlerter()
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the SNS alert is not published a second time, and the record says its outcome is unknown
+    assert world.alerter.published == []
+    assert len(world.alerter.alerts) == 1
+    assert world.store.unknown["s-1"] == {ReopenStep.SNS_ALERT}
+
+
+def test_a_helpdesk_write_with_an_unknown_outcome_is_verified_before_it_is_retried(world: World) -> None:
+    # GIVEN a helpdesk write that timed out
+    world.store.add(a_survey(), an_answer())
+    world.zendesk = RecordingHelpdesk(failure=HelpdeskUnavailableError("zendesk unreachable: TimeoutError"))
+    with pytest.raises(HelpdeskUnavailableError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    # WHEN the request comes back
+    world.zendesk = RecordingHelpdesk()
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the adapter is asked to look for the note's marker first
+    assert world.zendesk.verified == [True]
+
+
+def test_the_note_ends_with_a_marker_that_identifies_the_reopen(world: World) -> None:
+    world.store.add(a_survey(), an_answer())
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    [request] = world.zendesk.requests
+    assert request.note.splitlines()[-1] == "closeloop-ref: reopen-s-1"
+    assert request.marker == "closeloop-ref: reopen-s-1"
+
+
+def test_a_retry_after_a_failed_cap_alert_does_not_announce_the_skip_again() -> None:
+    # GIVEN ticket 4521 is at its cap, and the cap alert email for a second survey was refused
+    world = World(cap=1)
+    world.store.add(a_survey(), an_answer())
+    world.store.add(a_survey("s-2"), an_answer("s-2", "r-9"))
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    world.alerter = RecordingAlerter(failure=EffectNotTakenError("ses: Throttling"))
+    with pytest.raises(LeadAlertError):
+        world.reopener().reopen_case("s-2", "r-9", NOW)
+    # WHEN the request comes back, and once more after that
+    world.alerter = RecordingAlerter()
+    assert world.reopener().reopen_case("s-2", "r-9", NOW) is ReopenResult.CAP_REACHED
+    assert world.reopener().reopen_case("s-2", "r-9", NOW) is ReopenResult.CAP_REACHED
+    # THEN the skip was announced once, the topic was not alerted again, and the lead got one email
+    assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["cap_reached"]
+    assert world.alerter.published == []
+    assert [a.result for a in world.alerter.alerts] == [ReopenResult.CAP_REACHED]
 
 
 def test_an_unknown_survey_is_an_error(world: World) -> None:

@@ -8,18 +8,30 @@
 - **SES**: an email to the lead of the ticket's team (``closeloop leads``, else ``LeadAlertAddress``) with the
   whole story: score, comment, reasons, ticket link, agent, team and the customer's earlier surveys.
   Raw MIME (text and HTML parts, ``Auto-Submitted`` so auto-responders stay quiet).
+
+The two channels are two steps of a reopen, each recorded once done (``closeloop.domain.reopening``).
+A failure that certainly took no effect (AWS refused the request, or was never reached) is raised as
+``EffectNotTakenError`` so the step is tried again; any other failure (a read timeout, a connection
+dropped after sending) leaves the outcome unknown, and the step is never repeated. The SNS and SES
+clients make one attempt each (``closeloop.wiring``): an SDK retry after a timeout could send twice.
+``CheckedEventPublisher`` tells EventBridge's failures apart the same way, for the reopen's event step.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from email.headerregistry import Address
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from closeloop.adapters.events import EventPublishError
 from closeloop.adapters.mail import SURVEY_ID_HEADER, build_message
-from closeloop.domain.reopening import LeadAlert, describe_answer, describe_history
+from closeloop.domain.published import EventPublisher
+from closeloop.domain.reopening import EffectNotTakenError, LeadAlert, describe_answer, describe_history
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -55,6 +67,30 @@ def alert_variables(alert: LeadAlert, locale: str) -> dict[str, Any]:
         "reopen_cap": alert.reopen_cap,
         "history": describe_history(alert.history, locale, alert.helpdesk_urls),
     }
+
+
+@contextmanager
+def refusals_not_taken(service: str) -> Iterator[None]:
+    """Raise ``EffectNotTakenError`` for failures after which the request certainly had no effect.
+
+    An AWS error answer (throttling, validation, a 5xx that AWS reports as not processed), an entry
+    EventBridge refused, or no connection at all; read timeouts and dropped connections pass unchanged.
+    """
+    try:
+        yield
+    except (ClientError, EventPublishError, ConnectTimeoutError, EndpointConnectionError) as error:
+        raise EffectNotTakenError(f"{service}: {type(error).__name__}: {error}") from error
+
+
+class CheckedEventPublisher:
+    """An event publisher whose failures say whether the event certainly was not put on the bus."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self._publisher = publisher
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
+        with refusals_not_taken("eventbridge"):
+            return self._publisher.publish(detail_type, detail, source)
 
 
 def one_line(text: str) -> str:
@@ -124,21 +160,37 @@ class LeadAlertSender:
         self._configuration_set = configuration_set
 
     def alert(self, alert: LeadAlert, now: datetime) -> None:
+        """Both channels, one after the other (outside a reopen's steps, e.g. from the CLI or a test)."""
+        self.publish_alert(alert, now)
+        self.email_alert(alert, now)
+
+    def publish_alert(self, alert: LeadAlert, now: datetime) -> None:
+        """The alert on the SNS topic; nothing when no topic is configured."""
+        if not self._topic_arn:
+            return
+        locale, variables, subject = self._prepare(alert)
+        message = self._renderer.render_template(SNS_TEMPLATE, locale, variables)
+        with refusals_not_taken("sns"):
+            self._publish(alert, subject, message)
+
+    def email_alert(self, alert: LeadAlert, now: datetime) -> None:
+        """The alert email to the lead; nothing when the team has no lead and no default is set."""
+        if alert.lead is None:
+            return
+        locale, variables, subject = self._prepare(alert)
+        text = self._renderer.render_template(TEXT_TEMPLATE, locale, variables)
+        html = self._renderer.render_template(HTML_TEMPLATE, locale, variables)
+        with refusals_not_taken("ses"):
+            self._email(alert, alert.lead.email, subject, text, html, locale, now)
+
+    def _prepare(self, alert: LeadAlert) -> tuple[str, dict[str, Any], str]:
         locale = self._renderer.resolve_locale(alert.locale)
         variables = alert_variables(alert, locale)
-        subject = one_line(self._renderer.render_template(SUBJECT_TEMPLATE, locale, variables))
-        if self._topic_arn:
-            self._publish(alert, subject, self._renderer.render_template(SNS_TEMPLATE, locale, variables))
-        if alert.lead is not None:
-            self._email(
-                alert,
-                alert.lead.email,
-                subject,
-                self._renderer.render_template(TEXT_TEMPLATE, locale, variables),
-                self._renderer.render_template(HTML_TEMPLATE, locale, variables),
-                locale,
-                now,
-            )
+        return (
+            locale,
+            variables,
+            one_line(self._renderer.render_template(SUBJECT_TEMPLATE, locale, variables)),
+        )
 
     def _publish(self, alert: LeadAlert, subject: str, message: str) -> None:
         attributes = {

@@ -7,6 +7,7 @@ handlers cannot create two surveys for one solve, or two surveys for one custome
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from closeloop.domain.deliverability import UndeliverableReason
+    from closeloop.domain.reopening import ReopenProgress
     from closeloop.domain.tickets import TicketClosed
 
 _serializer = TypeSerializer()
@@ -492,30 +494,24 @@ class SurveyRepository:
         """Claim the right to reopen the survey's ticket: once per survey, at most ``cap`` per ticket.
 
         A claim left unfinished by a failed attempt is handed out again, so a retry can finish it
-        without counting twice against the cap.
+        without counting twice against the cap. A survey stopped by the cap gets a ``capped`` record
+        (not counted), so a retry finds it and takes only the cap's steps not yet done.
         """
         marker = self._client.get_item(
             TableName=self._table, Key=_reopen_key(survey.ticket_key, survey.survey_id), ConsistentRead=True
         ).get("Item")
         if marker is not None:
-            done = _unmarshal(marker).get("state") == "done"
-            return ReopenClaim.ALREADY_REOPENED if done else ReopenClaim.CLAIMED
+            state = _unmarshal(marker).get("state")
+            if state == "capped":
+                return ReopenClaim.CAP_REACHED
+            return ReopenClaim.ALREADY_REOPENED if state == "done" else ReopenClaim.CLAIMED
         try:
             self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _reopen_key(survey.ticket_key, survey.survey_id)
-                            | _marshal(
-                                {
-                                    "type": "reopen",
-                                    "state": "claimed",
-                                    "survey_id": survey.survey_id,
-                                    "claimed_at": _iso(now),
-                                    "expires_at": _epoch(survey.closed_at + self._retention),
-                                }
-                            ),
+                            "Item": self._reopen_record(survey, "claimed", now),
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
@@ -542,23 +538,122 @@ class SurveyRepository:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                return ReopenClaim.CAP_REACHED
             if codes and codes[0] == "ConditionalCheckFailed":
                 # A concurrent delivery claimed it an instant ago: it will do the work.
                 return ReopenClaim.ALREADY_REOPENED
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                return self._record_capped(survey, now)
             raise
         return ReopenClaim.CLAIMED
 
-    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
-        """Record that the helpdesk reopened the ticket (``outcome``: e.g. how and which ticket id)."""
+    def _reopen_record(self, survey: Survey, state: str, now: datetime) -> dict[str, Any]:
+        return _reopen_key(survey.ticket_key, survey.survey_id) | _marshal(
+            {
+                "type": "reopen",
+                "state": state,
+                "survey_id": survey.survey_id,
+                "claimed_at": _iso(now),
+                "expires_at": _epoch(survey.closed_at + self._retention),
+            }
+        )
+
+    def _record_capped(self, survey: Survey, now: datetime) -> ReopenClaim:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._reopen_record(survey, "capped", now),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return ReopenClaim.ALREADY_REOPENED  # a concurrent delivery recorded it: it takes the steps
+        return ReopenClaim.CAP_REACHED
+
+    def reopen_progress(self, survey: Survey) -> ReopenProgress | None:
+        """The survey's reopen record: state, the helpdesk's outcome, and the steps started and done."""
+        from closeloop.domain.reopening import ReopenProgress
+
+        item = self._client.get_item(
+            TableName=self._table, Key=_reopen_key(survey.ticket_key, survey.survey_id), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        record = _unmarshal(item)
+        return ReopenProgress(
+            state=str(record.get("state", "")),
+            outcome={str(name): str(value) for name, value in record.get("outcome", {}).items()},
+            started=frozenset(record.get("steps_started", ())),
+            done=frozenset(record.get("steps_done", ())),
+            unknown=frozenset(record.get("steps_unknown", ())),
+        )
+
+    def begin_reopen_step(self, survey: Survey, step: str, now: datetime) -> None:
+        """Record that a step is about to call out: found later without its done mark, its outcome is
+        unknown."""
         self._client.update_item(
             TableName=self._table,
             Key=_reopen_key(survey.ticket_key, survey.survey_id),
-            UpdateExpression="SET #state = :done, completed_at = :at, outcome = :outcome",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=_marshal({":done": "done", ":at": _iso(now), ":outcome": outcome}),
+            UpdateExpression="ADD steps_started :steps SET updated_at = :at",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":steps": {"SS": [str(step)]}, ":at": {"S": _iso(now)}},
         )
+
+    def abandon_reopen_step(self, survey: Survey, step: str, now: datetime) -> None:
+        """Forget a started step that certainly took no effect, so a retry takes it again."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_reopen_key(survey.ticket_key, survey.survey_id),
+            UpdateExpression="DELETE steps_started :steps SET updated_at = :at",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":steps": {"SS": [str(step)]}, ":at": {"S": _iso(now)}},
+        )
+
+    def finish_reopen_step(
+        self,
+        survey: Survey,
+        step: str,
+        now: datetime,
+        outcome: Mapping[str, str] | None = None,
+        unknown: bool = False,
+    ) -> bool:
+        """Record a step as done, once: False when it already was (a concurrent delivery recorded it).
+
+        ``outcome`` (the helpdesk step's) completes the reopen: state ``done`` with what the helpdesk did.
+        ``unknown`` records a step whose outcome could not be known and that is not repeated.
+        """
+        updates = ["updated_at = :at"]
+        values: dict[str, Any] = {
+            ":steps": {"SS": [str(step)]},
+            ":step": {"S": str(step)},
+            ":at": {"S": _iso(now)},
+        }
+        names: dict[str, str] = {}
+        if outcome is not None:
+            updates += ["#state = :done", "completed_at = :at", "outcome = :outcome"]
+            names["#state"] = "state"
+            values |= _marshal({":done": "done", ":outcome": dict(outcome)})
+        added = "steps_done :steps" + (", steps_unknown :steps" if unknown else "")
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _reopen_key(survey.ticket_key, survey.survey_id),
+            "UpdateExpression": f"ADD {added} SET {', '.join(updates)}",
+            "ConditionExpression": "attribute_exists(PK) AND NOT contains(steps_done, :step)",
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
+        """Record that the helpdesk reopened the ticket (``outcome``: e.g. how and which ticket id)."""
+        self.finish_reopen_step(survey, "helpdesk", now, outcome=outcome)
 
     def reopen_outcome(self, survey: Survey) -> dict[str, str] | None:
         """What the completed reopen of this survey did, while its lead alert is still owed; else None."""

@@ -11,6 +11,12 @@ mis-click is not escalated. When the request fires, :class:`CaseReopener` decide
 - otherwise the helpdesk adapter of the survey reopens the ticket with a private note holding the
   customer's answer, the reopen is recorded, ``Case Reopened`` is published and the lead is alerted.
 
+Each side effect of a reopen (the helpdesk write, the event, the SNS alert, the alert email) is its own
+:class:`ReopenStep`, recorded in the reopen's record when started and when done, so a retried request
+repeats only the steps not yet done. A step found started but not done had an unknown outcome: the
+helpdesk write is then checked against the ticket's comments (the note's ``closeloop-ref`` marker) before
+it is tried again; the others cannot be checked, and are never repeated (see docs/reopening.md).
+
 Helpdesk adapters raise :class:`HelpdeskUnavailableError` when a later attempt may succeed (5xx, 429,
 timeouts) and :class:`HelpdeskRefusedError` when it never will (other 4xx, missing configuration).
 """
@@ -75,8 +81,19 @@ class NoHelpdeskAdapterError(HelpdeskRefusedError):
     """No adapter is configured for the survey's helpdesk and no generic webhook URL is set."""
 
 
-class LeadAlertError(Exception):
+class ReopenStepError(Exception):
+    """A side effect after the helpdesk write failed; a retry repeats only the steps not yet done."""
+
+
+class LeadAlertError(ReopenStepError):
     """The lead could not be alerted after the reopen was recorded; a retry sends the alert only."""
+
+
+class EffectNotTakenError(Exception):
+    """The remote service certainly did not act on the request (refused it, or was never reached).
+
+    Adapters raise it so the step can be tried again; any other failure leaves the outcome unknown.
+    """
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -101,6 +118,47 @@ class ReopenResult(StrEnum):
     CAP_REACHED = "cap_reached"
 
 
+class ReopenStep(StrEnum):
+    """One side effect of a reopen, recorded as started and done in the reopen's record."""
+
+    HELPDESK = "helpdesk"
+    EVENT = "event"  # Case Reopened, or Reopen Skipped (cap_reached)
+    SNS_ALERT = "sns_alert"
+    EMAIL_ALERT = "email_alert"
+
+
+REOPEN_STEPS = (ReopenStep.HELPDESK, ReopenStep.EVENT, ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
+CAP_STEPS = (ReopenStep.EVENT, ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
+
+
+@dataclass(frozen=True)
+class ReopenProgress:
+    """The reopen record of one survey: its state, what the helpdesk did, and its steps.
+
+    ``state`` is ``claimed``, ``done`` (the helpdesk step is done) or ``capped`` (stopped by the cap).
+    ``unknown`` holds the steps whose outcome could not be known and that were not repeated.
+    """
+
+    state: str
+    outcome: Mapping[str, str] = field(default_factory=dict)
+    started: frozenset[str] = frozenset()
+    done: frozenset[str] = frozenset()
+    unknown: frozenset[str] = frozenset()
+
+    def owes(self, steps: tuple[ReopenStep, ...]) -> bool:
+        return any(step not in self.done for step in steps)
+
+
+def reopen_reference(survey_id: str) -> str:
+    """What identifies the reopen of one survey at the helpdesk (the note's marker, the webhook delivery)."""
+    return f"reopen-{survey_id}"
+
+
+def note_marker(reference: str) -> str:
+    """The line the note ends with, searched for in the ticket's comments before a write is retried."""
+    return f"closeloop-ref: {reference}"
+
+
 @dataclass(frozen=True)
 class TicketReopen:
     """What a helpdesk adapter needs to reopen one ticket.
@@ -113,6 +171,15 @@ class TicketReopen:
     response: SurveyResponse
     note: str
     follow_up_subject: str
+
+    @property
+    def reference(self) -> str:
+        return reopen_reference(self.survey.survey_id)
+
+    @property
+    def marker(self) -> str:
+        """The note's last line: finding it in the ticket's comments means this note was already added."""
+        return note_marker(self.reference)
 
 
 @dataclass(frozen=True)
@@ -264,17 +331,34 @@ class ReopenStore(Protocol):
     def responses(self, survey_id: str) -> list[SurveyResponse]: ...
     def customer_surveys(self, email: str, limit: int = ...) -> list[Survey]: ...
     def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim: ...
-    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None: ...
-    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None: ...
-    def mark_alerted(self, survey: Survey, now: datetime) -> None: ...
+    def reopen_progress(self, survey: Survey) -> ReopenProgress | None: ...
+    def begin_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None: ...
+    def abandon_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None: ...
+    def finish_reopen_step(
+        self,
+        survey: Survey,
+        step: ReopenStep,
+        now: datetime,
+        outcome: Mapping[str, str] | None = None,
+        unknown: bool = False,
+    ) -> bool: ...
 
 
 class HelpdeskGateway(Protocol):
-    def reopen(self, request: TicketReopen) -> HelpdeskReopen: ...
+    def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
+        """Reopen the ticket; with ``verify_first`` (an earlier attempt's outcome is unknown), first look
+        for ``request.marker`` in the ticket's comments and write nothing when it is there."""
+        ...
 
 
 class LeadAlerter(Protocol):
-    def alert(self, alert: LeadAlert, now: datetime) -> None: ...
+    def publish_alert(self, alert: LeadAlert, now: datetime) -> None:
+        """The alert on the SNS topic (nothing when no topic is configured)."""
+        ...
+
+    def email_alert(self, alert: LeadAlert, now: datetime) -> None:
+        """The alert email to the lead (nothing when the alert has no lead)."""
+        ...
 
 
 class TextRenderer(Protocol):
@@ -342,7 +426,8 @@ class CaseReopener:
 
         Raises ``HelpdeskUnavailableError`` when the request should be retried later,
         ``HelpdeskRefusedError``, ``UnknownSurveyError`` or ``UnknownResponseError`` when it never can
-        succeed, and ``LeadAlertError`` when the ticket was reopened but the lead could not be alerted.
+        succeed, and ``ReopenStepError`` (``LeadAlertError`` for the alerts) when a step after the helpdesk
+        write failed: the retry takes only the steps not yet done.
         """
         survey = self._store.get_survey(survey_id)
         if survey is None:
@@ -362,22 +447,47 @@ class CaseReopener:
         locale = self._renderer.resolve_locale(lead.locale if lead else self._policy.leads.default_locale)
 
         claim = self._store.claim_reopen(survey, self._policy.cap, now)
-        if claim is ReopenClaim.ALREADY_REOPENED:
-            owed = self._store.reopen_outcome(survey)
-            if owed is not None:
-                # An earlier attempt reopened the ticket but could not alert the lead: finish that only.
-                result = ReopenResult(owed["action"])
-                self._alert(survey, response, result, owed.get("helpdesk_ticket_id"), lead, locale, now)
-                self._store.mark_alerted(survey, now)
-                return result
+        progress = self._store.reopen_progress(survey)
+        if claim is ReopenClaim.CAP_REACHED:
+            if progress is not None and progress.owes(CAP_STEPS):
+                self._take_steps(
+                    survey, response, ReopenResult.CAP_REACHED, None, lead, locale, progress, now
+                )
+            # A redelivered cap-reached request has nothing left to do: no second skip, no second alert.
+            return ReopenResult.CAP_REACHED
+        if claim is ReopenClaim.ALREADY_REOPENED and (
+            progress is None or progress.state != "done" or not progress.owes(REOPEN_STEPS)
+        ):
+            # Done before, or claimed an instant ago by a concurrent delivery that does the work.
             self._skip(survey, response.response_id, ReopenResult.ALREADY_REOPENED)
             return ReopenResult.ALREADY_REOPENED
-        if claim is ReopenClaim.CAP_REACHED:
-            self._skip(survey, response.response_id, ReopenResult.CAP_REACHED)
-            self._alert(survey, response, ReopenResult.CAP_REACHED, None, lead, locale, now)
-            return ReopenResult.CAP_REACHED
+        progress = progress or ReopenProgress(state="claimed")
+        if ReopenStep.HELPDESK in progress.done:
+            # An earlier attempt reopened the ticket; only the steps after it are owed.
+            done = HelpdeskReopen(
+                ReopenAction(progress.outcome["action"]),
+                progress.outcome.get("helpdesk_ticket_id") or survey.ticket_id,
+            )
+        else:
+            done = self._reopen_ticket(gateway, survey, response, locale, progress, now)
+        result = ReopenResult(done.action.value)
+        self._take_steps(survey, response, result, done, lead, locale, progress, now)
+        return result
 
-        described = describe_answer(survey, response, locale)
+    def _reopen_ticket(
+        self,
+        gateway: HelpdeskGateway,
+        survey: Survey,
+        response: SurveyResponse,
+        locale: str,
+        progress: ReopenProgress,
+        now: datetime,
+    ) -> HelpdeskReopen:
+        """The helpdesk step. Started before and not done: its outcome is unknown, so the adapter first
+        looks for the note's marker on the ticket and writes nothing when the note is already there."""
+        described = describe_answer(survey, response, locale) | {
+            "marker": note_marker(reopen_reference(survey.survey_id))
+        }
         request = TicketReopen(
             survey=survey,
             response=response,
@@ -386,33 +496,106 @@ class CaseReopener:
                 self._renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, described).split()
             ),
         )
-        done = gateway.reopen(request)
-        self._store.complete_reopen(
+        verify_first = ReopenStep.HELPDESK in progress.started
+        self._store.begin_reopen_step(survey, ReopenStep.HELPDESK, now)
+        done = gateway.reopen(request, verify_first=verify_first)
+        self._store.finish_reopen_step(
             survey,
-            {
+            ReopenStep.HELPDESK,
+            now,
+            outcome={
                 "action": done.action.value,
                 "helpdesk_ticket_id": done.helpdesk_ticket_id,
                 "response_id": response.response_id,
             },
-            now,
         )
-        announce(
-            self._publisher,
-            CaseReopened(
-                helpdesk=survey.helpdesk,
-                ticket_id=survey.ticket_id,
-                survey_id=survey.survey_id,
-                response_id=response.response_id,
-                action=done.action.value,
-                helpdesk_ticket_id=done.helpdesk_ticket_id,
-                verdict=list(response.verdict_reasons),
-                reopened_at=now,
-            ),
+        return done
+
+    def _take_steps(
+        self,
+        survey: Survey,
+        response: SurveyResponse,
+        result: ReopenResult,
+        done: HelpdeskReopen | None,
+        lead: Lead | None,
+        locale: str,
+        progress: ReopenProgress,
+        now: datetime,
+    ) -> None:
+        """The event, then the SNS alert, then the alert email: each once, whatever failed in between."""
+
+        def publish_event() -> None:
+            if done is None:
+                self._skip(survey, response.response_id, result)
+                return
+            announce(
+                self._publisher,
+                CaseReopened(
+                    helpdesk=survey.helpdesk,
+                    ticket_id=survey.ticket_id,
+                    survey_id=survey.survey_id,
+                    response_id=response.response_id,
+                    action=done.action.value,
+                    helpdesk_ticket_id=done.helpdesk_ticket_id,
+                    verdict=list(response.verdict_reasons),
+                    reopened_at=now,
+                ),
+            )
+
+        self._step(survey, ReopenStep.EVENT, progress, publish_event, now)
+        if not progress.owes((ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)):
+            return
+        alert = LeadAlert(
+            survey=survey,
+            response=response,
+            result=result,
+            helpdesk_ticket_id=done.helpdesk_ticket_id if done else None,
+            lead=lead,
+            locale=locale,
+            reopen_cap=self._policy.cap,
+            history=self.earlier_surveys(survey),
+            helpdesk_urls=self._policy.helpdesk_urls,
         )
-        result = ReopenResult(done.action.value)
-        self._alert(survey, response, result, done.helpdesk_ticket_id, lead, locale, now)
-        self._store.mark_alerted(survey, now)
-        return result
+        self._step(
+            survey, ReopenStep.SNS_ALERT, progress, lambda: self._alerter.publish_alert(alert, now), now
+        )
+        self._step(
+            survey, ReopenStep.EMAIL_ALERT, progress, lambda: self._alerter.email_alert(alert, now), now
+        )
+
+    def _step(
+        self,
+        survey: Survey,
+        step: ReopenStep,
+        progress: ReopenProgress,
+        effect: Callable[[], object],
+        now: datetime,
+    ) -> None:
+        """Take one side effect unless the record says it was taken.
+
+        Started and not done means an earlier attempt failed with an unknown outcome (a timeout after
+        sending, or a crash before the record was written): SNS, SES and EventBridge cannot be asked
+        whether they took it, so the step is recorded as done with an unknown outcome, never repeated.
+        A failure that certainly took no effect (``EffectNotTakenError``) is forgotten, so a retry repeats it.
+        """
+        if step in progress.done:
+            return
+        if step in progress.started:
+            self._store.finish_reopen_step(survey, step, now, unknown=True)
+            return
+        self._store.begin_reopen_step(survey, step, now)
+        try:
+            effect()
+        except Exception as error:
+            if isinstance(error, EffectNotTakenError):
+                self._store.abandon_reopen_step(survey, step, now)
+            alerting = step in (ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
+            failure = LeadAlertError if alerting else ReopenStepError
+            raise failure(
+                f"{step.value} of the reopen of survey {survey.survey_id} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        self._store.finish_reopen_step(survey, step, now)
 
     def earlier_surveys(self, survey: Survey) -> tuple[EarlierSurvey, ...]:
         """The customer's other surveys (newest first), each with its answers."""
@@ -434,33 +617,3 @@ class CaseReopener:
                 reason=result.value,
             ),
         )
-
-    def _alert(
-        self,
-        survey: Survey,
-        response: SurveyResponse,
-        result: ReopenResult,
-        helpdesk_ticket_id: str | None,
-        lead: Lead | None,
-        locale: str,
-        now: datetime,
-    ) -> None:
-        alert = LeadAlert(
-            survey=survey,
-            response=response,
-            result=result,
-            helpdesk_ticket_id=helpdesk_ticket_id,
-            lead=lead,
-            locale=locale,
-            reopen_cap=self._policy.cap,
-            history=self.earlier_surveys(survey),
-            helpdesk_urls=self._policy.helpdesk_urls,
-        )
-        try:
-            self._alerter.alert(alert, now)
-        except Exception as error:
-            # The reopen is recorded and the alert is not: a retry sends the alert only.
-            raise LeadAlertError(
-                f"{result.value} for survey {survey.survey_id}, but the lead alert failed: "
-                f"{type(error).__name__}: {error}"
-            ) from error

@@ -17,7 +17,7 @@ from closeloop.adapters.queues import LoggedBatchProcessor
 from closeloop.domain.reopening import (
     HelpdeskRefusedError,
     HelpdeskUnavailableError,
-    LeadAlertError,
+    ReopenStepError,
     UnknownResponseError,
     UnknownSurveyError,
 )
@@ -62,7 +62,7 @@ def reopen_record(record: SQSRecord) -> None:
     try:
         survey_id, response_id = _request(record.body)
         result = wiring.case_reopener().reopen_case(survey_id, response_id, datetime.now(UTC))
-    except (HelpdeskUnavailableError, LeadAlertError) as error:
+    except (HelpdeskUnavailableError, ReopenStepError) as error:
         delay = disposal.retry_later(record.receipt_handle, int(record.attributes.approximate_receive_count))
         logger.warning(
             "reopen deferred",

@@ -3,7 +3,8 @@
 Freshdesk API v2, basic auth with the API key as the user name and ``X`` as the password. The status
 is set first and the note added second: a retry after a failed note repeats the (idempotent) status
 change instead of adding a second note. A note's body is HTML, so the plain-text note is escaped and its
-line breaks kept.
+line breaks kept. When an earlier attempt's outcome is unknown (``verify_first``), the ticket's
+conversations are read first, and nothing is written when the note's marker is already there.
 """
 
 from __future__ import annotations
@@ -61,17 +62,32 @@ class FreshdeskClient:
         self._credentials = credentials
         self._timeout = timeout_seconds
 
-    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
-        """Set the ticket to Open, then add the private note."""
+    def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
+        """Set the ticket to Open, then add the private note (unless ``verify_first`` finds it there)."""
         ticket_id = request.survey.ticket_id
         if not ticket_id.isdigit():
             raise HelpdeskRefusedError(f"freshdesk ticket ids are numeric, got {ticket_id!r}")
+        if verify_first and self.has_note(ticket_id, request.marker):
+            # The note is added after the status: an earlier attempt that added it did both.
+            return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
         self._call("PUT", f"/api/v2/tickets/{ticket_id}", {"status": STATUS_OPEN})
         note = {"body": note_html(request.note), "private": True}
         self._call("POST", f"/api/v2/tickets/{ticket_id}/notes", note)
         return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
 
-    def _call(self, method: str, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def has_note(self, ticket_id: str, marker: str) -> bool:
+        """Whether a conversation of the ticket (its notes and replies, first page) contains ``marker``."""
+        conversations = self._call("GET", f"/api/v2/tickets/{ticket_id}/conversations?per_page=100", None)
+        entries = conversations.get("items")
+        if not isinstance(entries, list):
+            return False
+        return any(
+            isinstance(entry, dict)
+            and any(marker in str(entry.get(name) or "") for name in ("body_text", "body"))
+            for entry in entries
+        )
+
+    def _call(self, method: str, path: str, payload: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             credentials = self._credentials() if callable(self._credentials) else self._credentials
         except SecretNotConfiguredError as error:

@@ -118,7 +118,9 @@ class GenericWebhookReopener:
         self._clock = clock
         self._timeout = timeout_seconds
 
-    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+    def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
+        """POST the signed request. A receiver cannot be asked what it took, so ``verify_first`` changes
+        nothing: the ``X-Closeloop-Delivery`` header, the same on every retry, lets it ignore a duplicate."""
         try:
             secret = self._secret() if callable(self._secret) else self._secret
         except SecretNotConfiguredError as error:
@@ -132,7 +134,7 @@ class GenericWebhookReopener:
             {
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
-                DELIVERY_HEADER: f"reopen-{request.survey.survey_id}",
+                DELIVERY_HEADER: request.reference,
                 "User-Agent": "closeloop",
             },
             body,

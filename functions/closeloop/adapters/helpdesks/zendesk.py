@@ -11,7 +11,8 @@ Reopening (``reopen``) is a write and is tried once per delivery: the reopen que
 exponential backoff, so an outage is waited out rather than hammered. Failures are typed:
 ``HelpdeskUnavailableError`` (5xx, 429, timeouts, connection errors: retry later) or
 ``HelpdeskRefusedError`` (any other 4xx: never retry). ``call_json`` is that single classified request,
-shared by the other helpdesk adapters.
+shared by the other helpdesk adapters. When an earlier attempt's outcome is unknown (``verify_first``),
+the ticket's comments are read first, and nothing is written when the note's marker is already there.
 """
 
 from __future__ import annotations
@@ -136,14 +137,18 @@ class ZendeskClient:
             raise HelpdeskApiError("zendesk group response has no group object")
         return HelpdeskGroup(id=str(group.get("id", group_id)), name=_optional_text(group.get("name")))
 
-    def reopen(self, request: TicketReopen) -> HelpdeskReopen:
+    def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         """Reopen a solved ticket with a private comment; a closed one gets a follow-up ticket instead.
 
         Zendesk answers 422 to any update of a Closed ticket; closeloop then reads the ticket and, when it
         is indeed closed, creates a follow-up (``via_followup_source_id``) for the same requester and
-        group, with the same private comment. Any other 422 is a refusal.
+        group, with the same private comment. Any other 422 is a refusal. With ``verify_first``, a ticket
+        whose comments already hold ``request.marker`` is left alone (the earlier attempt reached it); a
+        follow-up's comment is on the new ticket, and its creation is made safe by the idempotency key.
         """
         ticket_id = _ticket_id(request.survey.ticket_id)
+        if verify_first and self.has_comment(ticket_id, request.marker):
+            return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
         comment = {"body": request.note, "public": False}
         try:
             body = self._write(
@@ -159,6 +164,20 @@ class ZendeskClient:
         updated = body.get("ticket")
         reopened_id = updated.get("id") if isinstance(updated, dict) else None
         return HelpdeskReopen(ReopenAction.REOPENED, str(reopened_id or ticket_id))
+
+    def has_comment(self, ticket_id: str, marker: str) -> bool:
+        """Whether a comment of the ticket (newest first, one page of 100) contains ``marker``."""
+        body = self._write(
+            "GET", f"/api/v2/tickets/{_ticket_id(ticket_id)}/comments.json?sort_order=desc&per_page=100", None
+        )
+        comments = body.get("comments")
+        if not isinstance(comments, list):
+            return False
+        return any(
+            isinstance(comment, dict)
+            and any(marker in str(comment.get(name) or "") for name in ("body", "plain_body", "html_body"))
+            for comment in comments
+        )
 
     def _create_follow_up(
         self, source_id: str, source: dict[str, Any], request: TicketReopen
@@ -261,7 +280,8 @@ def call_json(
 ) -> dict[str, Any]:
     """One JSON request to a helpdesk, once, with its failure classified.
 
-    Returns the answer's JSON object (empty when the answer is empty or not a JSON object). Raises
+    Returns the answer's JSON object (a JSON array as ``{"items": array}``; empty when the answer is empty
+    or neither). Raises
     ``HelpdeskUnavailableError`` for 5xx, 429, timeouts and connection errors, and
     ``HelpdeskRefusedError`` for any other status outside 2xx (with the helpdesk's error text, shortened).
     ``payload`` may be bytes already encoded (a signed body must be sent exactly as signed).
@@ -293,6 +313,8 @@ def call_json(
         loaded = json.loads(raw) if raw.strip() else {}
     except ValueError:
         return {}
+    if isinstance(loaded, list):
+        return {"items": loaded}  # Freshdesk lists (e.g. a ticket's conversations) are bare arrays
     return loaded if isinstance(loaded, dict) else {}
 
 
