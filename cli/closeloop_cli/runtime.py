@@ -188,6 +188,10 @@ class FunctionWorker:
             self._running()
 
     def stop(self) -> None:
+        """End the process now, even mid-invocation (that invocation then fails: the sandbox is stopping)."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()  # an invocation waiting on it reads end-of-file and returns at once
         with self._lock:
             self._kill()
 

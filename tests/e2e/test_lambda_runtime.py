@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -236,3 +238,32 @@ def test_the_runtime_is_located_from_its_manifest(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeMissingError, match="make runtime"):
         LambdaRuntime.locate(tmp_path)
+
+
+def test_stopping_a_worker_mid_invocation_ends_the_invocation_instead_of_waiting_for_it(
+    runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    # GIVEN a worker busy with an invocation that would take 30 s (its timeout is 60 s)
+    worker = FunctionWorker(_probe("probe.sleep", timeout=60), runtime, {})
+    started = tmp_path / "started"
+    failures: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            worker.invoke({"seconds": 30, "started_file": str(started)})
+        except FunctionError as error:
+            failures.append(error)
+
+    busy = threading.Thread(target=invoke)
+    busy.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    # WHEN the sandbox stops it
+    worker.stop()
+    busy.join(timeout=20)
+
+    # THEN the invocation has failed (the sandbox is stopping) and nothing waits on it any more
+    assert not busy.is_alive()
+    assert len(failures) == 1
