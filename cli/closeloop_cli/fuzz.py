@@ -34,6 +34,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from closeloop.domain.webhooks import (
     FRESHDESK_SECRET_HEADER,
@@ -54,6 +55,8 @@ SURVEY_ID_HEADER = "X-Closeloop-Survey-Id"
 
 SLOW_SECONDS = 1.0
 REQUEST_TIMEOUT_SECONDS = 5.0
+# Error codes with which EventBridge refuses a whole PutEvents request (its size, say).
+BUS_REFUSALS = frozenset({"InvalidParameterValue", "ValidationException"})
 SETUP_SURVEYS = 4
 SETUP_TIMEOUT_SECONDS = 60.0
 EXAMPLES_PER_FAILURE = 3
@@ -830,8 +833,15 @@ class Campaign:
              "DetailType": detail_type, "Detail": json.dumps(detail)}
             for detail_type, detail in entries
         ]  # fmt: skip
-        response = self.events.put_events(Entries=batch)
         self.report.events += len(batch)
+        try:
+            response = self.events.put_events(Entries=batch)
+        except ClientError as error:
+            # The bus refusing a request (over 1 MB, say) is its contract working, not a finding.
+            if error.response.get("Error", {}).get("Code") not in BUS_REFUSALS:
+                raise
+            self.report.events_refused_by_bus += len(batch)
+            return
         self.report.events_refused_by_bus += int(response.get("FailedEntryCount", 0))
 
     def _event(self) -> tuple[str, dict[str, Any]]:
