@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from closeloop.config import QuietHours, Settings
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
@@ -16,7 +16,7 @@ from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPl
 from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
 from closeloop.domain.surveys import SkipReason, Survey, ticket_key
-from closeloop.domain.tickets import TicketClosed, TicketReopened
+from closeloop.domain.tickets import Agent, Team, TicketClosed, TicketReopened
 from closeloop.domain.timing import customer_zone, send_time
 
 
@@ -183,8 +183,8 @@ class FollowUpPlanner:
             channel=ticket.channel,
             url=ticket.url,
             tags=tuple(ticket.tags),
-            agent=ticket.agent.model_dump(exclude_none=True) if ticket.agent else {},
-            team=ticket.team.model_dump(exclude_none=True) if ticket.team else {},
+            agent=_snapshot(ticket.agent),
+            team=_snapshot(ticket.team),
         )
 
     def _resume(self, survey: Survey, now: datetime) -> PlanOutcome:
@@ -207,3 +207,15 @@ class FollowUpPlanner:
             SurveySkipped(helpdesk=ticket.helpdesk, ticket_id=ticket.ticket_id, reason=reason.value),
         )
         return PlanOutcome(PlanResult.SKIPPED, reason=reason)
+
+
+def _snapshot(part: Agent | Team | None) -> dict[str, Any]:
+    """The documented fields of the ticket's agent or team, as stored with the survey for reports.
+
+    Unknown fields stay in the event but are not stored: they may hold anything a sender chose, such as
+    a number DynamoDB cannot represent (found by the fuzzing campaign: a 300-digit integer crashed
+    planning on every redelivery).
+    """
+    if part is None:
+        return {}
+    return part.model_dump(include=set(type(part).model_fields), exclude_none=True)
