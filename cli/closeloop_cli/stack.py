@@ -92,7 +92,7 @@ class SqsSource:
 
 @dataclass
 class FunctionSpec:
-    """What the sandbox needs to run one function in-process, as Lambda would."""
+    """What the sandbox needs to run one function in its own worker, as Lambda would."""
 
     logical_id: str
     function_name: str
@@ -132,22 +132,6 @@ class Stack:
 
     def ref(self, logical_id: str) -> Any:
         return self.resources[logical_id].ref
-
-    def environment(self) -> dict[str, str]:
-        """The union of every function's environment; a name with two values is an error."""
-        union: dict[str, str] = {}
-        owners: dict[str, str] = {}
-        for spec in self.functions.values():
-            for name, value in spec.environment.items():
-                if name in union and union[name] != value:
-                    raise TemplateError(
-                        f"environment variable {name} is {union[name]!r} in {owners[name]} but {value!r} "
-                        f"in {spec.logical_id}; the sandbox runs every function in one process, so they "
-                        "must agree"
-                    )
-                union[name] = value
-                owners.setdefault(name, spec.logical_id)
-        return union
 
 
 class ProvisionError(TemplateError):

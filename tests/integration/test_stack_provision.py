@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from closeloop_cli.cfn import ParameterError, TemplateError
+from closeloop_cli.cfn import ParameterError
 from closeloop_cli.stack import Stack, provision
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,11 +237,11 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
     assert [source.queue_url for source in send.sqs_sources] == [stack.ref("SendQueue")]
     assert deliverability.handler == "closeloop.handlers.deliverability.lambda_handler"
     assert [source.queue_url for source in deliverability.sqs_sources] == [stack.ref("DeliveryEventsQueue")]
-    environment = stack.environment()
-    assert environment["SURVEYS_TABLE"] == stack.ref("SurveysTable")
-    assert environment["SEND_QUEUE_URL"] == stack.ref("SendQueue")
-    assert environment["TEMPLATES_PATH"] == str(REPO / "templates")
-    assert environment["PUBLIC_BASE_URL"] == API_URL
+    assert send.environment["SURVEYS_TABLE"] == stack.ref("SurveysTable")
+    assert send.environment["SEND_QUEUE_URL"] == stack.ref("SendQueue")
+    assert send.environment["TEMPLATES_PATH"] == str(REPO / "templates")
+    assert send.environment["PUBLIC_BASE_URL"] == API_URL
+    assert "SEND_QUEUE_URL" not in deliverability.environment  # each function gets only what it reads
 
 
 def test_parameter_overrides_reach_the_environment(aws: None) -> None:
@@ -252,9 +252,8 @@ def test_parameter_overrides_reach_the_environment(aws: None) -> None:
         api_url=API_URL,
     )
 
-    environment = stack.environment()
-    assert environment["FOLLOW_UP_DELAY_MINUTES"] == "0"
-    assert environment["PUBLIC_BASE_URL"] == "https://surveys.example.com"
+    assert stack.functions["PlanFunction"].environment["FOLLOW_UP_DELAY_MINUTES"] == "0"
+    assert stack.functions["SendFunction"].environment["PUBLIC_BASE_URL"] == "https://surveys.example.com"
 
 
 def test_unknown_parameter_fails_before_anything_is_created(aws: None) -> None:
@@ -264,16 +263,16 @@ def test_unknown_parameter_fails_before_anything_is_created(aws: None) -> None:
     assert _client("sqs").list_queues().get("QueueUrls", []) == []
 
 
-def test_conflicting_environments_between_functions_are_refused(aws: None) -> None:
+def test_two_functions_may_hold_different_values_for_one_variable(aws: None) -> None:
     # GIVEN a template in which two functions disagree about one variable
     template = _template(FIXTURE_TEMPLATE)
     template["Resources"]["PlanFunction"]["Properties"]["Environment"] = {"Variables": {"SURVEY_TYPE": "nps"}}
 
     stack = provision(template, {}, region=REGION, base_dir=FIXTURE_TEMPLATE.parent)
 
-    # THEN the sandbox cannot run them in one process, and says why
-    with pytest.raises(TemplateError, match="SURVEY_TYPE"):
-        stack.environment()
+    # THEN each keeps its own, as on Lambda: every function runs in a worker of its own
+    assert stack.functions["PlanFunction"].environment["SURVEY_TYPE"] == "nps"
+    assert stack.functions["SendFunction"].environment.get("SURVEY_TYPE") != "nps"
 
 
 def test_the_fixture_template_has_the_shapes_of_the_real_one(aws: None) -> None:
