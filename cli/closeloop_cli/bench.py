@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from closeloop_cli.runtime import FAKE_CREDENTIALS
+
 if TYPE_CHECKING:
     from closeloop.adapters.rendering import EmailRenderer, SurveyEmailContent
     from closeloop.domain.planning import FollowUpPlanner
@@ -58,19 +60,11 @@ PUBLIC_BASE_URL = "https://surveys.acme.example"
 # Nothing listens on the discard port: a client that tried the network would fail, not reach AWS.
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
 SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "bench-signing-key-" + "x" * 46}
-FAKE_AWS_ENVIRONMENT_ACCESS: Mapping[str, str] = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+FAKE_AWS_ENVIRONMENT_ACCESS: Mapping[str, str] = {**FAKE_CREDENTIALS, "AWS_EC2_METADATA_DISABLED": "true"}
 FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    **FAKE_AWS_ENVIRONMENT_ACCESS,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "closeloop",
     "POWERTOOLS_METRICS_NAMESPACE": "closeloop",
     "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -36,6 +36,12 @@ DEFAULT_RUNTIME_DIR = REPO_ROOT / ".tools" / "lambda-runtime"
 BOOTSTRAP = Path(__file__).resolve().with_name("lambda_bootstrap.py")
 # Lambda's python3.12 runtime identifier, reported to the function as AWS_EXECUTION_ENV.
 EXECUTION_ENV = "AWS_Lambda_python3.12"
+# Credentials that cannot be real: what a worker (and the tools around it) hand boto3 against an emulator.
+FAKE_CREDENTIALS: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 # How long a worker may take to import its handler: Lambda's init phase is capped at 10 seconds.
 INIT_TIMEOUT_SECONDS = 10.0
 

@@ -31,17 +31,13 @@ from closeloop_cli.cfn import (
     parse_parameter_overrides,
     resolve_parameters,
 )
+from closeloop_cli.runtime import FAKE_CREDENTIALS
 from closeloop_cli.stack import FUNCTION_TYPES, HTTP_API_TYPES, Stack, provision
 
 logger = logging.getLogger("closeloop_cli.sandbox")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGION = "eu-west-1"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 NOT_CREATED_TYPES = (*FUNCTION_TYPES, *HTTP_API_TYPES)
 # Parameters a deployer must decide (no default in the template) get a local value in the sandbox, so
 # `closeloop sandbox` runs as it is; `--param` overrides them like any other.

@@ -11,7 +11,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -19,6 +20,8 @@ from typing import IO, Any, TypeVar
 import boto3
 import pytest
 from botocore.config import Config
+
+from closeloop_cli.fake_helpdesk import FakeHelpdesk
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -140,3 +143,22 @@ def http_request(
             return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read().decode()
+
+
+# The real template as the story-like tests run it: surveys go out at once, at any hour, to anyone.
+IMMEDIATE_SURVEYS = ("FollowUpDelayMinutes=0", "QuietHours=off", "ThrottleDays=0")
+
+
+def start_story_sandbox(folder: Path, zendesk_url: str, *params: str) -> RunningSandbox:
+    """The real template on a sandbox with immediate surveys, its Zendesk at ``zendesk_url``."""
+    return start_sandbox(
+        folder, REPO / "template.yaml", *IMMEDIATE_SURVEYS, f"ZendeskBaseUrl={zendesk_url}", *params
+    )
+
+
+@contextmanager
+def seeded_zendesk() -> Iterator[FakeHelpdesk]:
+    """A fake Zendesk that knows the users and groups of events/zendesk."""
+    with FakeHelpdesk() as helpdesk:
+        helpdesk.seed(REPO / "events" / "zendesk")
+        yield helpdesk

@@ -16,7 +16,15 @@ import pytest
 
 from closeloop.domain.webhooks import zendesk_signature
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_TOKEN, FakeHelpdesk
-from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, http_request, start_sandbox
+from tests.e2e.sandbox_process import (
+    REPO,
+    RunningSandbox,
+    eventually,
+    http_request,
+    seeded_zendesk,
+    start_sandbox,
+    start_story_sandbox,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,21 +35,14 @@ LOCALES = {"en": "en", "it-IT": "it", "vi": "vi", "ca": "ca", "hr": "hr", "es-MX
 
 @pytest.fixture(scope="module")
 def zendesk() -> Iterator[FakeHelpdesk]:
-    with FakeHelpdesk() as helpdesk:
-        helpdesk.seed(REPO / "events" / "zendesk")
+    with seeded_zendesk() as helpdesk:
         yield helpdesk
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, zendesk: FakeHelpdesk) -> Iterator[RunningSandbox]:
-    running = start_sandbox(
-        tmp_path_factory.mktemp("story"),
-        REPO / "template.yaml",
-        "FollowUpDelayMinutes=0",
-        "QuietHours=off",
-        "ThrottleDays=0",
-        "SenderAddress=support@acme.example",
-        f"ZendeskBaseUrl={zendesk.url}",
+    running = start_story_sandbox(
+        tmp_path_factory.mktemp("story"), zendesk.url, "SenderAddress=support@acme.example"
     )
     running.client("secretsmanager").put_secret_value(
         SecretId=running.outputs()["ZendeskSecretArn"],

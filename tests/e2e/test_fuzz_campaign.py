@@ -10,7 +10,7 @@ import pytest
 
 from closeloop_cli.fake_helpdesk import FakeHelpdesk
 from closeloop_cli.fuzz import Target, campaign
-from tests.e2e.sandbox_process import REPO, RunningSandbox, start_sandbox
+from tests.e2e.sandbox_process import RunningSandbox, seeded_zendesk, start_story_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -21,21 +21,13 @@ EVENTS = 150
 
 @pytest.fixture(scope="module")
 def zendesk() -> Iterator[FakeHelpdesk]:
-    with FakeHelpdesk() as helpdesk:
-        helpdesk.seed(REPO / "events" / "zendesk")
+    with seeded_zendesk() as helpdesk:
         yield helpdesk
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, zendesk: FakeHelpdesk) -> Iterator[RunningSandbox]:
-    running = start_sandbox(
-        tmp_path_factory.mktemp("fuzz"),
-        REPO / "template.yaml",
-        "FollowUpDelayMinutes=0",
-        "QuietHours=off",
-        "ThrottleDays=0",
-        f"ZendeskBaseUrl={zendesk.url}",
-    )
+    running = start_story_sandbox(tmp_path_factory.mktemp("fuzz"), zendesk.url)
     yield running
     running.stop()
 

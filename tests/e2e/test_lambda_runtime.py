@@ -24,6 +24,7 @@ import pytest
 
 from closeloop_cli.cfn import load_template
 from closeloop_cli.runtime import (
+    FAKE_CREDENTIALS,
     FunctionError,
     FunctionInitError,
     FunctionRunner,
@@ -42,11 +43,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lambda-runtime")]
 TEMPLATE = REPO / "template.yaml"
 INVOKE_EVENTS = REPO / "events" / "invoke"
 PROBE = REPO / "tests" / "fixtures" / "lambda_probe"
-ACCESS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 # Only the project's development environment has these; a deployed function must never need them.
 DEVELOPMENT_ONLY = ("moto", "pytest", "closeloop_cli", "yaml", "jsonschema", "playwright", "mypy_boto3_sqs")
 # What each HTTP sample asks for, and the answer that proves the handler ran (no AWS state is needed).
@@ -93,7 +89,10 @@ def stack(moto_url: str) -> Stack:
 @pytest.fixture(scope="module")
 def runner(stack: Stack, runtime: LambdaRuntime, moto_url: str) -> Iterator[FunctionRunner]:
     running = FunctionRunner(
-        stack.functions, runtime, region=REGION, access_environment={**ACCESS, "AWS_ENDPOINT_URL": moto_url}
+        stack.functions,
+        runtime,
+        region=REGION,
+        access_environment={**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url},
     )
     yield running
     running.close()

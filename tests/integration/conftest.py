@@ -277,3 +277,19 @@ def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reop
         # The Billing team's lead, as `closeloop leads set Billing ana@acme.example --locale es` stores it.
         wiring.team_lead_repository().put(team_lead("Billing", "ana@acme.example", "es"), datetime.now(UTC))
         yield ReopenStack(stack, helpdesk, queue, dlq, alerts)
+
+
+@pytest.fixture
+def pages(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The stack plus the reopen queue, and a survey sent to Giulia (csat, Italian)."""
+    reopen = stack.clients["sqs"].create_queue(QueueName="reopen")["QueueUrl"]
+    monkeypatch.setenv("REOPEN_QUEUE_URL", reopen)
+    monkeypatch.setenv("GRACE_MINUTES", "10")
+    wiring.reset()
+    stack.reopen_queue = reopen  # type: ignore[attr-defined]
+    from tests.integration.journeys import deliver, run_send, solved_ticket
+
+    deliver(stack, solved_ticket())
+    run_send(stack)
+    stack.drain(stack.bus_tap)
+    return stack

@@ -32,17 +32,10 @@ from hypothesis import strategies as st
 from closeloop import wiring
 from closeloop.handlers import api
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_TOKEN, FakeHelpdesk
+from tests import strategies
 from tests.conftest import EVENTS, load_event
 from tests.integration.conftest import LambdaContext, Stack
-from tests.integration.test_survey_pages import (  # noqa: F401 - `pages` is a fixture
-    HOST,
-    call,
-    form_token,
-    http_event,
-    links,
-    pages,
-    snapshot,
-)
+from tests.integration.page_requests import HOST, call, form_token, http_event, links, snapshot
 
 # Registered here, not in tests/conftest.py: this module's examples, reproducible in CI.
 settings.register_profile(
@@ -121,7 +114,7 @@ def unchanged(stack: Stack, before: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture
-def warm(pages: Stack) -> Stack:  # noqa: F811 - the imported fixture
+def warm(pages: Stack) -> Stack:
     """The pages, each route served once: a cold start must not count against the first example's deadline."""
     for route in ("2", "unsubscribe"):
         call(http_event("GET", links()[route]))
@@ -251,19 +244,7 @@ def freshdesk_event(body: bytes) -> dict[str, Any]:
     return event
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.integers(min_value=10**300, max_value=10**400)
-    | st.floats()
-    | st.text(max_size=50)
-    | st.sampled_from(["²", "4", "5", "resolved", "closed", "SOLVED", "OPEN", "0", "2025-01-08T17:00:00Z"]),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
-)
+json_values = strategies.json_values()
 
 
 def altered(example: dict[str, Any], nested: str | None) -> st.SearchStrategy[dict[str, Any]]:

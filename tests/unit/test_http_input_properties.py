@@ -35,6 +35,7 @@ from closeloop.domain.webhooks import (
     zendesk_signature,
 )
 from closeloop.ingest import WebhookDependencies, receive_webhook
+from tests import strategies
 from tests.conftest import TEMPLATES, load_event
 
 settings.register_profile(
@@ -148,19 +149,7 @@ def receive(provider: str, body: bytes) -> tuple[Bus, Any]:
         return bus, error
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.integers(min_value=10**300, max_value=10**400)
-    | st.floats()
-    | st.text(max_size=40)
-    | st.sampled_from(["²", "٤", "4", "5", "resolved", "closed", "SOLVED", "open", "2025-01-08T16:00:00Z"]),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
-)
+json_values = strategies.json_values()
 
 
 def altered(example: dict[str, Any], nested: str | None) -> st.SearchStrategy[bytes]:
