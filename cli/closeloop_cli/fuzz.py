@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import email
 import email.policy
+import http.client
 import json
 import random
 import re
@@ -553,10 +555,37 @@ class Campaign:
         except urllib.error.HTTPError as error:
             body = error.read()
             status = error.code
-        except Exception as error:  # any failure to get an answer is a finding
-            return Outcome(None, time.monotonic() - started, f"{type(error).__name__}: {error}"), ""
+        except Exception as error:  # any failure to get an answer is a finding...
+            early = self._early_answer(probe) if _closed_while_sending(error) else None
+            if early is None:
+                return Outcome(None, time.monotonic() - started, f"{type(error).__name__}: {error}"), ""
+            # ...except a server that answered (431, 413) before the client finished sending, as API
+            # Gateway does too: urllib reports the closed connection, the answer is read here instead.
+            status, body = early
         text = body.decode("utf-8", "replace")
         return Outcome(status, time.monotonic() - started, None, text[:200]), text if keep_body else ""
+
+    def _early_answer(self, probe: Probe) -> tuple[int, bytes] | None:
+        """Send the probe again, keep going past a closed connection, and read what the server answered."""
+        parts = urllib.parse.urlsplit(self.target.api_url)
+        connection = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=self.request_timeout
+        )
+        try:
+            connection.putrequest(probe.method, probe.path, skip_accept_encoding=True)
+            for name, value in probe.headers.items():
+                if name.lower() != "content-length":
+                    connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(probe.body or b"")))
+            # When the server stops reading, its answer is already on the way.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.endheaders(probe.body)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, UnicodeError, http.client.HTTPException):
+            return None
+        finally:
+            connection.close()
 
     def _probe(self, index: int) -> Probe:
         roll = self.rng.random()
@@ -1141,6 +1170,11 @@ def target_from(args: argparse.Namespace) -> Target:
         outputs=outputs,
         outbox=args.outbox or args.outputs.parent / "outbox",
     )
+
+
+def _closed_while_sending(error: BaseException) -> bool:
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, BrokenPipeError | ConnectionResetError)
 
 
 def campaign(
