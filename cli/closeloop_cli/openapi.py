@@ -21,11 +21,49 @@ DESCRIPTION = (
 
 
 def openapi_document() -> dict[str, Any]:
+    from closeloop.adapters.page_http import (
+        MAX_QUERY_VALUE_CHARS,
+        QUERY_DESCRIPTIONS,
+        SURVEY_QUERY,
+        UNSUBSCRIBE_QUERY,
+    )
     from closeloop.handlers.api import app
 
     document: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION)
     )
+    # The pages read their query parameters from the event themselves (the resolver validates nothing, to
+    # keep pydantic off the function's cold start), so the document names them from the same constants.
+    for path, names in (("/s/{token}", SURVEY_QUERY), ("/u/{token}", UNSUBSCRIBE_QUERY)):
+        operation = document["paths"][path]["get"]
+        operation["parameters"] = [
+            *operation.get("parameters", []),
+            *(
+                {
+                    "in": "query",
+                    "name": name,
+                    "required": False,
+                    "description": QUERY_DESCRIPTIONS[name],
+                    "schema": {"type": "string", "maxLength": MAX_QUERY_VALUE_CHARS},
+                }
+                for name in names
+            ),
+        ]
+        operation["responses"].setdefault(
+            "400",
+            {
+                "description": f"A query value is longer than {MAX_QUERY_VALUE_CHARS} characters",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            },
+        )
+    # Powertools describes its request-validation errors in every document; this API never answers them.
+    components = document.get("components", {})
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        components.get("schemas", {}).pop(name, None)
+    if not components.get("schemas", True):
+        components.pop("schemas")
+    if not components:
+        document.pop("components", None)
     return document
 
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from closeloop.domain.published import PUBLISHED_EVENTS
 from closeloop.domain.tickets import (
@@ -31,14 +31,14 @@ def _file_name(detail_type: str) -> str:
 
 def event_schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema of the ``detail`` of each event type."""
-    inputs: list[tuple[str, str, type[BaseModel]]] = [
+    inputs: list[tuple[str, str, type[Any]]] = [
         (TICKETS_SOURCE, TICKET_CLOSED, TicketClosed),
         (TICKETS_SOURCE, TICKET_REOPENED, TicketReopened),
     ]
     inputs += [("closeloop", model.detail_type, model) for model in PUBLISHED_EVENTS]
     schemas = {}
     for source, detail_type, model in inputs:
-        schema = model.model_json_schema(mode="validation")
+        schema = TypeAdapter(model).json_schema(mode="validation")
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"urn:closeloop:events:{_file_name(detail_type).removesuffix('.json')}",

@@ -9,26 +9,25 @@ needs are there (``Settings.require``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import time
 from functools import cache
-from typing import Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from closeloop.domain.surveys import is_email_address
 
 SurveyType = Literal["csat", "nps", "ces", "resolved"]
+CommentAnalysis = Literal["lexicon", "comprehend"]
 
 
-class QuietHours(BaseModel):
+@dataclass(frozen=True)
+class QuietHours:
     """A daily window, in the recipient's local time, in which no survey is sent.
 
     The window may wrap midnight (``21:00-08:00``). ``start == end`` means no quiet hours.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     start: time
     end: time
@@ -129,100 +128,142 @@ def _remedy(name: str, *, missing: bool) -> str:
     return f"template.yaml sets it from the {source} resource: deploy with the template's environment"
 
 
-class Settings(BaseModel):
+# ---- reading one variable: each parser returns the typed value or raises ValueError saying why ---------
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        text = value.strip()
+        if not text.lstrip("+-").isdigit() or not text.isascii():
+            raise ValueError("not a whole number")
+        number = int(text)
+        if number < low or (high is not None and number > high):
+            raise ValueError(f"must be at least {low}" + (f" and at most {high}" if high is not None else ""))
+        return number
+
+    return parse
+
+
+_TRUE, _FALSE = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
+
+
+def _boolean(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError("must be true or false")
+    return text in _TRUE
+
+
+def _one_of(choices: Any) -> Callable[[str], str]:
+    allowed: tuple[str, ...] = get_args(choices)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _http_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an http(s) URL")
+    return value
+
+
+def _email_address(value: str) -> str:
+    value = value.strip()
+    if value and not is_email_address(value):
+        raise ValueError("not an email address")
+    return value
+
+
+def _tags(value: str) -> frozenset[str]:
+    return frozenset(tag.lower() for tag in _csv(value))
+
+
+def _setting(default: Any, parse: Callable[[str], Any] = _text) -> Any:
+    """A field whose environment variable ``parse`` reads (``Settings.from_environ``)."""
+    return field(default=default, metadata={"parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
     """Deployment settings. Field names are the lower-case forms of the environment variables.
 
     Resource names, URLs and addresses have no working default: empty means "not set", and each
     function asks for the ones it needs with ``require`` at cold start. Behaviour settings default to
     their template parameter's default.
+
+    A plain dataclass with one parser per variable, rather than a validation library: every function
+    reads it at cold start, which is what a customer waits for on a survey page's first answer.
     """
 
-    model_config = ConfigDict(frozen=True)
-
     # Resources (set by the template, never by hand)
-    event_bus_name: str = ""
-    surveys_table: str = ""
-    plan_queue_url: str = ""
-    send_queue_arn: str = ""
-    send_queue_url: str = ""
-    send_dlq_url: str = ""
-    send_dlq_arn: str = ""
-    plan_dlq_url: str = ""
-    reopen_queue_url: str = ""
-    reopen_dlq_url: str = ""
-    delivery_queue_url: str = ""
-    delivery_dlq_url: str = ""
-    lead_alert_topic_arn: str = ""
-    generic_secret_arn: str = ""
-    schedule_group: str = ""
-    scheduler_role_arn: str = ""
-    signing_keys_secret_arn: str = ""
-    zendesk_secret_arn: str = ""
-    freshdesk_secret_arn: str = ""
-    ses_configuration_set: str = ""
-    templates_path: str = ""
+    event_bus_name: str = _setting("")
+    surveys_table: str = _setting("")
+    plan_queue_url: str = _setting("")
+    send_queue_arn: str = _setting("")
+    send_queue_url: str = _setting("")
+    send_dlq_url: str = _setting("")
+    send_dlq_arn: str = _setting("")
+    plan_dlq_url: str = _setting("")
+    reopen_queue_url: str = _setting("")
+    reopen_dlq_url: str = _setting("")
+    delivery_queue_url: str = _setting("")
+    delivery_dlq_url: str = _setting("")
+    lead_alert_topic_arn: str = _setting("")
+    generic_secret_arn: str = _setting("")
+    schedule_group: str = _setting("")
+    scheduler_role_arn: str = _setting("")
+    signing_keys_secret_arn: str = _setting("")
+    zendesk_secret_arn: str = _setting("")
+    freshdesk_secret_arn: str = _setting("")
+    ses_configuration_set: str = _setting("")
+    templates_path: str = _setting("")
 
     # Behaviour (template parameters)
-    sender_address: str = ""
-    sender_name: str = "Support team"
+    sender_address: str = _setting("", _email_address)
+    sender_name: str = _setting("Support team")
     # Where survey links point. Empty on ApiFunction: the pages trust only the request's own domain.
-    public_base_url: str = ""
-    follow_up_delay_minutes: int = Field(default=1440, ge=0)
-    quiet_hours: QuietHours = QuietHours.parse("21:00-08:00")
-    survey_type: SurveyType = "csat"
-    survey_expiry_days: int = Field(default=28, ge=1)
-    throttle_days: int = Field(default=30, ge=0)
-    max_ticket_age_days: int = Field(default=14, ge=1)
-    resurvey_after_reopen: bool = False
-    default_locale: str = "en"
-    supported_locales: tuple[str, ...] = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
-    default_timezone: str = "UTC"
-    excluded_tags: frozenset[str] = frozenset({"no_survey", "spam"})
-    zendesk_base_url: str = ""
-    freshdesk_base_url: str = ""
-    retention_days: int = Field(default=400, ge=1)
+    public_base_url: str = _setting("", _http_url)
+    follow_up_delay_minutes: int = _setting(1440, _integer(0))
+    quiet_hours: QuietHours = _setting(QuietHours.parse("21:00-08:00"), QuietHours.parse)
+    survey_type: SurveyType = _setting("csat", _one_of(SurveyType))
+    survey_expiry_days: int = _setting(28, _integer(1))
+    throttle_days: int = _setting(30, _integer(0))
+    max_ticket_age_days: int = _setting(14, _integer(1))
+    resurvey_after_reopen: bool = _setting(False, _boolean)
+    default_locale: str = _setting("en")
+    supported_locales: tuple[str, ...] = _setting(
+        ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"), _csv
+    )
+    default_timezone: str = _setting("UTC")
+    excluded_tags: frozenset[str] = _setting(frozenset({"no_survey", "spam"}), _tags)
+    zendesk_base_url: str = _setting("", _http_url)
+    freshdesk_base_url: str = _setting("", _http_url)
+    retention_days: int = _setting(400, _integer(1))
 
     # Closing the loop: answers, reopening, lead alerts (team leads are items in the surveys table)
-    grace_minutes: int = Field(default=10, ge=0, le=15)
-    reopen_cap: int = Field(default=2, ge=0)
-    negative_thresholds: str = "csat<=2,nps<=6,ces>=5"
-    comment_analysis: Literal["lexicon", "comprehend"] = "lexicon"
-    lead_alert_address: str = ""
-    lead_locale: str = ""
-    generic_reopen_url: str = ""
+    grace_minutes: int = _setting(10, _integer(0, 15))
+    reopen_cap: int = _setting(2, _integer(0))
+    negative_thresholds: str = _setting("csat<=2,nps<=6,ces>=5")
+    comment_analysis: CommentAnalysis = _setting("lexicon", _one_of(CommentAnalysis))
+    lead_alert_address: str = _setting("", _email_address)
+    lead_locale: str = _setting("")
+    generic_reopen_url: str = _setting("", _http_url)
 
-    @field_validator("quiet_hours", mode="before")
     @classmethod
-    def _quiet_hours(cls, value: object) -> object:
-        return QuietHours.parse(value) if isinstance(value, str) else value
-
-    @field_validator("supported_locales", mode="before")
-    @classmethod
-    def _locales(cls, value: object) -> object:
-        return _csv(value) if isinstance(value, str) else value
-
-    @field_validator("excluded_tags", mode="before")
-    @classmethod
-    def _tags(cls, value: object) -> object:
-        return frozenset(tag.lower() for tag in _csv(value)) if isinstance(value, str) else value
-
-    @field_validator("public_base_url", "zendesk_base_url", "freshdesk_base_url", "generic_reopen_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError("not an http(s) URL")
-        return value
-
-    @field_validator("sender_address", "lead_alert_address")
-    @classmethod
-    def _email_address(cls, value: str) -> str:
-        value = value.strip()
-        if value and not is_email_address(value):
-            raise ValueError("not an email address")
-        return value
+    def names(cls) -> tuple[str, ...]:
+        """Every setting's name: its environment variable is the upper-case form."""
+        return tuple(item.name for item in fields(cls))
 
     def require(self, *names: str) -> Settings:
         """These settings, once each named one is set; ``ConfigurationError`` names every one that is not.
@@ -243,15 +284,19 @@ class Settings(BaseModel):
 
         Raises ``ConfigurationError`` naming each invalid variable and what sets it (never its value).
         """
-        values = {name: environ[name.upper()] for name in cls.model_fields if name.upper() in environ}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            problems = []
-            for item in error.errors(include_url=False):
-                name, why = str(item["loc"][0]), item["msg"].removeprefix("Value error, ")
-                problems.append(f"{name.upper()} is invalid ({why}): {_remedy(name, missing=False)}")
-            raise ConfigurationError("; ".join(problems)) from error
+        values: dict[str, Any] = {}
+        problems = []
+        for item in fields(cls):
+            variable = item.name.upper()
+            if variable not in environ:
+                continue
+            try:
+                values[item.name] = item.metadata["parse"](environ[variable])
+            except ValueError as error:
+                problems.append(f"{variable} is invalid ({error}): {_remedy(item.name, missing=False)}")
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return cls(**values)
 
 
 @cache

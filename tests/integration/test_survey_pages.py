@@ -388,6 +388,28 @@ def test_a_huge_lang_field_is_ignored(pages: Stack) -> None:
     assert '<html lang="it"' in page
 
 
+@pytest.mark.parametrize(
+    ("link", "query"),
+    [("2", "&lang=" + "de-" * 22), ("2", "&score=" + "4" * 65), ("unsubscribe", "?lang=" + "x" * 65)],
+)
+def test_a_query_value_longer_than_any_link_carries_is_refused(pages: Stack, link: str, query: str) -> None:
+    # GIVEN a link whose query value is longer than 64 characters (no language tag or answer is)
+    before = snapshot(pages)
+    # WHEN it is opened THEN the page refuses it with 400 and a readable page, and nothing is written
+    status, page = call(http_event("GET", links()[link] + query))
+    assert status == 400
+    assert "<h1>" in page
+    assert snapshot(pages) == before
+
+
+def test_query_parameters_the_page_does_not_read_are_ignored(pages: Stack) -> None:
+    # GIVEN a link a mail client decorated with tracking parameters of any length
+    status, page = call(http_event("GET", links()["2"] + "&utm_source=" + "n" * 500))
+    # THEN the page opens as without them
+    assert status == 200
+    assert '<html lang="it"' in page
+
+
 @pytest.mark.parametrize(("link", "route"), [("2", "/s/"), ("unsubscribe", "/u/")])
 def test_head_answers_like_get_without_a_body_or_a_write(pages: Stack, link: str, route: str) -> None:
     # GIVEN a mail scanner probing a link with HEAD

@@ -54,7 +54,7 @@ TEMPLATE_VALUES |= {
 
 
 def given_environment(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
-    for name in Settings.model_fields:
+    for name in Settings.names():
         monkeypatch.delenv(name.upper(), raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name.upper(), value)
@@ -75,7 +75,7 @@ def test_the_public_base_url_is_never_localhost_unless_configured() -> None:
 
 
 def test_every_setting_says_what_sets_it() -> None:
-    assert set(SOURCES) == set(Settings.model_fields)
+    assert set(SOURCES) == set(Settings.names())
 
 
 # --- messages that say what to fix --------------------------------------------------------------------

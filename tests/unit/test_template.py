@@ -513,7 +513,7 @@ def test_the_templates_layer_is_where_the_functions_look_for_templates() -> None
     assert set(paths.values()) == {"/opt"}
 
 
-SETTING_VARIABLES = {name.upper() for name in Settings.model_fields}
+SETTING_VARIABLES = {name.upper() for name in Settings.names()}
 
 
 @pytest.mark.parametrize("function_id", FUNCTION_IDS)
@@ -539,7 +539,7 @@ def settings_read_by_handler(function_id: str) -> set[str]:
     (``PlanningPolicy.from_settings(config)``, ``WebhookDependencies(settings=...)``), each
     ``settings.<field>`` in the module that receives it.
     """
-    fields = set(Settings.model_fields)
+    fields = set(Settings.names())
     path, _ = handler_module(function_id)
     wiring = ast.parse((FUNCTIONS / "closeloop" / "wiring.py").read_text(encoding="utf-8"))
     factories = {node.name: node for node in wiring.body if isinstance(node, ast.FunctionDef)}
@@ -798,7 +798,7 @@ def test_the_configuration_reference_lists_every_setting() -> None:
     from closeloop.config import Settings
 
     reference = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
-    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in reference]
+    missing = [name.upper() for name in Settings.names() if f"`{name.upper()}`" not in reference]
     assert missing == []
 
 

@@ -25,6 +25,18 @@ PAGE_HEADERS: Mapping[str, str] = {
 }
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
+# The query parameters each page reads (any other is ignored, as the links closeloop writes carry no
+# other), and the longest value a page accepts: an answer is at most "yes" or "10", a language tag at most
+# 35 characters (BCP 47's practical maximum). Longer values are refused with 400 before any other work.
+SURVEY_QUERY: tuple[str, ...] = ("score", "answer", "lang")
+UNSUBSCRIBE_QUERY: tuple[str, ...] = ("lang",)
+MAX_QUERY_VALUE_CHARS = 64
+QUERY_DESCRIPTIONS: Mapping[str, str] = {
+    "score": "The answer clicked in the email (csat 1-5, nps 0-10, ces 1-7), pre-selected on the page",
+    "answer": "The answer clicked in a resolved survey's email (yes or no), pre-selected on the page",
+    "lang": "The page's language (a BCP 47 tag); by default the survey's, then Accept-Language",
+}
+
 
 @dataclass(frozen=True)
 class Page:
@@ -47,6 +59,16 @@ class PageRequest:
     headers: Mapping[str, str]
     body: bytes = b""
     request_domain: str | None = None
+
+
+def page_query(parameters: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
+    """The query parameters a page reads (``names``), as sent; their length is checked by the page."""
+    return {name: parameters[name] for name in names if name in parameters}
+
+
+def overlong_query(query: Mapping[str, str]) -> str | None:
+    """The name of the first query parameter longer than ``MAX_QUERY_VALUE_CHARS``, if any."""
+    return next((name for name, value in query.items() if len(value) > MAX_QUERY_VALUE_CHARS), None)
 
 
 def requested_hosts(request: PageRequest, public_base_url: str) -> Sequence[str]:

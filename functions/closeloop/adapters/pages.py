@@ -20,7 +20,13 @@ from babel.dates import format_date
 from botocore.exceptions import ClientError
 
 from closeloop.adapters.dynamodb import SurveyRepository
-from closeloop.adapters.page_http import Page, PageRequest, requested_hosts
+from closeloop.adapters.page_http import (
+    MAX_QUERY_VALUE_CHARS,
+    Page,
+    PageRequest,
+    overlong_query,
+    requested_hosts,
+)
 from closeloop.adapters.rendering import EmailRenderer, first_accepted_language, language_tag
 from closeloop.domain.answers import (
     FORM_TOKEN_FIELD,
@@ -256,6 +262,7 @@ class SurveyPageFlow:
     def show_survey(self, request: PageRequest, now: datetime) -> Page:
         """GET /s/{token}: the form with the clicked (or last given) answer selected. Writes nothing."""
         try:
+            _check_query(request)
             opened = self._answers.open_survey(request.token, now)
         except SurveyPageError as error:
             return self.error_page(error, request)
@@ -312,6 +319,7 @@ class SurveyPageFlow:
     def show_unsubscribe(self, request: PageRequest, now: datetime) -> Page:
         """GET /u/{token}: a confirmation page (scanners open this link too). Writes nothing."""
         try:
+            _check_query(request)
             survey = self._answers.unsubscribe_target(request.token, now)
         except SurveyPageError as error:
             return self.error_page(error, request)
@@ -338,6 +346,14 @@ class SurveyPageFlow:
     def error_page(self, error: SurveyPageError, request: PageRequest, requested: str | None = None) -> Page:
         locale = self._pages.locale_for(requested or request.query.get("lang"), None, _accept(request))
         return Page(error.status, self._pages.error(code=error.code, locale=locale))
+
+
+def _check_query(request: PageRequest) -> None:
+    name = overlong_query(request.query)
+    if name is not None:
+        raise MalformedRequestError(
+            f"the query parameter {name} is longer than {MAX_QUERY_VALUE_CHARS} characters"
+        )
 
 
 def _accept(request: PageRequest) -> str | None:

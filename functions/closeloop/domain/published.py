@@ -7,15 +7,20 @@ generated from these models. They carry ids and outcomes, never a customer's add
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+# Plain dataclasses: closeloop builds these itself (nothing to validate), and every function publishes
+# some, so a validation library here would be on every cold start. ``closeloop schemas`` derives their
+# JSON Schemas with pydantic, outside the functions.
 
 
-class PublishedEvent(BaseModel):
-    # Each function publishes a few of these events: a schema is built when its event is first published.
-    model_config = ConfigDict(frozen=True, defer_build=True)
+ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedEvent:
     detail_type: ClassVar[str]
 
     version: Literal[1] = 1
@@ -23,6 +28,7 @@ class PublishedEvent(BaseModel):
     ticket_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveyPlanned(PublishedEvent):
     detail_type: ClassVar[str] = "Survey Planned"
     survey_id: str
@@ -32,17 +38,20 @@ class SurveyPlanned(PublishedEvent):
     team_id: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveySkipped(PublishedEvent):
     detail_type: ClassVar[str] = "Survey Skipped"
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveyCancelled(PublishedEvent):
     detail_type: ClassVar[str] = "Survey Cancelled"
     survey_id: str
     reason: Literal["ticket_reopened"] = "ticket_reopened"
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveySent(PublishedEvent):
     detail_type: ClassVar[str] = "Survey Sent"
     survey_id: str
@@ -52,12 +61,14 @@ class SurveySent(PublishedEvent):
     expires_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveySuppressed(PublishedEvent):
     detail_type: ClassVar[str] = "Survey Suppressed"
     survey_id: str
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class SurveyResponseReceived(PublishedEvent):
     """A customer answered (or changed their answer). Their comment stays in closeloop's table."""
 
@@ -76,6 +87,7 @@ class SurveyResponseReceived(PublishedEvent):
     received_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
 class CaseReopened(PublishedEvent):
     detail_type: ClassVar[str] = "Case Reopened"
     survey_id: str
@@ -86,19 +98,22 @@ class CaseReopened(PublishedEvent):
     reopened_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
 class ReopenSkipped(PublishedEvent):
     detail_type: ClassVar[str] = "Reopen Skipped"
     survey_id: str
     response_id: str
-    reason: Literal["answer_changed", "already_reopened", "cap_reached"]
+    reason: ReopenSkipReason
 
 
+@dataclass(frozen=True, kw_only=True)
 class CustomerUnsubscribed(PublishedEvent):
     detail_type: ClassVar[str] = "Customer Unsubscribed"
     survey_id: str
     unsubscribed_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
 class CustomerSuppressed(PublishedEvent):
     """A survey email bounced for good or drew a spam complaint: its address is never surveyed again.
 
@@ -129,6 +144,20 @@ class EventPublisher(Protocol):
     def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
 
 
+def published_detail(event: PublishedEvent) -> dict[str, Any]:
+    """The event as its JSON contract says: moments in ISO 8601, UTC written ``Z``."""
+    return {name: _json_value(value) for name, value in asdict(event).items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == timedelta(0) else text
+    if isinstance(value, tuple | list):
+        return [_json_value(item) for item in value]
+    return value
+
+
 def announce(publisher: EventPublisher, event: PublishedEvent) -> None:
     """Put one of closeloop's events on the bus, as its JSON contract says."""
-    publisher.publish(event.detail_type, event.model_dump(mode="json"))
+    publisher.publish(event.detail_type, published_detail(event))

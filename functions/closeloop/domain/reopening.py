@@ -34,7 +34,13 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 
 from closeloop.domain.leads import Lead, TeamLeads
-from closeloop.domain.published import CaseReopened, EventPublisher, ReopenSkipped, announce
+from closeloop.domain.published import (
+    CaseReopened,
+    EventPublisher,
+    ReopenSkipped,
+    ReopenSkipReason,
+    announce,
+)
 from closeloop.domain.surveys import ANSWER_SCALES, ReopenClaim, Survey, SurveyResponse
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
@@ -116,6 +122,14 @@ class ReopenResult(StrEnum):
     ANSWER_CHANGED = "answer_changed"
     ALREADY_REOPENED = "already_reopened"
     CAP_REACHED = "cap_reached"
+
+
+# The results that reopen nothing, as the Reopen Skipped event names them.
+_SKIP_REASONS: Mapping[ReopenResult, ReopenSkipReason] = {
+    ReopenResult.ANSWER_CHANGED: "answer_changed",
+    ReopenResult.ALREADY_REOPENED: "already_reopened",
+    ReopenResult.CAP_REACHED: "cap_reached",
+}
 
 
 class ReopenStep(StrEnum):
@@ -614,6 +628,6 @@ class CaseReopener:
                 ticket_id=survey.ticket_id,
                 survey_id=survey.survey_id,
                 response_id=response_id,
-                reason=result.value,
+                reason=_SKIP_REASONS[result],
             ),
         )

@@ -14,14 +14,21 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.page_http import HTML_CONTENT_TYPE, PAGE_HEADERS, Page, PageRequest
+from closeloop.adapters.page_http import (
+    HTML_CONTENT_TYPE,
+    PAGE_HEADERS,
+    SURVEY_QUERY,
+    UNSUBSCRIBE_QUERY,
+    Page,
+    PageRequest,
+    page_query,
+)
 from closeloop.domain.surveys import MAX_COMMENT_CHARS, REASON_CODES
 from closeloop.domain.webhook_errors import (
     UnknownProviderError,
@@ -57,7 +64,11 @@ _STATUS_BY_ERROR: dict[type[WebhookError], int] = {
     WebhookUnavailableError: 503,
 }
 
-app = APIGatewayHttpResolver(enable_validation=True)
+# No request validation by the resolver: it would load pydantic and Powertools' OpenAPI machinery on every
+# cold start (about a third of this function's start-up) for three optional query strings, which the pages
+# bound and check themselves (``closeloop.adapters.page_http.page_query``). ``closeloop openapi`` still
+# generates the document from these routes.
+app = APIGatewayHttpResolver()
 
 
 def _raw_body() -> bytes:
@@ -72,7 +83,24 @@ def _raw_body() -> bytes:
         raise WebhookPayloadError("body is not valid base64") from error
 
 
-@app.post("/webhooks/<provider>")
+_JSON: Any = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_WEBHOOK_RESPONSES: Any = {
+    202: {"description": "Accepted: the ticket event was put on the bus", **_JSON},
+    200: {"description": "Ignored, with the reason (e.g. a status that is not solved)", **_JSON},
+    400: {"description": "The body is not a webhook closeloop understands; the reason says why", **_JSON},
+    401: {"description": "Missing, forged or stale signature", **_JSON},
+    404: {"description": "Unknown provider", **_JSON},
+    413: {"description": "The body is larger than any webhook closeloop accepts", **_JSON},
+    503: {"description": "Temporarily unavailable (Retry-After): the helpdesk retries", **_JSON},
+}
+
+
+@app.post(
+    "/webhooks/<provider>",
+    summary="A helpdesk's ticket webhook (zendesk, freshdesk, generic), signed",
+    responses=_WEBHOOK_RESPONSES,
+    tags=["Webhooks"],
+)
 def post_webhook(provider: str) -> Response[dict[str, Any]]:
     receipt = wiring.webhook_receiver().receive(
         provider, app.current_event.headers, _raw_body(), datetime.now(UTC)
@@ -180,14 +208,14 @@ _ONE_CLICK_POST = {
         },
     }
 }
-_Text = Annotated[str | None, Query(max_length=64)]
 
 
-def _page_request(token: str, query: dict[str, str | None]) -> PageRequest:
+def _page_request(token: str, names: tuple[str, ...] = ()) -> PageRequest:
+    """The request as the pages read it: only the query parameters the route declares, as sent."""
     event = app.current_event
     return PageRequest(
         token=token,
-        query={name: value for name, value in query.items() if value is not None},
+        query=page_query(event.query_string_parameters or {}, names),
         headers={name.lower(): value for name, value in (event.headers or {}).items()},
         body=_page_body(),
         request_domain=event.request_context.domain_name,
@@ -216,20 +244,16 @@ def _headers_only(response: Response[str]) -> Response[str]:
     responses=_PAGE_RESPONSES,
     tags=["Survey pages"],
 )
-def get_survey_page(
-    token: str, score: _Text = None, answer: _Text = None, lang: _Text = None
-) -> Response[str]:
-    request = _page_request(token, {"score": score, "answer": answer, "lang": lang})
+def get_survey_page(token: str) -> Response[str]:
+    request = _page_request(token, SURVEY_QUERY)
     return _html(wiring.survey_page_flow().show_survey(request, datetime.now(UTC)))
 
 
 # HEAD mirrors GET (same status and headers, no body), so it stays out of the OpenAPI document, which
 # lists each route once (docs/survey-pages.md documents it).
 @app.head("/s/<token>", include_in_schema=False)
-def head_survey_page(
-    token: str, score: _Text = None, answer: _Text = None, lang: _Text = None
-) -> Response[str]:
-    return _headers_only(get_survey_page(token, score, answer, lang))
+def head_survey_page(token: str) -> Response[str]:
+    return _headers_only(get_survey_page(token))
 
 
 @app.post(
@@ -240,7 +264,7 @@ def head_survey_page(
     openapi_extensions=_FORM_POST,
 )
 def post_survey_page(token: str) -> Response[str]:
-    return _html(wiring.survey_page_flow().submit_survey(_page_request(token, {}), datetime.now(UTC)))
+    return _html(wiring.survey_page_flow().submit_survey(_page_request(token), datetime.now(UTC)))
 
 
 @app.get(
@@ -249,14 +273,14 @@ def post_survey_page(token: str) -> Response[str]:
     responses=_PAGE_RESPONSES,
     tags=["Unsubscribe"],
 )
-def get_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
-    request = _page_request(token, {"lang": lang})
+def get_unsubscribe_page(token: str) -> Response[str]:
+    request = _page_request(token, UNSUBSCRIBE_QUERY)
     return _html(wiring.survey_page_flow().show_unsubscribe(request, datetime.now(UTC)))
 
 
 @app.head("/u/<token>", include_in_schema=False)
-def head_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
-    return _headers_only(get_unsubscribe_page(token, lang))
+def head_unsubscribe_page(token: str) -> Response[str]:
+    return _headers_only(get_unsubscribe_page(token))
 
 
 @app.post(
@@ -267,7 +291,7 @@ def head_unsubscribe_page(token: str, lang: _Text = None) -> Response[str]:
     openapi_extensions=_ONE_CLICK_POST,
 )
 def post_unsubscribe(token: str) -> Response[str]:
-    return _html(wiring.survey_page_flow().submit_unsubscribe(_page_request(token, {}), datetime.now(UTC)))
+    return _html(wiring.survey_page_flow().submit_unsubscribe(_page_request(token), datetime.now(UTC)))
 
 
 # Registered without decorator syntax: Powertools' exception_handler decorator is untyped.

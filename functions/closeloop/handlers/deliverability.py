@@ -7,24 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.queues import LoggedBatchProcessor
+from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
 from closeloop.domain.deliverability import InvalidDeliveryEventError, parse_delivery_event
 from closeloop.observability import logger, metrics, trace_handler
 
 # What this function needs from its environment, checked before the first message is touched.
 REQUIRED_SETTINGS = ("event_bus_name", "surveys_table", "delivery_queue_url", "delivery_dlq_url")
 
-# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
-processor = LoggedBatchProcessor(logger)
 
-
-def delivery_record(record: SQSRecord) -> None:
+def delivery_record(record: QueueMessage) -> None:
     try:
         event = parse_delivery_event(json.loads(record.body))
     except (InvalidDeliveryEventError, json.JSONDecodeError) as error:
@@ -61,8 +55,7 @@ def delivery_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @trace_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     wiring.settings().require(*REQUIRED_SETTINGS)
-    return process_partial_response(
-        event=event, record_handler=delivery_record, processor=processor, context=context
-    )
+    # Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+    return process_batch(event, delivery_record, logger)

@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.queues import LoggedBatchProcessor
+from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
 from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
 from closeloop.observability import logger, metrics, trace_handler
 
@@ -30,11 +27,8 @@ REQUIRED_SETTINGS = (
     "send_dlq_arn",
 )
 
-# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
-processor = LoggedBatchProcessor(logger)
 
-
-def plan_record(record: SQSRecord) -> None:
+def plan_record(record: QueueMessage) -> None:
     try:
         ticket_event = parse_ticket_event(json.loads(record.body))
     except (InvalidTicketEventError, json.JSONDecodeError) as error:
@@ -69,8 +63,7 @@ def plan_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @trace_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     wiring.settings().require(*REQUIRED_SETTINGS)
-    return process_partial_response(
-        event=event, record_handler=plan_record, processor=processor, context=context
-    )
+    # Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+    return process_batch(event, plan_record, logger)

@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.queues import LoggedBatchProcessor
+from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
 from closeloop.domain.reopening import (
     HelpdeskRefusedError,
     HelpdeskUnavailableError,
@@ -38,9 +35,6 @@ REQUIRED_SETTINGS = (
     "sender_address",
 )
 
-# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
-processor = LoggedBatchProcessor(logger)
-
 
 class MalformedReopenRequestError(Exception):
     """The queue message is not ``{"survey_id": "…", "response_id": "…"}``."""
@@ -57,13 +51,13 @@ def _request(body: str) -> tuple[str, str]:
     return survey_id, response_id
 
 
-def reopen_record(record: SQSRecord) -> None:
+def reopen_record(record: QueueMessage) -> None:
     disposal = wiring.reopen_queue_disposal()
     try:
         survey_id, response_id = _request(record.body)
         result = wiring.case_reopener().reopen_case(survey_id, response_id, datetime.now(UTC))
     except (HelpdeskUnavailableError, ReopenStepError) as error:
-        delay = disposal.retry_later(record.receipt_handle, int(record.attributes.approximate_receive_count))
+        delay = disposal.retry_later(record.receipt_handle, record.receive_count)
         logger.warning(
             "reopen deferred",
             extra={
@@ -100,8 +94,7 @@ def reopen_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @trace_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     wiring.settings().require(*REQUIRED_SETTINGS)
-    return process_partial_response(
-        event=event, record_handler=reopen_record, processor=processor, context=context
-    )
+    # Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+    return process_batch(event, reopen_record, logger)

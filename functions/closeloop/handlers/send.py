@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.queues import LoggedBatchProcessor
+from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
 from closeloop.domain.sending import (
     MailRetryableError,
     SendOutcomeUnknownError,
@@ -39,9 +36,6 @@ REQUIRED_SETTINGS = (
 # Lambda timeout never cuts a send in two, whatever the batch size.
 RECORD_BUDGET_SECONDS = wiring.SES_CONNECT_TIMEOUT + wiring.SES_READ_TIMEOUT + 3
 
-# Failures are reported per record, and each one that goes back to the queue is logged with its cause.
-processor = LoggedBatchProcessor(logger)
-
 
 class MalformedSendRequestError(Exception):
     """The queue message is not ``{"survey_id": "…"}``."""
@@ -61,7 +55,7 @@ def _survey_id(body: str) -> str:
     return survey_id
 
 
-def send_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+def send_record(record: QueueMessage, lambda_context: LambdaContext) -> None:
     disposal = wiring.send_queue_disposal()
     if lambda_context.get_remaining_time_in_millis() < RECORD_BUDGET_SECONDS * 1000:
         disposal.return_now(record.receipt_handle)
@@ -74,7 +68,7 @@ def send_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
         survey_id = _survey_id(record.body)
         result = wiring.survey_sender().send_survey(survey_id, datetime.now(UTC))
     except MailRetryableError as error:
-        delay = disposal.retry_later(record.receipt_handle, int(record.attributes.approximate_receive_count))
+        delay = disposal.retry_later(record.receipt_handle, record.receive_count)
         logger.warning(
             "send deferred",
             extra={"message_id": record.message_id, "reason": str(error), "retry_in_seconds": delay},
@@ -99,8 +93,7 @@ def send_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @trace_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     wiring.settings().require(*REQUIRED_SETTINGS)
-    return process_partial_response(
-        event=event, record_handler=send_record, processor=processor, context=context
-    )
+    # Failures are reported per record, and each one that goes back to the queue is logged with its cause.
+    return process_batch(event, lambda record: send_record(record, context), logger)
