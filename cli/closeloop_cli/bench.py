@@ -74,18 +74,34 @@ BASELINE = "baseline"
 BASELINE_LABEL = 'import boto3; boto3.client("sqs")'
 
 # What a first invocation of each handler builds (closeloop.wiring), beyond importing the module. A
-# handler added to the template without a recipe here is still measured (import only) and flagged.
-INIT_RECIPES: Mapping[str, str] = {
-    "closeloop.handlers.api": "from closeloop import wiring; wiring.webhook_dependencies(); "
-    "wiring.survey_page_flow()",
-    "closeloop.handlers.plan": "from closeloop import wiring; wiring.follow_up_planner(); "
-    "wiring.plan_queue_disposal()",
-    "closeloop.handlers.send": "from closeloop import wiring; wiring.survey_sender(); "
-    "wiring.email_renderer(); wiring.send_queue_disposal()",
-    "closeloop.handlers.reopen": "from closeloop import wiring; wiring.case_reopener(); "
-    "wiring.reopen_queue_disposal()",
-    "closeloop.handlers.deliverability": "from closeloop import wiring; wiring.deliverability_recorder(); "
-    "wiring.delivery_queue_disposal()",
+# handler added to the template without a recipe here is still measured (import only) and flagged. A
+# function whose cold start depends on its first request has one subject per kind of request: the API's
+# first request is either a survey page (what a customer waits for) or a helpdesk's webhook.
+INIT_RECIPES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "closeloop.handlers.api": (
+        ("survey page", "from closeloop import wiring; wiring.survey_page_flow()"),
+        ("webhook", "from closeloop import wiring; wiring.webhook_dependencies()"),
+    ),
+    "closeloop.handlers.plan": (
+        ("", "from closeloop import wiring; wiring.follow_up_planner(); wiring.plan_queue_disposal()"),
+    ),
+    "closeloop.handlers.send": (
+        (
+            "",
+            "from closeloop import wiring; wiring.survey_sender(); wiring.email_renderer(); "
+            "wiring.send_queue_disposal()",
+        ),
+    ),
+    "closeloop.handlers.reopen": (
+        ("", "from closeloop import wiring; wiring.case_reopener(); wiring.reopen_queue_disposal()"),
+    ),
+    "closeloop.handlers.deliverability": (
+        (
+            "",
+            "from closeloop import wiring; wiring.deliverability_recorder(); "
+            "wiring.delivery_queue_disposal()",
+        ),
+    ),
 }
 
 
@@ -133,6 +149,7 @@ class ColdStart:
     process_ms: Spread
     peak_rss_mib: Spread
     import_breakdown: tuple[tuple[str, float], ...] = ()  # (top-level package, self ms), heaviest first
+    floor_of: str = ""  # see Subject.floor_of
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,10 @@ class Subject:
     module: str
     recipe: str
     environment: Mapping[str, str] = field(default_factory=dict)
+    # The template's logical id whose environment the subject runs with (default: ``name``).
+    function_id: str = ""
+    # Set on a floor: the subject whose libraries and clients this one loads and builds, without closeloop.
+    floor_of: str = ""
 
 
 def discover_handlers(template: Path = TEMPLATE) -> list[Subject]:
@@ -256,8 +277,11 @@ def discover_handlers(template: Path = TEMPLATE) -> list[Subject]:
             continue
         handler = str((resource.get("Properties") or {}).get("Handler", ""))
         module = handler.rpartition(".")[0]
-        if module and module not in subjects:
-            subjects[module] = Subject(logical_id, module, INIT_RECIPES.get(module, ""))
+        if not module or any(subject.module == module for subject in subjects.values()):
+            continue
+        for variant, recipe in INIT_RECIPES.get(module, (("", ""),)):
+            name = f"{logical_id}: {variant}" if variant else logical_id
+            subjects[name] = Subject(name, module, recipe, function_id=logical_id)
     return list(subjects.values())
 
 
@@ -299,7 +323,10 @@ def with_template_environments(subjects: Sequence[Subject], template: Path = TEM
     # The baseline runs with the first function's environment: same region, credentials and endpoint.
     baseline_environment = next(iter(environments.values()), {})
     return [
-        dataclasses.replace(subject, environment=environments.get(subject.name, baseline_environment))
+        dataclasses.replace(
+            subject,
+            environment=environments.get(subject.function_id or subject.name, baseline_environment),
+        )
         for subject in subjects
     ]
 
@@ -330,6 +357,73 @@ if {first_use!r}:
 import json
 print(json.dumps({{"import_ns": _t1 - _t0, "init_ns": _t2 - _t1, "first_ns": _first, "rss_kb": _rss}}))
 """
+
+
+# Which libraries a subject loads and which clients it builds: run once, untimed, to derive its floor.
+_DISCOVER = """\
+import json, sys
+sys.path[:0] = {paths!r}
+import botocore.session
+_clients = []
+_create_client = botocore.session.Session.create_client
+def _recording(self, service_name, *args, **kwargs):
+    _clients.append(service_name)
+    return _create_client(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = _recording
+import {module}
+{recipe}
+_skipped = {{"closeloop", "__main__", *sys.stdlib_module_names}}
+_modules = [
+    name for name, module in list(sys.modules.items())
+    if module is not None and name.split(".")[0] not in _skipped
+]
+print(json.dumps({{"modules": _modules, "clients": _clients}}))
+"""
+
+# A floor: the same third-party modules, in the order the subject loaded them, and the same clients from
+# one session, with Powertools' logger and metrics; none of closeloop's code. What a function costs
+# beyond its floor is closeloop's own doing; the floor itself is the price of the libraries it uses.
+_FLOOR = """\
+import importlib
+for _name in {modules!r}:
+    try:
+        importlib.import_module(_name)
+    except Exception:  # a module only importable as its package's side effect: its package loads it
+        pass
+import boto3
+_session = boto3.session.Session()
+for _service in {clients!r}:
+    _session.client(_service)
+from aws_lambda_powertools import Logger, Metrics
+Logger(service="closeloop"); Metrics(namespace="closeloop")
+"""
+
+
+def floor_subject(subject: Subject, runtime: LambdaRuntime) -> Subject:
+    """The subject's floor (``_FLOOR``), from what one untimed run of the subject loaded and built."""
+    code = _DISCOVER.format(
+        paths=[str(REPO / "functions"), *(str(path) for path in runtime.layer_paths)],
+        module=subject.module,
+        recipe=subject.recipe or "pass",
+    )
+    completed = subprocess.run(
+        [str(runtime.python), "-I", "-S", "-c", code],
+        env=dict(subject.environment),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"discovering what {subject.module} loads failed:\n{completed.stderr[-3000:]}")
+    found = json.loads(completed.stdout.strip().splitlines()[-1])
+    return Subject(
+        name=f"{subject.name} floor",
+        module="importlib",
+        recipe=_FLOOR.format(modules=found["modules"], clients=found["clients"]),
+        environment=subject.environment,
+        floor_of=subject.name,
+    )
 
 
 FIRST_USE_LABELS: Mapping[str, str] = {
@@ -414,9 +508,13 @@ def measure_cold_starts(
     runtime = runtime or LambdaRuntime.locate()
     subjects = with_template_environments(subjects)
     baseline = _baseline_subject(subjects[0].environment if subjects else {})
-    everything = [baseline, *subjects]
-    for subject in everything:  # untimed: writes .pyc caches and warms the page cache
+    for subject in [baseline, *subjects]:  # untimed: writes .pyc caches and warms the page cache
         _run_child(subject, runtime)
+    progress("cold start: deriving each function's floor (its libraries and clients, without closeloop)")
+    floors = [floor_subject(subject, runtime) for subject in subjects]
+    everything = [baseline, *subjects, *floors]
+    for floor in floors:
+        _run_child(floor, runtime)
     samples: dict[str, list[tuple[dict[str, Any], float]]] = {subject.name: [] for subject in everything}
     for run in range(runs):
         progress(f"cold start run {run + 1}/{runs} (layer-only runtime, Python {runtime.python_version})")
@@ -425,7 +523,7 @@ def measure_cold_starts(
             samples[subject.name].append((result, elapsed))
     breakdowns: dict[str, list[dict[str, float]]] = {subject.name: [] for subject in everything}
     for _ in range(breakdown_runs):
-        for subject in everything:
+        for subject in [baseline, *subjects]:
             breakdowns[subject.name].append(
                 import_breakdown(_run_child(subject, runtime, import_time=True)[2])
             )
@@ -451,6 +549,7 @@ def measure_cold_starts(
                 process_ms=Spread.of([elapsed for _, elapsed in series]),
                 peak_rss_mib=Spread.of([result["rss_kb"] / 1024 for result, _ in series]),
                 import_breakdown=tuple(sorted(costs.items(), key=lambda item: -item[1])),
+                floor_of=subject.floor_of,
             )
         )
     return results
@@ -1032,7 +1131,7 @@ def _range(spread: Spread, digits: int = 1) -> str:
 def cold_start_table(results: Sequence[ColdStart]) -> str:
     baseline = next((result for result in results if result.name == BASELINE), None)
     rows = []
-    for result in results:
+    for result in _without_floors(results):
         label = BASELINE_LABEL if result.name == BASELINE else f"{result.name} (`{result.module}`)"
         if result.name != BASELINE and not result.recipe:
             label += " (import only: no init recipe)"
@@ -1065,9 +1164,13 @@ def cold_start_table(results: Sequence[ColdStart]) -> str:
     return _table(headers, rows, [False, *([True] * 8)])
 
 
+def _without_floors(results: Sequence[ColdStart]) -> list[ColdStart]:
+    return [result for result in results if not result.floor_of]
+
+
 def breakdown_table(results: Sequence[ColdStart], top: int = 6) -> str:
     rows = []
-    for result in results:
+    for result in _without_floors(results):
         total = sum(cost for _, cost in result.import_breakdown) or 1.0
         heaviest = ", ".join(
             f"{name} {cost:.0f} ({cost / total:.0%})" for name, cost in result.import_breakdown[:top]
@@ -1108,10 +1211,12 @@ def beyond_baseline_table(results: Sequence[ColdStart], top: int = 5) -> str:
     if baseline is None:
         return ""
     base_packages = dict(baseline.import_breakdown)
+    floors = {result.floor_of: result for result in results if result.floor_of}
     rows = []
-    for result in results:
+    for result in _without_floors(results):
         if result is baseline:
             continue
+        floor = floors.get(result.name)
         extra = sorted(
             (
                 (name, cost - base_packages.get(name, 0.0))
@@ -1127,6 +1232,8 @@ def beyond_baseline_table(results: Sequence[ColdStart], top: int = 5) -> str:
                 f"{result.total_ms.median - baseline.total_ms.median:+.0f}",
                 f"{ratio:.2f}x",
                 "yes" if ratio <= COLD_START_GOAL else "no",
+                f"{floor.total_ms.median / baseline.total_ms.median:.2f}x" if floor else "—",
+                f"{result.total_ms.median - floor.total_ms.median:+.0f}" if floor else "—",
                 ", ".join(f"{name} +{cost:.0f}" for name, cost in extra) or "—",
             ]
         )
@@ -1136,10 +1243,12 @@ def beyond_baseline_table(results: Sequence[ColdStart], top: int = 5) -> str:
             "ms beyond baseline",
             "x baseline",
             f"within {COLD_START_GOAL}x",
+            "floor x baseline",
+            "closeloop's own ms",
             f"what the difference is (`-X importtime` self ms beyond the baseline's), top {top}",
         ],
         rows,
-        [False, True, True, False, False],
+        [False, True, True, False, True, True, False],
     )
 
 
@@ -1191,7 +1300,7 @@ def interpretation(report: Report) -> list[str]:
     """A few sentences derived from the numbers, so the report never contradicts its own tables."""
     lines = []
     baseline = next((c for c in report.cold_starts if c.name == BASELINE), None)
-    handlers = [c for c in report.cold_starts if c.name != BASELINE]
+    handlers = [c for c in _without_floors(report.cold_starts) if c.name != BASELINE]
     if baseline and handlers:
         heaviest = max(handlers, key=lambda c: c.total_ms.median)
         lightest = min(handlers, key=lambda c: c.total_ms.median)
@@ -1213,6 +1322,27 @@ def interpretation(report: Report) -> list[str]:
                 f"What {heaviest.name} imports beyond the boto3 baseline is dominated by "
                 + ", ".join(f"{name} (~{cost:.0f} ms)" for name, cost in ranked)
                 + " (`-X importtime` self times, which inflate absolute values but keep the proportions)."
+            )
+        floors = {c.floor_of: c for c in report.cold_starts if c.floor_of}
+        measured = [(c, floors[c.name]) for c in handlers if c.name in floors]
+        if measured:
+            ratios = [floor.total_ms.median / baseline.total_ms.median for _, floor in measured]
+            owns = [c.total_ms.median - floor.total_ms.median for c, floor in measured]
+            below = [
+                c.name
+                for c, floor in measured
+                if floor.total_ms.median / baseline.total_ms.median <= COLD_START_GOAL
+            ]
+            lines.append(
+                f"Floors: the libraries and clients each function uses, loaded and built without any of "
+                f"closeloop's code, already take {min(ratios):.2f}-{max(ratios):.2f}x the baseline; "
+                f"closeloop's own modules and wiring add {min(owns):+.0f} to {max(owns):+.0f} ms on top. "
+                + (
+                    f"Only {', '.join(below)} could reach the {COLD_START_GOAL}x goal with these libraries."
+                    if below
+                    else f"No function can reach the {COLD_START_GOAL}x goal with these libraries, whatever "
+                    "closeloop's own code does: what is left is a choice of libraries, or SnapStart (below)."
+                )
             )
         if any(name == "aws_xray_sdk" for name, _ in ranked):
             lines.append(

@@ -23,7 +23,7 @@ def _spread(median: float) -> bench.Spread:
 
 def _fake_report() -> bench.Report:
     def cold(
-        name: str, module: str, total: float, packages: tuple[tuple[str, float], ...]
+        name: str, module: str, total: float, packages: tuple[tuple[str, float], ...], floor_of: str = ""
     ) -> bench.ColdStart:
         return bench.ColdStart(
             name=name,
@@ -37,6 +37,7 @@ def _fake_report() -> bench.Report:
             process_ms=_spread(total + 80),
             peak_rss_mib=_spread(70.0),
             import_breakdown=packages,
+            floor_of=floor_of,
         )
 
     latencies = [
@@ -55,6 +56,7 @@ def _fake_report() -> bench.Report:
             cold(
                 "SendFunction", "closeloop.handlers.send", 1800.0, (("botocore", 300.0), ("pydantic", 200.0))
             ),
+            cold("SendFunction floor", "importlib", 1400.0, (), floor_of="SendFunction"),
         ],
         latencies=latencies,
         throughput=bench.Throughput(
@@ -75,6 +77,15 @@ def test_every_function_of_the_template_is_a_cold_start_subject() -> None:
     modules = {subject.module for subject in bench.discover_handlers()}
 
     assert {"closeloop.handlers.api", "closeloop.handlers.plan", "closeloop.handlers.send"} <= modules
+
+
+def test_the_api_is_measured_for_each_kind_of_first_request_with_its_own_environment() -> None:
+    api = [subject for subject in bench.discover_handlers() if subject.module == "closeloop.handlers.api"]
+
+    assert [subject.name for subject in api] == ["ApiFunction: survey page", "ApiFunction: webhook"]
+    assert {subject.function_id for subject in api} == {"ApiFunction"}
+    assert "survey_page_flow" in api[0].recipe
+    assert "webhook_dependencies" in api[1].recipe
 
 
 def test_a_handler_module_that_does_not_exist_yet_is_reported_not_measured() -> None:
@@ -189,3 +200,21 @@ def test_each_function_is_held_to_the_cold_start_goal_with_its_extra_packages_na
     assert "| no " in send_row
     assert "pydantic +200" in send_row
     assert "botocore" not in send_row  # the baseline pays for botocore as much
+
+
+def test_each_function_is_shown_beside_its_floor_and_what_closeloop_adds_to_it() -> None:
+    # GIVEN SendFunction at 1800 ms whose libraries and clients alone take 1400 ms, baseline 700 ms
+    report = _fake_report()
+
+    # WHEN the report is rendered
+    table = bench.beyond_baseline_table(report.cold_starts)
+    markdown = bench.render_markdown(report)
+
+    # THEN its row shows the floor at 2.00x and closeloop's own 400 ms
+    send_row = next(line for line in table.splitlines() if line.startswith("| SendFunction "))
+    assert "2.00x" in send_row
+    assert "+400" in send_row
+    # AND the floor is no function of its own in any table, while the interpretation says the goal
+    # cannot be met with these libraries
+    assert not any(line.startswith("| SendFunction floor") for line in markdown.splitlines())
+    assert "No function can reach the 1.25x goal with these libraries" in markdown

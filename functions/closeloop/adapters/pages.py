@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LanguageLink:
+    """One entry of a page's language switcher."""
+
     code: str
     name: str
     url: str
@@ -65,6 +67,8 @@ class LanguageLink:
 
 @dataclass(frozen=True)
 class Choice:
+    """One answer button of the survey form; ``bad`` marks the answers the survey counts as negative."""
+
     value: str
     bad: bool
 

@@ -326,6 +326,8 @@ class ReopenChecks(Protocol):
 
 @dataclass(frozen=True)
 class AnswerPolicy:
+    """When an answer counts as negative, and how long the customer may change it before a reopen check."""
+
     thresholds: NegativityThresholds = field(default_factory=NegativityThresholds)
     grace: timedelta = timedelta(minutes=10)
 
@@ -347,6 +349,8 @@ class OpenedSurvey:
 
 @dataclass(frozen=True)
 class RecordedAnswer:
+    """An answer as stored, and whether a reopen check was requested for it."""
+
     survey: Survey
     response: SurveyResponse
     reopen_check_requested: bool
@@ -354,6 +358,8 @@ class RecordedAnswer:
 
 @dataclass(frozen=True)
 class Unsubscribed:
+    """The survey an unsubscribe came through, and whether its address was suppressed already."""
+
     survey: Survey
     already: bool  # the address was suppressed before this request
 

@@ -18,6 +18,8 @@ _UNATTENDED_LOCAL_PART = re.compile(
 
 @dataclass(frozen=True)
 class EligibilityRules:
+    """Which solved tickets may be surveyed at all (the deployment's parameters)."""
+
     excluded_tags: frozenset[str]
     max_ticket_age_days: int
     resurvey_after_reopen: bool

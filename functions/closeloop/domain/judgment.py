@@ -236,6 +236,8 @@ class PhraseKind(StrEnum):
 
 @dataclass(frozen=True)
 class _Phrase:
+    """One lexicon phrase, tokenized the way comments are."""
+
     text: str
     language: str
     kind: PhraseKind
@@ -261,6 +263,8 @@ class _Form:
 
 @dataclass(frozen=True)
 class _Language:
+    """How one language marks negation, and which words a phrase may skip."""
+
     negators: frozenset[str]
     fillers: frozenset[str]
     marks_significant: bool

@@ -31,6 +31,8 @@ class ExpiredLinkError(InvalidLinkError):
 
 @dataclass(frozen=True)
 class LinkClaims:
+    """What a verified link token says: which survey, what for, until when, signed with which key."""
+
     survey_id: str
     purpose: LinkPurpose
     expires_at: datetime

@@ -45,6 +45,8 @@ class PlanResult(StrEnum):
 
 @dataclass(frozen=True)
 class PlanOutcome:
+    """What planning a ticket came to: a planned survey (with its send time) or a skip with its reason."""
+
     result: PlanResult
     survey_id: str | None = None
     reason: SkipReason | None = None

@@ -21,6 +21,8 @@ ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached"]
 
 @dataclass(frozen=True, kw_only=True)
 class PublishedEvent:
+    """What every event closeloop publishes carries: the contract version and the ticket it concerns."""
+
     detail_type: ClassVar[str]
 
     version: Literal[1] = 1
@@ -30,6 +32,8 @@ class PublishedEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class SurveyPlanned(PublishedEvent):
+    """A survey was planned for a solved ticket; it is sent at ``send_at``."""
+
     detail_type: ClassVar[str] = "Survey Planned"
     survey_id: str
     survey_type: str
@@ -40,12 +44,16 @@ class SurveyPlanned(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class SurveySkipped(PublishedEvent):
+    """A solved ticket gets no survey; ``reason`` says why (an excluded tag, a recent survey, ...)."""
+
     detail_type: ClassVar[str] = "Survey Skipped"
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class SurveyCancelled(PublishedEvent):
+    """A planned survey was cancelled before it was sent: the ticket was reopened."""
+
     detail_type: ClassVar[str] = "Survey Cancelled"
     survey_id: str
     reason: Literal["ticket_reopened"] = "ticket_reopened"
@@ -53,6 +61,8 @@ class SurveyCancelled(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class SurveySent(PublishedEvent):
+    """The survey email was accepted by SES; answers are taken until ``expires_at``."""
+
     detail_type: ClassVar[str] = "Survey Sent"
     survey_id: str
     survey_type: str
@@ -63,6 +73,8 @@ class SurveySent(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class SurveySuppressed(PublishedEvent):
+    """A survey was not sent: its address is suppressed (an earlier bounce, complaint or unsubscribe)."""
+
     detail_type: ClassVar[str] = "Survey Suppressed"
     survey_id: str
     reason: str
@@ -89,6 +101,8 @@ class SurveyResponseReceived(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CaseReopened(PublishedEvent):
+    """A negative answer reopened the ticket (or created a follow-up, or called the generic webhook)."""
+
     detail_type: ClassVar[str] = "Case Reopened"
     survey_id: str
     response_id: str
@@ -100,6 +114,8 @@ class CaseReopened(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ReopenSkipped(PublishedEvent):
+    """A negative answer reopened nothing; ``reason`` says why."""
+
     detail_type: ClassVar[str] = "Reopen Skipped"
     survey_id: str
     response_id: str
@@ -108,6 +124,8 @@ class ReopenSkipped(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CustomerUnsubscribed(PublishedEvent):
+    """A customer unsubscribed from surveys through a survey's link."""
+
     detail_type: ClassVar[str] = "Customer Unsubscribed"
     survey_id: str
     unsubscribed_at: datetime

@@ -408,6 +408,8 @@ class HelpdeskDirectory:
 
 @dataclass(frozen=True)
 class ReopenPolicy:
+    """How many times one ticket may be reopened, who is alerted, and where the helpdesks live."""
+
     cap: int
     leads: TeamLeads
     helpdesk_urls: Mapping[str, str] = field(default_factory=dict)  # see LeadAlert.helpdesk_urls

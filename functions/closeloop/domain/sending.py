@@ -74,6 +74,8 @@ class RecipientNotVerifiedError(SendRejectedError):
 
 @dataclass(frozen=True)
 class OutgoingEmail:
+    """One survey email, composed and ready to be sent."""
+
     sender_address: str
     sender_name: str
     recipient_address: str
@@ -111,6 +113,8 @@ class SendResult(StrEnum):
 
 @dataclass(frozen=True)
 class SendingPolicy:
+    """Who survey emails come from, where their links point, and how long they take answers."""
+
     sender_address: str
     sender_name: str
     public_base_url: str
