@@ -441,12 +441,13 @@ with open({str(TICKET_CLOSED_EXAMPLE)!r}, encoding="utf-8") as example:
     "closeloop.handlers.send": """\
 from datetime import UTC, datetime
 from closeloop import wiring
-from closeloop.adapters.rendering import SCALES, AnswerLink, SurveyEmailContent
+from closeloop.adapters.rendering import AnswerLink, SurveyEmailContent
+from closeloop.domain.surveys import ANSWER_SCALES
 wiring.email_renderer().render_survey(SurveyEmailContent(
     locale="it-IT", customer_name="Giulia Rossi", ticket_id="4521",
     ticket_subject="Doppio addebito sulla fattura di ottobre", agent_name="Marta Puig", brand="Acme",
     survey_type="csat", answers=tuple(AnswerLink(value=value, url=f"https://surveys.acme.example/s/t?score={value}")
-    for value in SCALES["csat"]), unsubscribe_url="https://surveys.acme.example/u/t",
+    for value in ANSWER_SCALES["csat"]), unsubscribe_url="https://surveys.acme.example/u/t",
     expires_at=datetime(2026, 12, 18, tzinfo=UTC)))
 """,
 }
@@ -765,7 +766,8 @@ def in_memory_domain(templates: Path = TEMPLATES) -> InMemoryDomain:
 
 def sample_content() -> SurveyEmailContent:
     """A CSAT survey email for the canonical example (Italian customer)."""
-    from closeloop.adapters.rendering import SCALES, AnswerLink, SurveyEmailContent
+    from closeloop.adapters.rendering import AnswerLink, SurveyEmailContent
+    from closeloop.domain.surveys import ANSWER_SCALES
 
     return SurveyEmailContent(
         locale="it-IT",
@@ -777,7 +779,7 @@ def sample_content() -> SurveyEmailContent:
         survey_type="csat",
         answers=tuple(
             AnswerLink(value=value, url=f"{PUBLIC_BASE_URL}/s/token?score={value}")
-            for value in SCALES["csat"]
+            for value in ANSWER_SCALES["csat"]
         ),
         unsubscribe_url=f"{PUBLIC_BASE_URL}/u/token",
         expires_at=datetime(2026, 12, 18, tzinfo=UTC),

@@ -16,16 +16,10 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from closeloop.adapters.rendering import (
-    SCALES,
-    AnswerLink,
-    EmailRenderer,
-    RenderedEmail,
-    SurveyEmailContent,
-    SurveyType,
-)
+from closeloop.adapters.rendering import AnswerLink, EmailRenderer, RenderedEmail, SurveyEmailContent
+from closeloop.domain.surveys import ANSWER_SCALES, SURVEY_TYPES, SurveyType
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PREVIEW_BASE_URL = "https://surveys.example.com"
@@ -84,7 +78,7 @@ def sample_content(
     moment = now or datetime.now(UTC)
     answers = tuple(
         AnswerLink(value=value, url=f"{PREVIEW_BASE_URL}/s/PREVIEW?score={value}")
-        for value in SCALES[survey_type]
+        for value in ANSWER_SCALES[survey_type]
     )
     return SurveyEmailContent(
         locale=locale,
@@ -118,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--locale", default="en", help="locale as a helpdesk gives it: it, pt-BR, vi_VN… (en)"
     )
     parser.add_argument(
-        "--survey-type", choices=get_args(SurveyType), default="csat", help="the question asked (csat)"
+        "--survey-type", choices=SURVEY_TYPES, default="csat", help="the question asked (csat)"
     )
     parser.add_argument(
         "--format", choices=("text", "html"), default=None, help="part to show (text; --out FILE.html: html)"

@@ -16,9 +16,8 @@ from functools import cache
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from closeloop.domain.surveys import is_email_address
+from closeloop.domain.surveys import SurveyType, is_email_address
 
-SurveyType = Literal["csat", "nps", "ces", "resolved"]
 CommentAnalysis = Literal["lexicon", "comprehend"]
 
 

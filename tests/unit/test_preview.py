@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from closeloop.adapters.rendering import SCALES
+from closeloop.domain.surveys import ANSWER_SCALES
 from closeloop_cli import preview
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -42,7 +42,7 @@ def test_every_survey_type_can_be_previewed(survey_type: str, capsys: pytest.Cap
     # GIVEN each survey type WHEN previewed THEN it renders with one sample link per answer
     assert preview.main(["--survey-type", survey_type]) == 0
     output = capsys.readouterr().out
-    assert output.count("https://surveys.example.com/s/PREVIEW?score=") == len(SCALES[survey_type])
+    assert output.count("https://surveys.example.com/s/PREVIEW?score=") == len(ANSWER_SCALES[survey_type])
 
 
 def test_out_with_html_suffix_writes_the_html_part(tmp_path: Path) -> None:

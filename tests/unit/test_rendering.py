@@ -15,16 +15,15 @@ from jinja2 import StrictUndefined, UndefinedError
 from closeloop.adapters.rendering import (
     MAX_ACCEPT_LANGUAGE_CHARS,
     MAX_LANGUAGE_TAG_CHARS,
-    SCALES,
     AnswerLink,
     EmailRenderer,
     LocaleNotSupportedError,
     RenderedEmail,
     SurveyEmailContent,
-    SurveyType,
     first_accepted_language,
     given_name,
 )
+from closeloop.domain.surveys import ANSWER_SCALES, SurveyType
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
@@ -58,7 +57,7 @@ def survey_content(
         "survey_type": survey_type,
         "answers": tuple(
             AnswerLink(value, f"https://surveys.example.com/s/tok3n?score={value}")
-            for value in SCALES[survey_type]
+            for value in ANSWER_SCALES[survey_type]
         ),
         "unsubscribe_url": "https://surveys.example.com/u/tok3n",
         "expires_at": EXPIRES,

@@ -26,6 +26,7 @@ from closeloop.domain.surveys import (
     SurveyResponse,
     SurveyStatus,
     customer_key,
+    survey_type_of,
     ticket_key,
 )
 
@@ -156,6 +157,7 @@ def survey_from_item(item: dict[str, Any]) -> Survey:
         if kwargs.get(name) is not None:
             kwargs[name] = datetime.fromisoformat(kwargs[name])
     kwargs["status"] = SurveyStatus(kwargs["status"])
+    kwargs["survey_type"] = survey_type_of(kwargs["survey_type"])
     kwargs["tags"] = tuple(kwargs.get("tags", ()))
     return Survey(**kwargs)
 

@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent, SurveyType
+from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
 from closeloop.domain.surveys import ANSWER_SCALES
 
 CATALOG_DOMAIN = "closeloop"
@@ -36,9 +36,6 @@ COPY_TEMPLATE = "email/survey_copy.j2"
 TEXT_TEMPLATE = "email/survey.txt.j2"
 HTML_TEMPLATE = "email/survey.html.j2"
 BRAND_FILE = "brand.json"
-
-# The answers each survey type offers, in scale order (one definition, in the domain).
-SCALES: Mapping[str, tuple[int | str, ...]] = ANSWER_SCALES
 
 # Used when brand.json leaves a key out; the defaults meet WCAG AA contrast (4.5:1) on their backgrounds.
 DEFAULT_BRAND_STYLE: Mapping[str, str] = {
@@ -66,7 +63,7 @@ MAX_LANGUAGE_TAG_CHARS = 35
 MAX_ACCEPT_LANGUAGE_CHARS = 256
 
 # The content contracts live in the domain; re-exported here for the renderer's callers.
-__all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent", "SurveyType"]
+__all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent"]
 
 
 class LocaleNotSupportedError(Exception):
@@ -276,7 +273,7 @@ def _shorten(subject: str | None) -> str | None:
 
 
 def _check_answers(content: SurveyEmailContent) -> None:
-    expected = SCALES.get(content.survey_type)
+    expected = ANSWER_SCALES.get(content.survey_type)
     if expected is None:
         raise ValueError(f"unknown survey type {content.survey_type!r}")
     given = sorted(str(answer.value) for answer in content.answers)

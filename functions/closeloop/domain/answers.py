@@ -28,7 +28,6 @@ from closeloop.domain.judgment import (
     CommentClassifier,
     NegativityThresholds,
     SurveyAnswer,
-    SurveyType,
     judge_answer,
 )
 from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner
@@ -40,6 +39,7 @@ from closeloop.domain.surveys import (
     Survey,
     SurveyResponse,
     SurveyStatus,
+    SurveyType,
 )
 
 FORM_TOKEN_SALT = "closeloop.form"  # noqa: S105 (a salt, not a secret)
@@ -150,13 +150,13 @@ class ParsedAnswer:
     reasons: tuple[str, ...]
 
 
-def answer_key(survey_type: str) -> str:
+def answer_key(survey_type: SurveyType) -> str:
     """The form field (and link query parameter) carrying the main answer: ``answer`` for "resolved"
     surveys, ``score`` for the others."""
     return "answer" if survey_type == "resolved" else "score"
 
 
-def preselected_choice(survey_type: str, value: str | None) -> str | None:
+def preselected_choice(survey_type: SurveyType, value: str | None) -> str | None:
     """The clicked answer from the link's query, if it is one the survey offers (otherwise none)."""
     if value is None:
         return None
@@ -170,7 +170,7 @@ def _first(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def read_answer_form(survey_type: str, fields: Mapping[str, Sequence[str]]) -> AnswerForm:
+def read_answer_form(survey_type: SurveyType, fields: Mapping[str, Sequence[str]]) -> AnswerForm:
     """The raw answer fields of a posted form (as ``urllib.parse.parse_qs`` gives them)."""
     return AnswerForm(
         choice=_first(fields, answer_key(survey_type)),
@@ -180,7 +180,7 @@ def read_answer_form(survey_type: str, fields: Mapping[str, Sequence[str]]) -> A
     )
 
 
-def parse_answer(survey_type: str, form: AnswerForm) -> ParsedAnswer:
+def parse_answer(survey_type: SurveyType, form: AnswerForm) -> ParsedAnswer:
     """Validate a submitted form against the survey type; raises ``InvalidAnswerError`` naming each
     field in error. The comment is trimmed and may be empty; reasons must be codes the page offers."""
     errors: dict[str, str] = {}
@@ -217,7 +217,7 @@ def parse_answer(survey_type: str, form: AnswerForm) -> ParsedAnswer:
     return ParsedAnswer(score=score, resolved=resolved, comment=comment or None, reasons=reasons)
 
 
-def is_bad_choice(survey_type: str, choice: int | str, thresholds: NegativityThresholds) -> bool:
+def is_bad_choice(survey_type: SurveyType, choice: int | str, thresholds: NegativityThresholds) -> bool:
     """True for the answers on the bad side of the deployment's thresholds (the page then asks why)."""
     if survey_type == "resolved":
         return str(choice) == "no"
@@ -398,7 +398,7 @@ class SurveyAnswers:
         survey = self._answerable_survey(token, now)
         verdict = judge_answer(
             SurveyAnswer(
-                survey_type=_survey_type(survey.survey_type),
+                survey_type=survey.survey_type,
                 score=answer.score,
                 resolved=answer.resolved,
                 comment=answer.comment,
@@ -484,12 +484,6 @@ class SurveyAnswers:
         if now >= survey.expires_at:
             raise SurveyLinkExpiredError("survey expired")
         return survey
-
-
-def _survey_type(value: str) -> SurveyType:
-    if value not in ANSWER_SCALES:
-        raise ValueError(f"unknown survey type {value!r}")
-    return value  # type: ignore[return-value]
 
 
 def _id_of(snapshot: Mapping[str, object]) -> str | None:

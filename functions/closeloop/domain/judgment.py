@@ -33,12 +33,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Literal, Protocol, get_args
+from typing import Protocol
 
-SurveyType = Literal["csat", "nps", "ces", "resolved"]
-
-# Inclusive score range of each scored survey type.
-SCORE_SCALES: Mapping[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+from closeloop.domain.surveys import SCORE_RANGES, SURVEY_TYPES, SurveyType
 
 NOT_RESOLVED_REASON_CODE = "not_resolved"
 
@@ -69,13 +66,13 @@ class SurveyAnswer:
     locale: str | None = None
 
     def __post_init__(self) -> None:
-        if self.survey_type not in get_args(SurveyType):
+        if self.survey_type not in SURVEY_TYPES:
             raise ValueError(f"unknown survey type {self.survey_type!r}")
         if self.score is None:
             return
         if self.survey_type == "resolved":
             raise ValueError("a 'resolved' survey has no score; use the resolved answer")
-        low, high = SCORE_SCALES[self.survey_type]
+        low, high = SCORE_RANGES[self.survey_type]
         if isinstance(self.score, bool) or not low <= self.score <= high:
             raise ValueError(f"{self.survey_type} score must be {low}-{high}, got {self.score!r}")
 
@@ -95,11 +92,11 @@ class NegativityThresholds:
 
     def __post_init__(self) -> None:
         for kind, value in self._limits().items():
-            low, high = SCORE_SCALES[kind]
+            low, high = SCORE_RANGES[kind]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{kind} threshold must be an integer {low}-{high}, got {value!r}")
 
-    def _limits(self) -> dict[str, int]:
+    def _limits(self) -> dict[SurveyType, int]:
         return {"csat": self.csat_max_negative, "nps": self.nps_max_negative, "ces": self.ces_min_negative}
 
     @classmethod
@@ -136,7 +133,7 @@ class NegativityThresholds:
     def __str__(self) -> str:
         return f"csat<={self.csat_max_negative},nps<={self.nps_max_negative},ces>={self.ces_min_negative}"
 
-    def is_low(self, survey_type: str, score: int) -> bool:
+    def is_low(self, survey_type: SurveyType, score: int) -> bool:
         """True when the score is on the bad side of this deployment's threshold."""
         if survey_type == "csat":
             return score <= self.csat_max_negative
@@ -582,8 +579,8 @@ def _judge_comment(
     return evidence
 
 
-def _score_evidence(survey_type: str, score: int, thresholds: NegativityThresholds) -> str:
-    low, high = SCORE_SCALES[survey_type]
+def _score_evidence(survey_type: SurveyType, score: int, thresholds: NegativityThresholds) -> str:
+    low, high = SCORE_RANGES[survey_type]
     if survey_type == "ces":
         return f"CES {score} of {high} (customer effort; {thresholds.ces_min_negative} or more is negative)"
     limit = thresholds.csat_max_negative if survey_type == "csat" else thresholds.nps_max_negative

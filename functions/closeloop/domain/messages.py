@@ -8,9 +8,8 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from typing import Literal
 
-SurveyType = Literal["csat", "nps", "ces", "resolved"]
+from closeloop.domain.surveys import SurveyType
 
 # The tags closeloop puts on every survey email (SES tag values allow only [A-Za-z0-9_-]); SES copies
 # them into its bounce and complaint events, which is how those are matched to a survey.

@@ -15,7 +15,7 @@ from closeloop.domain.messages import header_display_name, mailbox_problem
 from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPlanned, SurveySkipped, announce
 from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
-from closeloop.domain.surveys import SkipReason, Survey, ticket_key
+from closeloop.domain.surveys import SkipReason, Survey, SurveyType, ticket_key
 from closeloop.domain.tickets import Agent, Team, TicketClosed, TicketReopened
 from closeloop.domain.timing import customer_zone, send_time
 
@@ -61,7 +61,7 @@ class PlanningPolicy:
     delay: timedelta
     quiet_hours: QuietHours
     default_timezone: str
-    survey_type: str
+    survey_type: SurveyType
     expiry: timedelta
     throttle: timedelta
 

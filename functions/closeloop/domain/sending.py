@@ -231,7 +231,7 @@ class SurveySender:
             ticket_subject=survey.subject,
             agent_name=survey.agent.get("name"),
             brand=self._policy.sender_name,
-            survey_type=survey.survey_type,  # type: ignore[arg-type]
+            survey_type=survey.survey_type,
             answers=tuple(
                 AnswerLink(value=value, url=f"{base}/s/{survey_token}?{answer_key}={value}")
                 for value in ANSWER_SCALES[survey.survey_type]

@@ -7,7 +7,12 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
+
+# The question a survey asks: satisfaction (1-5), likelihood to recommend (0-10), effort (1-7), or
+# simply whether the problem is resolved (yes or no).
+SurveyType = Literal["csat", "nps", "ces", "resolved"]
+SURVEY_TYPES: tuple[SurveyType, ...] = get_args(SurveyType)
 
 
 class SurveyStatus(StrEnum):
@@ -30,11 +35,12 @@ class SkipReason(StrEnum):
     INVALID_ADDRESS = "invalid_address"  # no email can ever be built for it (domain.messages.mailbox_problem)
 
 
-# The answers each survey type offers, in scale order. CES runs from 1 (very easy) to 7 (very difficult).
-ANSWER_SCALES: dict[str, tuple[int | str, ...]] = {
-    "csat": (1, 2, 3, 4, 5),
-    "nps": tuple(range(11)),
-    "ces": (1, 2, 3, 4, 5, 6, 7),
+# The inclusive score range of each scored survey type. CES runs from 1 (very easy) to 7 (very difficult).
+SCORE_RANGES: dict[SurveyType, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+# The answers each survey type offers, in scale order: the scores of its range, or yes and no.
+ANSWER_SCALES: dict[SurveyType, tuple[int | str, ...]] = {
+    **{kind: tuple(range(low, high + 1)) for kind, (low, high) in SCORE_RANGES.items()},
     "resolved": ("yes", "no"),
 }
 
@@ -46,6 +52,14 @@ _EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Reason choices the survey page offers, as stable codes (reports and events rely on them).
 REASON_CODES: tuple[str, ...] = ("not_resolved", "slow", "had_to_repeat", "unfriendly", "unclear", "other")
 MAX_COMMENT_CHARS = 2000
+
+
+def survey_type_of(value: str) -> SurveyType:
+    """``value`` as a survey type; ``ValueError`` when it names none (e.g. a stored item edited by hand)."""
+    for survey_type in SURVEY_TYPES:
+        if value == survey_type:
+            return survey_type
+    raise ValueError(f"unknown survey type {value!r}")
 
 
 def is_email_address(value: str) -> bool:
@@ -97,7 +111,7 @@ class Survey:
     customer_name: str | None
     locale: str | None
     timezone: str
-    survey_type: str
+    survey_type: SurveyType
     planned_at: datetime
     send_at: datetime
     expires_at: datetime
