@@ -40,7 +40,6 @@ from closeloop.domain.answers import (
     SurveyAnswers,
     SurveyClosedError,
     SurveyPageError,
-    answer_key,
     check_same_site,
     is_bad_choice,
     is_one_click_unsubscribe,
@@ -49,7 +48,14 @@ from closeloop.domain.answers import (
     read_answer_form,
 )
 from closeloop.domain.judgment import NegativityThresholds
-from closeloop.domain.surveys import ANSWER_SCALES, MAX_COMMENT_CHARS, REASON_CODES, Survey, SurveyResponse
+from closeloop.domain.surveys import (
+    ANSWER_SCALES,
+    MAX_COMMENT_CHARS,
+    REASON_CODES,
+    Survey,
+    SurveyResponse,
+    answer_key,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -40,6 +40,7 @@ from closeloop.domain.surveys import (
     SurveyResponse,
     SurveyStatus,
     SurveyType,
+    answer_key,
 )
 
 FORM_TOKEN_SALT = "closeloop.form"  # noqa: S105 (a salt, not a secret)
@@ -148,12 +149,6 @@ class ParsedAnswer:
     resolved: bool | None
     comment: str | None
     reasons: tuple[str, ...]
-
-
-def answer_key(survey_type: SurveyType) -> str:
-    """The form field (and link query parameter) carrying the main answer: ``answer`` for "resolved"
-    surveys, ``score`` for the others."""
-    return "answer" if survey_type == "resolved" else "score"
 
 
 def preselected_choice(survey_type: SurveyType, value: str | None) -> str | None:

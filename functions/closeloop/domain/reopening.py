@@ -41,14 +41,13 @@ from closeloop.domain.published import (
     ReopenSkipReason,
     announce,
 )
-from closeloop.domain.surveys import ANSWER_SCALES, ReopenClaim, Survey, SurveyResponse
+from closeloop.domain.surveys import ANSWER_SCALES, MAX_COMMENT_CHARS, ReopenClaim, Survey, SurveyResponse
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
 FOLLOW_UP_SUBJECT_TEMPLATE = "alerts/follow_up_subject.txt.j2"
 
-# How many earlier surveys of the customer the lead sees, and how much of a comment a note quotes.
+# How many earlier surveys of the customer the lead sees.
 HISTORY_LIMIT = 5
-MAX_COMMENT_CHARS = 4000
 
 # Helpdesks whose ticket links must point at the deployment's own instance (settings zendesk_base_url,
 # freshdesk_base_url): a ticket url arrives in a webhook or an event, and becomes a link a lead clicks.
@@ -281,6 +280,8 @@ def _answer_values(
     scale = ANSWER_SCALES.get(survey.survey_type, ())
     numeric = [value for value in scale if isinstance(value, int)]
     comment = (response.comment or "").strip()
+    # The form takes no longer comment, so a note quotes every answer whole; a stored item that did not
+    # come through the form is cut to the same limit.
     if len(comment) > MAX_COMMENT_CHARS:
         comment = comment[: MAX_COMMENT_CHARS - 1].rstrip() + "…"
     return {

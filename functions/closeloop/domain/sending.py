@@ -18,7 +18,7 @@ from closeloop.domain.messages import (
     mailbox_problem,
 )
 from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
-from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus
+from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus, answer_key
 from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
 from closeloop.domain.timing import customer_zone
 
@@ -223,7 +223,7 @@ class SurveySender:
         )
         base = self._policy.public_base_url
         unsubscribe_url = f"{base}/u/{unsubscribe_token}"
-        answer_key = "answer" if survey.survey_type == "resolved" else "score"
+        key = answer_key(survey.survey_type)
         content = SurveyEmailContent(
             locale=survey.locale,
             customer_name=survey.customer_name,
@@ -233,7 +233,7 @@ class SurveySender:
             brand=self._policy.sender_name,
             survey_type=survey.survey_type,
             answers=tuple(
-                AnswerLink(value=value, url=f"{base}/s/{survey_token}?{answer_key}={value}")
+                AnswerLink(value=value, url=f"{base}/s/{survey_token}?{key}={value}")
                 for value in ANSWER_SCALES[survey.survey_type]
             ),
             unsubscribe_url=unsubscribe_url,

@@ -51,6 +51,8 @@ _EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Reason choices the survey page offers, as stable codes (reports and events rely on them).
 REASON_CODES: tuple[str, ...] = ("not_resolved", "slow", "had_to_repeat", "unfriendly", "unclear", "other")
+# The longest comment an answer may hold, in characters (after trimming): the form, its page and the API
+# document promise it; longer ones are refused.
 MAX_COMMENT_CHARS = 2000
 
 
@@ -60,6 +62,12 @@ def survey_type_of(value: str) -> SurveyType:
         if value == survey_type:
             return survey_type
     raise ValueError(f"unknown survey type {value!r}")
+
+
+def answer_key(survey_type: SurveyType) -> str:
+    """The form field (and link query parameter) carrying the main answer: ``answer`` for "resolved"
+    surveys, ``score`` for the others."""
+    return "answer" if survey_type == "resolved" else "score"
 
 
 def is_email_address(value: str) -> bool:
