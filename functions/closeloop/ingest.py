@@ -19,6 +19,7 @@ from closeloop.adapters.events import EventPublishError
 from closeloop.adapters.helpdesks.zendesk import HelpdeskApiError
 from closeloop.adapters.secrets import SecretNotConfiguredError
 from closeloop.config import Settings
+from closeloop.domain.published import EventPublisher
 from closeloop.domain.tickets import (
     TICKET_CLOSED,
     TICKET_REOPENED,
@@ -49,10 +50,6 @@ T = TypeVar("T")
 
 # EventBridge errors that no retry gets past: the entry itself was refused (its size or its shape).
 _PERMANENT_BUS_ERRORS = frozenset({"ValidationException"})
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
 
 
 class SecretReader(Protocol):

@@ -36,9 +36,8 @@ from closeloop.domain.reopening import (
     ReopenResult,
     ReopenStep,
     TicketReopen,
-    UnknownSurveyError,
 )
-from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus
+from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus, UnknownSurveyError
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 ACME_HELPDESKS = {"zendesk": "https://acme.zendesk.com", "freshdesk": "https://acme.freshdesk.com"}

@@ -41,7 +41,14 @@ from closeloop.domain.published import (
     ReopenSkipReason,
     announce,
 )
-from closeloop.domain.surveys import ANSWER_SCALES, MAX_COMMENT_CHARS, ReopenClaim, Survey, SurveyResponse
+from closeloop.domain.surveys import (
+    ANSWER_SCALES,
+    MAX_COMMENT_CHARS,
+    ReopenClaim,
+    Survey,
+    SurveyResponse,
+    UnknownSurveyError,
+)
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
 FOLLOW_UP_SUBJECT_TEMPLATE = "alerts/follow_up_subject.txt.j2"
@@ -56,10 +63,6 @@ LINK_SCHEMES = frozenset({"http", "https"})
 
 
 # --- errors ------------------------------------------------------------------------------------------
-
-
-class UnknownSurveyError(Exception):
-    """The reopen request names no stored survey."""
 
 
 class UnknownResponseError(Exception):

@@ -18,7 +18,7 @@ from closeloop.domain.messages import (
     mailbox_problem,
 )
 from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
-from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus, answer_key
+from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus, UnknownSurveyError, answer_key
 from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
 from closeloop.domain.timing import customer_zone
 
@@ -47,10 +47,6 @@ class MailRecipientUnverifiedError(MailRejectedError):
 
 class MailOutcomeUnknownError(Exception):
     """The request may have reached the mail service: sending again could send twice."""
-
-
-class UnknownSurveyError(Exception):
-    """The send request names no stored survey."""
 
 
 class SendOutcomeUnknownError(Exception):

@@ -88,6 +88,10 @@ def customer_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+class UnknownSurveyError(Exception):
+    """A request (to send a survey, or to reopen its ticket) names no stored survey."""
+
+
 # What the store answers when a conditional write finds the work already done (at-least-once delivery).
 
 

@@ -16,8 +16,8 @@ from closeloop.domain.reopening import (
     HelpdeskUnavailableError,
     ReopenStepError,
     UnknownResponseError,
-    UnknownSurveyError,
 )
+from closeloop.domain.surveys import UnknownSurveyError
 from closeloop.observability import logger, metrics, trace_handler
 
 # What this function needs from its environment, checked before the first message is touched.

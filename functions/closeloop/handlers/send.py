@@ -15,8 +15,8 @@ from closeloop.domain.sending import (
     MailRetryableError,
     SendOutcomeUnknownError,
     SendRejectedError,
-    UnknownSurveyError,
 )
+from closeloop.domain.surveys import UnknownSurveyError
 from closeloop.observability import logger, metrics, trace_handler
 
 # What this function needs from its environment, checked before the first message is touched.
