@@ -24,7 +24,8 @@ from closeloop.adapters.comprehend import (
     comprehend_language,
     truncate_utf8,
 )
-from closeloop.domain.judgment import CommentSignal, NegativityThresholds, SurveyAnswer, judge_answer
+from closeloop.domain.judgment import CommentSignal, NegativityThresholds, judge_answer
+from closeloop.domain.surveys import SurveyAnswer
 
 REGION = "eu-west-1"
 

@@ -10,11 +10,11 @@ from closeloop.domain.judgment import (
     CommentSignal,
     LexiconClassifier,
     NegativityThresholds,
-    SurveyAnswer,
     Verdict,
     judge_answer,
     language_of,
 )
+from closeloop.domain.surveys import SurveyAnswer
 
 DEFAULTS = NegativityThresholds()
 

@@ -24,12 +24,7 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, Signer
 
-from closeloop.domain.judgment import (
-    CommentClassifier,
-    NegativityThresholds,
-    SurveyAnswer,
-    judge_answer,
-)
+from closeloop.domain.judgment import CommentClassifier, NegativityThresholds, judge_answer
 from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner
 from closeloop.domain.published import CustomerUnsubscribed, EventPublisher, SurveyResponseReceived, announce
 from closeloop.domain.surveys import (
@@ -37,6 +32,7 @@ from closeloop.domain.surveys import (
     MAX_COMMENT_CHARS,
     REASON_CODES,
     Survey,
+    SurveyAnswer,
     SurveyResponse,
     SurveyStatus,
     SurveyType,
@@ -133,22 +129,13 @@ class FormTooLargeError(SurveyPageError):
 
 @dataclass(frozen=True)
 class AnswerForm:
-    """What the customer filled in, as text (used to show the form again when it has errors)."""
+    """What the customer filled in, as text (used to show the form again when it has errors);
+    ``parse_answer`` turns it into a valid ``SurveyAnswer``."""
 
     choice: str | None = None
     resolved: str | None = None
     comment: str = ""
     reasons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ParsedAnswer:
-    """A valid answer to one survey."""
-
-    score: int | None
-    resolved: bool | None
-    comment: str | None
-    reasons: tuple[str, ...]
 
 
 def preselected_choice(survey_type: SurveyType, value: str | None) -> str | None:
@@ -175,7 +162,7 @@ def read_answer_form(survey_type: SurveyType, fields: Mapping[str, Sequence[str]
     )
 
 
-def parse_answer(survey_type: SurveyType, form: AnswerForm) -> ParsedAnswer:
+def parse_answer(survey_type: SurveyType, form: AnswerForm) -> SurveyAnswer:
     """Validate a submitted form against the survey type; raises ``InvalidAnswerError`` naming each
     field in error. The comment is trimmed and may be empty; reasons must be codes the page offers."""
     errors: dict[str, str] = {}
@@ -209,7 +196,7 @@ def parse_answer(survey_type: SurveyType, form: AnswerForm) -> ParsedAnswer:
         # The form is shown again with what was sent, but never more of it than a valid form holds:
         # a page must not repeat unbounded input back (the comment's error asks to shorten it).
         raise InvalidAnswerError(errors, replace(form, comment=form.comment[:MAX_COMMENT_CHARS]))
-    return ParsedAnswer(score=score, resolved=resolved, comment=comment or None, reasons=reasons)
+    return SurveyAnswer(survey_type, score=score, resolved=resolved, comment=comment or None, reasons=reasons)
 
 
 def is_bad_choice(survey_type: SurveyType, choice: int | str, thresholds: NegativityThresholds) -> bool:
@@ -387,31 +374,20 @@ class SurveyAnswers:
         survey = self._answerable_survey(token, now)
         return OpenedSurvey(survey, self._store.latest_response(survey.survey_id))
 
-    def record_response(self, token: str, answer: ParsedAnswer, locale: str, now: datetime) -> RecordedAnswer:
-        """Verify the link, judge and store the answer, announce it, and when it is negative ask for a
-        reopen check after the grace period."""
+    def record_response(self, token: str, answer: SurveyAnswer, locale: str, now: datetime) -> RecordedAnswer:
+        """Verify the link, judge and store the answer (given on a page in ``locale``), announce it, and when
+        it is negative ask for a reopen check after the grace period."""
         survey = self._answerable_survey(token, now)
-        verdict = judge_answer(
-            SurveyAnswer(
-                survey_type=survey.survey_type,
-                score=answer.score,
-                resolved=answer.resolved,
-                comment=answer.comment,
-                reasons=answer.reasons,
-                locale=locale,
-            ),
-            self._policy.thresholds,
-            self._classifier,
-        )
-        response = SurveyResponse(
+        if answer.survey_type != survey.survey_type:
+            raise ValueError(f"a {answer.survey_type} answer cannot answer a {survey.survey_type} survey")
+        # The comment is read in the language of the page it was written on.
+        answer = replace(answer, locale=locale)
+        verdict = judge_answer(answer, self._policy.thresholds, self._classifier)
+        response = SurveyResponse.of(
+            answer,
             response_id=uuid.uuid4().hex,
             survey_id=survey.survey_id,
             received_at=now,
-            score=answer.score,
-            resolved=answer.resolved,
-            comment=answer.comment,
-            reasons=answer.reasons,
-            locale=locale,
             negative=verdict.negative,
             verdict_reasons=verdict.reasons,
         )

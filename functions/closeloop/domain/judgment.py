@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Protocol
 
-from closeloop.domain.surveys import SCORE_RANGES, SURVEY_TYPES, SurveyType
+from closeloop.domain.surveys import SCORE_RANGES, SurveyAnswer, SurveyType
 
 NOT_RESOLVED_REASON_CODE = "not_resolved"
 
@@ -52,29 +52,6 @@ class VerdictReason(StrEnum):
     LOW_SCORE = "low_score"
     NOT_RESOLVED = "not_resolved"
     NEGATIVE_COMMENT = "negative_comment"
-
-
-@dataclass(frozen=True)
-class SurveyAnswer:
-    """What one customer answered. Raises ``ValueError`` when the answer does not fit its survey type."""
-
-    survey_type: SurveyType
-    score: int | None
-    resolved: bool | None
-    comment: str | None
-    reasons: tuple[str, ...] = ()
-    locale: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.survey_type not in SURVEY_TYPES:
-            raise ValueError(f"unknown survey type {self.survey_type!r}")
-        if self.score is None:
-            return
-        if self.survey_type == "resolved":
-            raise ValueError("a 'resolved' survey has no score; use the resolved answer")
-        low, high = SCORE_RANGES[self.survey_type]
-        if isinstance(self.score, bool) or not low <= self.score <= high:
-            raise ValueError(f"{self.survey_type} score must be {low}-{high}, got {self.score!r}")
 
 
 _THRESHOLD_ITEM = re.compile(r"^\s*(?P<kind>[a-z]+)\s*(?P<op><=|>=)\s*(?P<value>-?\d+)\s*$")

@@ -155,9 +155,35 @@ class Survey:
 
 
 @dataclass(frozen=True)
+class SurveyAnswer:
+    """What one customer answered to one survey. Raises ``ValueError`` when it does not fit the survey type.
+
+    ``locale`` is the language the answer was given in (the comment is read in it); None when unknown.
+    """
+
+    survey_type: SurveyType
+    score: int | None
+    resolved: bool | None
+    comment: str | None
+    reasons: tuple[str, ...] = ()
+    locale: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.survey_type not in SURVEY_TYPES:
+            raise ValueError(f"unknown survey type {self.survey_type!r}")
+        if self.score is None:
+            return
+        if self.survey_type == "resolved":
+            raise ValueError("a 'resolved' survey has no score; use the resolved answer")
+        low, high = SCORE_RANGES[self.survey_type]
+        if isinstance(self.score, bool) or not low <= self.score <= high:
+            raise ValueError(f"{self.survey_type} score must be {low}-{high}, got {self.score!r}")
+
+
+@dataclass(frozen=True)
 class SurveyResponse:
-    """One answer a customer submitted. A customer may answer again until the survey expires; every
-    version is kept and the latest one counts."""
+    """One answer a customer submitted, as stored with its verdict. A customer may answer again until the
+    survey expires; every version is kept and the latest one counts."""
 
     response_id: str
     survey_id: str
@@ -169,6 +195,33 @@ class SurveyResponse:
     locale: str
     negative: bool
     verdict_reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        answer: SurveyAnswer,
+        *,
+        response_id: str,
+        survey_id: str,
+        received_at: datetime,
+        negative: bool,
+        verdict_reasons: tuple[str, ...],
+    ) -> SurveyResponse:
+        """``answer`` as stored, with its verdict. It must name the locale it was given in."""
+        if answer.locale is None:
+            raise ValueError("an answer is stored with the locale it was given in")
+        return cls(
+            response_id=response_id,
+            survey_id=survey_id,
+            received_at=received_at,
+            score=answer.score,
+            resolved=answer.resolved,
+            comment=answer.comment,
+            reasons=answer.reasons,
+            locale=answer.locale,
+            negative=negative,
+            verdict_reasons=verdict_reasons,
+        )
 
 
 class ReopenClaim(StrEnum):
