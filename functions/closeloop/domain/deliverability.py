@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.published import CustomerSuppressed, EventPublisher, announce
 from closeloop.domain.surveys import Survey
+from closeloop.domain.validation import validation_problems
 
 SES_SOURCE = "aws.ses"
 
@@ -127,11 +128,7 @@ def parse_delivery_event(event: object) -> DeliveryEvent:
             raise InvalidDeliveryEventError(f"invalid {detail_type}: complaint: Field required")
     except ValidationError as error:
         # Where and what, never the offending values: they are email addresses.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'detail'}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise InvalidDeliveryEventError(f"invalid {detail_type}: {problems}") from error
+        raise InvalidDeliveryEventError(f"invalid {detail_type}: {validation_problems(error)}") from error
     tags = {name: tuple(values) for name, values in detail.mail.tags.items()}
     if detail.bounce is not None and detail.event_type == "Bounce":
         return DeliveryEvent(

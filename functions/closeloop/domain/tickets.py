@@ -23,6 +23,7 @@ from pydantic import (
 
 from closeloop.domain.surveys import is_email_address
 from closeloop.domain.surveys import ticket_key as ticket_key  # re-exported: a ticket's key
+from closeloop.domain.validation import validation_problems
 
 TICKETS_SOURCE = "closeloop.tickets"
 TICKET_CLOSED = "Ticket Closed"
@@ -137,9 +138,5 @@ def parse_ticket_event(event: dict[str, Any]) -> TicketClosed | TicketReopened:
     try:
         return models[detail_type].model_validate(event.get("detail"))
     except ValidationError as error:
-        # Report where and what, never the offending values (they may be personal data).
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'detail'}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise InvalidTicketEventError(f"invalid {detail_type}: {problems}") from error
+        # Where and what, never the offending values (they may be personal data).
+        raise InvalidTicketEventError(f"invalid {detail_type}: {validation_problems(error)}") from error

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from closeloop.domain.tickets import TicketClosed, TicketReopened
+from closeloop.domain.validation import validation_problems
 from closeloop.domain.webhook_errors import (
     UnknownProviderError,
     WebhookAuthenticationError,
@@ -343,11 +344,7 @@ def iana_time_zone(value: str | None) -> str | None:
 
 def _validation_reason(error: ValidationError) -> str:
     """Field paths and messages only: pydantic's default text would echo the offending value."""
-    problems = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "payload"
-        problems.append(f"{location}: {item['msg']}")
-    return "invalid ticket: " + "; ".join(problems)
+    return "invalid ticket: " + validation_problems(error, whole="payload")
 
 
 # Zendesk ------------------------------------------------------------------------------------------
