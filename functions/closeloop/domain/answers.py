@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from itsdangerous import BadSignature, Signer
 
 from closeloop.domain.judgment import CommentClassifier, NegativityThresholds, judge_answer
-from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner
+from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner, SigningKeys
 from closeloop.domain.published import CustomerUnsubscribed, EventPublisher, SurveyResponseReceived, announce
 from closeloop.domain.surveys import (
     ANSWER_SCALES,
@@ -222,20 +222,13 @@ class FormTokens:
     Signed with the active key; every current key verifies, so key rotation does not break open pages.
     """
 
-    def __init__(self, keys: Mapping[str, str], active_key_id: str) -> None:
-        if not keys.get(active_key_id):
-            raise ValueError(f"active signing key {active_key_id!r} is missing")
-        # itsdangerous signs with the last key and verifies with any of them.
-        ordered = [key for key_id, key in keys.items() if key_id != active_key_id and key]
-        self._signer = Signer(
-            [*ordered, keys[active_key_id]], salt=FORM_TOKEN_SALT, digest_method=hashlib.sha256
-        )
+    def __init__(self, keys: SigningKeys) -> None:
+        self._signer = Signer(keys.rotation(), salt=FORM_TOKEN_SALT, digest_method=hashlib.sha256)
 
     @classmethod
     def from_secret(cls, secret: Mapping[str, object]) -> FormTokens:
         """Built from the same secret as ``LinkSigner``: ``{"active": "k2", "k1": "…", "k2": "…"}``."""
-        active = str(secret.get("active", ""))
-        return cls({name: str(value) for name, value in secret.items() if name != "active" and value}, active)
+        return cls(SigningKeys.from_secret(secret))
 
     def issue(self, link_token: str) -> str:
         return self._signer.get_signature(link_token).decode("ascii")

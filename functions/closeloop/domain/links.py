@@ -1,8 +1,9 @@
-"""Signed survey and unsubscribe links.
+"""Signed survey and unsubscribe links, and the signing keys they share with the survey form.
 
 A token names a survey, its purpose, an expiry and the id of the key that signed it; nothing about the
-customer. Tokens are signed with HMAC-SHA256 (itsdangerous) under keys kept in Secrets Manager, so a
-key can be rotated by adding a new key id and making it active while old links keep working.
+customer. Tokens are signed with HMAC-SHA256 (itsdangerous) under keys kept in Secrets Manager, which
+rotate the library's way: the active key signs, every key in the secret verifies. So a key is rotated by
+adding a new key id and making it active, and old links keep working until their key is removed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 
 
 class LinkPurpose(StrEnum):
@@ -30,6 +31,30 @@ class ExpiredLinkError(InvalidLinkError):
 
 
 @dataclass(frozen=True)
+class SigningKeys:
+    """The signing keys secret, ``{"active": "k2", "k1": "…", "k2": "…"}``: the active key signs, every
+    key verifies. Links (``LinkSigner``) and form tokens (``FormTokens``) are signed under the same keys."""
+
+    keys: Mapping[str, str]
+    active: str
+
+    def __post_init__(self) -> None:
+        if not self.keys.get(self.active):
+            raise ValueError(f"active signing key {self.active!r} is missing")
+
+    @classmethod
+    def from_secret(cls, secret: Mapping[str, object]) -> SigningKeys:
+        """The keys of the secret's JSON; a key with an empty value is no key."""
+        keys = {name: str(value) for name, value in secret.items() if name != "active" and value}
+        return cls(keys, str(secret.get("active", "")))
+
+    def rotation(self) -> list[str]:
+        """The keys as itsdangerous takes them: it signs with the last one and verifies with any."""
+        older = [key for key_id, key in self.keys.items() if key_id != self.active and key]
+        return [*older, self.keys[self.active]]
+
+
+@dataclass(frozen=True)
 class LinkClaims:
     """What a verified link token says: which survey, what for, until when, signed with which key."""
 
@@ -40,62 +65,45 @@ class LinkClaims:
 
 
 class LinkSigner:
-    """Issues and verifies tokens under a set of keys, signing with the active one."""
+    """Issues tokens under the active key and verifies them under any current key."""
 
-    def __init__(self, keys: Mapping[str, str], active_key_id: str) -> None:
-        if active_key_id not in keys or not keys[active_key_id]:
-            raise ValueError(f"active signing key {active_key_id!r} is missing")
-        self._keys = dict(keys)
-        self._active = active_key_id
+    def __init__(self, keys: SigningKeys) -> None:
+        self._active = keys.active
+        self._serializers = {
+            purpose: URLSafeSerializer(
+                keys.rotation(),
+                salt=f"closeloop.{purpose.value}",
+                signer_kwargs={"digest_method": hashlib.sha256},
+            )
+            for purpose in LinkPurpose
+        }
 
     @classmethod
     def from_secret(cls, secret: Mapping[str, object]) -> LinkSigner:
         """Build from the secret's JSON: ``{"active": "k2", "k1": "…", "k2": "…"}``."""
-        active = str(secret.get("active", ""))
-        keys = {name: str(value) for name, value in secret.items() if name != "active" and value}
-        return cls(keys, active)
-
-    def _serializer(self, key_id: str, purpose: LinkPurpose) -> URLSafeSerializer:
-        return URLSafeSerializer(
-            self._keys[key_id],
-            salt=f"closeloop.{purpose.value}",
-            signer_kwargs={
-                "digest_method": hashlib.sha256,
-            },
-        )
+        return cls(SigningKeys.from_secret(secret))
 
     def issue(self, survey_id: str, purpose: LinkPurpose, expires_at: datetime) -> str:
         payload = {"s": survey_id, "e": int(expires_at.timestamp()), "k": self._active}
-        token = self._serializer(self._active, purpose).dumps(payload)
-        return str(token)
+        return str(self._serializers[purpose].dumps(payload))
 
     def verify(self, token: str, purpose: LinkPurpose, now: datetime) -> LinkClaims:
-        """The token's claims; raises ``InvalidLinkError`` or ``ExpiredLinkError``."""
-        key_id = self._claimed_key_id(token)
-        if key_id not in self._keys:
-            raise InvalidLinkError("unknown signing key")
+        """The token's claims; raises ``InvalidLinkError`` or ``ExpiredLinkError``.
+
+        Nothing in the token is read before its signature is checked; the key id it names is then a
+        signed claim, kept to tell which key a link was issued under.
+        """
         try:
-            payload = self._serializer(key_id, purpose).loads(token)
-        except BadSignature as error:
+            payload = self._serializers[purpose].loads(token)
+        except BadData as error:
             raise InvalidLinkError("bad signature") from error
         if (
             not isinstance(payload, dict)
-            or payload.get("k") != key_id
+            or not isinstance(payload.get("k"), str)
             or not isinstance(payload.get("s"), str)
         ):
             raise InvalidLinkError("malformed token")
         expires_at = datetime.fromtimestamp(int(payload["e"]), tz=UTC)
         if now >= expires_at:
             raise ExpiredLinkError("link expired")
-        return LinkClaims(survey_id=payload["s"], purpose=purpose, expires_at=expires_at, key_id=key_id)
-
-    def _claimed_key_id(self, token: str) -> str:
-        # The key id is read before the signature is checked only to choose the key to check it with.
-        any_key = next(iter(self._keys.values()))
-        try:
-            _, payload = URLSafeSerializer(any_key).loads_unsafe(token)
-        except Exception as error:
-            raise InvalidLinkError("malformed token") from error
-        if not isinstance(payload, dict) or not isinstance(payload.get("k"), str):
-            raise InvalidLinkError("malformed token")
-        return str(payload["k"])
+        return LinkClaims(survey_id=payload["s"], purpose=purpose, expires_at=expires_at, key_id=payload["k"])
