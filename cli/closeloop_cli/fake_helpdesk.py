@@ -5,7 +5,9 @@ credentials the real APIs take (Zendesk: basic auth ``{email}/token:{api_token}`
 ``{api_key}:X``), records every request so a test can assert on what the helpdesk received, and can be
 told to fail the next N requests to exercise retries (``fail_next``), or to process the next N writes and
 then answer 5xx, answer too late, or drop the connection (``fault_next_writes``): the outcome a client
-cannot know. Standard library only.
+cannot know. Like the real APIs it speaks HTTP/1.1 and keeps connections open, and it records which
+connection (the client's port) each request came on, so connection reuse can be checked. Standard
+library only.
 
 Served:
 
@@ -70,6 +72,7 @@ class RecordedRequest:
     provider: str
     status: int
     body: bytes = b""  # the raw body, exactly as received (signatures are computed over it)
+    client_port: int = 0  # identifies the connection: requests on one kept-alive connection share it
 
     @property
     def query(self) -> str:
@@ -247,6 +250,7 @@ class FakeHelpdesk:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "closeloop-fake-helpdesk/1"
+            protocol_version = "HTTP/1.1"  # keep-alive, as Zendesk and Freshdesk (every answer has a length)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet: requests are recorded
                 return
@@ -287,6 +291,7 @@ class FakeHelpdesk:
                         provider=provider,
                         status=status,
                         body=raw,
+                        client_port=int(self.client_address[1]),
                     )
                 )
                 if fault is not None and fault.kind == "drop":
@@ -298,7 +303,7 @@ class FakeHelpdesk:
                 try:
                     self._reply(status, encoded, extra_headers)
                 except (BrokenPipeError, ConnectionResetError):
-                    return  # the client gave up waiting (a stalled write)
+                    self.close_connection = True  # the client gave up waiting (a stalled write)
 
             def _reply(self, status: int, encoded: bytes, extra_headers: dict[str, str]) -> None:
                 self.send_response(status)
