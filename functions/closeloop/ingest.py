@@ -16,9 +16,9 @@ from typing import Any, Literal, Protocol, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from closeloop.adapters.events import EventPublishError
-from closeloop.adapters.helpdesks.zendesk import HelpdeskApiError
 from closeloop.adapters.secrets import SecretNotConfiguredError
 from closeloop.config import Settings
+from closeloop.domain.helpdesk_errors import HelpdeskError
 from closeloop.domain.published import EventPublisher
 from closeloop.domain.tickets import (
     TICKET_CLOSED,
@@ -148,7 +148,7 @@ def _zendesk_ticket_closed(change: ZendeskStatusChange, deps: WebhookDependencie
         directory = deps.zendesk()
         try:
             requester = directory.get_user(change.requester_id)
-        except HelpdeskApiError as error:
+        except HelpdeskError as error:
             if error.not_found:
                 return Ignored("requester not found in zendesk", change.ticket_id)
             raise
@@ -156,7 +156,7 @@ def _zendesk_ticket_closed(change: ZendeskStatusChange, deps: WebhookDependencie
             return Ignored("requester has no email address", change.ticket_id)
         assignee = _unless_missing(directory.get_user, change.assignee_id)
         group = _unless_missing(directory.get_group, change.group_id)
-    except HelpdeskApiError as error:
+    except HelpdeskError as error:
         raise WebhookUnavailableError(f"zendesk api unavailable ({error.reason})") from error
     except SecretNotConfiguredError as error:
         raise WebhookUnavailableError("zendesk api credentials are not configured") from error
@@ -169,7 +169,7 @@ def _unless_missing(fetch: Callable[[str], T], item_id: str | None) -> T | None:
         return None
     try:
         return fetch(item_id)
-    except HelpdeskApiError as error:
+    except HelpdeskError as error:
         if error.not_found:
             return None
         raise

@@ -19,6 +19,7 @@ from closeloop.adapters.alerts import (
     sns_subject,
 )
 from closeloop.adapters.rendering import EmailRenderer
+from closeloop.domain.helpdesk_errors import HelpdeskUnavailableError
 from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, TeamLeads, team_lead
 from closeloop.domain.reopening import (
     CaseReopener,
@@ -26,7 +27,6 @@ from closeloop.domain.reopening import (
     EffectNotTakenError,
     HelpdeskDirectory,
     HelpdeskReopen,
-    HelpdeskUnavailableError,
     LeadAlert,
     LeadAlertError,
     NoHelpdeskAdapterError,

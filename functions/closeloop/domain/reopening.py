@@ -17,8 +17,9 @@ repeats only the steps not yet done. A step found started but not done had an un
 helpdesk write is then checked against the ticket's comments (the note's ``closeloop-ref`` marker) before
 it is tried again; the others cannot be checked, and are never repeated (see docs/reopening.md).
 
-Helpdesk adapters raise :class:`HelpdeskUnavailableError` when a later attempt may succeed (5xx, 429,
-timeouts) and :class:`HelpdeskRefusedError` when it never will (other 4xx, missing configuration).
+Helpdesk adapters raise ``HelpdeskUnavailableError`` when a later attempt may succeed (5xx, 429,
+timeouts) and ``HelpdeskRefusedError`` when it never will (other 4xx, missing configuration), both from
+``closeloop.domain.helpdesk_errors``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 from babel import Locale
 from babel.dates import format_date, format_datetime
 
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.leads import Lead, TeamLeads
 from closeloop.domain.published import (
     CaseReopened,
@@ -67,22 +69,6 @@ LINK_SCHEMES = frozenset({"http", "https"})
 
 class UnknownResponseError(Exception):
     """The survey has no answer, so the reopen request cannot be about one."""
-
-
-class HelpdeskUnavailableError(Exception):
-    """The helpdesk did not answer usefully (5xx, 429, timeout, connection error): retry later."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
-class HelpdeskRefusedError(Exception):
-    """The helpdesk refused the reopen (a 4xx other than 429), or no adapter can reach it: never retry."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
 
 
 class NoHelpdeskAdapterError(HelpdeskRefusedError):

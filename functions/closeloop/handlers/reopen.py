@@ -11,12 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
 from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
-from closeloop.domain.reopening import (
-    HelpdeskRefusedError,
-    HelpdeskUnavailableError,
-    ReopenStepError,
-    UnknownResponseError,
-)
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError, HelpdeskUnavailableError
+from closeloop.domain.reopening import ReopenStepError, UnknownResponseError
 from closeloop.domain.surveys import UnknownSurveyError
 from closeloop.observability import logger, metrics, trace_handler
 

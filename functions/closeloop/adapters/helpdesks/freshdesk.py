@@ -18,7 +18,8 @@ from typing import Any
 
 from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
 from closeloop.adapters.secrets import SecretNotConfiguredError
-from closeloop.domain.reopening import HelpdeskRefusedError, HelpdeskReopen, ReopenAction, TicketReopen
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 
 # Freshdesk's ticket statuses (2 Open, 3 Pending, 4 Resolved, 5 Closed).
 STATUS_OPEN = 2

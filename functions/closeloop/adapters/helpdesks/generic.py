@@ -26,7 +26,8 @@ from typing import Any
 
 from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
 from closeloop.adapters.secrets import SecretNotConfiguredError
-from closeloop.domain.reopening import HelpdeskRefusedError, HelpdeskReopen, ReopenAction, TicketReopen
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 
 TIMESTAMP_HEADER = "X-Closeloop-Timestamp"
 SIGNATURE_HEADER = "X-Closeloop-Signature"

@@ -29,13 +29,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from closeloop.adapters.secrets import SecretNotConfiguredError
-from closeloop.domain.reopening import (
-    HelpdeskRefusedError,
-    HelpdeskReopen,
-    HelpdeskUnavailableError,
-    ReopenAction,
-    TicketReopen,
-)
+from closeloop.domain.helpdesk_errors import HelpdeskError, HelpdeskRefusedError, HelpdeskUnavailableError
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 from closeloop.domain.webhooks import HelpdeskGroup, HelpdeskUser
 
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -44,19 +39,6 @@ _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 WRITE_TIMEOUT_SECONDS = 10.0
 # How much of a helpdesk's error answer is kept in a dead-letter reason.
 _ERROR_DETAIL_CHARS = 300
-
-
-class HelpdeskApiError(Exception):
-    """The helpdesk API did not answer usefully; ``status`` is its HTTP status when it answered."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-    @property
-    def not_found(self) -> bool:
-        return self.status == 404
 
 
 @dataclass(frozen=True)
@@ -107,7 +89,7 @@ class ZendeskClient:
     ) -> None:
         scheme = urllib.parse.urlsplit(base_url).scheme
         if scheme not in ("http", "https"):
-            raise HelpdeskApiError("zendesk base URL must be an http(s) URL")
+            raise HelpdeskRefusedError("zendesk base URL must be an http(s) URL")
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._policy = policy or RetryPolicy()
@@ -119,7 +101,7 @@ class ZendeskClient:
         body = self._get_json(f"/api/v2/users/{_path_id(user_id)}.json")
         user = body.get("user")
         if not isinstance(user, dict):
-            raise HelpdeskApiError("zendesk user response has no user object")
+            raise HelpdeskRefusedError("zendesk user response has no user object")
         return HelpdeskUser(
             id=str(user.get("id", user_id)),
             email=_optional_text(user.get("email")),
@@ -134,7 +116,7 @@ class ZendeskClient:
         body = self._get_json(f"/api/v2/groups/{_path_id(group_id)}.json")
         group = body.get("group")
         if not isinstance(group, dict):
-            raise HelpdeskApiError("zendesk group response has no group object")
+            raise HelpdeskRefusedError("zendesk group response has no group object")
         return HelpdeskGroup(id=str(group.get("id", group_id)), name=_optional_text(group.get("name")))
 
     def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
@@ -243,20 +225,22 @@ class ZendeskClient:
                 with urllib.request.urlopen(request, timeout=policy.timeout_seconds) as response:  # noqa: S310
                     loaded = json.loads(response.read())
                 if not isinstance(loaded, dict):
-                    raise HelpdeskApiError("zendesk answered with something other than a JSON object")
+                    raise HelpdeskUnavailableError("zendesk answered with something other than a JSON object")
                 return loaded
             except urllib.error.HTTPError as error:
                 status = error.code
                 retry_after = _retry_after_seconds(error.headers.get("Retry-After"))
                 error.close()
-                failure = HelpdeskApiError(f"zendesk answered {status}", status)
+                failure: HelpdeskError = HelpdeskUnavailableError(f"zendesk answered {status}", status)
                 if status not in _RETRYABLE:
+                    if status < 500:
+                        failure = HelpdeskRefusedError(f"zendesk answered {status}", status)
                     raise failure from None
             except (urllib.error.URLError, TimeoutError, OSError) as error:
-                failure = HelpdeskApiError(f"zendesk unreachable: {type(error).__name__}")
+                failure = HelpdeskUnavailableError(f"zendesk unreachable: {type(error).__name__}")
                 retry_after = None
             except ValueError as error:
-                raise HelpdeskApiError("zendesk answered with invalid JSON") from error
+                raise HelpdeskUnavailableError("zendesk answered with invalid JSON") from error
 
             if retry_after is not None and retry_after > policy.max_retry_after_seconds:
                 raise failure  # honouring a long Retry-After would outlive the webhook's timeout
@@ -303,10 +287,10 @@ def call_json(
         except OSError:
             detail = ""
         error.close()
-        reason = f"{service} answered {status}" + (f": {' '.join(detail.split())}" if detail.strip() else "")
+        reason, detail = f"{service} answered {status}", " ".join(detail.split())
         if status in _RETRYABLE or status >= 500:
-            raise HelpdeskUnavailableError(reason, status) from None
-        raise HelpdeskRefusedError(reason, status) from None
+            raise HelpdeskUnavailableError(reason, status, detail) from None
+        raise HelpdeskRefusedError(reason, status, detail) from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise HelpdeskUnavailableError(f"{service} unreachable: {type(error).__name__}") from error
     try:
@@ -326,7 +310,7 @@ def _ticket_id(value: str) -> str:
 
 def _path_id(value: str) -> str:
     if not value.isdigit():
-        raise HelpdeskApiError("zendesk ids are numeric")
+        raise HelpdeskRefusedError("zendesk ids are numeric")
     return value
 
 
