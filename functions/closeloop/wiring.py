@@ -23,6 +23,7 @@ from closeloop.config import Settings, load_settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import urllib3
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -236,6 +237,17 @@ def send_queue_disposal() -> MessageDisposal:
     return _disposal(config.send_queue_url, config.send_dlq_url)
 
 
+# ---- helpdesk APIs (the webhook route's Zendesk lookups, and ReopenFunction) ---------------------
+
+
+@cache
+def helpdesk_connections() -> urllib3.PoolManager:
+    """One connection pool for every helpdesk adapter: a connection per host, kept open and reused."""
+    from closeloop.adapters.helpdesks.http import connection_pool
+
+    return connection_pool()
+
+
 # ---- helpdesk webhooks (POST /webhooks/{provider}, ApiFunction) ---------------------------------
 
 
@@ -250,7 +262,9 @@ def _zendesk_credentials() -> ZendeskCredentials:
 def zendesk_client() -> ZendeskClient:
     from closeloop.adapters.helpdesks.zendesk import ZendeskClient
 
-    return ZendeskClient(settings().zendesk_base_url, credentials=_zendesk_credentials)
+    return ZendeskClient(
+        settings().zendesk_base_url, credentials=_zendesk_credentials, pool=helpdesk_connections()
+    )
 
 
 @cache
@@ -321,7 +335,9 @@ def _freshdesk_credentials() -> FreshdeskCredentials:
 def freshdesk_client() -> FreshdeskClient:
     from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient
 
-    return FreshdeskClient(settings().freshdesk_base_url, credentials=_freshdesk_credentials)
+    return FreshdeskClient(
+        settings().freshdesk_base_url, credentials=_freshdesk_credentials, pool=helpdesk_connections()
+    )
 
 
 def _generic_webhook_secret() -> str:
@@ -334,7 +350,9 @@ def _generic_webhook_secret() -> str:
 def generic_reopener() -> GenericWebhookReopener:
     from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
 
-    return GenericWebhookReopener(settings().generic_reopen_url, secret=_generic_webhook_secret)
+    return GenericWebhookReopener(
+        settings().generic_reopen_url, secret=_generic_webhook_secret, pool=helpdesk_connections()
+    )
 
 
 @cache
@@ -413,6 +431,8 @@ def delivery_queue_disposal() -> MessageDisposal:
 
 def reset() -> None:
     """Forget every cached client, adapter and setting (tests and the sandbox call this)."""
+    if helpdesk_connections.cache_info().currsize:
+        helpdesk_connections().clear()  # close the kept-alive connections rather than leave them to the GC
     load_settings.cache_clear()
     for name, value in list(globals().items()):
         if callable(value) and hasattr(value, "cache_clear") and name != "load_settings":

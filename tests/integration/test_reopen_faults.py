@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from closeloop import wiring
-from closeloop.adapters.helpdesks import zendesk
+from closeloop.adapters.helpdesks import http
 from closeloop.domain.reopening import ReopenStep
 from closeloop.handlers import reopen
 from tests.integration.conftest import LambdaContext, ReopenStack
@@ -175,7 +175,7 @@ def test_a_helpdesk_write_processed_but_not_confirmed_is_not_made_again(
     reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     # GIVEN Zendesk processes the update, then answers 503, drops the connection, or answers too late
-    monkeypatch.setattr(zendesk, "WRITE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(http, "WRITE_TIMEOUT_SECONDS", 0.5)
     reopen_stack.helpdesk.fault_next_writes(1, kind, seconds=1.5)
     survey = sent_survey(reopen_stack.stack)
     reopen_stack.request(survey, answer(survey, 1, "Rotto"))

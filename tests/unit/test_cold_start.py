@@ -42,13 +42,15 @@ PAGE_RENDERING = {"jinja2", "markupsafe", "closeloop.adapters.rendering", "close
 RENDERING = PAGE_RENDERING | {"babel"}
 HELPDESKS = {
     "closeloop.ingest",
+    "closeloop.adapters.helpdesks.http",
     "closeloop.adapters.helpdesks.zendesk",
     "closeloop.adapters.helpdesks.freshdesk",
     "closeloop.adapters.helpdesks.generic",
 }
 # What a function must not load, because its work never needs it. (Small leftovers are allowed where
 # avoiding them would cost clarity: the webhook route loads Babel through the Zendesk adapter's reopen
-# types, about 5 ms; the reopen function loads itsdangerous through the mail adapter, under 2 ms.)
+# types when its first Zendesk lookup builds the client, about 5 ms; the reopen function loads
+# itsdangerous through the mail adapter, under 2 ms.)
 NOT_NEEDED: Mapping[str, set[str]] = {
     "ApiFunction webhook": PAGE_RENDERING | {"closeloop.domain.answers", "closeloop.domain.judgment"},
     "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks"},

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import html
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
+from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.adapters.secrets import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
+
+if TYPE_CHECKING:
+    import urllib3
 
 # Freshdesk's ticket statuses (2 Open, 3 Pending, 4 Resolved, 5 Closed).
 STATUS_OPEN = 2
@@ -49,19 +51,20 @@ def note_html(text: str) -> str:
 
 
 class FreshdeskClient:
-    """Reopens Freshdesk tickets. ``credentials`` may be a callable (a rotated key is picked up)."""
+    """Reopens Freshdesk tickets. ``credentials`` may be a callable (a rotated key is picked up);
+    ``pool`` is the process's connection pool (``http.connection_pool``).
+
+    Every request is tried once (``HelpdeskHttp.request_once``): the reopen queue retries with backoff.
+    """
 
     def __init__(
         self,
         base_url: str,
         credentials: FreshdeskCredentials | Callable[[], FreshdeskCredentials],
-        timeout_seconds: float = WRITE_TIMEOUT_SECONDS,
+        pool: urllib3.PoolManager | None = None,
     ) -> None:
-        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
-            raise HelpdeskRefusedError("freshdesk base URL must be an http(s) URL")
-        self._base_url = base_url.rstrip("/")
+        self._http = HelpdeskHttp("freshdesk", base_url.rstrip("/"), pool)
         self._credentials = credentials
-        self._timeout = timeout_seconds
 
     def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         """Set the ticket to Open, then add the private note (unless ``verify_first`` finds it there)."""
@@ -93,11 +96,4 @@ class FreshdeskClient:
             credentials = self._credentials() if callable(self._credentials) else self._credentials
         except SecretNotConfiguredError as error:
             raise HelpdeskRefusedError(f"freshdesk credentials: {error}") from error
-        return call_json(
-            "freshdesk",
-            method,
-            self._base_url + path,
-            {"Authorization": credentials.authorization()},
-            payload,
-            timeout=self._timeout,
-        )
+        return self._http.request_once(method, path, {"Authorization": credentials.authorization()}, payload)

@@ -10,9 +10,9 @@ receiver check that closeloop sent it and that it is fresh:
 A receiver recomputes the HMAC over the raw bytes it received (before parsing the JSON), compares it in
 constant time, and rejects timestamps older than five minutes (``verify_signature`` is that recipe).
 ``X-Closeloop-Delivery`` is stable across retries of the same reopen, so a receiver can ignore
-duplicates. Any 2xx answer means delivered; 5xx, 429 and timeouts are retried with backoff; other 4xx
-answers are refusals. The receiver may answer ``{"ticket_id": "..."}`` to name the ticket it reopened or
-created.
+duplicates. Any 2xx answer means delivered; 5xx, 429 and timeouts are retried by the reopen queue with
+backoff; any other answer (another 4xx, or a redirect: never followed) is a refusal. The receiver may
+answer ``{"ticket_id": "..."}`` to name the ticket it reopened or created.
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from closeloop.adapters.helpdesks.zendesk import WRITE_TIMEOUT_SECONDS, call_json
+from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.adapters.secrets import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
+
+if TYPE_CHECKING:
+    import urllib3
 
 TIMESTAMP_HEADER = "X-Closeloop-Timestamp"
 SIGNATURE_HEADER = "X-Closeloop-Signature"
@@ -105,19 +108,19 @@ def reopen_payload(request: TicketReopen) -> dict[str, Any]:
 
 
 class GenericWebhookReopener:
-    """POSTs a signed reopen request. ``secret`` may be a callable (a rotated secret is picked up)."""
+    """POSTs a signed reopen request, once per delivery (``HelpdeskHttp.request_once``). ``secret`` may be
+    a callable (a rotated secret is picked up); ``pool`` is the process's connection pool."""
 
     def __init__(
         self,
         url: str,
         secret: str | Callable[[], str],
         clock: Callable[[], float] = time.time,
-        timeout_seconds: float = WRITE_TIMEOUT_SECONDS,
+        pool: urllib3.PoolManager | None = None,
     ) -> None:
-        self._url = url
+        self._http = HelpdeskHttp("generic webhook", url, pool)
         self._secret = secret
         self._clock = clock
-        self._timeout = timeout_seconds
 
     def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         """POST the signed request. A receiver cannot be asked what it took, so ``verify_first`` changes
@@ -128,18 +131,15 @@ class GenericWebhookReopener:
             raise HelpdeskRefusedError(f"generic webhook secret: {error}") from error
         body = json.dumps(reopen_payload(request), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         timestamp = str(int(self._clock()))
-        answer = call_json(
-            "generic webhook",
+        answer = self._http.request_once(
             "POST",
-            self._url,
+            "",
             {
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
                 DELIVERY_HEADER: request.reference,
-                "User-Agent": "closeloop",
             },
             body,
-            timeout=self._timeout,
         )
         ticket_id = answer.get("ticket_id")
         return HelpdeskReopen(

@@ -1,44 +1,31 @@
 """A small Zendesk Support API client: the users and groups closeloop needs to describe a ticket, and
 reopening a ticket after a negative answer.
 
-Standard library only (``urllib.request``) to keep the Lambda package lean. Authentication is an API
-token: basic auth with ``{email}/token`` as the user name and the token as the password. Each request
-has a timeout; 429 and 5xx answers and network errors are retried a bounded number of times, honouring
-``Retry-After`` when Zendesk sends it, and within a total time budget that stays under the 10-12 seconds
-Zendesk waits for a webhook answer.
-
-Reopening (``reopen``) is a write and is tried once per delivery: the reopen queue retries it with
-exponential backoff, so an outage is waited out rather than hammered. Failures are typed:
-``HelpdeskUnavailableError`` (5xx, 429, timeouts, connection errors: retry later) or
-``HelpdeskRefusedError`` (any other 4xx: never retry). ``call_json`` is that single classified request,
-shared by the other helpdesk adapters. When an earlier attempt's outcome is unknown (``verify_first``),
-the ticket's comments are read first, and nothing is written when the note's marker is already there.
+Authentication is an API token: basic auth with ``{email}/token`` as the user name and the token as the
+password. Requests go through ``closeloop.adapters.helpdesks.http``, which holds the retry policy: the
+webhook route's lookups (users, groups) are retried a bounded number of times within a time budget that
+stays under the 10-12 seconds Zendesk waits for a webhook answer; reopening (``reopen``) is tried once per
+delivery, and the reopen queue retries it with exponential backoff, so an outage is waited out rather than
+hammered. Failures are ``HelpdeskUnavailableError`` (retry later) or ``HelpdeskRefusedError`` (never).
+When an earlier attempt's outcome is unknown (``verify_first``), the ticket's comments are read first, and
+nothing is written when the note's marker is already there.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.adapters.secrets import SecretNotConfiguredError
-from closeloop.domain.helpdesk_errors import HelpdeskError, HelpdeskRefusedError, HelpdeskUnavailableError
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 from closeloop.domain.webhooks import HelpdeskGroup, HelpdeskUser
 
-_RETRYABLE = frozenset({429, 500, 502, 503, 504})
-
-# A write may take Zendesk longer than a read; the reopen function is not racing a webhook's deadline.
-WRITE_TIMEOUT_SECONDS = 10.0
-# How much of a helpdesk's error answer is kept in a dead-letter reason.
-_ERROR_DETAIL_CHARS = 300
+if TYPE_CHECKING:
+    import urllib3
 
 
 @dataclass(frozen=True)
@@ -61,44 +48,25 @@ def zendesk_credentials(secret: Mapping[str, Any]) -> ZendeskCredentials:
     return ZendeskCredentials(email=email, api_token=token)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts, backoff, the longest ``Retry-After`` honoured, and a total budget."""
-
-    timeout_seconds: float = 3.0
-    max_attempts: int = 3
-    backoff_seconds: float = 0.3
-    max_retry_after_seconds: float = 3.0
-    budget_seconds: float = 8.0
-
-
 class ZendeskClient:
-    """Reads Zendesk users and groups.
+    """Reads Zendesk users and groups, and reopens tickets.
 
     ``credentials`` may be a callable, so a cached client picks up a rotated API token from the secret
-    store without being rebuilt.
+    store without being rebuilt. ``pool`` is the process's connection pool (``http.connection_pool``).
     """
 
     def __init__(
         self,
         base_url: str,
         credentials: ZendeskCredentials | Callable[[], ZendeskCredentials],
-        policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        pool: urllib3.PoolManager | None = None,
     ) -> None:
-        scheme = urllib.parse.urlsplit(base_url).scheme
-        if scheme not in ("http", "https"):
-            raise HelpdeskRefusedError("zendesk base URL must be an http(s) URL")
-        self._base_url = base_url.rstrip("/")
+        self._http = HelpdeskHttp("zendesk", base_url.rstrip("/"), pool)
         self._credentials = credentials
-        self._policy = policy or RetryPolicy()
-        self._sleep = sleep
-        self._clock = clock
 
     def get_user(self, user_id: str) -> HelpdeskUser:
         """A user by id: email, name, locale and time zone (IANA when Zendesk knows it)."""
-        body = self._get_json(f"/api/v2/users/{_path_id(user_id)}.json")
+        body = self._lookup(f"/api/v2/users/{_path_id(user_id)}.json")
         user = body.get("user")
         if not isinstance(user, dict):
             raise HelpdeskRefusedError("zendesk user response has no user object")
@@ -113,7 +81,7 @@ class ZendeskClient:
 
     def get_group(self, group_id: str) -> HelpdeskGroup:
         """A group by id."""
-        body = self._get_json(f"/api/v2/groups/{_path_id(group_id)}.json")
+        body = self._lookup(f"/api/v2/groups/{_path_id(group_id)}.json")
         group = body.get("group")
         if not isinstance(group, dict):
             raise HelpdeskRefusedError("zendesk group response has no group object")
@@ -133,13 +101,13 @@ class ZendeskClient:
             return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
         comment = {"body": request.note, "public": False}
         try:
-            body = self._write(
+            body = self._request_once(
                 "PUT", f"/api/v2/tickets/{ticket_id}.json", {"ticket": {"status": "open", "comment": comment}}
             )
         except HelpdeskRefusedError as error:
             if error.status != 422:
                 raise
-            ticket = self._write("GET", f"/api/v2/tickets/{ticket_id}.json", None).get("ticket")
+            ticket = self._request_once("GET", f"/api/v2/tickets/{ticket_id}.json", None).get("ticket")
             if not isinstance(ticket, dict) or ticket.get("status") != "closed":
                 raise
             return self._create_follow_up(ticket_id, ticket, request)
@@ -149,7 +117,7 @@ class ZendeskClient:
 
     def has_comment(self, ticket_id: str, marker: str) -> bool:
         """Whether a comment of the ticket (newest first, one page of 100) contains ``marker``."""
-        body = self._write(
+        body = self._request_once(
             "GET", f"/api/v2/tickets/{_ticket_id(ticket_id)}/comments.json?sort_order=desc&per_page=100", None
         )
         comments = body.get("comments")
@@ -182,7 +150,7 @@ class ZendeskClient:
             if source.get(copied):
                 ticket[copied] = source[copied]
         # Zendesk keeps an idempotency key for a while: a retried creation returns the first ticket.
-        body = self._write(
+        body = self._request_once(
             "POST",
             "/api/v2/tickets.json",
             {"ticket": ticket},
@@ -193,7 +161,7 @@ class ZendeskClient:
             raise HelpdeskRefusedError("zendesk created a follow-up ticket but returned no id")
         return HelpdeskReopen(ReopenAction.FOLLOW_UP_CREATED, str(created["id"]))
 
-    def _write(
+    def _request_once(
         self,
         method: str,
         path: str,
@@ -205,101 +173,11 @@ class ZendeskClient:
         except SecretNotConfiguredError as error:
             raise HelpdeskRefusedError(f"zendesk credentials: {error}") from error
         headers = {"Authorization": credentials.authorization(), **(extra_headers or {})}
-        return call_json(
-            "zendesk", method, self._base_url + path, headers, payload, timeout=WRITE_TIMEOUT_SECONDS
-        )
+        return self._http.request_once(method, path, headers, payload)
 
-    def _get_json(self, path: str) -> dict[str, Any]:
+    def _lookup(self, path: str) -> dict[str, Any]:
         credentials = self._credentials() if callable(self._credentials) else self._credentials
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self._base_url + path,
-            headers={"Authorization": credentials.authorization(), "Accept": "application/json"},
-            method="GET",
-        )
-        policy = self._policy
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with urllib.request.urlopen(request, timeout=policy.timeout_seconds) as response:  # noqa: S310
-                    loaded = json.loads(response.read())
-                if not isinstance(loaded, dict):
-                    raise HelpdeskUnavailableError("zendesk answered with something other than a JSON object")
-                return loaded
-            except urllib.error.HTTPError as error:
-                status = error.code
-                retry_after = _retry_after_seconds(error.headers.get("Retry-After"))
-                error.close()
-                failure: HelpdeskError = HelpdeskUnavailableError(f"zendesk answered {status}", status)
-                if status not in _RETRYABLE:
-                    if status < 500:
-                        failure = HelpdeskRefusedError(f"zendesk answered {status}", status)
-                    raise failure from None
-            except (urllib.error.URLError, TimeoutError, OSError) as error:
-                failure = HelpdeskUnavailableError(f"zendesk unreachable: {type(error).__name__}")
-                retry_after = None
-            except ValueError as error:
-                raise HelpdeskUnavailableError("zendesk answered with invalid JSON") from error
-
-            if retry_after is not None and retry_after > policy.max_retry_after_seconds:
-                raise failure  # honouring a long Retry-After would outlive the webhook's timeout
-            wait = retry_after if retry_after is not None else policy.backoff_seconds * 2 ** (attempt - 1)
-            elapsed = self._clock() - started
-            if (
-                attempt >= policy.max_attempts
-                or elapsed + wait + policy.timeout_seconds > policy.budget_seconds
-            ):
-                raise failure
-            self._sleep(wait)
-
-
-def call_json(
-    service: str,
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    payload: Mapping[str, Any] | bytes | None,
-    timeout: float = WRITE_TIMEOUT_SECONDS,
-) -> dict[str, Any]:
-    """One JSON request to a helpdesk, once, with its failure classified.
-
-    Returns the answer's JSON object (a JSON array as ``{"items": array}``; empty when the answer is empty
-    or neither). Raises
-    ``HelpdeskUnavailableError`` for 5xx, 429, timeouts and connection errors, and
-    ``HelpdeskRefusedError`` for any other status outside 2xx (with the helpdesk's error text, shortened).
-    ``payload`` may be bytes already encoded (a signed body must be sent exactly as signed).
-    """
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise HelpdeskRefusedError(f"{service} URL must be an http(s) URL")
-    data = json.dumps(payload).encode("utf-8") if isinstance(payload, Mapping) else payload
-    all_headers = {"Accept": "application/json", **headers}
-    if data is not None:
-        all_headers.setdefault("Content-Type", "application/json; charset=utf-8")
-    request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
-            raw = response.read()
-    except urllib.error.HTTPError as error:
-        status = error.code
-        try:
-            detail = error.read()[:_ERROR_DETAIL_CHARS].decode("utf-8", "replace")
-        except OSError:
-            detail = ""
-        error.close()
-        reason, detail = f"{service} answered {status}", " ".join(detail.split())
-        if status in _RETRYABLE or status >= 500:
-            raise HelpdeskUnavailableError(reason, status, detail) from None
-        raise HelpdeskRefusedError(reason, status, detail) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise HelpdeskUnavailableError(f"{service} unreachable: {type(error).__name__}") from error
-    try:
-        loaded = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return {}
-    if isinstance(loaded, list):
-        return {"items": loaded}  # Freshdesk lists (e.g. a ticket's conversations) are bare arrays
-    return loaded if isinstance(loaded, dict) else {}
+        return self._http.read_with_retries(path, {"Authorization": credentials.authorization()})
 
 
 def _ticket_id(value: str) -> str:
@@ -319,19 +197,3 @@ def _optional_text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
