@@ -52,7 +52,8 @@ HELPDESKS = {
 # types when its first Zendesk lookup builds the client, about 5 ms; the reopen function loads
 # itsdangerous through the mail adapter, under 2 ms.)
 NOT_NEEDED: Mapping[str, set[str]] = {
-    "ApiFunction webhook": PAGE_RENDERING | {"closeloop.domain.answers", "closeloop.domain.judgment"},
+    "ApiFunction webhook": PAGE_RENDERING
+    | {"closeloop.domain.answers", "closeloop.domain.judgment", "closeloop.domain.lexicon"},
     "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks"},
     "PlanFunction": RENDERING
     | HELPDESKS

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from closeloop.domain.judgment import (
-    CommentSignal,
-    LexiconClassifier,
-    NegativityThresholds,
-    Verdict,
-    judge_answer,
-    language_of,
-)
+from closeloop.domain.judgment import CommentSignal, NegativityThresholds, Verdict, judge_answer
+from closeloop.domain.lexicon import language_of
 from closeloop.domain.surveys import SurveyAnswer
 
 DEFAULTS = NegativityThresholds()
@@ -520,31 +512,3 @@ def test_thresholds_print_as_the_parameter_string_they_parse_from() -> None:
 def test_threshold_parsing_refuses_bad_input_with_a_clear_message(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NegativityThresholds.parse(text)
-
-
-# ---- extending the lexicon ----------------------------------------------------------------------------
-
-
-def test_a_business_can_add_its_own_phrases_to_the_shipped_lexicon() -> None:
-    # GIVEN a business whose customers say "still offline"
-    lexicon = LexiconClassifier.from_json(
-        json.dumps({"languages": {"en": {"unresolved": ["still offline"]}}})
-    )
-    answer = comment_answer("Router still offline.", "en")
-
-    assert not judge_answer(answer, DEFAULTS).negative
-    assert judge_answer(answer, DEFAULTS, lexicon=lexicon).negative
-    # and the shipped phrases still apply
-    assert judge_answer(comment_answer("Still not working.", "en"), DEFAULTS, lexicon=lexicon).negative
-
-
-def test_a_lexicon_with_an_unknown_key_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown keys"):
-        LexiconClassifier.from_json(json.dumps({"languages": {"en": {"phrases": ["meh"]}}}))
-
-
-@pytest.mark.parametrize(
-    ("locale", "language"), [("pt-BR", "pt"), ("pt_br", "pt"), ("IT", "it"), ("", None), (None, None)]
-)
-def test_language_of_a_locale_is_its_primary_subtag(locale: str | None, language: str | None) -> None:
-    assert language_of(locale) == language
