@@ -28,7 +28,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from closeloop.adapters.dynamodb import TeamLeadRepository
+from closeloop.adapters.dynamodb.leads import TeamLeadRepository
 from closeloop.domain.leads import InvalidTeamLeadError, TeamLead, team_lead
 
 SANDBOX_OUTPUTS = Path(".sandbox/outputs.json")

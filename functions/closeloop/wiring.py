@@ -32,7 +32,13 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-    from closeloop.adapters.dynamodb import SurveyRepository, TeamLeadRepository
+    from closeloop.adapters.dynamodb.answers import DynamoAnswerStore
+    from closeloop.adapters.dynamodb.deliverability import DynamoDeliverabilityStore
+    from closeloop.adapters.dynamodb.leads import TeamLeadRepository
+    from closeloop.adapters.dynamodb.planning import DynamoPlanningStore
+    from closeloop.adapters.dynamodb.reopening import DynamoReopenStore
+    from closeloop.adapters.dynamodb.sending import DynamoSendingStore
+    from closeloop.adapters.dynamodb.table import SurveysTable
     from closeloop.adapters.events import EventBusPublisher
     from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
     from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
@@ -143,11 +149,12 @@ def event_publisher() -> EventBusPublisher:
 
 
 @cache
-def survey_repository() -> SurveyRepository:
-    from closeloop.adapters.dynamodb import SurveyRepository
+def surveys_table() -> SurveysTable:
+    """The client, name and retention that every store on the surveys table shares."""
+    from closeloop.adapters.dynamodb.table import SurveysTable
 
     config = settings()
-    return SurveyRepository(dynamodb_client(), config.surveys_table, timedelta(days=config.retention_days))
+    return SurveysTable(dynamodb_client(), config.surveys_table, timedelta(days=config.retention_days))
 
 
 def _disposal(queue_url: str, dead_letter_url: str) -> MessageDisposal:
@@ -198,11 +205,18 @@ def send_scheduler() -> SurveySendScheduler:
 
 
 @cache
+def planning_store() -> DynamoPlanningStore:
+    from closeloop.adapters.dynamodb.planning import DynamoPlanningStore
+
+    return DynamoPlanningStore(surveys_table())
+
+
+@cache
 def follow_up_planner() -> FollowUpPlanner:
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
 
     return FollowUpPlanner(
-        survey_repository(), send_scheduler(), event_publisher(), PlanningPolicy.from_settings(settings())
+        planning_store(), send_scheduler(), event_publisher(), PlanningPolicy.from_settings(settings())
     )
 
 
@@ -216,13 +230,20 @@ def plan_queue_disposal() -> MessageDisposal:
 
 
 @cache
+def sending_store() -> DynamoSendingStore:
+    from closeloop.adapters.dynamodb.sending import DynamoSendingStore
+
+    return DynamoSendingStore(surveys_table())
+
+
+@cache
 def survey_sender() -> SurveySender:
     from closeloop.adapters.mail import SesMailer
     from closeloop.domain.sending import SendingPolicy, SurveySender
 
     config = settings()
     return SurveySender(
-        survey_repository(),
+        sending_store(),
         email_renderer(),
         SesMailer(sesv2_client(), config.ses_configuration_set),
         link_signer,
@@ -304,14 +325,21 @@ def answer_comment_classifier() -> CommentClassifier | None:
 
 
 @cache
+def answer_store() -> DynamoAnswerStore:
+    from closeloop.adapters.dynamodb.answers import DynamoAnswerStore
+
+    return DynamoAnswerStore(surveys_table())
+
+
+@cache
 def survey_page_flow() -> SurveyPageFlow:
-    from closeloop.adapters.pages import RepositoryAnswerStore, SqsReopenChecks, SurveyPageFlow, SurveyPages
+    from closeloop.adapters.pages import SqsReopenChecks, SurveyPageFlow, SurveyPages
     from closeloop.domain.answers import AnswerPolicy, SurveyAnswers
 
     config = settings()
     policy = AnswerPolicy.from_settings(config.negative_thresholds, config.grace_minutes)
     answers = SurveyAnswers(
-        RepositoryAnswerStore(survey_repository()),
+        answer_store(),
         link_signer,
         event_publisher(),
         SqsReopenChecks(sqs_client(), config.reopen_queue_url),
@@ -358,9 +386,16 @@ def generic_reopener() -> GenericWebhookReopener:
 @cache
 def team_lead_repository() -> TeamLeadRepository:
     """Each team's lead, kept in the surveys table (``closeloop leads``)."""
-    from closeloop.adapters.dynamodb import TeamLeadRepository
+    from closeloop.adapters.dynamodb.leads import TeamLeadRepository
 
     return TeamLeadRepository(dynamodb_client(), settings().surveys_table)
+
+
+@cache
+def reopen_store() -> DynamoReopenStore:
+    from closeloop.adapters.dynamodb.reopening import DynamoReopenStore
+
+    return DynamoReopenStore(surveys_table())
 
 
 @cache
@@ -387,7 +422,7 @@ def case_reopener() -> CaseReopener:
         configuration_set=config.ses_configuration_set,
     )
     return CaseReopener(
-        survey_repository(),
+        reopen_store(),
         HelpdeskDirectory(adapters, generic_reopener if config.generic_reopen_url else None),
         alerter,
         email_renderer(),
@@ -417,10 +452,17 @@ def reopen_queue_disposal() -> MessageDisposal:
 
 
 @cache
+def deliverability_store() -> DynamoDeliverabilityStore:
+    from closeloop.adapters.dynamodb.deliverability import DynamoDeliverabilityStore
+
+    return DynamoDeliverabilityStore(surveys_table())
+
+
+@cache
 def deliverability_recorder() -> DeliverabilityRecorder:
     from closeloop.domain.deliverability import DeliverabilityRecorder
 
-    return DeliverabilityRecorder(survey_repository(), event_publisher())
+    return DeliverabilityRecorder(deliverability_store(), event_publisher())
 
 
 @cache

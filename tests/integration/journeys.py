@@ -57,12 +57,13 @@ def sent_messages() -> list[EmailMessage]:
 def sent_survey(stack: Stack, ticket_id: str = "4521", **detail: Any) -> Survey:
     """A survey planned for a freshly solved ticket and recorded as sent (without rendering an email)."""
     deliver(stack, solved_ticket(ticket_id=ticket_id, **detail))
-    repository = wiring.survey_repository()
     helpdesk = detail.get("helpdesk", "zendesk")
-    [survey] = [s for s in repository.surveys_of_ticket(f"{helpdesk}#{ticket_id}") if s.status == "planned"]
+    planned_surveys = wiring.planning_store().surveys_of_ticket(f"{helpdesk}#{ticket_id}")
+    [survey] = [s for s in planned_surveys if s.status == "planned"]
     now = datetime.now(UTC)
-    repository.claim_for_sending(survey.survey_id, now)
-    repository.mark_sent(survey.survey_id, "ses-id", now, now + timedelta(days=28))
+    sending = wiring.sending_store()
+    sending.claim_for_sending(survey.survey_id, now)
+    sending.mark_sent(survey.survey_id, "ses-id", now, now + timedelta(days=28))
     stack.drain(stack.send_queue)
     stack.drain(stack.bus_tap)
     return survey
@@ -83,5 +84,5 @@ def answer(survey: Survey, score: int, comment: str | None = None, minutes: int 
         comment=comment, reasons=("not_resolved",) if negative else (), locale="it", negative=negative,
         verdict_reasons=("low_score",) if negative else (),
     )  # fmt: skip
-    wiring.survey_repository().add_response(survey, response)
+    wiring.answer_store().add_response(survey, response)
     return response

@@ -88,7 +88,7 @@ def test_leads_live_beside_the_surveys_without_touching_them(stack: Stack) -> No
     survey = sent_survey(stack)
     wiring.team_lead_repository().put(team_lead("Billing", "ana@acme.example"), datetime.now(UTC))
     # THEN the customer's surveys are still exactly their surveys
-    assert [s.survey_id for s in wiring.survey_repository().customer_surveys(survey.customer_email)] == [
+    assert [s.survey_id for s in wiring.reopen_store().customer_surveys(survey.customer_email)] == [
         survey.survey_id
     ]
 

@@ -68,7 +68,7 @@ def test_excluded_tag_records_a_skip_with_its_reason(stack: Stack) -> None:
 
 
 def test_suppressed_customer_is_not_surveyed(stack: Stack) -> None:
-    wiring.survey_repository().suppress("giulia.rossi@example.com", "unsubscribed", datetime.now(UTC))
+    wiring.answer_store().suppress("giulia.rossi@example.com", "unsubscribed", datetime.now(UTC))
     deliver(stack, solved_ticket())
     assert surveys(stack) == []
     assert stack.published("Survey Skipped")[0]["detail"]["reason"] == "suppressed"

@@ -136,7 +136,7 @@ def test_a_claim_write_applied_but_answered_late_is_recognised_and_the_survey_se
 
 def test_a_concurrent_senders_claim_is_not_mistaken_for_ours(stack: Stack) -> None:
     survey_id = planned(stack)
-    repository = wiring.survey_repository()
+    repository = wiring.sending_store()
     from datetime import UTC, datetime
 
     repository.claim_for_sending(survey_id, datetime.now(UTC))

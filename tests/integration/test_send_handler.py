@@ -72,7 +72,7 @@ def test_a_survey_cancelled_before_its_send_sends_nothing(stack: Stack) -> None:
 
 def test_an_address_suppressed_after_planning_is_not_mailed(stack: Stack) -> None:
     planned(stack)
-    wiring.survey_repository().suppress("giulia.rossi@example.com", "complaint", datetime.now(UTC))
+    wiring.deliverability_store().suppress("giulia.rossi@example.com", "complaint", datetime.now(UTC))
     run_send(stack)
     assert sent_messages() == []
     assert surveys(stack)[0]["status"]["S"] == "suppressed"
@@ -130,7 +130,7 @@ def test_poison_send_requests_are_dead_lettered_with_a_reason(stack: Stack, body
 
 def test_a_survey_left_mid_send_by_a_crash_is_dead_lettered_not_resent(stack: Stack) -> None:
     survey_id = planned(stack)
-    wiring.survey_repository().claim_for_sending(survey_id, datetime.now(UTC))
+    wiring.sending_store().claim_for_sending(survey_id, datetime.now(UTC))
     run_send(stack)
     assert sent_messages() == []
     [parked] = stack.drain(stack.send_dlq)

@@ -101,7 +101,7 @@ def test_answering_again_changes_the_answer_and_keeps_the_history(pages: Stack) 
     assert [item["score"]["N"] for item in history] == ["2", "5"]
     [survey] = surveys(pages)
     assert survey["response_count"]["N"] == "2"
-    assert wiring.survey_repository().latest_response(survey["survey_id"]["S"]).score == 5  # type: ignore[union-attr]
+    assert wiring.answer_store().latest_response(survey["survey_id"]["S"]).score == 5  # type: ignore[union-attr]
 
 
 def test_a_negative_answer_requests_a_reopen_check_after_the_grace_period(pages: Stack) -> None:
@@ -294,7 +294,7 @@ def test_one_click_unsubscribe_suppresses_the_address_and_later_plans_skip_it(pa
     status, _ = call(http_event("POST", links()["unsubscribe"], {"List-Unsubscribe": "One-Click"}))
     # THEN the address is suppressed and it is announced once
     assert status == 200
-    assert wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+    assert wiring.answer_store().is_suppressed("giulia.rossi@example.com")
     assert len(pages.published("Customer Unsubscribed")) == 1
     # AND a later solved ticket of hers is skipped as suppressed
     deliver(pages, solved_ticket(ticket_id="9999", closed_at=datetime.now(UTC).isoformat()))
@@ -306,7 +306,7 @@ def test_one_click_unsubscribe_suppresses_the_address_and_later_plans_skip_it(pa
 def test_an_unsubscribe_post_without_the_one_click_body_is_refused(pages: Stack) -> None:
     status, _ = call(http_event("POST", links()["unsubscribe"], {"something": "else"}))
     assert status == 400
-    assert not wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+    assert not wiring.answer_store().is_suppressed("giulia.rossi@example.com")
 
 
 # Hostile requests: a 4xx page with a reason, in bounded time, nothing written --------------------------
@@ -340,7 +340,7 @@ def test_a_form_with_more_fields_than_any_page_sends_is_refused(pages: Stack, li
     assert status == 400
     assert REFUSED in body
     assert snapshot(pages) == before
-    assert not wiring.survey_repository().is_suppressed("giulia.rossi@example.com")
+    assert not wiring.answer_store().is_suppressed("giulia.rossi@example.com")
 
 
 def test_a_body_larger_than_any_form_is_refused_as_too_large(pages: Stack) -> None:

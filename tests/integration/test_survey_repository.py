@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError
 
 from closeloop import wiring
+from closeloop.domain.answers import SurveyClosedError
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse
 from tests.integration.conftest import Stack
 from tests.integration.journeys import deliver, sent_survey, solved_ticket
@@ -25,11 +25,11 @@ def answer(survey: Survey, score: int, minutes: int, negative: bool) -> SurveyRe
 
 def test_every_answer_is_kept_and_the_latest_counts(stack: Stack) -> None:
     survey = sent_survey(stack)
-    repository = wiring.survey_repository()
-    repository.add_response(survey, answer(survey, 1, minutes=1, negative=True))
-    repository.add_response(survey, answer(survey, 5, minutes=2, negative=False))
-    assert [r.score for r in repository.responses(survey.survey_id)] == [1, 5]
-    latest = repository.latest_response(survey.survey_id)
+    answers = wiring.answer_store()
+    answers.add_response(survey, answer(survey, 1, minutes=1, negative=True))
+    answers.add_response(survey, answer(survey, 5, minutes=2, negative=False))
+    assert [r.score for r in wiring.reopen_store().responses(survey.survey_id)] == [1, 5]
+    latest = answers.latest_response(survey.survey_id)
     assert latest is not None
     assert latest.score == 5
     assert latest.negative is False
@@ -37,15 +37,15 @@ def test_every_answer_is_kept_and_the_latest_counts(stack: Stack) -> None:
 
 def test_an_unsent_survey_takes_no_answer(stack: Stack) -> None:
     deliver(stack, solved_ticket())
-    [survey] = wiring.survey_repository().surveys_of_ticket("zendesk#4521")
-    with pytest.raises(ClientError):
-        wiring.survey_repository().add_response(survey, answer(survey, 1, minutes=1, negative=True))
-    assert wiring.survey_repository().responses(survey.survey_id) == []
+    [survey] = wiring.planning_store().surveys_of_ticket("zendesk#4521")
+    with pytest.raises(SurveyClosedError):
+        wiring.answer_store().add_response(survey, answer(survey, 1, minutes=1, negative=True))
+    assert wiring.reopen_store().responses(survey.survey_id) == []
 
 
 def test_a_reopen_is_claimed_once_per_survey_and_handed_out_again_until_completed(stack: Stack) -> None:
     survey = sent_survey(stack)
-    repository = wiring.survey_repository()
+    repository = wiring.reopen_store()
     assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
     # an attempt that failed before completing can be retried
     assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
@@ -54,7 +54,7 @@ def test_a_reopen_is_claimed_once_per_survey_and_handed_out_again_until_complete
 
 
 def test_reopens_per_ticket_are_capped(stack: Stack) -> None:
-    repository = wiring.survey_repository()
+    repository = wiring.reopen_store()
     first = sent_survey(stack)
     second = Survey(**{**first.__dict__, "survey_id": "second"})
     assert repository.claim_reopen(first, cap=1, now=NOW) is ReopenClaim.CLAIMED
@@ -66,13 +66,13 @@ def test_a_customers_surveys_are_listed_newest_first(stack: Stack, monkeypatch: 
     wiring.reset()
     sent_survey(stack, ticket_id="1")
     deliver(stack, solved_ticket(ticket_id="2"))
-    surveys = wiring.survey_repository().customer_surveys("Giulia.Rossi@example.com")
+    surveys = wiring.reopen_store().customer_surveys("Giulia.Rossi@example.com")
     assert [s.ticket_id for s in surveys] == ["2", "1"]
 
 
 def test_a_completed_reopen_owes_its_lead_alert_until_it_is_marked_sent(stack: Stack) -> None:
     survey = sent_survey(stack)
-    repository = wiring.survey_repository()
+    repository = wiring.reopen_store()
     repository.claim_reopen(survey, cap=2, now=NOW)
     assert repository.reopen_outcome(survey) is None  # claimed, not done: the reopen itself is owed
     repository.complete_reopen(survey, {"action": "reopened", "helpdesk_ticket_id": "4521"}, NOW)

@@ -1,4 +1,4 @@
-"""The survey pages' edges: HTML rendering (``templates/pages/``), the answer store and reopen checks.
+"""The survey pages' edges: HTML rendering (``templates/pages/``) and reopen checks.
 
 Pages are full HTML documents rendered by the one ``EmailRenderer`` environment (autoescaped, strict),
 in the best shipped locale: ``?lang=`` first, then the survey's locale, then the browser's first
@@ -17,9 +17,7 @@ from urllib.parse import parse_qs, urlencode
 
 from babel import Locale
 from babel.dates import format_date
-from botocore.exceptions import ClientError
 
-from closeloop.adapters.dynamodb import SurveyRepository
 from closeloop.adapters.page_http import (
     MAX_QUERY_VALUE_CHARS,
     Page,
@@ -38,7 +36,6 @@ from closeloop.domain.answers import (
     InvalidAnswerError,
     MalformedRequestError,
     SurveyAnswers,
-    SurveyClosedError,
     SurveyPageError,
     check_same_site,
     is_bad_choice,
@@ -204,34 +201,6 @@ def form_fields(body: bytes) -> dict[str, list[str]]:
         return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError as error:  # parse_qs's only refusal here: "Max number of fields exceeded"
         raise MalformedRequestError(f"the form has more than {MAX_FORM_FIELDS} fields") from error
-
-
-class RepositoryAnswerStore:
-    """``SurveyRepository`` as the answers' store: a refused answer becomes ``SurveyClosedError``."""
-
-    def __init__(self, repository: SurveyRepository) -> None:
-        self._repository = repository
-
-    def get_survey(self, survey_id: str) -> Survey | None:
-        return self._repository.get_survey(survey_id)
-
-    def latest_response(self, survey_id: str) -> SurveyResponse | None:
-        return self._repository.latest_response(survey_id)
-
-    def add_response(self, survey: Survey, response: SurveyResponse) -> None:
-        try:
-            self._repository.add_response(survey, response)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            # The survey's status condition failed: it stopped taking answers since it was read.
-            raise SurveyClosedError(f"survey {survey.survey_id} no longer takes answers") from error
-
-    def is_suppressed(self, email: str) -> bool:
-        return self._repository.is_suppressed(email)
-
-    def suppress(self, email: str, reason: str, now: datetime) -> None:
-        self._repository.suppress(email, reason, now)
 
 
 class SqsReopenChecks:

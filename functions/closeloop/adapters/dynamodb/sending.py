@@ -1,0 +1,82 @@
+"""``SendingStore`` on the surveys table: the claim (planned → sending) that lets one sender win."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from closeloop.adapters.dynamodb.items import iso, marshal, survey_key, unmarshal
+from closeloop.adapters.dynamodb.table import SurveysTable
+from closeloop.domain.surveys import Survey, SurveyNotClaimableError, SurveyStatus
+
+
+class DynamoSendingStore:
+    """What sending reads and writes: the survey, its suppression, its claim and its sent mark."""
+
+    def __init__(self, table: SurveysTable) -> None:
+        self._table = table
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        return self._table.get_survey(survey_id)
+
+    def is_suppressed(self, email: str) -> bool:
+        return self._table.is_suppressed(email)
+
+    def mark_suppressed(self, survey_id: str, now: datetime) -> None:
+        self._table.transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SUPPRESSED, now)
+
+    def claim_for_sending(self, survey_id: str, now: datetime) -> None:
+        """Move planned → sending; exactly one sender wins, whatever the redeliveries.
+
+        The claim carries a token of this call. When the write times out after DynamoDB applied it, the
+        SDK's retry of the same request finds the survey already ``sending`` and its condition fails; the
+        token in the item returned with that failure tells our own claim from a concurrent sender's, so
+        the send goes ahead once instead of leaving the survey claimed by nobody.
+        """
+        claim_id = uuid.uuid4().hex
+        refusal = self._table.write(
+            self._table.client.update_item,
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET #status = :target, claim_id = :claim, updated_at = :now",
+            ConditionExpression="#status = :source",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=marshal(
+                {
+                    ":target": SurveyStatus.SENDING.value,
+                    ":source": SurveyStatus.PLANNED.value,
+                    ":claim": claim_id,
+                    ":now": iso(now),
+                }
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refusal is None:
+            return
+        current = unmarshal(refusal.old_item)
+        ours = current.get("status") == SurveyStatus.SENDING.value and current.get("claim_id") == claim_id
+        if not ours:
+            raise SurveyNotClaimableError(survey_id) from refusal.error
+
+    def release_claim(self, survey_id: str, now: datetime) -> None:
+        """Give a claimed survey back (SES refused before accepting it), so a retry can send it."""
+        self._table.transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED, now)
+
+    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+        self._table.client.update_item(
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET #status = :sent, message_id = :message, sent_at = :at, "
+            "survey_expires_at = :expires, updated_at = :at",
+            ConditionExpression="#status = :sending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=marshal(
+                {
+                    ":sent": SurveyStatus.SENT.value,
+                    ":sending": SurveyStatus.SENDING.value,
+                    ":message": message_id,
+                    ":at": iso(sent_at),
+                    ":expires": iso(expires_at),
+                }
+            ),
+        )
