@@ -70,6 +70,17 @@ NOT_NEEDED: Mapping[str, set[str]] = {
     | {"closeloop.domain.tickets", "closeloop.domain.planning"},
 }
 
+# The stores on the surveys table each function builds (closeloop.adapters.dynamodb.<store>): no others.
+SURVEY_TABLE_STORES: Mapping[str, set[str]] = {
+    "ApiFunction webhook": set(),
+    "ApiFunction page": {"answers"},
+    "PlanFunction": {"planning"},
+    "SendFunction": {"sending"},
+    "ReopenFunction": {"reopening", "leads"},
+    "DeliverabilityFunction": {"deliverability"},
+}
+SHARED_BY_STORES = {"items", "table"}
+
 
 def cold_start(code: str, **environment: str) -> subprocess.CompletedProcess[str]:
     env = (
@@ -103,6 +114,17 @@ def test_a_function_loads_nothing_its_work_does_not_need(function: str) -> None:
     loaded = modules_loaded(*COLD_STARTS[function])
     assert "closeloop.handlers." + COLD_STARTS[function][0] in loaded
     assert sorted(NOT_NEEDED[function] & loaded) == []
+
+
+@pytest.mark.parametrize("function", COLD_STARTS)
+def test_a_function_loads_only_the_stores_it_uses(function: str) -> None:
+    prefix = "closeloop.adapters.dynamodb."
+    loaded = {
+        name.removeprefix(prefix)
+        for name in modules_loaded(*COLD_STARTS[function])
+        if name.startswith(prefix)
+    }
+    assert loaded - SHARED_BY_STORES == SURVEY_TABLE_STORES[function]
 
 
 @pytest.mark.parametrize("function", COLD_STARTS)
