@@ -216,7 +216,8 @@ def _gateway_error(status: int, message: str) -> HttpAnswer:
 
 
 class HttpApiServer:
-    """A threaded HTTP server whose requests all go through the same ``FunctionRunner`` lock."""
+    """A threaded HTTP server: each request is an invocation of its route's function through the
+    ``FunctionRunner``, which runs concurrent requests in more workers, up to the function's bound."""
 
     def __init__(
         self,

@@ -2,7 +2,9 @@
 
 moto keeps what SES "sent" in the ses backend's ``sent_messages`` (SES v2 ``SendEmail`` with
 ``Content.Raw`` and v1 ``SendRawEmail`` are stored as raw MIME; ``Content.Simple`` as subject and body).
-The same messages stay readable at the moto server's ``/moto-api/data.json``.
+The writer reads that list in moto's own process: the sandbox runs it inside its AWS emulator
+(``closeloop_cli.aws_emulator`` says why). The same messages stay readable at the moto server's
+``/moto-api/data.json``.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _part(message: Any, subtype: str) -> str | None:
 
 
 class OutboxWriter(threading.Thread):
-    """Polls moto's in-process SES backend and writes each new message once."""
+    """Polls the SES backend of moto in this process and writes each new message once."""
 
     def __init__(
         self,

@@ -1,20 +1,24 @@
 """Running the stack's functions as Lambda runs them: each in its own process, with only what is deployed.
 
 Every emulated event source (the SQS relay, the HTTP API, the scheduler pump) calls
-``FunctionRunner.invoke``. Each function gets one worker process (``lambda_bootstrap.py``), started on
-first use (its cold start) and reused while it lives, as a Lambda execution environment is. The worker's
+``FunctionRunner.invoke``. A function runs in worker processes (``lambda_bootstrap.py``), each started
+on first use (its cold start) and reused while it lives, as a Lambda execution environment is. The worker's
 interpreter sees the standard library, the function's ``CodeUri`` and the layers' content, nothing else:
 the dependency layer is installed from ``layers/deps/requirements.txt`` into ``.tools/lambda-runtime``
 by ``make runtime``, the same recipe ``sam build`` uses. Its environment is exactly what the template gives
 the function, plus the variables Lambda itself defines, plus the sandbox's endpoint and fake credentials.
 A missing dependency, a missing variable or a file read from outside the package fails here, not on AWS.
 
-One worker handles one invocation at a time; different functions run side by side. A worker that
-outlives its function's timeout is killed (the next invocation starts cold), as Lambda does.
+One worker handles one invocation at a time. A function has one worker unless it is allowed more
+(``concurrency``): then an invocation that finds every worker busy starts another, up to that bound, as
+Lambda scales a function out to more execution environments; past the bound it waits for a free one.
+Different functions run side by side. A worker that outlives its function's timeout is killed (the next
+invocation starts cold), as Lambda does.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import selectors
@@ -22,7 +26,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -279,8 +283,70 @@ def _terminate(process: subprocess.Popen[str]) -> None:
             stream.close()
 
 
+class FunctionPool:
+    """One function's execution environments: up to ``limit`` workers, started as invocations need them.
+
+    An invocation takes the idle worker used last (the warmest; a function that never runs two events at
+    once keeps one worker, and one cold start); when every worker is busy, it starts another while fewer
+    than ``limit`` exist, else it waits for one to be free.
+    """
+
+    def __init__(self, logical_id: str, new_worker: Callable[[], FunctionWorker], limit: int = 1) -> None:
+        """``new_worker`` makes a worker (its process starts on its first use)."""
+        if limit < 1:
+            raise ValueError(f"{logical_id} needs at least one worker, got {limit}")
+        self.logical_id = logical_id
+        self.limit = limit
+        self._new_worker = new_worker
+        self.workers: list[FunctionWorker] = []
+        self._idle: list[FunctionWorker] = []
+        self._available = threading.Condition()
+        self._closed = False
+
+    def invoke(self, event: Any) -> Any:
+        worker = self._acquire()
+        try:
+            return worker.invoke(event)
+        finally:
+            self._release(worker)
+
+    def start(self) -> None:
+        """Start one worker now (a cold start ahead of the first event)."""
+        worker = self._acquire()
+        try:
+            worker.start()
+        finally:
+            self._release(worker)
+
+    def close(self) -> None:
+        """Stop every worker, even mid-invocation; later invocations fail at once."""
+        with self._available:
+            self._closed = True
+            workers = list(self.workers)
+            self._available.notify_all()
+        for worker in workers:
+            worker.stop()
+
+    def _acquire(self) -> FunctionWorker:
+        with self._available:
+            while not self._closed:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self.workers) < self.limit:
+                    worker = self._new_worker()
+                    self.workers.append(worker)
+                    return worker
+                self._available.wait()
+        raise FunctionError(self.logical_id, "Sandbox.Stopped", "the function's workers are stopped")
+
+    def _release(self, worker: FunctionWorker) -> None:
+        with self._available:
+            self._idle.append(worker)
+            self._available.notify()
+
+
 class FunctionRunner:
-    """The stack's functions, each in its own worker, invoked by the emulated event sources."""
+    """The stack's functions, each in its own workers, invoked by the emulated event sources."""
 
     def __init__(
         self,
@@ -290,16 +356,23 @@ class FunctionRunner:
         region: str,
         access_environment: Mapping[str, str],
         output: int | IO[str] | None = None,
+        concurrency: Mapping[str, int] | None = None,
     ) -> None:
         """``access_environment`` is how the sandbox reaches AWS (endpoint, fake credentials); ``output``
-        receives the functions' logs (default: this process's stderr)."""
+        receives the functions' logs (default: this process's stderr); ``concurrency`` bounds how many
+        workers a function may run at once (default: one)."""
         self.functions = dict(functions)
-        self.workers = {
-            logical_id: FunctionWorker(
-                spec,
-                runtime,
-                {**lambda_environment(spec, region), **access_environment, **spec.environment},
-                output,
+        self.pools = {
+            logical_id: FunctionPool(
+                logical_id,
+                functools.partial(
+                    FunctionWorker,
+                    spec,
+                    runtime,
+                    {**lambda_environment(spec, region), **access_environment, **spec.environment},
+                    output,
+                ),
+                (concurrency or {}).get(logical_id, 1),
             )
             for logical_id, spec in self.functions.items()
         }
@@ -308,15 +381,15 @@ class FunctionRunner:
         """Call one function with ``event``; its failure raises ``FunctionError``."""
         started = time.monotonic()
         try:
-            return self.workers[logical_id].invoke(event)
+            return self.pools[logical_id].invoke(event)
         finally:
             logger.debug("invoked %s in %.0f ms", logical_id, (time.monotonic() - started) * 1000)
 
     def warm_up(self) -> None:
-        """Start every worker now, so a broken import shows in the log before the first event."""
+        """Start one worker per function now, so a broken import shows in the log before the first event."""
         threads = [
             threading.Thread(target=self._start, args=(logical_id,), name=f"cold-start-{logical_id}")
-            for logical_id in self.workers
+            for logical_id in self.pools
         ]
         for thread in threads:
             thread.start()
@@ -325,10 +398,10 @@ class FunctionRunner:
 
     def _start(self, logical_id: str) -> None:
         try:
-            self.workers[logical_id].start()
+            self.pools[logical_id].start()
         except FunctionError as error:
             logger.error("%s cannot start: %s\n%s", logical_id, error, error.trace)
 
     def close(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
+        for pool in self.pools.values():
+            pool.close()

@@ -1,10 +1,10 @@
 """``closeloop sandbox``: the whole stack on one machine, with no AWS account.
 
-A moto server is the AWS endpoint; the resources ``template.yaml`` declares are created in it; each
-function runs in a worker process of its own with only what is deployed (its ``CodeUri``, the layers,
-the environment the template gives it: see ``closeloop_cli.runtime``); SQS event sources are relayed,
-the HTTP API is served, due schedules fire, and sent mail lands in an outbox folder.
-See docs/sandbox.md.
+A moto server, in a process of its own (``closeloop_cli.aws_emulator``), is the AWS endpoint; the
+resources ``template.yaml`` declares are created in it; each function runs in a worker process of its own
+with only what is deployed (its ``CodeUri``, the layers, the environment the template gives it: see
+``closeloop_cli.runtime``); SQS event sources are relayed, the HTTP API is served, due schedules fire, and
+sent mail lands in an outbox folder. See docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from closeloop_cli.aws_emulator import AwsEmulator, AwsEmulatorError
 from closeloop_cli.cfn import (
     DEFAULT_ACCOUNT_ID,
+    Resolver,
     TemplateError,
     load_template,
     parse_parameter_overrides,
@@ -42,6 +44,9 @@ NOT_CREATED_TYPES = (*FUNCTION_TYPES, *HTTP_API_TYPES)
 # Parameters a deployer must decide (no default in the template) get a local value in the sandbox, so
 # `closeloop sandbox` runs as it is; `--param` overrides them like any other.
 LOCAL_PARAMETER_VALUES = {"SenderAddress": "surveys@closeloop.example"}
+# Most workers an HTTP API function runs at once here (each is a process: ~80 MB and a cold start of
+# a second or two). Lambda would go up to the function's ReservedConcurrentExecutions; the lower wins.
+DEFAULT_API_CONCURRENCY = 4
 _QUIET_LOGGERS = ("werkzeug", "botocore", "boto3", "urllib3", "moto")
 
 
@@ -85,7 +90,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="layer-only Lambda runtime built by `make runtime` (default: .tools/lambda-runtime)",
     )
+    parser.add_argument(
+        "--api-concurrency",
+        type=_positive,
+        default=DEFAULT_API_CONCURRENCY,
+        metavar="N",
+        help=(
+            "most concurrent workers of an HTTP API function, within its ReservedConcurrentExecutions"
+            f" (default: {DEFAULT_API_CONCURRENCY})"
+        ),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         outputs_path=args.outputs,
         templates_path=args.templates,
         runtime_dir=args.runtime,
+        api_concurrency=args.api_concurrency,
+        verbose=bool(args.verbose),
     )
     try:
         sandbox.start()
@@ -129,10 +153,8 @@ def run(args: argparse.Namespace) -> int:
     sandbox.wait_for_signal()
     sandbox.stop()
     _progress("closeloop sandbox stopped")
-    # Everything is stopped and written; exit now rather than let the interpreter free moto's state
-    # object by object, which after a long session (a fuzzing campaign: gigabytes) takes minutes.
     sys.stderr.flush()
-    os._exit(0)
+    return 1 if sandbox.failed else 0
 
 
 def _configure_logging(*, verbose: bool) -> None:
@@ -156,6 +178,26 @@ def _local_values(body: dict[str, Any]) -> dict[str, str]:
         for name, value in LOCAL_PARAMETER_VALUES.items()
         if name in declared and "Default" not in (declared[name] or {})
     }
+
+
+def _http_api_concurrency(body: dict[str, Any], stack: Stack, bound: int) -> dict[str, int]:
+    """How many workers each HTTP API function may run at once: ``bound``, or fewer when the template
+    reserves fewer (``ReservedConcurrentExecutions``, closeloop's ``ApiReservedConcurrency``).
+
+    SQS functions keep one worker: their relay hands them one batch at a time.
+    """
+    resolver = Resolver(
+        body, stack.parameters, stack_name=stack.name, region=stack.region, account_id=stack.account_id
+    )
+    global_reserved = ((body.get("Globals") or {}).get("Function") or {}).get("ReservedConcurrentExecutions")
+    limits: dict[str, int] = {}
+    for spec in stack.functions.values():
+        if not spec.http_routes:
+            continue
+        properties = (body["Resources"][spec.logical_id].get("Properties")) or {}
+        reserved = resolver.resolve(properties.get("ReservedConcurrentExecutions", global_reserved))
+        limits[spec.logical_id] = bound if reserved is None else max(1, min(bound, int(reserved)))
+    return limits
 
 
 def _check_port_free(host: str, port: int, what: str) -> None:
@@ -182,6 +224,8 @@ class Sandbox:
         outputs_path: Path,
         templates_path: Path | None,
         runtime_dir: Path | None = None,
+        api_concurrency: int = DEFAULT_API_CONCURRENCY,
+        verbose: bool = False,
     ) -> None:
         self.template = template
         self.overrides_pairs = overrides_pairs
@@ -194,10 +238,13 @@ class Sandbox:
         self.outputs_path = outputs_path
         self.templates_path = templates_path
         self.runtime_dir = runtime_dir
+        self.api_concurrency = api_concurrency
+        self.verbose = verbose
         self.runner: Any = None
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.moto: Any = None
+        self.emulator: AwsEmulator | None = None
+        self.failed = False
         self.http: Any = None
         self.stack: Stack | None = None
 
@@ -224,10 +271,19 @@ class Sandbox:
         self._set_aws_environment()
 
         _progress(f"starting moto server on {self.aws_url}")
-        from moto.server import ThreadedMotoServer
-
-        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self.moto.start()
+        self.emulator = AwsEmulator(
+            host=self.host,
+            port=self.aws_port,
+            outbox=self.outbox,
+            account_id=DEFAULT_ACCOUNT_ID,
+            region=self.region,
+            verbose=self.verbose,
+        )
+        try:
+            self.emulator.start()
+        except AwsEmulatorError as error:
+            raise SandboxError(f"AWS (moto) {error}") from error
+        self.emulator.watch(self._emulator_exited)
 
         _progress(f"creating the resources of {self.template}")
         session = boto3.session.Session(region_name=self.region)
@@ -254,13 +310,17 @@ class Sandbox:
         )
 
         from closeloop_cli.httpapi import HttpApiServer
-        from closeloop_cli.outbox import OutboxWriter
         from closeloop_cli.relay import SqsRelay
         from closeloop_cli.runtime import FunctionRunner
         from closeloop_cli.scheduler_pump import SchedulerPump
 
+        concurrency = _http_api_concurrency(body, stack, self.api_concurrency)
         runner = FunctionRunner(
-            stack.functions, runtime, region=self.region, access_environment=self._access_environment()
+            stack.functions,
+            runtime,
+            region=self.region,
+            access_environment=self._access_environment(),
+            concurrency=concurrency,
         )
         self.runner = runner
         config = Config(retries={"mode": "standard", "max_attempts": 2})
@@ -298,11 +358,6 @@ class Sandbox:
                 stop=self.stop_event,
             )
         )
-        self.threads.append(
-            OutboxWriter(
-                folder=self.outbox, account_id=stack.account_id, region=self.region, stop=self.stop_event
-            )
-        )
         for thread in self.threads:
             thread.start()
 
@@ -313,8 +368,12 @@ class Sandbox:
         for spec in stack.functions.values():
             sources = [f"{route.method} {route.path}" for route in spec.http_routes]
             sources += [source.queue_url.rsplit("/", 1)[-1] for source in spec.sqs_sources]
-            _progress(f"  {spec.logical_id}: {spec.handler} <- {', '.join(sources) or 'nothing'}")
+            workers = concurrency.get(spec.logical_id, 1)
+            scaled = f" (up to {workers} workers)" if workers > 1 else ""
+            _progress(f"  {spec.logical_id}: {spec.handler} <- {', '.join(sources) or 'nothing'}{scaled}")
         _progress(f"outputs written to {self.outputs_path}")
+        # Before "ready": whoever waits for it may stop the sandbox the moment it reads it.
+        self._stop_on_signals()
         _progress(
             f"closeloop sandbox ready: AWS {self.aws_url}, API {self.api_url}, outbox {self.outbox}"
             " (Ctrl+C to stop)"
@@ -335,12 +394,21 @@ class Sandbox:
         """What a function's worker needs beyond Lambda's own variables to reach the moto server."""
         return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_url}
 
-    def wait_for_signal(self) -> None:
+    def _emulator_exited(self, status: int) -> None:
+        logger.error("the moto server exited (status %d); stopping the sandbox", status)
+        self.failed = True
+        self.stop_event.set()
+
+    def _stop_on_signals(self) -> None:
+        """From here on SIGINT and SIGTERM ask for a clean stop (before this, they end the process)."""
+
         def request_stop(signum: int, frame: FrameType | None) -> None:
             self.stop_event.set()
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+
+    def wait_for_signal(self) -> None:
         while not self.stop_event.wait(0.5):
             pass
         _progress("closeloop sandbox stopping")
@@ -356,9 +424,9 @@ class Sandbox:
         if self.runner is not None:
             self.runner.close()
             self.runner = None
-        if self.moto is not None:
-            self.moto.stop()
-            self.moto = None
+        if self.emulator is not None:  # last: the functions, relays and pump talk to it until now
+            self.emulator.stop()
+            self.emulator = None
 
 
 if __name__ == "__main__":

@@ -37,6 +37,45 @@ def free_port() -> int:
         return port
 
 
+def client_for(endpoint_url: str | None, service: str) -> Any:
+    """A boto3 client of the emulated AWS at ``endpoint_url`` (None: moto in this process, ``mock_aws``);
+    no retries, so a 5xx is seen."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def is_running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie waiting to be reaped has exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """The direct children of a process (Linux's /proc): pid -> command line."""
+    children: dict[int, str] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            listed = (task / "children").read_text(encoding="ascii").split()
+        except OSError:
+            continue
+        for child in map(int, listed):
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            children[child] = command
+    return children
+
+
 @dataclass
 class RunningSandbox:
     process: subprocess.Popen[str]
@@ -57,14 +96,7 @@ class RunningSandbox:
         return loaded
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            region_name=REGION,
-            endpoint_url=self.aws_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        return client_for(self.aws_url, service)
 
     def stop(self) -> int:
         if self.process.poll() is None:
