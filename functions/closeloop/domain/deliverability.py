@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.published import CustomerSuppressed, EventPublisher, announce
+from closeloop.domain.queue_messages import MalformedMessageError, json_object
 from closeloop.domain.surveys import Survey
 from closeloop.domain.validation import validation_problems
 
@@ -30,7 +31,7 @@ SES_SOURCE = "aws.ses"
 NOT_SPAM_FEEDBACK = "not-spam"
 
 
-class InvalidDeliveryEventError(Exception):
+class InvalidDeliveryEventError(MalformedMessageError):
     """The message is not an SES bounce or complaint event; the text says why (no addresses in it)."""
 
 
@@ -148,6 +149,11 @@ def parse_delivery_event(event: object) -> DeliveryEvent:
             feedback_type=detail.complaint.complaint_feedback_type,
         )
     return DeliveryEvent(event_type=detail.event_type, message_id=detail.mail.message_id, tags=tags)
+
+
+def parse_delivery_event_message(body: str) -> DeliveryEvent:
+    """A delivery queue message: the SES event exactly as the EventBridge rule puts it on the queue."""
+    return parse_delivery_event(json_object(body, InvalidDeliveryEventError, "an SES event from EventBridge"))
 
 
 @dataclass(frozen=True)
