@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -114,6 +114,16 @@ class DeliveryEvent:
         values = self.tags.get(SURVEY_ID_TAG_NAME, ())
         return values[0] if values else None
 
+    def log_fields(self) -> dict[str, Any]:
+        """What the logs say about it: SES's ids and types, never the recipients."""
+        return {
+            "ses_message_id": self.message_id,
+            "event_type": self.event_type,
+            "bounce_type": self.bounce_type,
+            "bounce_sub_type": self.bounce_sub_type,
+            "feedback_type": self.feedback_type,
+        }
+
 
 def parse_delivery_event(event: object) -> DeliveryEvent:
     """Validate an SES event as EventBridge delivers it: ``source: aws.ses``, SES's record in ``detail``."""
@@ -197,6 +207,15 @@ class DeliveryOutcome:
     newly_suppressed: int = 0
     survey_marked: bool = False
     announced: bool = False
+
+    def log_fields(self) -> dict[str, Any]:
+        """What the logs say about it: the survey, the result and its reason, how many were suppressed."""
+        return {
+            "survey_id": self.survey_id,
+            "result": self.result.value,
+            "reason": self.reason.value if self.reason else None,
+            "newly_suppressed": self.newly_suppressed,
+        }
 
 
 class DeliverabilityRecorder:
