@@ -25,6 +25,7 @@ from closeloop.adapters.queues import (
     with_cause,
 )
 from closeloop.domain.queue_messages import SendRequest
+from tests.conftest import published_metrics as emf_metrics
 
 
 def sqs_event(*bodies: str, receive_count: str = "1") -> dict[str, Any]:
@@ -195,16 +196,10 @@ def requests_consumer(
 
 
 def published_metrics(capsys: pytest.CaptureFixture[str]) -> dict[str, list[float]]:
-    """The metrics the invocation publishes and their values, from the EMF record Powertools prints."""
+    """What the invocation publishes when it ends: each metric and its values."""
     capsys.readouterr()
     CONSUMER_METRICS.flush_metrics()
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    return {
-        metric["Name"]: record[metric["Name"]]
-        for record in records
-        for directive in record["_aws"]["CloudWatchMetrics"]
-        for metric in directive["Metrics"]
-    }
+    return {name: metric.values for name, metric in emf_metrics(capsys.readouterr().out).items()}
 
 
 class Context:
