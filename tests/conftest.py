@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -37,3 +37,25 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
     yield
     wiring.reset()
+
+
+class PublishedMetric(NamedTuple):
+    values: list[float]
+    dimensions: dict[str, str]
+
+
+def published_metrics(stdout: str) -> dict[str, PublishedMetric]:
+    """Every metric in the CloudWatch EMF records Powertools printed to ``stdout``: what CloudWatch reads."""
+    found: dict[str, PublishedMetric] = {}
+    for line in stdout.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record, dict) or "_aws" not in record:
+            continue
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
+            for metric in directive["Metrics"]:
+                found[metric["Name"]] = PublishedMetric(record[metric["Name"]], dimensions)
+    return found

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.constants import TRACER_DISABLED_ENV
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
@@ -18,6 +19,12 @@ SERVICE = "closeloop"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=SERVICE, service=SERVICE)
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add ``value`` to the business metric ``name`` (a count), published when the invocation ends."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

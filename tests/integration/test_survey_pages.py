@@ -16,6 +16,7 @@ from closeloop import wiring
 from closeloop.domain.links import LinkPurpose
 from closeloop.domain.surveys import MAX_COMMENT_CHARS
 from closeloop.handlers import api
+from tests.conftest import PublishedMetric, published_metrics
 from tests.integration.conftest import LambdaContext, Stack
 from tests.integration.journeys import deliver, solved_ticket, surveys
 from tests.integration.page_requests import HOST, call, form_token, http_event, links, snapshot
@@ -436,3 +437,51 @@ def test_head_on_a_tampered_link_is_not_found(pages: Stack) -> None:
 def test_every_page_tells_browsers_to_use_https_only(pages: Stack) -> None:
     result = api.lambda_handler(http_event("GET", links()["2"]), LambdaContext())  # type: ignore[arg-type]
     assert result["headers"]["Strict-Transport-Security"] == "max-age=31536000"
+
+
+# Metrics: what CloudWatch reads from the EMF record each invocation prints when it ends -----------------
+
+
+def test_a_recorded_answer_is_counted_and_showing_the_form_counts_nothing(
+    pages: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN Giulia opens her link (a mail scanner may too) WHEN the page is shown THEN nothing is counted
+    capsys.readouterr()
+    status, page = call(http_event("GET", links()["4"]))
+    assert status == 200
+    assert published_metrics(capsys.readouterr().out) == {}
+    # WHEN she confirms her answer THEN one SurveyAnswersRecorded is published
+    status, _ = call(
+        http_event(
+            "POST",
+            links()["4"].split("?")[0],
+            {"form_token": form_token(page), "score": "4"},
+            sec_fetch_site="same-origin",
+            origin=f"https://{HOST}",
+        )
+    )
+    assert status == 200
+    assert published_metrics(capsys.readouterr().out) == {
+        "SurveyAnswersRecorded": PublishedMetric([1.0], {"service": "closeloop"})
+    }
+
+
+def test_an_unsubscribe_is_counted(pages: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    status, _ = call(http_event("POST", links()["unsubscribe"], {"List-Unsubscribe": "One-Click"}))
+    assert status == 200
+    assert published_metrics(capsys.readouterr().out) == {
+        "Unsubscribes": PublishedMetric([1.0], {"service": "closeloop"})
+    }
+
+
+def test_an_error_page_is_counted_by_its_status(pages: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a post without the form token WHEN it is refused THEN a PageErrors is counted under 403
+    capsys.readouterr()
+    status, _ = call(
+        http_event("POST", links()["1"].split("?")[0], {"score": "1"}, sec_fetch_site="same-origin")
+    )
+    assert status == 403
+    assert published_metrics(capsys.readouterr().out) == {
+        "PageErrors": PublishedMetric([1.0], {"service": "closeloop", "status": "403"})
+    }

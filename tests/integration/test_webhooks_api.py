@@ -25,7 +25,7 @@ from closeloop import wiring
 from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_event
 from closeloop.handlers import api
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_TOKEN, FakeHelpdesk
-from tests.conftest import EVENTS, load_event
+from tests.conftest import EVENTS, PublishedMetric, load_event, published_metrics
 
 ZENDESK_SECRET = "zendesk-signing-secret-for-tests"
 FRESHDESK_SECRET = "freshdesk-shared-secret-for-tests"
@@ -389,3 +389,50 @@ def test_a_freshdesk_event_under_the_body_limit_but_too_large_for_the_bus_is_413
     assert status == 413
     assert body["reason"].startswith("the ticket event is over")
     assert stack.bus_events() == []
+
+
+# Metrics: what CloudWatch reads from the EMF record the invocation prints when it ends -------------------
+
+
+def test_an_accepted_webhook_is_counted_with_its_provider(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a genuine Zendesk solve WHEN the API accepts it
+    capsys.readouterr()
+    status, _ = invoke(zendesk_request(load_event("zendesk/ticket_solved.json")))
+    # THEN the invocation publishes one WebhooksAccepted, for Zendesk, and nothing else
+    assert status == 202
+    assert published_metrics(capsys.readouterr().out) == {
+        "WebhooksAccepted": PublishedMetric([1.0], {"service": "closeloop", "provider": "zendesk"})
+    }
+
+
+def test_an_ignored_webhook_is_counted_with_its_provider(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    status, _ = invoke(zendesk_request(load_event("zendesk/ticket_comment_added.json")))
+    assert status == 200
+    assert published_metrics(capsys.readouterr().out) == {
+        "WebhooksIgnored": PublishedMetric([1.0], {"service": "closeloop", "provider": "zendesk"})
+    }
+
+
+def test_a_rejected_webhook_is_counted_by_status_never_by_the_path_it_named(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a forged signature, and a provider nobody configured
+    capsys.readouterr()
+    forged = zendesk_request(load_event("zendesk/ticket_solved.json"), secret="not-the-secret")
+    unknown = zendesk_request(load_event("zendesk/ticket_solved.json"))
+    unknown["rawPath"] = unknown["requestContext"]["http"]["path"] = "/webhooks/attacker-chosen-name"
+    unknown["pathParameters"] = {"provider": "attacker-chosen-name"}
+    # WHEN each is refused THEN each invocation counts one WebhooksRejected by status, with no provider
+    assert invoke(forged)[0] == 401
+    assert published_metrics(capsys.readouterr().out) == {
+        "WebhooksRejected": PublishedMetric([1.0], {"service": "closeloop", "status": "401"})
+    }
+    assert invoke(unknown)[0] == 404
+    assert published_metrics(capsys.readouterr().out) == {
+        "WebhooksRejected": PublishedMetric([1.0], {"service": "closeloop", "status": "404"})
+    }

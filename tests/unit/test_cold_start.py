@@ -54,15 +54,18 @@ HELPDESKS = {
 NOT_NEEDED: Mapping[str, set[str]] = {
     "ApiFunction webhook": PAGE_RENDERING
     | {"closeloop.domain.answers", "closeloop.domain.judgment", "closeloop.domain.lexicon"},
-    "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks"},
+    # pydantic validates what comes from outside (webhooks, ticket and SES events), never closeloop's own
+    # queue messages or the pages' forms.
+    "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks", "pydantic"},
     "PlanFunction": RENDERING
     | HELPDESKS
     | {"itsdangerous", "closeloop.adapters.mail", "aws_lambda_powertools.utilities.parameters"},
-    "SendFunction": HELPDESKS | {"closeloop.domain.tickets", "closeloop.adapters.scheduler"},
+    "SendFunction": HELPDESKS | {"closeloop.domain.tickets", "closeloop.adapters.scheduler", "pydantic"},
     "ReopenFunction": {
         "closeloop.domain.tickets",
         "closeloop.adapters.scheduler",
         "closeloop.domain.answers",
+        "pydantic",
     },
     "DeliverabilityFunction": RENDERING
     | HELPDESKS

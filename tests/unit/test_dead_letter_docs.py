@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 
 import pytest
 
+from closeloop.adapters.queues import QueueConsumer
+from closeloop.domain.queue_messages import MalformedMessageError
 from tests.conftest import REPO
 
 HANDLERS = ("plan", "send", "reopen", "deliverability")
@@ -21,24 +21,17 @@ def _subclasses(error: type[BaseException]) -> set[type[BaseException]]:
 
 
 def dead_letter_reason_classes(handler: str) -> set[str]:
-    """Every error class a handler's ``except`` clauses dead-letter (reasons start with its name), with the
-    subclasses the domain raises in their place."""
+    """Every error class a handler's queue consumer parks messages for (reasons start with its name), with
+    the subclasses the domain raises in their place. A body no parser reads is a ``MalformedMessageError``,
+    which is only ever raised as one queue's subclass: each of those is collected, never the base."""
     module = importlib.import_module(f"closeloop.handlers.{handler}")
-    tree = ast.parse(inspect.getsource(module))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ExceptHandler) or node.type is None:
-            continue
-        calls = [c for c in ast.walk(ast.Module(body=node.body, type_ignores=[])) if isinstance(c, ast.Call)]
-        if not any(isinstance(c.func, ast.Attribute) and c.func.attr == "dead_letter" for c in calls):
-            continue
-        caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
-        for expression in caught:
-            error = eval(compile(ast.Expression(expression), handler, "eval"), vars(module))  # noqa: S307
-            names |= {
-                cls.__name__ for cls in _subclasses(error) if cls.__module__.startswith(("closeloop", "json"))
-            }
-    return names
+    [consumer] = [value for value in vars(module).values() if isinstance(value, QueueConsumer)]
+    return {
+        cls.__name__
+        for error in consumer.dead_letters
+        for cls in _subclasses(error)
+        if cls.__module__.startswith(("closeloop", "json")) and cls is not MalformedMessageError
+    }
 
 
 def dead_letter_table() -> str:

@@ -254,3 +254,24 @@ def test_a_recipient_that_is_not_an_address_is_rejected_without_repeating_it() -
     with pytest.raises(InvalidDeliveryEventError, match=r"complainedRecipients\.0\.emailAddress") as caught:
         parse_delivery_event(event)
     assert "giulia" not in str(caught.value)
+
+
+def test_what_a_bounce_logs_names_the_event_and_its_outcome_never_the_address() -> None:
+    # GIVEN a permanent bounce of Giulia's survey, recorded
+    event = parse_delivery_event(load_event("ses/bounce_permanent.json"))
+    outcome = record("ses/bounce_permanent.json", InMemoryStore(sent_survey()))
+    # WHEN the handler's log fields are taken from both
+    fields = event.log_fields() | outcome.log_fields()
+    # THEN they say what happened, with ids and codes only
+    assert fields == {
+        "ses_message_id": event.message_id,
+        "event_type": "Bounce",
+        "bounce_type": "Permanent",
+        "bounce_sub_type": event.bounce_sub_type,
+        "feedback_type": None,
+        "survey_id": SURVEY_ID,
+        "result": "suppressed",
+        "reason": "bounce",
+        "newly_suppressed": 1,
+    }
+    assert ADDRESS not in repr(fields)

@@ -17,10 +17,9 @@ from urllib.parse import parse_qsl
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, SQSEvent
 
-from closeloop.domain.deliverability import parse_delivery_event
-from closeloop.domain.tickets import TicketClosed, parse_ticket_event
-from closeloop.handlers.reopen import _request as reopen_request
-from closeloop.handlers.send import _survey_id as send_request
+from closeloop.domain.deliverability import parse_delivery_event_message
+from closeloop.domain.queue_messages import ReopenRequest, SendRequest
+from closeloop.domain.tickets import TicketClosed, parse_ticket_event_message
 from closeloop_cli.cfn import load_template
 from tests.conftest import EVENTS, REPO, load_event
 
@@ -46,19 +45,19 @@ HTTP_SAMPLES = sorted(path for logical_id in HTTP_FUNCTIONS for path in INVOKE.g
 
 
 def _plan_body(body: str) -> None:
-    assert isinstance(parse_ticket_event(json.loads(body)), TicketClosed)
+    assert isinstance(parse_ticket_event_message(body), TicketClosed)
 
 
 def _send_body(body: str) -> None:
-    assert send_request(body)
+    assert SendRequest.from_body(body)
 
 
 def _reopen_body(body: str) -> None:
-    assert all(reopen_request(body))
+    assert all(ReopenRequest.from_body(body))
 
 
 def _deliverability_body(body: str) -> None:
-    assert parse_delivery_event(json.loads(body)).event_type == "Bounce"
+    assert parse_delivery_event_message(body).event_type == "Bounce"
 
 
 # How each SQS function reads a record's body: its handler's own parser, which raises on anything else.

@@ -8,7 +8,6 @@ message catalogs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from closeloop.domain.answers import (
     read_answer_form,
 )
 from closeloop.domain.judgment import NegativityThresholds
+from closeloop.domain.queue_messages import ReopenRequest
 from closeloop.domain.surveys import (
     ANSWER_SCALES,
     MAX_COMMENT_CHARS,
@@ -218,7 +218,7 @@ class SqsReopenChecks:
         seconds = int(min(max(delay, timedelta(0)), self.MAX_DELAY).total_seconds())
         self._client.send_message(
             QueueUrl=self._queue_url,
-            MessageBody=json.dumps({"survey_id": survey_id, "response_id": response_id}),
+            MessageBody=ReopenRequest(survey_id, response_id).to_body(),
             DelaySeconds=seconds,
         )
 

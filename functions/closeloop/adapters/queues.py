@@ -1,13 +1,20 @@
-"""What a queue consumer does with a message it cannot process now, or ever."""
+"""How a queue function reads its records: one shape for all four, and what it does with a message it
+cannot process now, or ever."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypedDict, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from closeloop import observability
+from closeloop.domain.queue_messages import MalformedMessageError
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_sqs import SQSClient
 
 # How much of an error's message a log line keeps: enough to tell causes apart.
@@ -123,3 +130,112 @@ class MessageDisposal:
                 "original_message_id": {"DataType": "String", "StringValue": message_id},
             },
         )
+
+
+def dead_letter_reason(error: BaseException) -> str:
+    """A parked message's ``reason``: the error's class, then its text (ids, fields and codes, never
+    addresses or what customers wrote). docs/operations.md lists every class a handler parks with."""
+    return f"{type(error).__name__}: {error}"
+
+
+# What a failure's log line says about the error, besides the message id.
+def with_reason(error: Exception) -> dict[str, object]:
+    """The reason the message was parked with."""
+    return {"reason": dead_letter_reason(error)}
+
+
+def with_cause(error: Exception) -> dict[str, object]:
+    """What went wrong, without the class (a retryable error's text is its cause: throttling, an outage)."""
+    return {"reason": str(error)}
+
+
+def with_type_and_status(error: Exception) -> dict[str, object]:
+    """The class and the HTTP status only: for errors carrying text from outside (a helpdesk's answer),
+    which may quote what a customer wrote. The full reason still travels with a parked message."""
+    return {"error": type(error).__name__, "status": getattr(error, "status", None)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """How one way of failing is reported: its log line (message and level) and its metric."""
+
+    log: str
+    metric: str
+    level: Literal["warning", "error"] = "warning"
+    fields: Callable[[Exception], dict[str, object]] = with_reason
+
+
+class InvocationEndingError(Exception):
+    """Too little of the invocation is left to handle one record safely; it goes back untouched."""
+
+
+Message = TypeVar("Message")
+
+
+@dataclass(frozen=True)
+class QueueConsumer(Generic[Message]):
+    """A queue function's records, each read the same way: parse the body, handle the message.
+
+    What fails is sorted, never swallowed. A body ``parse`` refuses (a ``MalformedMessageError``) or a
+    ``permanent`` error can never succeed: the message is parked in the dead-letter queue with its
+    reason, deleted from the work queue, and reported as ``dead_lettered``. A ``retryable`` error will
+    succeed later: the message is hidden with exponential backoff, reported as ``deferred``, and goes
+    back. Anything else goes back as it is (``process_batch`` logs it) and reaches the dead-letter queue
+    by redrive. ``handle`` logs and counts what it did.
+
+    With ``record_budget_seconds``, a record is only started while that much of the invocation is left;
+    the others are handed back at once, untouched, and reported as ``deferred``.
+    """
+
+    parse: Callable[[str], Message]
+    handle: Callable[[Message], None]
+    disposal: Callable[[], MessageDisposal]
+    dead_lettered: Report
+    permanent: tuple[type[Exception], ...] = ()
+    retryable: tuple[type[Exception], ...] = ()
+    deferred: Report | None = None
+    record_budget_seconds: float = 0
+    logger: Logger = observability.logger
+    metrics: Metrics = observability.metrics
+
+    def __post_init__(self) -> None:
+        if (self.retryable or self.record_budget_seconds) and self.deferred is None:
+            raise ValueError("records handed back need a deferred report")
+
+    @property
+    def dead_letters(self) -> tuple[type[Exception], ...]:
+        """The errors whose messages are parked: their class names start the reasons."""
+        return (MalformedMessageError, *self.permanent)
+
+    def process(self, event: Mapping[str, Any], context: LambdaContext) -> PartialBatchResponse:
+        """Lambda's SQS batch, each record consumed; the answer lists the records that go back."""
+        return process_batch(event, lambda record: self.consume(record, context), self.logger)
+
+    def consume(self, record: QueueMessage, context: LambdaContext | None = None) -> None:
+        budget_ms = self.record_budget_seconds * 1000
+        if budget_ms and context is not None and context.get_remaining_time_in_millis() < budget_ms:
+            self._hand_back(record)
+        try:
+            self.handle(self.parse(record.body))
+        except self.retryable as error:
+            delay = self.disposal().retry_later(record.receipt_handle, record.receive_count)
+            self._report(self.deferred, record, error, retry_in_seconds=delay)
+            raise
+        except self.dead_letters as error:
+            # Parked first: only a message that was parked is reported dead-lettered.
+            self.disposal().dead_letter(record.body, dead_letter_reason(error), record.message_id)
+            self._report(self.dead_lettered, record, error)
+
+    def _hand_back(self, record: QueueMessage) -> NoReturn:
+        self.disposal().return_now(record.receipt_handle)
+        error = InvocationEndingError("invocation ending")
+        self._report(self.deferred, record, error)
+        raise error
+
+    def _report(self, report: Report | None, record: QueueMessage, error: Exception, **more: object) -> None:
+        if report is None:
+            return
+        extra = {"message_id": record.message_id, **report.fields(error), **more}
+        log = self.logger.error if report.level == "error" else self.logger.warning
+        log(report.log, extra=extra)
+        self.metrics.add_metric(name=report.metric, unit=MetricUnit.Count, value=1)

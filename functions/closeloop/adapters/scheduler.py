@@ -6,13 +6,13 @@ one-time EventBridge Scheduler ``at()`` schedule that targets the queue and dele
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from closeloop.domain.queue_messages import SendRequest
 from closeloop.domain.surveys import Survey
 
 if TYPE_CHECKING:
@@ -24,10 +24,6 @@ SQS_MAX_DELAY = timedelta(minutes=15)
 
 def schedule_name(survey_id: str) -> str:
     return f"survey-{survey_id}"
-
-
-def send_message_body(survey_id: str) -> str:
-    return json.dumps({"survey_id": survey_id})
 
 
 class SurveySendScheduler:
@@ -53,17 +49,18 @@ class SurveySendScheduler:
     def schedule_send(self, survey: Survey, now: datetime) -> None:
         """Idempotent: scheduling the same survey twice leaves one schedule."""
         wait = survey.send_at - now
+        body = SendRequest(survey.survey_id).to_body()
         if wait <= SQS_MAX_DELAY:
             self._sqs.send_message(
                 QueueUrl=self._queue_url,
-                MessageBody=send_message_body(survey.survey_id),
+                MessageBody=body,
                 DelaySeconds=max(0, min(900, math.ceil(wait.total_seconds()))),
             )
             return
         target: dict[str, object] = {
             "Arn": self._queue_arn,
             "RoleArn": self._role_arn,
-            "Input": send_message_body(survey.survey_id),
+            "Input": body,
             "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
         }
         if self._dead_letter_arn:

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from closeloop.domain.messages import SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
 from closeloop.domain.published import CustomerSuppressed, EventPublisher, announce
+from closeloop.domain.queue_messages import MalformedMessageError, json_object
 from closeloop.domain.surveys import Survey
 from closeloop.domain.validation import validation_problems
 
@@ -30,7 +31,7 @@ SES_SOURCE = "aws.ses"
 NOT_SPAM_FEEDBACK = "not-spam"
 
 
-class InvalidDeliveryEventError(Exception):
+class InvalidDeliveryEventError(MalformedMessageError):
     """The message is not an SES bounce or complaint event; the text says why (no addresses in it)."""
 
 
@@ -113,6 +114,16 @@ class DeliveryEvent:
         values = self.tags.get(SURVEY_ID_TAG_NAME, ())
         return values[0] if values else None
 
+    def log_fields(self) -> dict[str, Any]:
+        """What the logs say about it: SES's ids and types, never the recipients."""
+        return {
+            "ses_message_id": self.message_id,
+            "event_type": self.event_type,
+            "bounce_type": self.bounce_type,
+            "bounce_sub_type": self.bounce_sub_type,
+            "feedback_type": self.feedback_type,
+        }
+
 
 def parse_delivery_event(event: object) -> DeliveryEvent:
     """Validate an SES event as EventBridge delivers it: ``source: aws.ses``, SES's record in ``detail``."""
@@ -148,6 +159,11 @@ def parse_delivery_event(event: object) -> DeliveryEvent:
             feedback_type=detail.complaint.complaint_feedback_type,
         )
     return DeliveryEvent(event_type=detail.event_type, message_id=detail.mail.message_id, tags=tags)
+
+
+def parse_delivery_event_message(body: str) -> DeliveryEvent:
+    """A delivery queue message: the SES event exactly as the EventBridge rule puts it on the queue."""
+    return parse_delivery_event(json_object(body, InvalidDeliveryEventError, "an SES event from EventBridge"))
 
 
 @dataclass(frozen=True)
@@ -191,6 +207,15 @@ class DeliveryOutcome:
     newly_suppressed: int = 0
     survey_marked: bool = False
     announced: bool = False
+
+    def log_fields(self) -> dict[str, Any]:
+        """What the logs say about it: the survey, the result and its reason, how many were suppressed."""
+        return {
+            "survey_id": self.survey_id,
+            "result": self.result.value,
+            "reason": self.reason.value if self.reason else None,
+            "newly_suppressed": self.newly_suppressed,
+        }
 
 
 class DeliverabilityRecorder:

@@ -52,6 +52,15 @@ class PlanOutcome:
     reason: SkipReason | None = None
     send_at: datetime | None = None
 
+    def log_fields(self) -> dict[str, Any]:
+        """What the logs say about it: ids, codes and a time, nothing personal."""
+        return {
+            "result": self.result.value,
+            "survey_id": self.survey_id,
+            "reason": self.reason.value if self.reason else None,
+            "send_at": self.send_at.isoformat() if self.send_at else None,
+        }
+
 
 @dataclass(frozen=True)
 class PlanningPolicy:

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from closeloop.domain.queue_messages import MalformedMessageError, json_object
 from closeloop.domain.surveys import is_email_address
 from closeloop.domain.surveys import ticket_key as ticket_key  # re-exported: a ticket's key
 from closeloop.domain.validation import validation_problems
@@ -122,7 +123,7 @@ class TicketReopened(_Open):
     reopened_at: EventMoment | None = None
 
 
-class InvalidTicketEventError(Exception):
+class InvalidTicketEventError(MalformedMessageError):
     """The event is not a valid canonical ticket event; the message says why (no personal data)."""
 
 
@@ -133,10 +134,15 @@ def parse_ticket_event(event: dict[str, Any]) -> TicketClosed | TicketReopened:
         TICKET_CLOSED: TicketClosed,
         TICKET_REOPENED: TicketReopened,
     }
-    if event.get("source") != TICKETS_SOURCE or detail_type not in models:
+    if event.get("source") != TICKETS_SOURCE or not isinstance(detail_type, str) or detail_type not in models:
         raise InvalidTicketEventError(f"not a ticket event: {event.get('source')!r} / {detail_type!r}")
     try:
         return models[detail_type].model_validate(event.get("detail"))
     except ValidationError as error:
         # Where and what, never the offending values (they may be personal data).
         raise InvalidTicketEventError(f"invalid {detail_type}: {validation_problems(error)}") from error
+
+
+def parse_ticket_event_message(body: str) -> TicketClosed | TicketReopened:
+    """A plan queue message: the ticket event exactly as the EventBridge rule puts it on the queue."""
+    return parse_ticket_event(json_object(body, InvalidTicketEventError, "an EventBridge ticket event"))

@@ -6,7 +6,9 @@ Routes are thin: read the request, call one function, shape the answer. Webhook 
 ``closeloop.wiring`` on first use, so a cold start loads only what its first request needs: a webhook
 never loads the page renderer, a survey page never loads the helpdesk adapters. The OpenAPI document
 (``docs/openapi.json``, ``closeloop openapi``) is generated from this resolver. Logs carry the provider,
-ticket id, outcome and reason, never an email address, a name or the request body.
+ticket id, outcome and reason, never an email address, a name or the request body. Its metrics count
+webhooks by outcome (with the provider, or the status they were refused with), answers recorded,
+unsubscribes, and error pages by status: dimensions from small fixed sets, never from the request.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from closeloop.domain.webhook_errors import (
     WebhookTooLargeError,
     WebhookUnavailableError,
 )
-from closeloop.observability import logger
+from closeloop.observability import count, logger, metrics
 
 # What this function needs from its environment, checked before the first request is served: the
 # webhooks' and the pages', whichever comes first.
@@ -116,10 +118,14 @@ def post_webhook(provider: str) -> Response[dict[str, Any]]:
             "event_id": receipt.event_id,
         },
     )
+    # The provider's canonical name: an unknown one was refused before this point.
+    metrics.add_dimension(name="provider", value=receipt.provider)
     if receipt.outcome == "accepted":
+        count("WebhooksAccepted")
         return Response(
             202, content_types.APPLICATION_JSON, {"status": "accepted", "event": receipt.detail_type}
         )
+    count("WebhooksIgnored")
     return Response(200, content_types.APPLICATION_JSON, {"status": "ignored", "reason": receipt.reason})
 
 
@@ -136,6 +142,9 @@ def reject_webhook(error: WebhookError) -> Response[dict[str, Any]]:
             "error": type(error).__name__,
         },
     )
+    # By status, not provider: a refused request may name any provider at all.
+    metrics.add_dimension(name="status", value=str(status))
+    count("WebhooksRejected")
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     return Response(
         status, content_types.APPLICATION_JSON, {"status": "rejected", "reason": error.reason}, headers
@@ -229,7 +238,14 @@ def _page_body() -> bytes:
         return b""  # an unreadable body is an empty form: the pages then refuse it with their own 4xx
 
 
-def _html(page: Page) -> Response[str]:
+def _html(page: Page, recorded: str | None = None) -> Response[str]:
+    """The page as the answer, counted: an error page by its status, a page that recorded something (an
+    answer, an unsubscribe) under the metric ``recorded`` names. Pages that only show count nothing."""
+    if page.status >= 400:
+        metrics.add_dimension(name="status", value=str(page.status))
+        count("PageErrors")
+    elif recorded:
+        count(recorded)
     return Response(page.status, HTML_CONTENT_TYPE, page.html, dict(PAGE_HEADERS))
 
 
@@ -264,7 +280,8 @@ def head_survey_page(token: str) -> Response[str]:
     openapi_extensions=_FORM_POST,
 )
 def post_survey_page(token: str) -> Response[str]:
-    return _html(wiring.survey_page_flow().submit_survey(_page_request(token), datetime.now(UTC)))
+    page = wiring.survey_page_flow().submit_survey(_page_request(token), datetime.now(UTC))
+    return _html(page, recorded="SurveyAnswersRecorded")
 
 
 @app.get(
@@ -291,7 +308,8 @@ def head_unsubscribe_page(token: str) -> Response[str]:
     openapi_extensions=_ONE_CLICK_POST,
 )
 def post_unsubscribe(token: str) -> Response[str]:
-    return _html(wiring.survey_page_flow().submit_unsubscribe(_page_request(token), datetime.now(UTC)))
+    page = wiring.survey_page_flow().submit_unsubscribe(_page_request(token), datetime.now(UTC))
+    return _html(page, recorded="Unsubscribes")
 
 
 # Registered without decorator syntax: Powertools' exception_handler decorator is untyped.
@@ -299,6 +317,7 @@ app.exception_handler(WebhookError)(reject_webhook)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.settings().require(*REQUIRED_SETTINGS)
     return app.resolve(event, context)

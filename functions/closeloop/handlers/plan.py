@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from closeloop import wiring
-from closeloop.adapters.queues import PartialBatchResponse, QueueMessage, process_batch
-from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
-from closeloop.observability import logger, metrics, trace_handler
+from closeloop.adapters.queues import QueueConsumer, Report
+from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_event_message
+from closeloop.handlers.queue_function import queue_function
+from closeloop.observability import count, logger
 
 # What this function needs from its environment, checked before the first message is touched.
 REQUIRED_SETTINGS = (
@@ -28,42 +24,24 @@ REQUIRED_SETTINGS = (
 )
 
 
-def plan_record(record: QueueMessage) -> None:
-    try:
-        ticket_event = parse_ticket_event(json.loads(record.body))
-    except (InvalidTicketEventError, json.JSONDecodeError) as error:
-        # Like every handler's reasons: the error class first (docs/operations.md lists each one).
-        reason = f"{type(error).__name__}: {error}"
-        logger.warning("ticket event rejected", extra={"message_id": record.message_id, "reason": reason})
-        metrics.add_metric(name="TicketEventsRejected", unit=MetricUnit.Count, value=1)
-        wiring.plan_queue_disposal().dead_letter(record.body, reason, record.message_id)
-        return
-    planner = wiring.follow_up_planner()
-    now = datetime.now(UTC)
+def plan_ticket_event(ticket_event: TicketClosed | TicketReopened) -> None:
+    planner, now = wiring.follow_up_planner(), datetime.now(UTC)
     context = {"helpdesk": ticket_event.helpdesk, "ticket_id": ticket_event.ticket_id}
     if isinstance(ticket_event, TicketClosed):
         outcome = planner.plan_followup(ticket_event, now)
-        logger.info(
-            "follow-up planned",
-            extra=context
-            | {
-                "result": outcome.result.value,
-                "survey_id": outcome.survey_id,
-                "reason": outcome.reason.value if outcome.reason else None,
-                "send_at": outcome.send_at.isoformat() if outcome.send_at else None,
-            },
-        )
-        metrics.add_metric(name=f"Surveys{outcome.result.value.title()}", unit=MetricUnit.Count, value=1)
+        logger.info("follow-up planned", extra=context | outcome.log_fields())
+        count(f"Surveys{outcome.result.value.title()}")
     else:
         cancelled = planner.cancel_followup(ticket_event, now)
         logger.info("ticket reopened", extra=context | {"cancelled_surveys": cancelled})
-        metrics.add_metric(name="SurveysCancelled", unit=MetricUnit.Count, value=len(cancelled))
+        count("SurveysCancelled", len(cancelled))
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@trace_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
-    wiring.settings().require(*REQUIRED_SETTINGS)
-    # Failures are reported per record, and each one that goes back to the queue is logged with its cause.
-    return process_batch(event, plan_record, logger)
+TICKET_EVENTS = QueueConsumer(
+    parse=parse_ticket_event_message,
+    handle=plan_ticket_event,
+    disposal=wiring.plan_queue_disposal,
+    # An event that breaks the contract (InvalidTicketEventError) is parked; docs/operations.md says why.
+    dead_lettered=Report("ticket event rejected", "TicketEventsRejected"),
+)
+lambda_handler = queue_function(TICKET_EVENTS, REQUIRED_SETTINGS)
