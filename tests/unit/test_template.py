@@ -8,6 +8,7 @@ project's own rules (least privilege, dead-letter queues, encryption, the config
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -148,15 +149,61 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# aws-sam-translator's definitions of the SAM policy templates, in the SAM CLI's own environment (`make
+# tools`): the translator `make check` transforms the template with. A policy template is only as narrow
+# as its definition (DynamoDBCrudPolicy grants Scan and BatchWriteItem), so the tests read what it expands to.
+SAM_POLICY_TEMPLATES = "samtranslator/policy_templates_data/policy_templates.json"
+
+
+@functools.cache
+def sam_policy_templates() -> dict[str, Any]:
+    found = sorted(REPO.glob(f".tools/sam/lib/python*/site-packages/{SAM_POLICY_TEMPLATES}"))
+    assert found, f"{SAM_POLICY_TEMPLATES} not found under .tools/sam: run `make tools`"
+    templates: dict[str, Any] = json.loads(found[-1].read_text(encoding="utf-8"))["Templates"]
+    return templates
+
+
+def is_policy_template(policy: Any) -> bool:
+    return isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)) in sam_policy_templates()
+
+
+def expand_policy_template(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy document a SAM policy template stands for, its parameters in place, as SAM expands it."""
+    ((name, given),) = policy.items()
+    template = sam_policy_templates()[name]
+    assert set(given or {}) == set(template["Parameters"]), f"{name} takes {sorted(template['Parameters'])}"
+
+    def substitute(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in template["Parameters"]:
+            return given[node["Ref"]]
+        if isinstance(node, dict):
+            return {key: substitute(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [substitute(item) for item in node]
+        return node
+
+    document: dict[str, Any] = substitute(template["Definition"])
+    return document
+
+
+def function_policies(function_id: str) -> list[Any]:
+    return as_list(RESOURCES[function_id]["Properties"].get("Policies", []))
+
+
 def iam_statements() -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every inline IAM statement in the template, with the logical id that holds it."""
+    """Every IAM statement in the template, with the logical id that holds it.
+
+    A function's SAM policy templates are expanded; its managed policies are read where they are declared.
+    """
     for name, res in RESOURCES.items():
         props = res.get("Properties", {})
         documents: list[Any] = []
         if res["Type"] == "AWS::Serverless::Function":
-            # SAM policy templates ({"DynamoDBCrudPolicy": ...}) are scoped by construction; inline
-            # documents carry a Statement.
-            documents += [policy for policy in props.get("Policies", []) if isinstance(policy, dict)]
+            for policy in function_policies(name):
+                if is_policy_template(policy):
+                    documents.append(expand_policy_template(policy))
+                elif isinstance(policy, dict) and "Statement" in policy:
+                    documents.append(policy)
         if res["Type"] == "AWS::IAM::Role":
             documents += [policy["PolicyDocument"] for policy in props.get("Policies", [])]
         if "PolicyDocument" in props:
@@ -309,6 +356,26 @@ def test_dynamodb_transactions_are_granted_through_their_item_actions() -> None:
         if action.lower().startswith("dynamodb:transact")
     ]
     assert transaction_actions == []
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_every_function_policy_is_one_the_least_privilege_tests_read(function_id: str) -> None:
+    # GIVEN the policies of a function's role
+    policies = function_policies(function_id)
+    # THEN each is an inline document, a SAM policy template, or a managed policy of this template: an AWS
+    # managed policy (or a misspelt template name) would grant what no test here has read
+    unread = [
+        policy
+        for policy in policies
+        if not (isinstance(policy, dict) and "Statement" in policy)
+        and not is_policy_template(policy)
+        and not (
+            isinstance(policy, dict)
+            and set(policy) == {"Ref"}
+            and RESOURCES.get(policy["Ref"], {}).get("Type") == "AWS::IAM::ManagedPolicy"
+        )
+    ]
+    assert unread == []
 
 
 def sqs_event_sources() -> Iterator[tuple[str, str]]:
