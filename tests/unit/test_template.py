@@ -489,23 +489,41 @@ def test_no_secret_value_is_written_in_the_template(secret_id: str) -> None:
     assert "SecretString" not in RESOURCES[secret_id]["Properties"]
 
 
+def with_mappings(node: Any) -> Any:
+    """``node`` with each ``Fn::FindInMap`` replaced by the value it reads from the template's Mappings."""
+    if isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+        name, top_key, second_key = node["Fn::FindInMap"]
+        return TEMPLATE_DATA["Mappings"][name][top_key][second_key]
+    if isinstance(node, dict):
+        return {key: with_mappings(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [with_mappings(item) for item in node]
+    return node
+
+
+def queue_properties(queue_id: str) -> dict[str, Any]:
+    """A queue's properties as CloudFormation reads them (the work queues' settings are in Mappings)."""
+    properties: dict[str, Any] = with_mappings(RESOURCES[queue_id]["Properties"])
+    return properties
+
+
 @pytest.mark.parametrize(("function_id", "queue_id"), list(sqs_event_sources()))
 def test_every_consumed_queue_redrives_to_a_dead_letter_queue(function_id: str, queue_id: str) -> None:
     # GIVEN a queue a function consumes
-    queue = RESOURCES[queue_id]["Properties"]
+    queue = queue_properties(queue_id)
     # THEN messages that keep failing move to another queue, which keeps them for the maximum 14 days
     redrive = queue["RedrivePolicy"]
     dead_letter_id = referenced_resource(redrive["deadLetterTargetArn"])
     assert dead_letter_id != queue_id
     assert RESOURCES[dead_letter_id]["Type"] == "AWS::SQS::Queue"
-    assert RESOURCES[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue_properties(dead_letter_id)["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert 1 < redrive["maxReceiveCount"] <= 10
 
 
 @pytest.mark.parametrize(("function_id", "queue_id"), list(sqs_event_sources()))
 def test_every_consumed_queue_outlasts_six_function_timeouts(function_id: str, queue_id: str) -> None:
     # Lambda's guidance: a shorter visibility timeout redelivers messages still being processed.
-    visibility = RESOURCES[queue_id]["Properties"]["VisibilityTimeout"]
+    visibility = queue_properties(queue_id)["VisibilityTimeout"]
     assert visibility >= 6 * function_property(function_id, "Timeout")
 
 
@@ -518,7 +536,7 @@ def test_every_sqs_consumer_reports_partial_batch_failures(function_id: str, que
 
 @pytest.mark.parametrize("queue_id", resources_of_type("AWS::SQS::Queue"))
 def test_every_queue_is_encrypted(queue_id: str) -> None:
-    assert RESOURCES[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue_properties(queue_id)["SqsManagedSseEnabled"] is True
 
 
 @pytest.mark.parametrize("table_id", resources_of_type("AWS::DynamoDB::Table"))
