@@ -67,7 +67,7 @@ def test_tables_have_the_template_keys_indexes_and_ttl(stack: Stack) -> None:
     ],
 )
 def test_queues_redrive_to_their_dead_letter_queues(stack: Stack, queue: str, dead_letter_queue: str) -> None:
-    template = _template()["Resources"][queue]["Properties"]
+    template = _with_mappings(_template()["Resources"][queue]["Properties"], _template()["Mappings"])
 
     attributes = _client("sqs").get_queue_attributes(QueueUrl=stack.ref(queue), AttributeNames=["All"])[
         "Attributes"
@@ -288,3 +288,13 @@ def _template(path: Path = TEMPLATE) -> dict[str, Any]:
     from closeloop_cli.cfn import load_template
 
     return load_template(path)
+
+
+def _with_mappings(node: Any, mappings: dict[str, Any]) -> Any:
+    """``node`` with each ``Fn::FindInMap`` replaced by the value it names (the work queues' settings)."""
+    if isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+        name, top_key, second_key = node["Fn::FindInMap"]
+        return mappings[name][top_key][second_key]
+    if isinstance(node, dict):
+        return {key: _with_mappings(value, mappings) for key, value in node.items()}
+    return node
