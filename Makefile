@@ -42,7 +42,7 @@ test: check runtime browser-deps ## every gate (make check), then the whole suit
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 .PHONY: test-fast
-test-fast: $(VENV_STAMP) ## unit tests only (no moto, no sockets)
+test-fast: $(VENV_STAMP) .tools/sam/.stamp ## unit tests only (no moto, no sockets; the template checks read SAM's policy templates)
 	$(PY) -m pytest tests/unit -q
 
 .PHONY: lint
