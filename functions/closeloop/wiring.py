@@ -48,13 +48,13 @@ if TYPE_CHECKING:
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.adapters.scheduler import SurveySendScheduler
     from closeloop.adapters.secrets import SecretStore
-    from closeloop.domain.answers import FormTokens
+    from closeloop.domain.answers import AnswerPolicy, FormTokens
     from closeloop.domain.deliverability import DeliverabilityRecorder
     from closeloop.domain.judgment import CommentClassifier
     from closeloop.domain.links import LinkSigner
-    from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
-    from closeloop.domain.sending import SurveySender
+    from closeloop.domain.sending import SendingPolicy, SurveySender
     from closeloop.ingest import WebhookDependencies, WebhookReceiver
 
 # DynamoDB, SQS, EventBridge, Scheduler, Secrets Manager, SNS: their writes are conditional or harmless to
@@ -211,13 +211,32 @@ def planning_store() -> DynamoPlanningStore:
     return DynamoPlanningStore(surveys_table())
 
 
+def planning_policy(config: Settings | None = None) -> PlanningPolicy:
+    """The deployment's planning rules, from ``config`` (this process's settings unless given)."""
+    from closeloop.domain.eligibility import EligibilityRules
+    from closeloop.domain.planning import PlanningPolicy
+
+    config = config or settings()
+    return PlanningPolicy(
+        rules=EligibilityRules(
+            excluded_tags=config.excluded_tags,
+            max_ticket_age_days=config.max_ticket_age_days,
+            resurvey_after_reopen=config.resurvey_after_reopen,
+        ),
+        delay=timedelta(minutes=config.follow_up_delay_minutes),
+        quiet_hours=config.quiet_hours,
+        default_timezone=config.default_timezone,
+        survey_type=config.survey_type,
+        expiry=timedelta(days=config.survey_expiry_days),
+        throttle=timedelta(days=config.throttle_days),
+    )
+
+
 @cache
 def follow_up_planner() -> FollowUpPlanner:
-    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
+    from closeloop.domain.planning import FollowUpPlanner
 
-    return FollowUpPlanner(
-        planning_store(), send_scheduler(), event_publisher(), PlanningPolicy.from_settings(settings())
-    )
+    return FollowUpPlanner(planning_store(), send_scheduler(), event_publisher(), planning_policy())
 
 
 @cache
@@ -236,19 +255,32 @@ def sending_store() -> DynamoSendingStore:
     return DynamoSendingStore(surveys_table())
 
 
+def sending_policy(config: Settings | None = None) -> SendingPolicy:
+    """Who survey emails come from and how long they take answers, from ``config`` (this process's
+    settings unless given)."""
+    from closeloop.domain.sending import SendingPolicy
+
+    config = config or settings()
+    return SendingPolicy(
+        sender_address=config.sender_address,
+        sender_name=config.sender_name,
+        public_base_url=config.public_base_url,
+        expiry=timedelta(days=config.survey_expiry_days),
+    )
+
+
 @cache
 def survey_sender() -> SurveySender:
     from closeloop.adapters.mail import SesMailer
-    from closeloop.domain.sending import SendingPolicy, SurveySender
+    from closeloop.domain.sending import SurveySender
 
-    config = settings()
     return SurveySender(
         sending_store(),
         email_renderer(),
-        SesMailer(sesv2_client(), config.ses_configuration_set),
+        SesMailer(sesv2_client(), settings().ses_configuration_set),
         link_signer,
         event_publisher(),
-        SendingPolicy.from_settings(config),
+        sending_policy(),
     )
 
 
@@ -331,13 +363,25 @@ def answer_store() -> DynamoAnswerStore:
     return DynamoAnswerStore(surveys_table())
 
 
+def answer_policy(config: Settings | None = None) -> AnswerPolicy:
+    """When an answer is negative and how long it may change before a reopen check, from ``config``
+    (this process's settings unless given)."""
+    from closeloop.domain.answers import AnswerPolicy
+    from closeloop.domain.judgment import NegativityThresholds
+
+    config = config or settings()
+    return AnswerPolicy(
+        NegativityThresholds.parse(config.negative_thresholds), timedelta(minutes=config.grace_minutes)
+    )
+
+
 @cache
 def survey_page_flow() -> SurveyPageFlow:
     from closeloop.adapters.pages import SqsReopenChecks, SurveyPageFlow, SurveyPages
-    from closeloop.domain.answers import AnswerPolicy, SurveyAnswers
+    from closeloop.domain.answers import SurveyAnswers
 
     config = settings()
-    policy = AnswerPolicy.from_settings(config.negative_thresholds, config.grace_minutes)
+    policy = answer_policy()
     answers = SurveyAnswers(
         answer_store(),
         link_signer,

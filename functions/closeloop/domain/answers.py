@@ -306,10 +306,6 @@ class AnswerPolicy:
     thresholds: NegativityThresholds = field(default_factory=NegativityThresholds)
     grace: timedelta = timedelta(minutes=10)
 
-    @classmethod
-    def from_settings(cls, negative_thresholds: str, grace_minutes: int) -> AnswerPolicy:
-        return cls(NegativityThresholds.parse(negative_thresholds), timedelta(minutes=grace_minutes))
-
 
 # ---- the service ----------------------------------------------------------------------------------
 
