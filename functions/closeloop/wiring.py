@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
     from closeloop.domain.sending import SendingPolicy, SurveySender
-    from closeloop.ingest import WebhookDependencies, WebhookReceiver
+    from closeloop.domain.webhook_intake import WebhookDependencies, WebhookReceiver
 
 # DynamoDB, SQS, EventBridge, Scheduler, Secrets Manager, SNS: their writes are conditional or harmless to
 # repeat, so the SDK may retry them. Adaptive retries absorb short throttling bursts before an error
@@ -322,16 +322,25 @@ def zendesk_client() -> ZendeskClient:
 
 @cache
 def webhook_dependencies() -> WebhookDependencies:
-    from closeloop.ingest import WebhookDependencies
+    from closeloop.domain.webhook_intake import WebhookConfig, WebhookDependencies
 
+    config = settings()
     return WebhookDependencies(
-        settings=settings(), secrets=secret_store(), publisher=event_publisher(), zendesk=zendesk_client
+        config=WebhookConfig(
+            zendesk_secret_arn=config.zendesk_secret_arn,
+            freshdesk_secret_arn=config.freshdesk_secret_arn,
+            zendesk_base_url=config.zendesk_base_url,
+            freshdesk_base_url=config.freshdesk_base_url,
+        ),
+        secrets=secret_store(),
+        publisher=event_publisher(),
+        zendesk=zendesk_client,
     )
 
 
 @cache
 def webhook_receiver() -> WebhookReceiver:
-    from closeloop.ingest import WebhookReceiver
+    from closeloop.domain.webhook_intake import WebhookReceiver
 
     return WebhookReceiver(webhook_dependencies())
 

@@ -41,7 +41,7 @@ COLD_STARTS = {
 PAGE_RENDERING = {"jinja2", "markupsafe", "closeloop.adapters.rendering", "closeloop.adapters.pages"}
 RENDERING = PAGE_RENDERING | {"babel"}
 HELPDESKS = {
-    "closeloop.ingest",
+    "closeloop.domain.webhook_intake",
     "closeloop.adapters.helpdesks.http",
     "closeloop.adapters.helpdesks.zendesk",
     "closeloop.adapters.helpdesks.freshdesk",

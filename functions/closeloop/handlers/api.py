@@ -1,7 +1,7 @@
 """The HTTP API Lambda: one Powertools resolver, created at cold start, holding every public route.
 
 Routes are thin: read the request, call one function, shape the answer. Webhook logic lives in
-``closeloop.ingest`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages' in
+``closeloop.domain.webhook_intake`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages' in
 ``closeloop.domain.answers`` and ``closeloop.adapters.pages``. Each route gets its service from
 ``closeloop.wiring`` on first use, so a cold start loads only what its first request needs: a webhook
 never loads the page renderer, a survey page never loads the helpdesk adapters. The OpenAPI document
