@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
     from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
     from closeloop.adapters.helpdesks.zendesk import ZendeskClient, ZendeskCredentials
-    from closeloop.adapters.pages import SurveyPageFlow
     from closeloop.adapters.queues import MessageDisposal
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.adapters.scheduler import SurveySendScheduler
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
     from closeloop.domain.sending import SendingPolicy, SurveySender
+    from closeloop.domain.survey_pages import SurveyPageFlow
     from closeloop.domain.webhook_intake import WebhookDependencies, WebhookReceiver
 
 # DynamoDB, SQS, EventBridge, Scheduler, Secrets Manager, SNS: their writes are conditional or harmless to
@@ -386,8 +386,10 @@ def answer_policy(config: Settings | None = None) -> AnswerPolicy:
 
 @cache
 def survey_page_flow() -> SurveyPageFlow:
-    from closeloop.adapters.pages import SqsReopenChecks, SurveyPageFlow, SurveyPages
+    from closeloop.adapters.pages import SurveyPages
+    from closeloop.adapters.reopen_checks import SqsReopenChecks
     from closeloop.domain.answers import SurveyAnswers
+    from closeloop.domain.survey_pages import SurveyPageFlow
 
     config = settings()
     policy = answer_policy()

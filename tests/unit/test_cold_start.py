@@ -53,7 +53,12 @@ HELPDESKS = {
 # itsdangerous through the mail adapter, under 2 ms.)
 NOT_NEEDED: Mapping[str, set[str]] = {
     "ApiFunction webhook": PAGE_RENDERING
-    | {"closeloop.domain.answers", "closeloop.domain.judgment", "closeloop.domain.lexicon"},
+    | {
+        "closeloop.domain.answers",
+        "closeloop.domain.judgment",
+        "closeloop.domain.lexicon",
+        "closeloop.domain.survey_pages",
+    },
     # pydantic validates what comes from outside (webhooks, ticket and SES events), never closeloop's own
     # queue messages or the pages' forms.
     "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks", "pydantic"},

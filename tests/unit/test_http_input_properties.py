@@ -21,9 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from closeloop.adapters.pages import form_fields
 from closeloop.adapters.rendering import MAX_LANGUAGE_TAG_CHARS, EmailRenderer, first_accepted_language
-from closeloop.domain.answers import SurveyPageError, check_same_site, parse_answer, read_answer_form
+from closeloop.domain.answers import (
+    SurveyPageError,
+    check_same_site,
+    form_fields,
+    parse_answer,
+    read_answer_form,
+)
 from closeloop.domain.webhook_errors import WebhookError, WebhookUnavailableError
 from closeloop.domain.webhook_intake import WebhookConfig, WebhookDependencies, receive_webhook
 from closeloop.domain.webhooks import (
