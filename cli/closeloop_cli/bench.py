@@ -741,8 +741,9 @@ def in_memory_domain(templates: Path = TEMPLATES) -> InMemoryDomain:
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.config import Settings
     from closeloop.domain.links import LinkSigner
-    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
-    from closeloop.domain.sending import SendingPolicy, SurveySender
+    from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.sending import SurveySender
+    from closeloop.wiring import planning_policy, sending_policy
 
     settings = Settings(templates_path=str(templates), sender_address=SENDER, public_base_url=PUBLIC_BASE_URL)
     store, scheduler, publisher, mailer = (
@@ -752,14 +753,14 @@ def in_memory_domain(templates: Path = TEMPLATES) -> InMemoryDomain:
         MimeBuildingMailer(),
     )
     renderer = EmailRenderer(templates, settings.default_locale, settings.supported_locales)
-    planner = FollowUpPlanner(store, scheduler, publisher, PlanningPolicy.from_settings(settings))
+    planner = FollowUpPlanner(store, scheduler, publisher, planning_policy(settings))
     sender = SurveySender(
         store,
         renderer,
         mailer,
         lambda: LinkSigner.from_secret(SIGNING_SECRET),  # as wiring does: built per use from the secret
         publisher,
-        SendingPolicy.from_settings(settings),
+        sending_policy(settings),
     )
     return InMemoryDomain(store, scheduler, publisher, mailer, renderer, planner, sender)
 

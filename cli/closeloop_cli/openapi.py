@@ -21,12 +21,8 @@ DESCRIPTION = (
 
 
 def openapi_document() -> dict[str, Any]:
-    from closeloop.adapters.page_http import (
-        MAX_QUERY_VALUE_CHARS,
-        QUERY_DESCRIPTIONS,
-        SURVEY_QUERY,
-        UNSUBSCRIBE_QUERY,
-    )
+    from closeloop.adapters.page_http import QUERY_DESCRIPTIONS, SURVEY_QUERY, UNSUBSCRIBE_QUERY
+    from closeloop.domain.page_requests import MAX_QUERY_VALUE_CHARS
     from closeloop.handlers.api import app
 
     document: dict[str, Any] = json.loads(

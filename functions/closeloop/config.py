@@ -11,49 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import time
 from functools import cache
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from closeloop.domain.surveys import SurveyType, is_email_address
+from closeloop.domain.timing import QuietHours
 
 CommentAnalysis = Literal["lexicon", "comprehend"]
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window, in the recipient's local time, in which no survey is sent.
-
-    The window may wrap midnight (``21:00-08:00``). ``start == end`` means no quiet hours.
-    """
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, value: str) -> QuietHours:
-        """Parse ``HH:MM-HH:MM``; an empty string or ``off`` disables quiet hours."""
-        text = value.strip().lower()
-        if text in ("", "off", "none"):
-            return cls(start=time(0, 0), end=time(0, 0))
-        try:
-            start_text, end_text = text.split("-")
-            return cls(start=time.fromisoformat(start_text.strip()), end=time.fromisoformat(end_text.strip()))
-        except ValueError as error:
-            raise ValueError(f"quiet hours must look like 21:00-08:00, got {value!r}") from error
-
-    @property
-    def enabled(self) -> bool:
-        return self.start != self.end
-
-    def contains(self, moment: time) -> bool:
-        """True when ``moment`` (local wall-clock time) falls inside the quiet window."""
-        if not self.enabled:
-            return False
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
 
 
 def _csv(value: str) -> tuple[str, ...]:

@@ -43,19 +43,19 @@ if TYPE_CHECKING:
     from closeloop.adapters.helpdesks.freshdesk import FreshdeskClient, FreshdeskCredentials
     from closeloop.adapters.helpdesks.generic import GenericWebhookReopener
     from closeloop.adapters.helpdesks.zendesk import ZendeskClient, ZendeskCredentials
-    from closeloop.adapters.pages import SurveyPageFlow
     from closeloop.adapters.queues import MessageDisposal
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.adapters.scheduler import SurveySendScheduler
     from closeloop.adapters.secrets import SecretStore
-    from closeloop.domain.answers import FormTokens
+    from closeloop.domain.answers import AnswerPolicy, FormTokens
     from closeloop.domain.deliverability import DeliverabilityRecorder
     from closeloop.domain.judgment import CommentClassifier
     from closeloop.domain.links import LinkSigner
-    from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
-    from closeloop.domain.sending import SurveySender
-    from closeloop.ingest import WebhookDependencies, WebhookReceiver
+    from closeloop.domain.sending import SendingPolicy, SurveySender
+    from closeloop.domain.survey_pages import SurveyPageFlow
+    from closeloop.domain.webhook_intake import WebhookDependencies, WebhookReceiver
 
 # DynamoDB, SQS, EventBridge, Scheduler, Secrets Manager, SNS: their writes are conditional or harmless to
 # repeat, so the SDK may retry them. Adaptive retries absorb short throttling bursts before an error
@@ -211,13 +211,32 @@ def planning_store() -> DynamoPlanningStore:
     return DynamoPlanningStore(surveys_table())
 
 
+def planning_policy(config: Settings | None = None) -> PlanningPolicy:
+    """The deployment's planning rules, from ``config`` (this process's settings unless given)."""
+    from closeloop.domain.eligibility import EligibilityRules
+    from closeloop.domain.planning import PlanningPolicy
+
+    config = config or settings()
+    return PlanningPolicy(
+        rules=EligibilityRules(
+            excluded_tags=config.excluded_tags,
+            max_ticket_age_days=config.max_ticket_age_days,
+            resurvey_after_reopen=config.resurvey_after_reopen,
+        ),
+        delay=timedelta(minutes=config.follow_up_delay_minutes),
+        quiet_hours=config.quiet_hours,
+        default_timezone=config.default_timezone,
+        survey_type=config.survey_type,
+        expiry=timedelta(days=config.survey_expiry_days),
+        throttle=timedelta(days=config.throttle_days),
+    )
+
+
 @cache
 def follow_up_planner() -> FollowUpPlanner:
-    from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
+    from closeloop.domain.planning import FollowUpPlanner
 
-    return FollowUpPlanner(
-        planning_store(), send_scheduler(), event_publisher(), PlanningPolicy.from_settings(settings())
-    )
+    return FollowUpPlanner(planning_store(), send_scheduler(), event_publisher(), planning_policy())
 
 
 @cache
@@ -236,19 +255,32 @@ def sending_store() -> DynamoSendingStore:
     return DynamoSendingStore(surveys_table())
 
 
+def sending_policy(config: Settings | None = None) -> SendingPolicy:
+    """Who survey emails come from and how long they take answers, from ``config`` (this process's
+    settings unless given)."""
+    from closeloop.domain.sending import SendingPolicy
+
+    config = config or settings()
+    return SendingPolicy(
+        sender_address=config.sender_address,
+        sender_name=config.sender_name,
+        public_base_url=config.public_base_url,
+        expiry=timedelta(days=config.survey_expiry_days),
+    )
+
+
 @cache
 def survey_sender() -> SurveySender:
     from closeloop.adapters.mail import SesMailer
-    from closeloop.domain.sending import SendingPolicy, SurveySender
+    from closeloop.domain.sending import SurveySender
 
-    config = settings()
     return SurveySender(
         sending_store(),
         email_renderer(),
-        SesMailer(sesv2_client(), config.ses_configuration_set),
+        SesMailer(sesv2_client(), settings().ses_configuration_set),
         link_signer,
         event_publisher(),
-        SendingPolicy.from_settings(config),
+        sending_policy(),
     )
 
 
@@ -290,16 +322,25 @@ def zendesk_client() -> ZendeskClient:
 
 @cache
 def webhook_dependencies() -> WebhookDependencies:
-    from closeloop.ingest import WebhookDependencies
+    from closeloop.domain.webhook_intake import WebhookConfig, WebhookDependencies
 
+    config = settings()
     return WebhookDependencies(
-        settings=settings(), secrets=secret_store(), publisher=event_publisher(), zendesk=zendesk_client
+        config=WebhookConfig(
+            zendesk_secret_arn=config.zendesk_secret_arn,
+            freshdesk_secret_arn=config.freshdesk_secret_arn,
+            zendesk_base_url=config.zendesk_base_url,
+            freshdesk_base_url=config.freshdesk_base_url,
+        ),
+        secrets=secret_store(),
+        publisher=event_publisher(),
+        zendesk=zendesk_client,
     )
 
 
 @cache
 def webhook_receiver() -> WebhookReceiver:
-    from closeloop.ingest import WebhookReceiver
+    from closeloop.domain.webhook_intake import WebhookReceiver
 
     return WebhookReceiver(webhook_dependencies())
 
@@ -331,13 +372,27 @@ def answer_store() -> DynamoAnswerStore:
     return DynamoAnswerStore(surveys_table())
 
 
+def answer_policy(config: Settings | None = None) -> AnswerPolicy:
+    """When an answer is negative and how long it may change before a reopen check, from ``config``
+    (this process's settings unless given)."""
+    from closeloop.domain.answers import AnswerPolicy
+    from closeloop.domain.judgment import NegativityThresholds
+
+    config = config or settings()
+    return AnswerPolicy(
+        NegativityThresholds.parse(config.negative_thresholds), timedelta(minutes=config.grace_minutes)
+    )
+
+
 @cache
 def survey_page_flow() -> SurveyPageFlow:
-    from closeloop.adapters.pages import SqsReopenChecks, SurveyPageFlow, SurveyPages
-    from closeloop.domain.answers import AnswerPolicy, SurveyAnswers
+    from closeloop.adapters.pages import SurveyPages
+    from closeloop.adapters.reopen_checks import SqsReopenChecks
+    from closeloop.domain.answers import SurveyAnswers
+    from closeloop.domain.survey_pages import SurveyPageFlow
 
     config = settings()
-    policy = AnswerPolicy.from_settings(config.negative_thresholds, config.grace_minutes)
+    policy = answer_policy()
     answers = SurveyAnswers(
         answer_store(),
         link_signer,

@@ -41,7 +41,7 @@ COLD_STARTS = {
 PAGE_RENDERING = {"jinja2", "markupsafe", "closeloop.adapters.rendering", "closeloop.adapters.pages"}
 RENDERING = PAGE_RENDERING | {"babel"}
 HELPDESKS = {
-    "closeloop.ingest",
+    "closeloop.domain.webhook_intake",
     "closeloop.adapters.helpdesks.http",
     "closeloop.adapters.helpdesks.zendesk",
     "closeloop.adapters.helpdesks.freshdesk",
@@ -53,7 +53,12 @@ HELPDESKS = {
 # itsdangerous through the mail adapter, under 2 ms.)
 NOT_NEEDED: Mapping[str, set[str]] = {
     "ApiFunction webhook": PAGE_RENDERING
-    | {"closeloop.domain.answers", "closeloop.domain.judgment", "closeloop.domain.lexicon"},
+    | {
+        "closeloop.domain.answers",
+        "closeloop.domain.judgment",
+        "closeloop.domain.lexicon",
+        "closeloop.domain.survey_pages",
+    },
     # pydantic validates what comes from outside (webhooks, ticket and SES events), never closeloop's own
     # queue messages or the pages' forms.
     "ApiFunction page": HELPDESKS | {"closeloop.domain.tickets", "closeloop.domain.webhooks", "pydantic"},

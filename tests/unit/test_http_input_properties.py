@@ -21,11 +21,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from closeloop.adapters.pages import form_fields
 from closeloop.adapters.rendering import MAX_LANGUAGE_TAG_CHARS, EmailRenderer, first_accepted_language
-from closeloop.config import Settings
-from closeloop.domain.answers import SurveyPageError, check_same_site, parse_answer, read_answer_form
+from closeloop.domain.answers import (
+    SurveyPageError,
+    check_same_site,
+    form_fields,
+    parse_answer,
+    read_answer_form,
+)
 from closeloop.domain.webhook_errors import WebhookError, WebhookUnavailableError
+from closeloop.domain.webhook_intake import WebhookConfig, WebhookDependencies, receive_webhook
 from closeloop.domain.webhooks import (
     FRESHDESK_SECRET_HEADER,
     ZENDESK_SIGNATURE_HEADER,
@@ -34,7 +39,6 @@ from closeloop.domain.webhooks import (
     HelpdeskUser,
     zendesk_signature,
 )
-from closeloop.ingest import WebhookDependencies, receive_webhook
 from tests import strategies
 from tests.conftest import TEMPLATES, load_event
 
@@ -133,7 +137,7 @@ class Directory:
 def receive(provider: str, body: bytes) -> tuple[Bus, Any]:
     bus = Bus()
     deps = WebhookDependencies(
-        Settings(zendesk_secret_arn="z", freshdesk_secret_arn="f"), Secrets(), bus, lambda: Directory()
+        WebhookConfig(zendesk_secret_arn="z", freshdesk_secret_arn="f"), Secrets(), bus, lambda: Directory()
     )
     if provider == "zendesk":
         timestamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")

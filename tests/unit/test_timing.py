@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from closeloop.config import QuietHours
-from closeloop.domain.timing import customer_zone, send_time
+from closeloop.domain.timing import QuietHours, customer_zone, send_time
 
 NIGHT = QuietHours.parse("21:00-08:00")
 DAY = timedelta(days=1)

@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from closeloop.adapters.events import EventPublishError
 from closeloop.adapters.mail import SURVEY_ID_HEADER, build_message
-from closeloop.domain.published import EventPublisher
+from closeloop.domain.published import EventPublisher, PublishError
 from closeloop.domain.reopening import EffectNotTakenError, LeadAlert, describe_answer, describe_history
 
 if TYPE_CHECKING:
@@ -73,24 +72,29 @@ def alert_variables(alert: LeadAlert, locale: str) -> dict[str, Any]:
 def refusals_not_taken(service: str) -> Iterator[None]:
     """Raise ``EffectNotTakenError`` for failures after which the request certainly had no effect.
 
-    An AWS error answer (throttling, validation, a 5xx that AWS reports as not processed), an entry
-    EventBridge refused, or no connection at all; read timeouts and dropped connections pass unchanged.
+    An AWS error answer (throttling, validation, a 5xx that AWS reports as not processed), or no
+    connection at all; read timeouts and dropped connections pass unchanged.
     """
     try:
         yield
-    except (ClientError, EventPublishError, ConnectTimeoutError, EndpointConnectionError) as error:
+    except (ClientError, ConnectTimeoutError, EndpointConnectionError) as error:
         raise EffectNotTakenError(f"{service}: {type(error).__name__}: {error}") from error
 
 
 class CheckedEventPublisher:
-    """An event publisher whose failures say whether the event certainly was not put on the bus."""
+    """An event publisher whose failures say whether the event certainly was not put on the bus: an
+    entry EventBridge refused or an error answer is ``EffectNotTakenError``; an unknown outcome passes."""
 
     def __init__(self, publisher: EventPublisher) -> None:
         self._publisher = publisher
 
     def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
-        with refusals_not_taken("eventbridge"):
+        try:
             return self._publisher.publish(detail_type, detail, source)
+        except PublishError as error:
+            if error.not_taken:
+                raise EffectNotTakenError(f"eventbridge: {error}") from error
+            raise
 
 
 def one_line(text: str) -> str:

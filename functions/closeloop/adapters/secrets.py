@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from closeloop.domain.credentials import SecretNotConfiguredError
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Short enough that a rotated or newly written secret is picked up without a redeploy.
 SECRET_CACHE_SECONDS = 300
-
-
-class SecretNotConfiguredError(Exception):
-    """The secret is missing, empty, or not the JSON object the operator guide describes."""
 
 
 class SecretStore:

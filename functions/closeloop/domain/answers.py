@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from itsdangerous import BadSignature, Signer
 
@@ -206,6 +206,25 @@ def is_bad_choice(survey_type: SurveyType, choice: int | str, thresholds: Negati
     return thresholds.is_low(survey_type, int(choice))
 
 
+def form_fields(body: bytes) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body as field → values (blank values kept).
+
+    Raises ``FormTooLargeError`` over ``MAX_FORM_BYTES`` (checked before any parsing) and
+    ``MalformedRequestError`` over ``MAX_FORM_FIELDS`` fields. A body that is not UTF-8 is an empty form:
+    the page then refuses it for what it lacks.
+    """
+    if len(body) > MAX_FORM_BYTES:
+        raise FormTooLargeError(f"the form is over {MAX_FORM_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as error:  # parse_qs's only refusal here: "Max number of fields exceeded"
+        raise MalformedRequestError(f"the form has more than {MAX_FORM_FIELDS} fields") from error
+
+
 def is_one_click_unsubscribe(fields: Mapping[str, Sequence[str]]) -> bool:
     """RFC 8058: a one-click unsubscribe POST carries ``List-Unsubscribe=One-Click``."""
     return ONE_CLICK_VALUE in (fields.get(ONE_CLICK_FIELD) or ())
@@ -305,10 +324,6 @@ class AnswerPolicy:
 
     thresholds: NegativityThresholds = field(default_factory=NegativityThresholds)
     grace: timedelta = timedelta(minutes=10)
-
-    @classmethod
-    def from_settings(cls, negative_thresholds: str, grace_minutes: int) -> AnswerPolicy:
-        return cls(NegativityThresholds.parse(negative_thresholds), timedelta(minutes=grace_minutes))
 
 
 # ---- the service ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from closeloop.config import QuietHours, Settings
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
 from closeloop.domain.messages import header_display_name, mailbox_problem
 from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPlanned, SurveySkipped, announce
@@ -17,7 +16,7 @@ from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottled
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
 from closeloop.domain.surveys import SkipReason, Survey, SurveyType, ticket_key
 from closeloop.domain.tickets import Agent, Team, TicketClosed, TicketReopened
-from closeloop.domain.timing import customer_zone, send_time
+from closeloop.domain.timing import QuietHours, customer_zone, send_time
 
 
 class PlanningStore(Protocol):
@@ -64,7 +63,7 @@ class PlanOutcome:
 
 @dataclass(frozen=True)
 class PlanningPolicy:
-    """The deployment's planning rules, taken from its settings."""
+    """The deployment's planning rules (``closeloop.wiring`` takes them from its settings)."""
 
     rules: EligibilityRules
     delay: timedelta
@@ -73,22 +72,6 @@ class PlanningPolicy:
     survey_type: SurveyType
     expiry: timedelta
     throttle: timedelta
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PlanningPolicy:
-        return cls(
-            rules=EligibilityRules(
-                excluded_tags=settings.excluded_tags,
-                max_ticket_age_days=settings.max_ticket_age_days,
-                resurvey_after_reopen=settings.resurvey_after_reopen,
-            ),
-            delay=timedelta(minutes=settings.follow_up_delay_minutes),
-            quiet_hours=settings.quiet_hours,
-            default_timezone=settings.default_timezone,
-            survey_type=settings.survey_type,
-            expiry=timedelta(days=settings.survey_expiry_days),
-            throttle=timedelta(days=settings.throttle_days),
-        )
 
 
 def _new_survey_id() -> str:

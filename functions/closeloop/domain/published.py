@@ -159,7 +159,28 @@ PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
 
 
 class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str: ...
+    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = ...) -> str:
+        """Put one event on the bus and return its id; raises ``PublishError`` when it was not put."""
+        ...
+
+
+class PublishError(Exception):
+    """The bus did not take the event, or may not have: the caller must not treat it as delivered.
+
+    ``not_taken`` is true when the bus certainly did not take it (it answered with an error, refused the
+    entry, or was never reached), false when the outcome is unknown (no answer in time).
+    """
+
+    def __init__(self, reason: str, *, not_taken: bool) -> None:
+        super().__init__(reason)
+        self.not_taken = not_taken
+
+
+class EventRefusedError(PublishError):
+    """The bus refused the entry itself (its size or its shape): no retry gets past it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, not_taken=True)
 
 
 def published_detail(event: PublishedEvent) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from closeloop.config import Settings
 from closeloop.domain.links import LinkPurpose, LinkSigner
 from closeloop.domain.messages import (
     AnswerLink,
@@ -115,15 +114,6 @@ class SendingPolicy:
     sender_name: str
     public_base_url: str
     expiry: timedelta
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SendingPolicy:
-        return cls(
-            sender_address=settings.sender_address,
-            sender_name=settings.sender_name,
-            public_base_url=settings.public_base_url,
-            expiry=timedelta(days=settings.survey_expiry_days),
-        )
 
 
 class SurveySender:

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from closeloop.config import QuietHours
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window, in the recipient's local time, in which no survey is sent.
+
+    The window may wrap midnight (``21:00-08:00``). ``start == end`` means no quiet hours.
+    """
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, value: str) -> QuietHours:
+        """Parse ``HH:MM-HH:MM``; an empty string or ``off`` disables quiet hours."""
+        text = value.strip().lower()
+        if text in ("", "off", "none"):
+            return cls(start=time(0, 0), end=time(0, 0))
+        try:
+            start_text, end_text = text.split("-")
+            return cls(start=time.fromisoformat(start_text.strip()), end=time.fromisoformat(end_text.strip()))
+        except ValueError as error:
+            raise ValueError(f"quiet hours must look like 21:00-08:00, got {value!r}") from error
+
+    @property
+    def enabled(self) -> bool:
+        return self.start != self.end
+
+    def contains(self, moment: time) -> bool:
+        """True when ``moment`` (local wall-clock time) falls inside the quiet window."""
+        if not self.enabled:
+            return False
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
 
 
 def customer_zone(requested: str | None, default: str) -> ZoneInfo:

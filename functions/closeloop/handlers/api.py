@@ -1,10 +1,11 @@
 """The HTTP API Lambda: one Powertools resolver, created at cold start, holding every public route.
 
 Routes are thin: read the request, call one function, shape the answer. Webhook logic lives in
-``closeloop.ingest`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages' in
-``closeloop.domain.answers`` and ``closeloop.adapters.pages``. Each route gets its service from
-``closeloop.wiring`` on first use, so a cold start loads only what its first request needs: a webhook
-never loads the page renderer, a survey page never loads the helpdesk adapters. The OpenAPI document
+``closeloop.domain.webhook_intake`` and ``closeloop.domain.webhooks``; the survey and unsubscribe pages'
+in ``closeloop.domain.survey_pages`` and ``closeloop.domain.answers``, their HTML in
+``closeloop.adapters.pages``. Each route gets its service from ``closeloop.wiring`` on first use, so a
+cold start loads only what its first request needs: a webhook never loads the page renderer, a survey
+page never loads the helpdesk adapters. The OpenAPI document
 (``docs/openapi.json``, ``closeloop openapi``) is generated from this resolver. Logs carry the provider,
 ticket id, outcome and reason, never an email address, a name or the request body. Its metrics count
 webhooks by outcome (with the provider, or the status they were refused with), answers recorded,
@@ -27,10 +28,9 @@ from closeloop.adapters.page_http import (
     PAGE_HEADERS,
     SURVEY_QUERY,
     UNSUBSCRIBE_QUERY,
-    Page,
-    PageRequest,
     page_query,
 )
+from closeloop.domain.page_requests import Page, PageRequest
 from closeloop.domain.surveys import MAX_COMMENT_CHARS, REASON_CODES
 from closeloop.domain.webhook_errors import (
     UnknownProviderError,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from closeloop.adapters.helpdesks.http import HelpdeskHttp
-from closeloop.adapters.secrets import SecretNotConfiguredError
+from closeloop.domain.credentials import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 

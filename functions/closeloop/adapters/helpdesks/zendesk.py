@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from closeloop.adapters.helpdesks.http import HelpdeskHttp
-from closeloop.adapters.secrets import SecretNotConfiguredError
+from closeloop.domain.credentials import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
 from closeloop.domain.webhooks import HelpdeskGroup, HelpdeskUser

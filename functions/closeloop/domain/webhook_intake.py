@@ -1,9 +1,10 @@
 """Receiving a helpdesk webhook: authenticate it, understand it, look up what it lacks, announce it.
 
 ``receive_webhook`` is the one function the HTTP API calls for ``POST /webhooks/{provider}``. The rules
-(signatures, payload meaning) are in ``closeloop.domain.webhooks``; this module strings them together
-with the secret store, the Zendesk API and the event bus, which it receives as parameters so tests can
-pass moto-backed or fake ones. On any error nothing is published.
+(signatures, payload meaning) are in ``closeloop.domain.webhooks``; this service strings them together
+with three ports: the secret store, the Zendesk directory and the event bus, whose adapters raise the
+domain's errors (``SecretNotConfiguredError``, ``HelpdeskError``, ``PublishError``). Each is turned into
+the ``WebhookError`` the API answers with; on any error nothing is published.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from closeloop.adapters.events import EventPublishError
-from closeloop.adapters.secrets import SecretNotConfiguredError
-from closeloop.config import Settings
+from closeloop.domain.credentials import SecretNotConfiguredError, SecretReader
 from closeloop.domain.helpdesk_errors import HelpdeskError
-from closeloop.domain.published import EventPublisher
+from closeloop.domain.published import EventPublisher, EventRefusedError, PublishError
 from closeloop.domain.tickets import (
     TICKET_CLOSED,
     TICKET_REOPENED,
@@ -48,25 +45,31 @@ from closeloop.domain.webhooks import (
 
 T = TypeVar("T")
 
-# EventBridge errors that no retry gets past: the entry itself was refused (its size or its shape).
-_PERMANENT_BUS_ERRORS = frozenset({"ValidationException"})
-
-
-class SecretReader(Protocol):
-    def get_json(self, secret_id: str, force_fetch: bool = False) -> dict[str, Any]: ...
-
 
 class ZendeskDirectory(Protocol):
+    """Zendesk's users and groups; a failed lookup raises ``HelpdeskError`` (``not_found`` for a 404), and
+    credentials that cannot be read raise ``SecretNotConfiguredError``."""
+
     def get_user(self, user_id: str) -> HelpdeskUser: ...
 
     def get_group(self, group_id: str) -> HelpdeskGroup: ...
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """Where each helpdesk's secret is kept, and the address of its account (for links and ids)."""
+
+    zendesk_secret_arn: str = ""
+    freshdesk_secret_arn: str = ""
+    zendesk_base_url: str = ""
+    freshdesk_base_url: str = ""
+
+
+@dataclass(frozen=True)
 class WebhookDependencies:
     """What receiving a webhook needs; ``zendesk`` is called only when a Zendesk lookup is due."""
 
-    settings: Settings
+    config: WebhookConfig
     secrets: SecretReader
     publisher: EventPublisher
     zendesk: Callable[[], ZendeskDirectory]
@@ -114,7 +117,7 @@ def receive_webhook(
         result = _zendesk_event(parse_json_object(raw_body), deps)
     else:
         verify_freshdesk_secret(headers, webhook_secret)
-        result = normalize_freshdesk(parse_json_object(raw_body), now, deps.settings.freshdesk_base_url)
+        result = normalize_freshdesk(parse_json_object(raw_body), now, deps.config.freshdesk_base_url)
     if isinstance(result, Ignored):
         return WebhookReceipt("ignored", name, result.ticket_id, reason=result.reason)
     detail_type = TICKET_CLOSED if isinstance(result, TicketClosed) else TICKET_REOPENED
@@ -123,7 +126,7 @@ def receive_webhook(
 
 
 def _helpdesk_secret(provider: str, deps: WebhookDependencies) -> dict[str, Any]:
-    arn = deps.settings.zendesk_secret_arn if provider == ZENDESK else deps.settings.freshdesk_secret_arn
+    arn = deps.config.zendesk_secret_arn if provider == ZENDESK else deps.config.freshdesk_secret_arn
     try:
         return deps.secrets.get_json(arn)
     except SecretNotConfiguredError as error:
@@ -160,7 +163,7 @@ def _zendesk_ticket_closed(change: ZendeskStatusChange, deps: WebhookDependencie
         raise WebhookUnavailableError(f"zendesk api unavailable ({error.reason})") from error
     except SecretNotConfiguredError as error:
         raise WebhookUnavailableError("zendesk api credentials are not configured") from error
-    return zendesk_ticket_closed(change, requester, assignee, group, deps.settings.zendesk_base_url)
+    return zendesk_ticket_closed(change, requester, assignee, group, deps.config.zendesk_base_url)
 
 
 def _unless_missing(fetch: Callable[[str], T], item_id: str | None) -> T | None:
@@ -179,9 +182,7 @@ def _publish(publisher: EventPublisher, detail_type: str, event: TicketClosed | 
     detail = event_detail(event)  # refuses, permanently, an event the bus would refuse for its size
     try:
         return publisher.publish(detail_type, detail, source=TICKETS_SOURCE)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _PERMANENT_BUS_ERRORS:
-            raise WebhookPayloadError("the event bus refused the ticket event") from error
-        raise WebhookUnavailableError("event bus unavailable") from error
-    except (EventPublishError, BotoCoreError) as error:
+    except EventRefusedError as error:
+        raise WebhookPayloadError("the event bus refused the ticket event") from error
+    except PublishError as error:
         raise WebhookUnavailableError("event bus unavailable") from error
