@@ -620,9 +620,8 @@ def settings_read_by_handler(function_id: str) -> set[str]:
     """The environment variables a function's code can read, traced statically from its handler.
 
     From the handler, every ``wiring.<factory>`` it uses and every wiring function those reach; in them,
-    each ``config.<field>`` / ``settings().<field>``; and where the whole ``Settings`` is handed on
-    (``PlanningPolicy.from_settings(config)``, ``WebhookDependencies(settings=...)``), each
-    ``settings.<field>`` in the module that receives it.
+    each ``config.<field>`` / ``settings().<field>``; and where the whole ``Settings`` is handed on to
+    another module, each ``settings.<field>`` in the module that receives it.
     """
     fields = set(Settings.names())
     path, _ = handler_module(function_id)
