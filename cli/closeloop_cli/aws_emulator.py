@@ -33,7 +33,6 @@ import functools
 import json
 import logging
 import os
-import selectors
 import signal
 import socket
 import subprocess
@@ -45,6 +44,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
+
+from closeloop_cli.runtime import read_line
 
 logger = logging.getLogger("closeloop_cli.aws_emulator")
 
@@ -163,13 +164,9 @@ class AwsEmulator:
 
 def _read_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any] | None:
     """The server's first message, or None when it sent none within ``timeout``."""
-    stdout = process.stdout
-    assert stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            return None
-    line = stdout.readline()
+    line = read_line(process, timeout)
+    if line is None:
+        return None
     if not line:
         return {"type": "error", "message": f"the moto server exited with status {process.wait()}"}
     try:

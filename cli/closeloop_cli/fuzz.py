@@ -897,15 +897,15 @@ class Campaign:
             if field_name == "closed_at":
                 detail["closed_at"] = rng.choice(ODD_DATETIMES)
             elif field_name == "name":
-                detail["customer"]["name"] = rng.choice(
+                _customer_of(detail)["name"] = rng.choice(
                     ["Ann\r\nBcc: x@example.com", "名前 🙂", "\u202eevil", "a" * 10_000]
                 )
             elif field_name == "email":
-                detail["customer"]["email"] = rng.choice(ODD_ADDRESSES)
+                _customer_of(detail)["email"] = rng.choice(ODD_ADDRESSES)
             elif field_name == "locale":
-                detail["customer"]["locale"] = rng.choice(ODD_LOCALES)
+                _customer_of(detail)["locale"] = rng.choice(ODD_LOCALES)
             elif field_name == "timezone":
-                detail["customer"]["timezone"] = rng.choice(ODD_ZONES)
+                _customer_of(detail)["timezone"] = rng.choice(ODD_ZONES)
             elif field_name == "ticket_id":
                 detail["ticket_id"] = rng.choice([10**30, "", "x" * 200, -1, 1.5, None, ["1"], "1/../2"])
             else:
@@ -1064,6 +1064,14 @@ def _peek(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 
 # --- small helpers -------------------------------------------------------------------------------------
+
+
+def _customer_of(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail's customer object; a new one when an earlier mutation removed or replaced it."""
+    customer = detail.get("customer")
+    if not isinstance(customer, dict):
+        customer = detail["customer"] = {}
+    return customer
 
 
 def _load(path: Path) -> dict[str, Any]:

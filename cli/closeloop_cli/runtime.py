@@ -50,6 +50,17 @@ FAKE_CREDENTIALS: Mapping[str, str] = {
 INIT_TIMEOUT_SECONDS = 10.0
 
 
+def read_line(process: subprocess.Popen[str], timeout: float) -> str | None:
+    """The child's next line on stdout: None when none came within ``timeout``, "" when it exited."""
+    stdout: IO[str] | None = process.stdout
+    assert stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return None
+    return stdout.readline()
+
+
 class FunctionError(Exception):
     """An invocation failed: the handler raised, timed out, or could not be imported."""
 
@@ -255,13 +266,9 @@ class FunctionWorker:
 
     def _read(self, process: subprocess.Popen[str], timeout: float) -> dict[str, Any] | None:
         """The worker's next message, or None when it sent none within ``timeout`` or exited."""
-        stdout: IO[str] | None = process.stdout
-        assert stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return None
-        line = stdout.readline()
+        line = read_line(process, timeout)
+        if line is None:
+            return None
         if not line:
             code = process.wait()
             return {"type": "error", "errorType": "Runtime.ExitError", "errorMessage": f"exit status {code}"}
