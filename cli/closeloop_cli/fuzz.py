@@ -758,13 +758,7 @@ class Campaign:
         )
         example["time"] = _now_z()
         example["detail"]["id"] = str(rng.randint(1, 10**6))
-        roll = rng.random()
-        if roll < 0.25:
-            kind, body = "zendesk:raw", self.hostile.raw_json()
-        elif roll < 0.35:
-            kind, body = "zendesk:valid", json.dumps(example).encode()
-        else:
-            kind, body = "zendesk:mutated", _dumps(self.hostile.mutate(example, rng.randint(1, 6)))
+        kind, body = self._webhook_body("zendesk", example, raw_share=0.25)
         timestamp = _now_z()
         headers = {"Content-Type": rng.choice(["application/json", "application/json", "text/plain", ""])}
         signing = rng.random()
@@ -807,13 +801,7 @@ class Campaign:
             example = _load(EVENTS / "freshdesk" / "ticket_resolved.json")
             example["ticket_id"] = rng.randint(1, 10**9)
             example["requester_email"] = self._address()
-        roll = rng.random()
-        if roll < 0.2:
-            kind, body = "freshdesk:raw", self.hostile.raw_json()
-        elif roll < 0.35:
-            kind, body = "freshdesk:valid", json.dumps(example).encode()
-        else:
-            kind, body = "freshdesk:mutated", _dumps(self.hostile.mutate(example, rng.randint(1, 6)))
+        kind, body = self._webhook_body("freshdesk", example, raw_share=0.2)
         headers = {"Content-Type": "application/json"}
         auth = rng.random()
         if auth < 0.5:
@@ -911,6 +899,16 @@ class Campaign:
             else:
                 detail = self.hostile.mutate(detail, 1)
         return "Ticket Closed", detail
+
+    def _webhook_body(self, provider: str, example: dict[str, Any], *, raw_share: float) -> tuple[str, bytes]:
+        """A webhook body: hostile raw JSON (``raw_share`` of the time), the example as is (to 0.35), or
+        the example mutated; with the kind it is counted under."""
+        roll = self.rng.random()
+        if roll < raw_share:
+            return f"{provider}:raw", self.hostile.raw_json()
+        if roll < 0.35:
+            return f"{provider}:valid", json.dumps(example).encode()
+        return f"{provider}:mutated", _dumps(self.hostile.mutate(example, self.rng.randint(1, 6)))
 
     def _valid_closed(self, *, remember: bool = True) -> dict[str, Any]:
         self._ticket += 1

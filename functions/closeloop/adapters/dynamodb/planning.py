@@ -59,19 +59,9 @@ class DynamoPlanningStore:
 
     def surveys_of_ticket(self, ticket_key: str) -> list[Survey]:
         """Every survey planned for a solve of this ticket, oldest solve first."""
-        paginator = self._table.client.get_paginator("query")
         survey_ids = [
             unmarshal(item)["survey_id"]
-            for page in paginator.paginate(
-                TableName=self._table.name,
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :close)",
-                ExpressionAttributeValues={
-                    ":pk": ticket_partition(ticket_key),
-                    ":close": {"S": CLOSE_PREFIX},
-                },
-                ConsistentRead=True,
-            )
-            for item in page["Items"]
+            for item in self._table.items_under(ticket_partition(ticket_key), CLOSE_PREFIX)
             if "survey_id" in item
         ]
         surveys = (self._table.get_survey(survey_id) for survey_id in survey_ids)

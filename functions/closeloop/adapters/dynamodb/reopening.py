@@ -46,19 +46,9 @@ class DynamoReopenStore:
 
     def responses(self, survey_id: str) -> list[SurveyResponse]:
         """Every answer to the survey, oldest first (the history)."""
-        paginator = self._table.client.get_paginator("query")
         return [
             response_from_item(item)
-            for page in paginator.paginate(
-                TableName=self._table.name,
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :response)",
-                ExpressionAttributeValues={
-                    ":pk": survey_partition(survey_id),
-                    ":response": {"S": RESPONSE_PREFIX},
-                },
-                ConsistentRead=True,
-            )
-            for item in page["Items"]
+            for item in self._table.items_under(survey_partition(survey_id), RESPONSE_PREFIX)
         ]
 
     def customer_surveys(self, email: str, limit: int = 20) -> list[Survey]:

@@ -7,7 +7,7 @@ handlers cannot create two surveys for one solve, or two surveys for one custome
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -96,6 +96,18 @@ class SurveysTable:
     def suppress(self, email: str, reason: str, now: datetime) -> None:
         """Never survey this address again (unsubscribe, bounce, complaint, erasure request)."""
         self.client.put_item(TableName=self.name, Item=suppression_item(email, reason, now))
+
+    def items_under(self, partition: dict[str, str], prefix: str) -> Iterator[dict[str, Any]]:
+        """Every item of a partition whose sort key starts with ``prefix``, in sort-key order, read
+        consistently (the stores decide from what they read)."""
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": partition, ":prefix": {"S": prefix}},
+            ConsistentRead=True,
+        ):
+            yield from page["Items"]
 
     def latest_response(self, survey_id: str) -> SurveyResponse | None:
         items = self.client.query(
