@@ -110,6 +110,16 @@ def unchanged(stack: Stack, before: list[dict[str, Any]]) -> None:
     assert stack.published() == []
 
 
+def post_and_check(stack: Stack, event: dict[str, Any]) -> None:
+    """Post the form: the answer is a page or a refusal with a reason, and a refusal writes nothing."""
+    before = snapshot(stack)
+    stack.published()
+    status, body = call(event)
+    assert_refused_with_a_reason(status, body)
+    if status >= 400:
+        unchanged(stack, before)
+
+
 # --- the pages ----------------------------------------------------------------------------------------
 
 
@@ -135,12 +145,7 @@ def test_any_survey_form_is_answered_with_a_page_and_a_refusal_writes_nothing(
     event = page_event("POST", "s", token, {}, sent)
     event["body"] = base64.b64encode(urlencode(fields).encode()).decode()
     event["isBase64Encoded"] = True
-    before = snapshot(warm)
-    warm.published()
-    status, body = call(event)
-    assert_refused_with_a_reason(status, body)
-    if status >= 400:
-        unchanged(warm, before)
+    post_and_check(warm, event)
 
 
 @PROPERTY
@@ -152,12 +157,7 @@ def test_any_unsubscribe_post_is_answered_with_a_page_and_a_refusal_writes_nothi
     token = data.draw(tokens(real) | st.just(real), label="token")
     event = page_event("POST", "u", token, {}, sent)
     event["body"] = urlencode(form)
-    before = snapshot(warm)
-    warm.published()
-    status, body = call(event)
-    assert_refused_with_a_reason(status, body)
-    if status >= 400:
-        unchanged(warm, before)
+    post_and_check(warm, event)
 
 
 @PROPERTY
