@@ -8,6 +8,7 @@ import pytest
 
 from closeloop import wiring
 from closeloop.domain.answers import SurveyClosedError
+from closeloop.domain.reopening import ReopenStep
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse
 from tests.integration.conftest import Stack
 from tests.integration.journeys import deliver, sent_survey, solved_ticket
@@ -49,7 +50,7 @@ def test_a_reopen_is_claimed_once_per_survey_and_handed_out_again_until_complete
     assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
     # an attempt that failed before completing can be retried
     assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.CLAIMED
-    repository.complete_reopen(survey, {"action": "reopened"}, NOW)
+    assert repository.finish_reopen_step(survey, ReopenStep.HELPDESK, NOW, outcome={"action": "reopened"})
     assert repository.claim_reopen(survey, cap=2, now=NOW) is ReopenClaim.ALREADY_REOPENED
 
 
@@ -70,12 +71,23 @@ def test_a_customers_surveys_are_listed_newest_first(stack: Stack, monkeypatch: 
     assert [s.ticket_id for s in surveys] == ["2", "1"]
 
 
-def test_a_completed_reopen_owes_its_lead_alert_until_it_is_marked_sent(stack: Stack) -> None:
+def test_a_reopen_records_each_step_once_with_the_helpdesks_outcome(stack: Stack) -> None:
     survey = sent_survey(stack)
     repository = wiring.reopen_store()
     repository.claim_reopen(survey, cap=2, now=NOW)
-    assert repository.reopen_outcome(survey) is None  # claimed, not done: the reopen itself is owed
-    repository.complete_reopen(survey, {"action": "reopened", "helpdesk_ticket_id": "4521"}, NOW)
-    assert repository.reopen_outcome(survey) == {"action": "reopened", "helpdesk_ticket_id": "4521"}
-    repository.mark_alerted(survey, NOW)
-    assert repository.reopen_outcome(survey) is None
+    progress = repository.reopen_progress(survey)
+    assert progress is not None
+    assert (progress.state, progress.outcome, progress.done) == ("claimed", {}, frozenset())
+
+    repository.begin_reopen_step(survey, ReopenStep.HELPDESK, NOW)
+    outcome = {"action": "reopened", "helpdesk_ticket_id": "4521"}
+    assert repository.finish_reopen_step(survey, ReopenStep.HELPDESK, NOW, outcome=outcome)
+    assert not repository.finish_reopen_step(survey, ReopenStep.HELPDESK, NOW, outcome=outcome)  # once only
+    repository.begin_reopen_step(survey, ReopenStep.SNS_ALERT, NOW)
+    assert repository.finish_reopen_step(survey, ReopenStep.SNS_ALERT, NOW, unknown=True)
+
+    progress = repository.reopen_progress(survey)
+    assert progress is not None
+    assert (progress.state, progress.outcome) == ("done", outcome)
+    assert progress.started == progress.done == {ReopenStep.HELPDESK, ReopenStep.SNS_ALERT}
+    assert progress.unknown == {ReopenStep.SNS_ALERT}

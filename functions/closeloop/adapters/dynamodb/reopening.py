@@ -14,13 +14,11 @@ from closeloop.adapters.dynamodb.items import (
     reopen_counter_key,
     reopen_item,
     reopen_key,
-    reopen_outcome_of,
     reopen_progress_from_item,
     reopen_state,
     response_from_item,
     survey_from_item,
     survey_partition,
-    unmarshal,
 )
 from closeloop.adapters.dynamodb.table import SurveysTable
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse
@@ -187,29 +185,6 @@ class DynamoReopenStore:
         if names:
             request["ExpressionAttributeNames"] = names
         return self._table.write(self._table.client.update_item, **request) is None
-
-    def complete_reopen(self, survey: Survey, outcome: dict[str, str], now: datetime) -> None:
-        """Record that the helpdesk reopened the ticket (``outcome``: e.g. how and which ticket id)."""
-        self.finish_reopen_step(survey, "helpdesk", now, outcome=outcome)
-
-    def reopen_outcome(self, survey: Survey) -> dict[str, str] | None:
-        """What the completed reopen of this survey did, while its lead alert is still owed; else None."""
-        item = self._reopen_record(survey)
-        if item is None:
-            return None
-        marker = unmarshal(item)
-        if marker.get("state") != "done" or marker.get("alerted"):
-            return None
-        return reopen_outcome_of(marker)
-
-    def mark_alerted(self, survey: Survey, now: datetime) -> None:
-        """The lead was alerted about this survey's reopen: a redelivery has nothing left to do."""
-        self._table.client.update_item(
-            TableName=self._table.name,
-            Key=reopen_key(survey.ticket_key, survey.survey_id),
-            UpdateExpression="SET alerted = :true, alerted_at = :at",
-            ExpressionAttributeValues=marshal({":true": True, ":at": iso(now)}),
-        )
 
     def _reopen_record(self, survey: Survey) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._table.client.get_item(
