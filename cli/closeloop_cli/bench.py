@@ -13,8 +13,9 @@ Three measurements, each against a baseline so the numbers mean something on any
   template's resources, checked afterwards (N surveys sent, N raw messages in SES).
 
 ``python -m closeloop_cli.bench --write docs/PERFORMANCE.md`` also writes the Markdown report. Only the
-standard library times anything (``time.perf_counter_ns``); closeloop is imported lazily, after the
-environment is set, so nothing here can reach a real AWS account.
+standard library times anything (``time.perf_counter_ns``); closeloop's adapters and wiring are imported
+lazily, after the environment is set (the in-memory adapters bring only the pure domain with them), so
+nothing here can reach a real AWS account.
 """
 
 from __future__ import annotations
@@ -39,27 +40,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from closeloop_cli.in_memory import PUBLIC_BASE_URL, SENDER, TEMPLATES, in_memory_domain
 from closeloop_cli.runtime import FAKE_CREDENTIALS
 
 if TYPE_CHECKING:
     from closeloop.adapters.rendering import EmailRenderer, SurveyEmailContent
-    from closeloop.domain.planning import FollowUpPlanner
-    from closeloop.domain.sending import OutgoingEmail, SurveySender
-    from closeloop.domain.surveys import SkipReason, Survey
     from closeloop.domain.tickets import TicketClosed, TicketReopened
     from closeloop_cli.runtime import LambdaRuntime
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
-TEMPLATES = REPO / "templates"
 TICKET_CLOSED_EXAMPLE = REPO / "events" / "canonical" / "ticket_closed.json"
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 REGION = "eu-west-1"
-SENDER = "support@acme.example"
-PUBLIC_BASE_URL = "https://surveys.acme.example"
 # Nothing listens on the discard port: a client that tried the network would fail, not reach AWS.
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
-SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "bench-signing-key-" + "x" * 46}
 FAKE_AWS_ENVIRONMENT_ACCESS: Mapping[str, str] = {**FAKE_CREDENTIALS, "AWS_EC2_METADATA_DISABLED": "true"}
 FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
     **FAKE_AWS_ENVIRONMENT_ACCESS,
@@ -556,149 +551,6 @@ def measure_cold_starts(
     return results
 
 
-# In-memory fakes of the domain's ports (closeloop.domain.planning and .sending) --------------------------
-
-
-class InMemorySurveyStore:
-    """``PlanningStore`` and ``SendingStore`` in dictionaries, with the repository's conditional rules."""
-
-    def __init__(self) -> None:
-        self.surveys: dict[str, Survey] = {}
-        self.closes: dict[tuple[str, datetime], str | SkipReason] = {}
-        self.by_ticket: dict[str, list[str]] = {}
-        self.suppressed: set[str] = set()
-        self.throttled_until: dict[str, datetime] = {}
-        self.skips: list[tuple[str, SkipReason]] = []
-
-    def find_close(self, ticket_key: str, closed_at: datetime) -> Survey | SkipReason | None:
-        from closeloop.domain.surveys import SkipReason
-
-        found = self.closes.get((ticket_key, closed_at))
-        if found is None or isinstance(found, SkipReason):  # a SkipReason is a str too: test it first
-            return found
-        return self.surveys[found]
-
-    def is_suppressed(self, email: str) -> bool:
-        return email.lower() in self.suppressed
-
-    def ticket_was_surveyed(self, ticket_key: str) -> bool:
-        from closeloop.domain.surveys import SurveyStatus
-
-        sent = (SurveyStatus.SENT, SurveyStatus.SENDING)
-        return any(self.surveys[survey_id].status in sent for survey_id in self.by_ticket.get(ticket_key, ()))
-
-    def create_survey(self, survey: Survey, throttle_until: datetime | None) -> None:
-        from closeloop.domain.planning import CustomerThrottledError, DuplicateCloseError
-
-        if (survey.ticket_key, survey.closed_at) in self.closes:
-            raise DuplicateCloseError(survey.ticket_key)
-        if self.throttled_until.get(survey.customer_key, survey.planned_at) > survey.planned_at:
-            raise CustomerThrottledError(survey.customer_key)
-        self.surveys[survey.survey_id] = survey
-        self.closes[(survey.ticket_key, survey.closed_at)] = survey.survey_id
-        self.by_ticket.setdefault(survey.ticket_key, []).append(survey.survey_id)
-        if throttle_until is not None:
-            self.throttled_until[survey.customer_key] = throttle_until
-
-    def record_skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> None:
-        from closeloop.domain.planning import DuplicateCloseError
-        from closeloop.domain.tickets import ticket_key
-
-        key = ticket_key(ticket.helpdesk, ticket.ticket_id)
-        if (key, ticket.closed_at) in self.closes:
-            raise DuplicateCloseError(key)
-        self.closes[(key, ticket.closed_at)] = reason
-        self.skips.append((key, reason))
-
-    def mark_scheduled(self, survey_id: str) -> None:
-        self.surveys[survey_id] = dataclasses.replace(self.surveys[survey_id], scheduled=True)
-
-    def pending_surveys(self, ticket_key: str) -> list[Survey]:
-        from closeloop.domain.surveys import SurveyStatus
-
-        surveys = (self.surveys[survey_id] for survey_id in self.by_ticket.get(ticket_key, ()))
-        return [survey for survey in surveys if survey.status is SurveyStatus.PLANNED]
-
-    def cancel_survey(self, survey: Survey, now: datetime) -> bool:
-        from closeloop.domain.surveys import SurveyStatus
-
-        return self._transition(survey.survey_id, SurveyStatus.PLANNED, SurveyStatus.CANCELLED)
-
-    def get_survey(self, survey_id: str) -> Survey | None:
-        return self.surveys.get(survey_id)
-
-    def mark_suppressed(self, survey_id: str, now: datetime) -> None:
-        from closeloop.domain.surveys import SurveyStatus
-
-        self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SUPPRESSED)
-
-    def claim_for_sending(self, survey_id: str, now: datetime) -> None:
-        from closeloop.domain.sending import SurveyNotClaimableError
-        from closeloop.domain.surveys import SurveyStatus
-
-        if not self._transition(survey_id, SurveyStatus.PLANNED, SurveyStatus.SENDING):
-            raise SurveyNotClaimableError(survey_id)
-
-    def release_claim(self, survey_id: str, now: datetime) -> None:
-        from closeloop.domain.surveys import SurveyStatus
-
-        self._transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED)
-
-    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
-        from closeloop.domain.surveys import SurveyStatus
-
-        survey = self.surveys[survey_id]
-        if survey.status is not SurveyStatus.SENDING:
-            raise RuntimeError(f"survey {survey_id} is {survey.status}, not sending")
-        self.surveys[survey_id] = dataclasses.replace(
-            survey, status=SurveyStatus.SENT, message_id=message_id, sent_at=sent_at, expires_at=expires_at
-        )
-
-    def _transition(self, survey_id: str, source: Any, target: Any) -> bool:
-        survey = self.surveys.get(survey_id)
-        if survey is None or survey.status is not source:
-            return False
-        self.surveys[survey_id] = survey.with_status(target)
-        return True
-
-
-class RecordingScheduler:
-    """``SendScheduler`` that remembers what it was asked to schedule."""
-
-    def __init__(self) -> None:
-        self.scheduled: dict[str, datetime] = {}
-
-    def schedule_send(self, survey: Survey, now: datetime) -> None:
-        self.scheduled[survey.survey_id] = survey.send_at
-
-    def cancel_send(self, survey_id: str) -> None:
-        self.scheduled.pop(survey_id, None)
-
-
-class RecordingPublisher:
-    """``EventPublisher`` that keeps every published event."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
-        self.events.append((detail_type, dict(detail)))
-        return uuid.uuid4().hex
-
-
-class MimeBuildingMailer:
-    """``Mailer`` that builds the raw MIME message SES would receive, and keeps its size."""
-
-    def __init__(self) -> None:
-        self.sent_bytes: list[int] = []
-
-    def send(self, email: OutgoingEmail, now: datetime) -> str:
-        from closeloop.adapters.mail import build_mime
-
-        self.sent_bytes.append(len(build_mime(email, now)))
-        return uuid.uuid4().hex
-
-
 # Workloads shared by the latency series, the cold-start first use and the tests --------------------------
 
 
@@ -722,47 +574,6 @@ def parse_ticket_closed(event: dict[str, Any]) -> TicketClosed:
     if not isinstance(parsed, TicketClosed):
         raise TypeError("expected a Ticket Closed event")
     return parsed
-
-
-@dataclass
-class InMemoryDomain:
-    """The planner and sender over the in-memory fakes, with production-default settings."""
-
-    store: InMemorySurveyStore
-    scheduler: RecordingScheduler
-    publisher: RecordingPublisher
-    mailer: MimeBuildingMailer
-    renderer: EmailRenderer
-    planner: FollowUpPlanner
-    sender: SurveySender
-
-
-def in_memory_domain(templates: Path = TEMPLATES) -> InMemoryDomain:
-    from closeloop.adapters.rendering import EmailRenderer
-    from closeloop.config import Settings
-    from closeloop.domain.links import LinkSigner
-    from closeloop.domain.planning import FollowUpPlanner
-    from closeloop.domain.sending import SurveySender
-    from closeloop.wiring import planning_policy, sending_policy
-
-    settings = Settings(templates_path=str(templates), sender_address=SENDER, public_base_url=PUBLIC_BASE_URL)
-    store, scheduler, publisher, mailer = (
-        InMemorySurveyStore(),
-        RecordingScheduler(),
-        RecordingPublisher(),
-        MimeBuildingMailer(),
-    )
-    renderer = EmailRenderer(templates, settings.default_locale, settings.supported_locales)
-    planner = FollowUpPlanner(store, scheduler, publisher, planning_policy(settings))
-    sender = SurveySender(
-        store,
-        renderer,
-        mailer,
-        lambda: LinkSigner.from_secret(SIGNING_SECRET),  # as wiring does: built per use from the secret
-        publisher,
-        sending_policy(settings),
-    )
-    return InMemoryDomain(store, scheduler, publisher, mailer, renderer, planner, sender)
 
 
 def sample_content() -> SurveyEmailContent:
@@ -894,20 +705,6 @@ def measure_latencies(iterations: int, warmup: int, progress: Callable[[str], No
 # Throughput ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Context:
-    """The attributes of Lambda's context object the Powertools decorators read."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:bench"
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
-
-
 def sqs_event(sqs: Any, queue_url: str, queue_arn: str) -> dict[str, Any]:
     """Up to 10 real messages from ``queue_url``, shaped as Lambda's SQS event (as the sandbox does)."""
     from closeloop_cli.relay import sqs_event as lambda_sqs_event
@@ -934,14 +731,14 @@ class _Drained:
 
 
 def drive(
-    handler: Callable[[dict[str, Any], Any], Any], sqs: Any, queue_url: str, queue_arn: str, name: str
+    invoke: Callable[[dict[str, Any]], Any], sqs: Any, queue_url: str, queue_arn: str, name: str
 ) -> _Drained:
     """Act as the event source mapping: receive batches of 10, invoke, delete what succeeded."""
     drained = _Drained()
     start = time.perf_counter_ns()
     while records := sqs_event(sqs, queue_url, queue_arn)["Records"]:
         handler_start = time.perf_counter_ns()
-        response = handler({"Records": records}, _Context(name))
+        response = invoke({"Records": records})
         drained.batch_ms.append((time.perf_counter_ns() - handler_start) / 1e6)
         drained.handler_seconds += drained.batch_ms[-1] / 1000
         failures = response.get("batchItemFailures") or []
@@ -1032,8 +829,8 @@ def measure_throughput(
                 )
             gc.collect()
 
-            def invoker(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
-                return lambda event, _context: runner.invoke(logical_id, event)
+            def invoker(logical_id: str) -> Callable[[dict[str, Any]], Any]:
+                return lambda event: runner.invoke(logical_id, event)
 
             progress(f"throughput: planning {events} tickets on a moto server (layer-only workers)")
             planned = drive(invoker("PlanFunction"), sqs, plan_url, plan_arn, "plan")

@@ -14,7 +14,7 @@ from closeloop.domain.messages import mailbox_problem
 from closeloop.domain.planning import PlanResult
 from closeloop.domain.surveys import SkipReason
 from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
-from closeloop_cli.bench import in_memory_domain
+from closeloop_cli.in_memory import in_memory_domain
 from tests import strategies
 from tests.conftest import load_event
 
