@@ -24,22 +24,11 @@ from closeloop_cli.fake_helpdesk import (
 )
 from closeloop_cli.relay import sqs_event
 from closeloop_cli.stack import SqsSource
+from tests.fakes import LambdaContext
 
 REGION = "eu-west-1"
 SENDER = "support@acme.example"
 CONFIGURATION_SET = "closeloop"
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 @dataclass

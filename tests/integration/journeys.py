@@ -15,7 +15,8 @@ from closeloop import wiring
 from closeloop.domain.surveys import Survey, SurveyResponse
 from closeloop.handlers import plan, send
 from tests.conftest import load_event
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
 
 
 def solved_ticket(path: str = "canonical/ticket_closed.json", **detail: Any) -> dict[str, Any]:

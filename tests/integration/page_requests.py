@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from closeloop.handlers import api
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
 from tests.integration.journeys import sent_messages
 
 HOST = "surveys.acme.example"

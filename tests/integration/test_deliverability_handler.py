@@ -12,14 +12,8 @@ from closeloop import wiring
 from closeloop.domain.surveys import customer_key
 from closeloop.handlers import deliverability
 from tests.conftest import load_event
-from tests.integration.conftest import (
-    LambdaContext,
-    ReopenStack,
-    Stack,
-    _queue,
-    record_ses_sends,
-    ses_event_for,
-)
+from tests.fakes import LambdaContext
+from tests.integration.conftest import ReopenStack, Stack, _queue, record_ses_sends, ses_event_for
 from tests.integration.journeys import (
     answer,
     deliver,

@@ -34,7 +34,8 @@ from closeloop.handlers import api
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_TOKEN, FakeHelpdesk
 from tests import strategies
 from tests.conftest import EVENTS, load_event
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
 from tests.integration.page_requests import HOST, call, form_token, http_event, links, snapshot
 
 # Registered here, not in tests/conftest.py: this module's examples, reproducible in CI.

@@ -19,7 +19,8 @@ from closeloop import wiring
 from closeloop.adapters.helpdesks import http
 from closeloop.domain.reopening import ReopenStep
 from closeloop.handlers import reopen
-from tests.integration.conftest import LambdaContext, ReopenStack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import ReopenStack
 from tests.integration.journeys import answer, sent_messages, sent_survey
 
 EVERY_STEP = {step.value for step in ReopenStep}

@@ -11,7 +11,8 @@ from closeloop import wiring
 from closeloop.adapters.helpdesks.generic import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from closeloop.domain.leads import team_lead
 from closeloop.handlers import reopen
-from tests.integration.conftest import GENERIC_SECRET, LambdaContext, ReopenStack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import GENERIC_SECRET, ReopenStack
 from tests.integration.journeys import answer, sent_messages, sent_survey
 
 

@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError
 
 from closeloop import wiring
 from closeloop.handlers import send
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
 from tests.integration.journeys import planned, sent_messages, surveys
 
 

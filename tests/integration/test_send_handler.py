@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeo
 from closeloop import wiring
 from closeloop.domain.links import LinkPurpose
 from closeloop.handlers import send
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
 from tests.integration.journeys import deliver, planned, run_send, sent_messages, solved_ticket, surveys
 
 

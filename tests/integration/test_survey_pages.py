@@ -17,11 +17,10 @@ from closeloop.domain.links import LinkPurpose
 from closeloop.domain.surveys import MAX_COMMENT_CHARS
 from closeloop.handlers import api
 from tests.conftest import PublishedMetric, published_metrics
-from tests.integration.conftest import LambdaContext, Stack
+from tests.fakes import SHIPPED_LOCALES, LambdaContext
+from tests.integration.conftest import Stack
 from tests.integration.journeys import deliver, solved_ticket, surveys
 from tests.integration.page_requests import HOST, call, form_token, http_event, links, snapshot
-
-LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 
 
 def responses(stack: Stack) -> list[dict[str, Any]]:
@@ -59,7 +58,7 @@ def test_opening_a_link_shows_the_clicked_answer_selected_and_writes_nothing(pag
     assert pages.published() == []
 
 
-@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
 def test_every_page_renders_in_every_shipped_locale(pages: Stack, locale: str) -> None:
     status, page = call(http_event("GET", links()["4"] + f"&lang={locale}"))
     assert status == 200

@@ -26,19 +26,12 @@ from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_
 from closeloop.handlers import api
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_TOKEN, FakeHelpdesk
 from tests.conftest import EVENTS, PublishedMetric, load_event, published_metrics
+from tests.fakes import LambdaContext
 
 ZENDESK_SECRET = "zendesk-signing-secret-for-tests"
 FRESHDESK_SECRET = "freshdesk-shared-secret-for-tests"
 BUS = "closeloop-test"
 REQUESTER_ID = "8447388090500"
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "closeloop-api"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:closeloop-api"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
 
 
 @dataclass

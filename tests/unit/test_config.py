@@ -15,6 +15,7 @@ from closeloop import wiring
 from closeloop.config import SOURCES, ConfigurationError, Settings
 from closeloop.handlers import api, deliverability, plan, reopen, send
 from tests.conftest import TEMPLATES
+from tests.fakes import LambdaContext
 
 HANDLERS: dict[str, ModuleType] = {
     "ApiFunction": api,
@@ -137,17 +138,6 @@ def test_a_public_base_url_loses_its_trailing_slash() -> None:
 
 
 # --- each function checks its own, before touching its event ------------------------------------------
-
-
-class LambdaContext:
-    function_name = "test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:test"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 def cold_start(function_id: str) -> Any:

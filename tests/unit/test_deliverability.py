@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from closeloop.domain.deliverability import (
 )
 from closeloop.domain.surveys import Survey, SurveyStatus, customer_key
 from tests.conftest import load_event
+from tests.fakes import RecordingPublisher
 
 NOW = datetime(2026, 11, 21, 15, 45, tzinfo=UTC)
 SURVEY_ID = "3f9c2b7e41d84a0f9e6b5c1d2a7e8f90"  # the survey_id tag of the examples in events/ses/
@@ -64,15 +64,6 @@ class InMemoryStore:
             return False
         self.surveys[survey_id] = replace(self.surveys[survey_id], delivery=reason.delivery, delivery_at=now)
         return True
-
-
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
-        self.events.append((detail_type, dict(detail)))
-        return str(len(self.events))
 
 
 def record(example: str, store: InMemoryStore, publisher: RecordingPublisher | None = None) -> Any:

@@ -7,6 +7,7 @@ import pytest
 from closeloop.domain.judgment import CommentSignal, NegativityThresholds, Verdict, judge_answer
 from closeloop.domain.lexicon import language_of
 from closeloop.domain.surveys import SurveyAnswer
+from tests.fakes import SHIPPED_LOCALES
 
 DEFAULTS = NegativityThresholds()
 
@@ -225,7 +226,7 @@ def test_non_negative_comments_stay_non_negative_when_the_locale_is_unknown(
 
 
 def test_every_shipped_locale_has_negative_and_non_negative_examples() -> None:
-    shipped = {"en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"}
+    shipped = {language_of(locale) or "" for locale in SHIPPED_LOCALES}
 
     for table in (NEGATIVE_COMMENTS, NOT_NEGATIVE_COMMENTS):
         per_language = dict.fromkeys(shipped, 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,10 +37,10 @@ from closeloop.domain.reopening import (
     TicketReopen,
 )
 from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus, UnknownSurveyError
+from tests.conftest import TEMPLATES
+from tests.fakes import SHIPPED_LOCALES, RecordingPublisher
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 ACME_HELPDESKS = {"zendesk": "https://acme.zendesk.com", "freshdesk": "https://acme.freshdesk.com"}
-LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
@@ -169,18 +168,6 @@ class RecordingAlerter:
         self.alerts.append(alert)
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, detail_type: str, detail: Mapping[str, Any], source: str = "closeloop") -> str:
-        self.events.append((detail_type, dict(detail)))
-        return f"event-{len(self.events)}"
-
-    def of(self, detail_type: str) -> list[dict[str, Any]]:
-        return [detail for kind, detail in self.events if kind == detail_type]
-
-
 def a_survey(
     survey_id: str = "s-1", ticket_id: str = "4521", helpdesk: str = "zendesk", **changes: Any
 ) -> Survey:
@@ -234,7 +221,7 @@ class World:
         self.generic: RecordingHelpdesk | None = None
         self.alerter = RecordingAlerter()
         self.publisher = RecordingPublisher()
-        self.renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+        self.renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
         self.leads = team_leads(*leads)
         self.cap = cap
 
@@ -583,12 +570,12 @@ def test_an_invalid_team_lead_is_a_clear_error(
 # --- the alert's wording, in every shipped language ---------------------------------------------------
 
 
-@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
 @pytest.mark.parametrize(
     "result", [r for r in ReopenResult if r.value not in ("answer_changed", "already_reopened")]
 )
 def test_every_alert_renders_in_every_shipped_language(locale: str, result: ReopenResult) -> None:
-    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
     history = (EarlierSurvey(a_survey("s-0", ticket_id="4410"), (an_answer("s-0", "r-0", score=4),)),)
     alert = LeadAlert(
         a_survey(), an_answer(), result, "90001", Lead("a@b.example", locale), locale, 2, history,
@@ -612,7 +599,7 @@ def test_every_alert_renders_in_every_shipped_language(locale: str, result: Reop
 
 
 def test_the_html_alert_escapes_the_customers_words() -> None:
-    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
     answer = an_answer(comment="<script>alert(1)</script>")
     alert = LeadAlert(a_survey(), answer, ReopenResult.REOPENED, "4521", None, "en", 2, ())
     html = renderer.render_template(HTML_TEMPLATE, "en", alert_variables(alert, "en"))
@@ -621,7 +608,7 @@ def test_the_html_alert_escapes_the_customers_words() -> None:
 
 
 def test_the_cap_alert_says_how_many_reopens_are_allowed() -> None:
-    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
     alert = LeadAlert(a_survey(), an_answer(), ReopenResult.CAP_REACHED, None, None, "hr", 3, ())
     text = renderer.render_template(TEXT_TEMPLATE, "hr", alert_variables(alert, "hr"))
     assert "već ga je ponovno otvorio 3 puta" in text
@@ -655,7 +642,7 @@ def test_a_ticket_url_that_is_not_a_safe_link_shows_the_ticket_id_without_a_link
     helpdesk: str, url: str
 ) -> None:
     # GIVEN a ticket whose url (from a webhook or event) is not http(s), or not on the helpdesk's host
-    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
     survey = replace(a_survey(), helpdesk=helpdesk, url=url)
     history = (EarlierSurvey(replace(a_survey("s-0", ticket_id="4410"), helpdesk=helpdesk, url=url), ()),)
     alert = LeadAlert(
@@ -682,7 +669,7 @@ def test_a_ticket_url_that_is_not_a_safe_link_shows_the_ticket_id_without_a_link
 
 
 def test_a_ticket_url_on_the_configured_helpdesk_host_is_a_link() -> None:
-    renderer = EmailRenderer(TEMPLATES, "en", LOCALES)
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
     survey = replace(a_survey(), helpdesk="freshdesk", url="https://acme.freshdesk.com/a/tickets/4521")
     alert = LeadAlert(
         survey, an_answer(), ReopenResult.REOPENED, "4521", None, "en", 2, (), helpdesk_urls=ACME_HELPDESKS

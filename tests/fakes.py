@@ -1,0 +1,67 @@
+"""What tests stand in for, declared once: Lambda's context, the shipped locales, the domain's ports.
+
+The in-memory adapters of the domain's ports live with the CLI (``closeloop_cli.in_memory``), since the
+benchmark runs on them too; they are re-exported here so every test imports its fakes from one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from closeloop.adapters.rendering import SOURCE_LOCALE
+from closeloop_cli.in_memory import (
+    PUBLIC_BASE_URL,
+    SENDER,
+    SIGNING_SECRET,
+    InMemoryDomain,
+    InMemorySurveyStore,
+    MimeBuildingMailer,
+    RecordingPublisher,
+    RecordingScheduler,
+    in_memory_domain,
+)
+from tests.conftest import TEMPLATES
+
+__all__ = [
+    "PUBLIC_BASE_URL",
+    "SENDER",
+    "SHIPPED_LOCALES",
+    "SIGNING_SECRET",
+    "InMemoryDomain",
+    "InMemorySurveyStore",
+    "LambdaContext",
+    "MimeBuildingMailer",
+    "RecordingPublisher",
+    "RecordingScheduler",
+    "in_memory_domain",
+    "shipped_locales",
+]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools and the handlers read."""
+
+    function_name: str = "test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def shipped_locales(templates: Path = TEMPLATES) -> tuple[str, ...]:
+    """Every locale the templates layer ships catalogs for, the source locale first.
+
+    Read from the ``templates/locales/<locale>/LC_MESSAGES`` folders, so a locale added there is rendered
+    and checked (catalogs complete, every template in it) by every test that goes through the shipped
+    locales.
+    """
+    found = sorted(folder.parent.name for folder in (templates / "locales").glob("*/LC_MESSAGES"))
+    return (SOURCE_LOCALE, *(locale for locale in found if locale != SOURCE_LOCALE))
+
+
+SHIPPED_LOCALES = shipped_locales()
