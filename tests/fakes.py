@@ -54,13 +54,15 @@ class LambdaContext:
 
 
 def shipped_locales(templates: Path = TEMPLATES) -> tuple[str, ...]:
-    """Every locale the templates layer ships catalogs for, the source locale first.
+    """Every locale the templates layer ships catalogs for, as language tags, the source locale first.
 
-    Read from the ``templates/locales/<locale>/LC_MESSAGES`` folders, so a locale added there is rendered
-    and checked (catalogs complete, every template in it) by every test that goes through the shipped
-    locales.
+    Read from the ``templates/locales/<locale>/LC_MESSAGES`` folders (``pt_BR`` is the tag ``pt-BR``, as
+    the renderer names them), so a locale added there is rendered and checked (catalogs complete, every
+    template in it) by every test that goes through the shipped locales.
     """
-    found = sorted(folder.parent.name for folder in (templates / "locales").glob("*/LC_MESSAGES"))
+    found = sorted(
+        folder.parent.name.replace("_", "-") for folder in (templates / "locales").glob("*/LC_MESSAGES")
+    )
     return (SOURCE_LOCALE, *(locale for locale in found if locale != SOURCE_LOCALE))
 
 
