@@ -156,6 +156,23 @@ def start_sandbox(folder: Path, template: Path, *params: str) -> RunningSandbox:
     return sandbox
 
 
+def put_ticket_event(
+    sandbox: RunningSandbox, detail: dict[str, Any], detail_type: str = "Ticket Closed"
+) -> None:
+    """One canonical ticket event on the sandbox's bus, as a helpdesk integration puts it."""
+    response = sandbox.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": sandbox.outputs()["EventBusName"],
+                "Source": "closeloop.tickets",
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
 def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

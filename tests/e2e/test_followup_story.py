@@ -21,6 +21,7 @@ from tests.e2e.sandbox_process import (
     RunningSandbox,
     eventually,
     http_request,
+    put_ticket_event,
     seeded_zendesk,
     start_sandbox,
     start_story_sandbox,
@@ -72,18 +73,6 @@ def emails_to(sandbox: RunningSandbox, address: str) -> list[EmailMessage]:
         if message["To"].addresses[0].addr_spec == address:
             found.append(message)
     return found
-
-
-def put_ticket_event(
-    sandbox: RunningSandbox, detail: dict[str, Any], detail_type: str = "Ticket Closed"
-) -> None:
-    response = sandbox.client("events").put_events(
-        Entries=[{
-            "EventBusName": sandbox.outputs()["EventBusName"], "Source": "closeloop.tickets",
-            "DetailType": detail_type, "Detail": json.dumps(detail),
-        }]
-    )  # fmt: skip
-    assert response["FailedEntryCount"] == 0
 
 
 def closed(ticket_id: str, address: str, **extra: Any) -> dict[str, Any]:

@@ -22,7 +22,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, http_request, start_sandbox
+from tests.e2e.sandbox_process import (
+    REPO,
+    RunningSandbox,
+    eventually,
+    http_request,
+    put_ticket_event,
+    start_sandbox,
+)
 
 FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
 
@@ -36,20 +43,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
     )
     yield running
     running.stop()
-
-
-def _put_ticket_event(sandbox: RunningSandbox, detail: dict[str, Any]) -> None:
-    response = sandbox.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": sandbox.outputs()["EventBusName"],
-                "Source": "closeloop.tickets",
-                "DetailType": "Ticket Closed",
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
-    assert response["FailedEntryCount"] == 0
 
 
 def test_outputs_are_written_with_local_urls(sandbox: RunningSandbox) -> None:
@@ -68,7 +61,7 @@ def test_ready_is_printed_once(sandbox: RunningSandbox) -> None:
 def test_a_ticket_event_is_relayed_scheduled_sent_and_written_to_the_outbox(sandbox: RunningSandbox) -> None:
     # GIVEN the running sandbox
     # WHEN a ticket event is put on the bus
-    _put_ticket_event(sandbox, {"ticket_id": "e2e-1", "customer": {"email": "ana@example.org"}})
+    put_ticket_event(sandbox, {"ticket_id": "e2e-1", "customer": {"email": "ana@example.org"}})
 
     # THEN the plan handler ran (relay), its schedule fired (pump), the send handler mailed (relay + SES)
     eml = eventually(lambda: next(iter(sandbox.outbox.glob("*.eml")), None))
@@ -81,7 +74,7 @@ def test_a_ticket_event_is_relayed_scheduled_sent_and_written_to_the_outbox(sand
 
 
 def test_sent_mail_is_also_readable_from_moto(sandbox: RunningSandbox) -> None:
-    _put_ticket_event(sandbox, {"ticket_id": "e2e-2", "customer": {"email": "bo@example.org"}})
+    put_ticket_event(sandbox, {"ticket_id": "e2e-2", "customer": {"email": "bo@example.org"}})
 
     def sent_to_bo() -> list[dict[str, Any]]:
         try:
@@ -104,7 +97,7 @@ def test_reported_batch_item_failures_end_in_the_dead_letter_queue(sandbox: Runn
     dead_letter_url = sandbox.outputs()["PlanDeadLetterQueueUrl"]
 
     # WHEN the plan handler reports the event's message as failed every time
-    _put_ticket_event(sandbox, {"ticket_id": "e2e-fail", "fail": True})
+    put_ticket_event(sandbox, {"ticket_id": "e2e-fail", "fail": True})
 
     # THEN the message is retried and then moved to the dead-letter queue
     def dead_lettered() -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, start_sandbox
+from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, put_ticket_event, start_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_JS = REPO / ".tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -60,17 +60,7 @@ def send_survey(sandbox: RunningSandbox) -> email.message.EmailMessage:
     detail["closed_at"] = datetime.now(UTC).isoformat()
     detail["customer"] |= {"email": "sam.taylor@example.com", "name": "Sam Taylor", "locale": "en-GB"}
     detail["subject"] = "Charged twice for the October invoice"
-    result = sandbox.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": sandbox.outputs()["EventBusName"],
-                "Source": "closeloop.tickets",
-                "DetailType": "Ticket Closed",
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
-    assert result["FailedEntryCount"] == 0
+    put_ticket_event(sandbox, detail)
     [eml] = eventually(lambda: sorted(sandbox.outbox.glob("*.eml")), timeout=45)
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert isinstance(message, email.message.EmailMessage)
