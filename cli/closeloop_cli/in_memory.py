@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SENDER = "support@acme.example"
 PUBLIC_BASE_URL = "https://surveys.acme.example"
-SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "bench-signing-key-" + "x" * 46}
+# Link-signing keys as the secret holds them (wiring builds a LinkSigner from it per use).
+SIGNING_SECRET: Mapping[str, str] = {"active": "k1", "k1": "in-memory-signing-key-" + "x" * 42}
 
 
 class InMemorySurveyStore:
