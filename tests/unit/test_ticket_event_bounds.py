@@ -14,9 +14,9 @@ from closeloop.domain.messages import mailbox_problem
 from closeloop.domain.planning import PlanResult
 from closeloop.domain.surveys import SkipReason
 from closeloop.domain.tickets import InvalidTicketEventError, TicketClosed, parse_ticket_event
-from closeloop_cli.in_memory import in_memory_domain
 from tests import strategies
 from tests.conftest import load_event
+from tests.fakes import in_memory_domain
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
