@@ -336,3 +336,23 @@ def test_after_an_unknown_outcome_no_redelivery_reaches_the_mail_service_again()
         domain.sender.send_survey(survey_id, NOW)
     assert domain.mailer.attempts == 1
     assert domain.mailer.sent == []
+
+
+class UnrecordingStore(InMemorySurveyStore):
+    """A store that fails to record the send (DynamoDB unavailable just after SES took the email)."""
+
+    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+        raise ConnectionError("table unavailable")
+
+
+def test_an_email_sent_but_not_recorded_is_never_sent_again() -> None:
+    # GIVEN the mail service takes the email, then recording it as sent fails
+    domain, survey_id = due_survey(store=UnrecordingStore())
+    with pytest.raises(ConnectionError):
+        domain.sender.send_survey(survey_id, NOW)
+    # WHEN the request is delivered again THEN it is an unknown outcome, and nothing is mailed twice
+    with pytest.raises(SendOutcomeUnknownError):
+        domain.sender.send_survey(survey_id, NOW)
+    assert len(domain.mailer.sent) == 1
+    assert domain.mailer.attempts == 1
+    assert domain.publisher.of("Survey Sent") == []
