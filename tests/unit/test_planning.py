@@ -192,10 +192,11 @@ def test_a_survey_stored_but_never_scheduled_is_scheduled_when_the_event_comes_b
     assert not domain.store.surveys[survey_id].scheduled
     # WHEN the event is delivered again
     outcome = domain.planner.plan_followup(solved(), NOW)
-    # THEN the stored survey is scheduled, once, and no second survey is made
+    # THEN the stored survey is scheduled and announced, once, and no second survey is made
     assert (outcome.result, outcome.survey_id) == (PlanResult.RESUMED, survey_id)
     assert domain.store.surveys[survey_id].scheduled
     assert list(domain.scheduler.scheduled) == [survey_id]
+    assert [detail["survey_id"] for detail in domain.publisher.of("Survey Planned")] == [survey_id]
     # AND a further delivery is an ordinary duplicate
     assert domain.planner.plan_followup(solved(), NOW).result is PlanResult.DUPLICATE
 

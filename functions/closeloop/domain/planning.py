@@ -126,19 +126,7 @@ class FollowUpPlanner:
             return PlanOutcome(PlanResult.DUPLICATE)
         except CustomerThrottledError:
             return self._skip(ticket, SkipReason.THROTTLED, now)
-        self._schedule(survey, now)
-        announce(
-            self._publisher,
-            SurveyPlanned(
-                helpdesk=survey.helpdesk,
-                ticket_id=survey.ticket_id,
-                survey_id=survey.survey_id,
-                survey_type=survey.survey_type,
-                send_at=survey.send_at,
-                agent_id=survey.agent.get("id"),
-                team_id=survey.team.get("id"),
-            ),
-        )
+        self._schedule_and_announce(survey, now)
         return PlanOutcome(PlanResult.PLANNED, survey_id=survey.survey_id, send_at=survey.send_at)
 
     def cancel_followup(self, reopened: TicketReopened, now: datetime) -> list[str]:
@@ -184,12 +172,25 @@ class FollowUpPlanner:
     def _resume(self, survey: Survey, now: datetime) -> PlanOutcome:
         if survey.scheduled:
             return PlanOutcome(PlanResult.DUPLICATE, survey_id=survey.survey_id)
-        self._schedule(survey, now)
+        # The interrupted delivery stopped before its announcement (which follows the schedule's mark).
+        self._schedule_and_announce(survey, now)
         return PlanOutcome(PlanResult.RESUMED, survey_id=survey.survey_id, send_at=survey.send_at)
 
-    def _schedule(self, survey: Survey, now: datetime) -> None:
+    def _schedule_and_announce(self, survey: Survey, now: datetime) -> None:
         self._scheduler.schedule_send(survey, now)
         self._store.mark_scheduled(survey.survey_id)
+        announce(
+            self._publisher,
+            SurveyPlanned(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey.survey_id,
+                survey_type=survey.survey_type,
+                send_at=survey.send_at,
+                agent_id=survey.agent.get("id"),
+                team_id=survey.team.get("id"),
+            ),
+        )
 
     def _skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> PlanOutcome:
         try:
