@@ -603,25 +603,7 @@ def sample_content() -> SurveyEmailContent:
 
 def raw_jinja_variables(renderer: EmailRenderer, content: SurveyEmailContent) -> dict[str, Any]:
     """The variables ``render_survey`` gives the layouts, computed once (the raw-Jinja baseline's input)."""
-    from babel import Locale
-    from babel.dates import format_date
-
-    from closeloop.adapters.rendering import COPY_TEMPLATE, given_name
-
-    locale = renderer.resolve_locale(content.locale)
-    variables = renderer.localized_variables(locale) | {
-        "first_name": given_name(content.customer_name, locale),
-        "ticket_ref": content.ticket_id,
-        "ticket_subject": content.ticket_subject,
-        "agent_name": content.agent_name,
-        "brand": content.brand,
-        "survey_type": content.survey_type,
-        "answers": content.answers,
-        "unsubscribe_url": content.unsubscribe_url,
-        "expires_on": format_date(content.expires_at, format="long", locale=Locale.parse(locale, sep="-")),
-    }
-    copy = renderer.environment.get_template(COPY_TEMPLATE).make_module(variables)
-    return variables | {"copy": copy, "subject": " ".join(str(vars(copy)["subject"]).split())}
+    return renderer.survey_variables(content)
 
 
 # Latency ------------------------------------------------------------------------------------------------

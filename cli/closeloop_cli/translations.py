@@ -21,8 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 
-# Each .pot beside the locale folders is one catalog domain (closeloop: the survey email; further
-# domains such as pages or alerts keep their own files and are merged at render time).
+# Each .pot beside the locale folders is one catalog domain (closeloop: the survey email; pages; alerts).
+# Each part of the product reads only its own domain (closeloop.adapters.rendering.CATALOG_DOMAINS).
 def catalog_domains(locales_dir: Path) -> list[str]:
     return sorted(path.stem for path in locales_dir.glob("*.pot"))
 

@@ -207,7 +207,7 @@ class Settings:
     resurvey_after_reopen: bool = _setting(False, _boolean)
     default_locale: str = _setting("en")
     supported_locales: tuple[str, ...] = _setting(
-        ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"), _csv
+        ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt-BR", "pt-PT"), _csv
     )
     default_timezone: str = _setting("UTC")
     excluded_tags: frozenset[str] = _setting(frozenset({"no_survey", "spam"}), _tags)

@@ -37,8 +37,13 @@ CUSTOMERS = {
     "es": ("Lucía Fernández", "Lucía"),
     "fr": ("Camille Dubois", "Camille"),
     "de": ("Jonas Müller", "Jonas"),
-    "pt": ("Ana Souza", "Ana"),
+    "pt-BR": ("Ana Souza", "Ana"),
+    "pt-PT": ("Inês Carvalho", "Inês"),
 }
+# Croatian greets without the name: a greeting would need the vocative, whose form depends on the name.
+NAMELESS_GREETING = {"hr": "Dobar dan,"}
+# French numbers a request "n° 4521" (with a no-break space); the other languages "#4521".
+TICKET_REFS = {"fr": "n°\N{NO-BREAK SPACE}4521"}
 EXPIRES = datetime(2026, 12, 21, 18, 0, tzinfo=UTC)
 INVISIBLE = dict.fromkeys(map(ord, "\u034f\u200c\u00a0\u202f"), " ")
 URL = re.compile(r"https?://\S+")
@@ -134,20 +139,26 @@ class TestEveryLocaleAndSurveyType:
         self, renderer: EmailRenderer, locale: str, survey_type: SurveyType
     ) -> None:
         # GIVEN a customer's full name WHEN rendered THEN both parts use the given name, not the full name
+        # (or, where the greeting would need a case form of it, the greeting without a name)
         email = render(renderer, locale, survey_type)
         full_name, first_name = CUSTOMERS[locale]
         for part in (email.text, email.html):
-            assert first_name in part
+            if locale in NAMELESS_GREETING:
+                assert NAMELESS_GREETING[locale] in part
+                assert first_name not in part
+            else:
+                assert first_name in part
             assert full_name not in part
 
     def test_names_the_ticket_in_subject_and_both_parts(
         self, renderer: EmailRenderer, locale: str, survey_type: SurveyType
     ) -> None:
-        # GIVEN ticket 4521 WHEN rendered THEN the subject and both parts say #4521 and the ticket's subject
+        # GIVEN ticket 4521 WHEN rendered THEN the subject and both parts name it and the ticket's subject
         email = render(renderer, locale, survey_type)
-        assert "#4521" in email.subject
+        reference = TICKET_REFS.get(locale, "#4521")
+        assert reference in email.subject
         for part in (email.text, email.html.replace("&#39;", "'")):
-            assert "#4521" in part
+            assert reference in part
             assert "Can't sign in after resetting my password" in part
 
     def test_every_answer_link_and_the_unsubscribe_link_appear_in_both_parts(
@@ -214,8 +225,17 @@ def test_subject_and_question_are_translated_for_every_other_locale(
 @pytest.mark.parametrize(
     ("requested", "resolved"),
     [
-        ("pt-BR", "pt"),
-        ("pt_BR", "pt"),
+        ("pt-BR", "pt-BR"),
+        ("pt_BR", "pt-BR"),
+        ("pt", "pt-BR"),
+        ("pt-US", "pt-BR"),
+        ("pt-PT", "pt-PT"),
+        ("pt_pt", "pt-PT"),
+        ("pt-AO", "pt-PT"),
+        ("pt_MZ.UTF-8", "pt-PT"),
+        ("pt-CV", "pt-PT"),
+        ("pt-TL", "pt-PT"),
+        ("es-MX", "es"),
         ("vi_VN", "vi"),
         ("zz", "en"),
         (None, "en"),
@@ -277,14 +297,37 @@ def test_a_shipped_locale_that_is_not_configured_is_not_used() -> None:
 
 
 def test_regional_catalog_is_preferred_to_its_language(tmp_path: Path) -> None:
-    # GIVEN a pt_BR catalog shipped beside pt WHEN pt-BR is requested THEN pt-BR is used, and pt-PT gets pt
+    # GIVEN a de_AT catalog shipped beside de WHEN de-AT is requested THEN de-AT is used, and de-CH gets de
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
-    shutil.copytree(templates / "locales" / "pt", templates / "locales" / "pt_BR")
-    renderer = EmailRenderer(templates, supported_locales=("en", "pt", "pt-BR"))
-    assert renderer.resolve_locale("pt_br") == "pt-BR"
-    assert renderer.resolve_locale("pt-PT") == "pt"
-    assert renderer.render_survey(survey_content("pt-BR")).locale == "pt-BR"
+    shutil.copytree(templates / "locales" / "de", templates / "locales" / "de_AT")
+    renderer = EmailRenderer(templates, supported_locales=("en", "de", "de-AT"))
+    assert renderer.resolve_locale("de_at") == "de-AT"
+    assert renderer.resolve_locale("de-CH") == "de"
+    assert renderer.render_survey(survey_content("de-AT")).locale == "de-AT"
+
+
+def test_a_bare_language_in_the_setting_enables_its_shipped_variants() -> None:
+    # GIVEN SupportedLocales written before pt-BR and pt-PT shipped ("pt") WHEN resolved THEN both are used
+    renderer = EmailRenderer(TEMPLATES, supported_locales=("en", "pt"))
+    assert renderer.shipped_locales == ("en", "pt-BR", "pt-PT")
+    assert renderer.resolve_locale("pt") == "pt-BR"
+    assert renderer.resolve_locale("pt-AO") == "pt-PT"
+
+
+def test_a_default_locale_naming_a_language_gets_its_likely_variant() -> None:
+    # GIVEN DefaultLocale "pt" WHEN an unknown locale is resolved THEN Brazilian Portuguese, CLDR's "pt"
+    renderer = EmailRenderer(TEMPLATES, default_locale="pt")
+    assert renderer.resolve_locale("zz") == "pt-BR"
+
+
+def test_a_shipped_locale_without_a_date_rule_is_refused_at_start(tmp_path: Path) -> None:
+    # GIVEN a Dutch catalog but no Dutch "until" date rule WHEN the renderer is built THEN it refuses
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    shutil.copytree(templates / "locales" / "de", templates / "locales" / "nl")
+    with pytest.raises(LocaleNotSupportedError, match="nl"):
+        EmailRenderer(templates, supported_locales=("en", "nl"))
 
 
 def test_a_default_locale_without_a_catalog_is_refused_at_start() -> None:
@@ -423,14 +466,20 @@ def test_subject_asks_how_we_did_with_the_request(renderer: EmailRenderer) -> No
 @pytest.mark.parametrize(
     ("locale", "date"),
     [
-        ("en", "December 21, 2026"),
-        ("it", "21 dicembre 2026"),
-        ("hr", "21. prosinca 2026."),
-        ("de", "21. Dezember 2026"),
+        ("en", "You can answer until December 21, 2026."),
+        ("it", "Può rispondere fino al 21 dicembre 2026."),
+        ("hr", "Možete odgovoriti do 21. prosinca 2026."),
+        ("de", "Sie können bis zum 21. Dezember 2026 antworten."),
+        ("vi", "Bạn có thể trả lời đến hết ngày 21 tháng 12 năm 2026."),
+        ("ca", "Pot respondre fins al 21 de desembre del 2026."),
+        ("fr", "Vous pouvez répondre jusqu\N{RIGHT SINGLE QUOTATION MARK}au 21 décembre 2026."),
+        ("es", "Puede responder hasta el 21 de diciembre de 2026."),
+        ("pt-BR", "Você pode responder até 21 de dezembro de 2026."),
+        ("pt-PT", "Pode responder até 21 de dezembro de 2026."),
     ],
 )
 def test_expiry_is_a_localized_date_in_the_footer(renderer: EmailRenderer, locale: str, date: str) -> None:
-    # GIVEN an expiry WHEN rendered THEN both parts show it as that locale's long date
+    # GIVEN an expiry WHEN rendered THEN both parts end the footer with that locale's "until" and long date
     email = render(renderer, locale)
     assert date in email.text
     assert date in email.html

@@ -482,7 +482,7 @@ def test_the_note_is_written_in_the_leads_language_with_score_scale_reasons_and_
     assert "closeloop añadió esta nota automáticamente" in note
     assert "1 de 5 (satisfacción; 5 es lo mejor)" in note
     assert "Problema resuelto: no" in note
-    assert "not resolved" in note
+    assert "Motivos elegidos: problema no resuelto" in note  # the reasons in the lead's language, not codes
     assert "puntuación baja, comentario negativo" in note
     assert "> Ancora addebitato due volte." in note
     assert "21 nov 2026, 9:30:00 UTC" in note

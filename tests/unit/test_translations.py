@@ -1,24 +1,57 @@
-"""The shipped message catalogs: complete, not fuzzy, placeholders intact, compiled, like the templates."""
+"""The shipped message catalogs: one per product part, complete in every shipped locale, not fuzzy,
+placeholders intact, compiled, agreeing across parts, and each part reading only its own."""
 
 from __future__ import annotations
 
 import io
+import re
+import shutil
+from datetime import UTC, datetime
 from gettext import GNUTranslations
 from pathlib import Path
 
 import pytest
 from babel import Locale
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
+from closeloop.adapters.rendering import (
+    CATALOG_DOMAINS,
+    SHIPPED_LOCALES,
+    AnswerLink,
+    EmailRenderer,
+    SurveyEmailContent,
+    domain_of,
+)
+from closeloop.domain.surveys import ANSWER_SCALES
 from tests.conftest import TEMPLATES
-from tests.fakes import SHIPPED_LOCALES
 
 LOCALES_DIR = TEMPLATES / "locales"
-TRANSLATED = tuple(locale for locale in SHIPPED_LOCALES if locale != "en")
+LOCALES = EmailRenderer(TEMPLATES).shipped_locales
+TRANSLATED = tuple(locale for locale in LOCALES if locale != "en")
+DOMAINS = tuple(sorted(CATALOG_DOMAINS.values()))
+# Jinja's extraction options, as templates/babel/<domain>.cfg gives them.
+JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "trim_blocks": "true"}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+Key = tuple[str | None, str]
+SAMPLE_EMAIL = SurveyEmailContent(
+    locale="it",
+    customer_name="Giulia Rossi",
+    ticket_id="4521",
+    ticket_subject=None,
+    agent_name=None,
+    brand="Acme",
+    survey_type="resolved",
+    answers=tuple(
+        AnswerLink(value, f"https://x.example/s/t?a={value}") for value in ANSWER_SCALES["resolved"]
+    ),
+    unsubscribe_url="https://x.example/u/t",
+    expires_at=datetime(2026, 12, 8, tzinfo=UTC),
+)
 
 
 def read_catalog(path: Path, locale: str | None = None) -> Catalog:
@@ -26,88 +59,171 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-def po_path(locale: str) -> Path:
-    """The catalog of a language tag: ``pt-BR``'s folder is ``pt_BR``."""
-    return LOCALES_DIR / locale.replace("-", "_") / "LC_MESSAGES" / "closeloop.po"
+def po_path(locale: str, domain: str) -> Path:
+    return LOCALES_DIR / locale.replace("-", "_") / "LC_MESSAGES" / f"{domain}.po"
 
 
-def template_ids() -> set[str]:
-    return {str(message.id) for message in read_catalog(LOCALES_DIR / "closeloop.pot") if message.id}
+def key(message: Message) -> Key:
+    return (message.context, str(message.id if isinstance(message.id, str) else message.id[0]))
+
+
+def entries(catalog: Catalog) -> dict[Key, Message]:
+    return {key(message): message for message in catalog if message.id}
+
+
+def template_keys(domain: str) -> set[Key]:
+    return set(entries(read_catalog(LOCALES_DIR / f"{domain}.pot")))
+
+
+def strings(message: Message) -> tuple[str, ...]:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
 
 
 def gnu_messages(mo_bytes: bytes) -> dict[object, str]:
     return dict(GNUTranslations(io.BytesIO(mo_bytes))._catalog)  # type: ignore[attr-defined]
 
 
-def test_pot_holds_exactly_the_messages_of_the_templates() -> None:
-    # GIVEN the templates WHEN extracted as `make translations-extract` does THEN the .pot matches
-    method_map = [("email/**.j2", "jinja2")]
-    options = {
-        "email/**.j2": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "trim_blocks": "true"}
-    }
+def test_the_shipped_locales_are_the_locale_folders_and_the_default_setting() -> None:
+    # GIVEN the product's list WHEN compared with templates/locales and SupportedLocales' default THEN equal
+    folders = {path.name.replace("_", "-") for path in LOCALES_DIR.iterdir() if path.is_dir()}
+    template = (TEMPLATES.parent / "template.yaml").read_text(encoding="utf-8")
+    default = re.search(r"SupportedLocales:\n(?:    .*\n)*?    Default: (\S+)", template)
+    assert default is not None
+    assert set(SHIPPED_LOCALES) == folders == set(LOCALES)
+    assert default.group(1).split(",") == list(SHIPPED_LOCALES)
+
+
+@pytest.mark.parametrize(("folder", "domain"), sorted(CATALOG_DOMAINS.items()))
+def test_each_folder_is_extracted_into_the_domain_the_renderer_reads_for_it(folder: str, domain: str) -> None:
+    # GIVEN the renderer's folder → domain map WHEN compared with templates/babel/<domain>.cfg THEN they agree
+    mapping = (TEMPLATES / "babel" / f"{domain}.cfg").read_text(encoding="utf-8")
+    assert re.findall(r"^\[jinja2: (\S+)\]$", mapping, flags=re.MULTILINE) == [f"{folder}/**.j2"]
+    assert domain_of(f"{folder}/any.j2") == domain
+
+
+@pytest.mark.parametrize(("folder", "domain"), sorted(CATALOG_DOMAINS.items()))
+def test_pot_holds_exactly_the_messages_of_its_templates(folder: str, domain: str) -> None:
+    # GIVEN a folder's templates WHEN extracted as `make translations-extract` does THEN its .pot matches
+    pattern = f"{folder}/**.j2"
     extracted = {
-        str(message[2] if isinstance(message[2], str) else message[2][0])
-        for message in extract_from_dir(str(TEMPLATES), method_map, options)
+        (context, str(message if isinstance(message, str) else message[0]))
+        for _, _, message, _, context in extract_from_dir(
+            str(TEMPLATES), [(pattern, "jinja2")], {pattern: JINJA_OPTIONS}
+        )
     }
-    assert extracted == template_ids()
+    assert extracted == template_keys(domain)
 
 
-@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("locale", LOCALES)
 class TestShippedCatalog:
-    def test_holds_every_message_of_the_pot_and_no_other(self, locale: str) -> None:
+    def test_holds_every_message_of_the_pot_and_no_other(self, locale: str, domain: str) -> None:
         # GIVEN the catalog WHEN compared with the .pot THEN no message is missing or left over
-        catalog = read_catalog(po_path(locale))
-        assert {message.id for message in catalog if message.id} == template_ids()
+        assert set(entries(read_catalog(po_path(locale, domain)))) == template_keys(domain)
 
-    def test_translates_every_message(self, locale: str) -> None:
+    def test_translates_every_message(self, locale: str, domain: str) -> None:
         # GIVEN the catalog WHEN each entry is read THEN none has an empty translation (any plural form)
-        catalog = read_catalog(po_path(locale))
-        untranslated = [
-            message.id
-            for message in catalog
-            if message.id
-            and not all(message.string if isinstance(message.string, tuple) else (message.string,))
-        ]
-        assert untranslated == []
+        catalog = read_catalog(po_path(locale, domain))
+        assert [key for key, message in entries(catalog).items() if not all(strings(message))] == []
 
-    def test_has_no_fuzzy_entries(self, locale: str) -> None:
+    def test_has_no_fuzzy_entries(self, locale: str, domain: str) -> None:
         # GIVEN the catalog WHEN flags are read THEN neither header nor entries are fuzzy (compile skips them)
-        catalog = read_catalog(po_path(locale))
+        catalog = read_catalog(po_path(locale, domain))
         assert not catalog.fuzzy
-        assert [message.id for message in catalog if message.id and message.fuzzy] == []
+        assert [key for key, message in entries(catalog).items() if message.fuzzy] == []
 
-    def test_keeps_every_placeholder_of_the_source(self, locale: str) -> None:
-        # GIVEN python-format messages WHEN checked THEN each translation uses the same %(name)s placeholders
-        catalog = read_catalog(po_path(locale))
+    def test_keeps_every_placeholder_of_the_source(self, locale: str, domain: str) -> None:
+        # GIVEN a message WHEN translated THEN every form uses exactly the source's %(name)s placeholders,
+        # except that a language may leave out the greeting's name (it greets without one)
+        catalog = read_catalog(po_path(locale, domain))
         assert [(message.id, errors) for message, errors in catalog.check()] == []
+        for message in entries(catalog).values():
+            source = set(
+                PLACEHOLDER.findall(" ".join(message.id if isinstance(message.id, tuple) else (message.id,)))
+            )
+            source.discard("num")  # a plural form may spell the number out
+            for translated in strings(message):
+                assert set(PLACEHOLDER.findall(translated)) - {"num"} == source, (message.id, translated)
 
-    def test_declares_its_language_and_plural_rule(self, locale: str) -> None:
+    def test_declares_its_language_and_plural_rule(self, locale: str, domain: str) -> None:
         # GIVEN the catalog header WHEN read THEN it names the language and the CLDR plural rule for it
-        catalog = read_catalog(po_path(locale))
-        language = Locale.parse(locale, sep="-")
-        assert catalog.locale == language
-        assert catalog.num_plurals == get_plural(language).num_plurals
-        assert catalog.plural_expr == get_plural(language).plural_expr
+        catalog = read_catalog(po_path(locale, domain))
+        tag = locale.replace("-", "_")
+        assert catalog.locale == Locale.parse(tag)
+        assert catalog.num_plurals == get_plural(tag).num_plurals
+        assert catalog.plural_expr == get_plural(tag).plural_expr
 
-    def test_compiled_mo_is_up_to_date_with_the_po(self, locale: str) -> None:
-        # GIVEN the .po WHEN compiled in memory THEN it holds exactly what the shipped .mo holds
-        catalog = read_catalog(po_path(locale))
+    def test_compiled_mo_is_up_to_date_with_the_po(self, locale: str, domain: str) -> None:
+        # GIVEN the .po WHEN compiled in memory THEN it holds exactly what the committed .mo holds
+        catalog = read_catalog(po_path(locale, domain))
         compiled = io.BytesIO()
         write_mo(compiled, catalog)
-        shipped = po_path(locale).with_suffix(".mo").read_bytes()
+        shipped = po_path(locale, domain).with_suffix(".mo").read_bytes()
         assert gnu_messages(shipped) == gnu_messages(compiled.getvalue())
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_message_shared_by_two_parts_reads_the_same_in_both(locale: str) -> None:
+    # GIVEN the email's, the pages' and the alerts' catalogs WHEN a msgid (and context) is in two of them
+    # THEN its translation is the same: the customer reads one wording in the email and on the page.
+    # Wording that must differ gets a msgctxt (pgettext), which makes it another message.
+    catalogs = {domain: entries(read_catalog(po_path(locale, domain))) for domain in DOMAINS}
+    disagreements = [
+        (key, first, second, strings(catalogs[first][key]), strings(catalogs[second][key]))
+        for index, first in enumerate(DOMAINS)
+        for second in DOMAINS[index + 1 :]
+        for key in sorted(catalogs[first].keys() & catalogs[second].keys(), key=str)
+        if strings(catalogs[first][key]) != strings(catalogs[second][key])
+    ]
+    assert disagreements == []
+
+
+def test_each_part_reads_only_its_own_catalog_whatever_the_others_say(tmp_path: Path) -> None:
+    # GIVEN every catalog giving "Unsubscribe" and "This link does not work" its own wording (the bug: the
+    # catalogs were merged and the last one won, so the email showed the page's "Unsubscribe")
+    # WHEN the email and a page are rendered THEN each shows its own catalog's wording only
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    messages = templates / "locales" / "it" / "LC_MESSAGES"
+    wordings = {"closeloop": "EMAIL-WORDING", "pages": "PAGE-WORDING", "alerts": "ALERT-WORDING"}
+    for domain, wording in wordings.items():
+        catalog = read_catalog(messages / f"{domain}.po")
+        for msgid in ("Unsubscribe", "This link does not work"):
+            if catalog.get(msgid) is None:
+                catalog.add(msgid)
+            catalog[msgid].string = wording
+        with (messages / f"{domain}.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+    renderer = EmailRenderer(templates)
+    email = renderer.render_survey(SAMPLE_EMAIL)
+    page = renderer.render_template(
+        "pages/error.html.j2", "it", {"code": "not_found", "brand": "Acme", "languages": []}
+    )
+    for part in (email.text, email.html):
+        assert "EMAIL-WORDING" in part
+        assert "PAGE-WORDING" not in part
+        assert "ALERT-WORDING" not in part
+    assert "PAGE-WORDING" in page
+    assert "EMAIL-WORDING" not in page
+    assert "ALERT-WORDING" not in page
+
+
+def test_a_template_outside_the_catalog_folders_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"misc/note\.j2"):
+        domain_of("misc/note.j2")
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("locale", TRANSLATED)
-def test_translations_are_written_in_the_language_not_copied_from_english(locale: str) -> None:
+def test_translations_are_written_in_the_language_not_copied_from_english(locale: str, domain: str) -> None:
     # GIVEN a non-English catalog WHEN compared with the source THEN almost every message reads differently
-    catalog = read_catalog(po_path(locale))
-    messages = [message for message in catalog if message.id]
+    messages = list(entries(read_catalog(po_path(locale, domain))).values())
     copied = [message.id for message in messages if message.string == message.id]
-    assert len(copied) <= len(messages) // 10, copied
+    assert len(copied) <= len(messages) // 5, copied
 
 
-def test_english_catalog_repeats_the_source_wording() -> None:
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_english_catalog_repeats_the_source_wording(domain: str) -> None:
     # GIVEN the English catalog WHEN read THEN each entry's wording is its msgid (edit it to reword English)
-    catalog = read_catalog(po_path("en"))
-    assert [message.id for message in catalog if message.id and message.string != message.id] == []
+    catalog = read_catalog(po_path("en", domain))
+    assert [key for key, message in entries(catalog).items() if message.string != message.id] == []

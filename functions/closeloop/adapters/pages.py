@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale
-from babel.dates import format_date
 
+from closeloop.adapters.dates import until_date
 from closeloop.adapters.rendering import EmailRenderer, first_accepted_language, language_tag
 from closeloop.domain.answers import AnswerForm, is_bad_choice, preselected_choice
 from closeloop.domain.judgment import NegativityThresholds
@@ -109,7 +108,7 @@ class SurveyPages:
                 "form_token": form_token,
                 "action": token,
                 "answered_before": latest is not None,
-                "open_until": _date(survey.expires_at, locale),
+                "until_closing": until_date(survey.expires_at.date(), locale),
                 "max_comment_chars": MAX_COMMENT_CHARS,
                 "languages": self._languages(locale, query),
             },
@@ -119,7 +118,11 @@ class SurveyPages:
         return self._render(
             "pages/thanks.html.j2",
             locale,
-            {"negative": negative, "open_until": _date(survey.expires_at, locale), "languages": []},
+            {
+                "negative": negative,
+                "until_closing": until_date(survey.expires_at.date(), locale),
+                "languages": [],
+            },
         )
 
     def unsubscribe_form(self, *, token: str, locale: str) -> str:
@@ -140,7 +143,9 @@ class SurveyPages:
     def _languages(self, current: str, query: Mapping[str, str]) -> list[LanguageLink]:
         links = []
         for code in self._renderer.shipped_locales:
-            name = Locale.parse(code, sep="-").get_display_name(code) or code
+            # Each language names itself ("português (Brasil)", "português (Portugal)").
+            language = Locale.parse(code, sep="-")
+            name = language.get_display_name(language) or code
             links.append(
                 LanguageLink(
                     code=code,
@@ -150,7 +155,3 @@ class SurveyPages:
                 )
             )
         return links
-
-
-def _date(moment: datetime, locale: str) -> str:
-    return format_date(moment, format="long", locale=Locale.parse(locale, sep="-"))

@@ -6,10 +6,12 @@ The wording lives in ``templates/`` (shipped as its own Lambda layer, mounted at
   HTML parts cannot drift apart;
 - ``email/survey.txt.j2`` and ``email/survey.html.j2`` lay those sentences out;
 - ``brand.json`` holds colours and an optional logo;
-- ``locales/<lang>/LC_MESSAGES/closeloop.mo`` holds the compiled translations.
+- ``locales/<lang>/LC_MESSAGES/<domain>.mo`` holds the compiled translations, one catalog domain per
+  part of the product (``CATALOG_DOMAINS``): the email, the survey pages and the lead alerts.
 
 Translations are passed to each render in its context, never installed on the environment, so one
-locale's catalog cannot leak into the next render.
+locale's catalog cannot leak into the next render. Each part reads only its own catalog: the same
+English sentence may be worded differently in two parts, and neither can override the other.
 """
 
 from __future__ import annotations
@@ -21,17 +23,25 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
+from babel.core import get_global
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from closeloop.adapters.dates import has_until_rule, until_date
+from closeloop.adapters.names import given_name, greeting_name
 from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
 from closeloop.domain.surveys import ANSWER_SCALES
 
 CATALOG_DOMAIN = "closeloop"
+# The catalog domain of each templates folder. A template reads the catalog of its folder only (pages
+# extending pages/base.html.j2 and alerts importing alerts/alert_copy.j2 stay in their folder);
+# templates/babel/<domain>.cfg extracts the same folder into the same domain.
+CATALOG_DOMAINS: Mapping[str, str] = {"email": CATALOG_DOMAIN, "pages": "pages", "alerts": "alerts"}
 SOURCE_LOCALE = "en"
+# The languages and regional variants shipped in templates/locales (the default SupportedLocales).
+SHIPPED_LOCALES = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt-BR", "pt-PT")
 COPY_TEMPLATE = "email/survey_copy.j2"
 TEXT_TEMPLATE = "email/survey.txt.j2"
 HTML_TEMPLATE = "email/survey.html.j2"
@@ -50,9 +60,12 @@ DEFAULT_BRAND_STYLE: Mapping[str, str] = {
     "logo_width": "140",
 }
 
-# Languages that write the family name first; there the given name is the last word of a full name.
-_FAMILY_NAME_FIRST = frozenset({"vi"})
 _SUBJECT_MAX_CHARS = 90
+# Any run of whitespace but the no-break spaces (U+00A0, U+2007, U+202F).
+_BREAKING_SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+# CLDR's parent locales (pt_AO → pt_PT, es_MX → es_419) and likely subtags (pt → pt_Latn_BR).
+_PARENT_LOCALES: Mapping[str, str] = get_global("parent_exceptions")
+_LIKELY_SUBTAGS: Mapping[str, str] = get_global("likely_subtags")
 _LOCALE_SEPARATORS = re.compile(r"[-_]")
 
 # Bounds on what a request may ask for, applied before any work on it: negotiation runs on every page
@@ -63,7 +76,7 @@ MAX_LANGUAGE_TAG_CHARS = 35
 MAX_ACCEPT_LANGUAGE_CHARS = 256
 
 # The content contracts live in the domain; re-exported here for the renderer's callers.
-__all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent"]
+__all__ = ["AnswerLink", "EmailRenderer", "RenderedEmail", "SurveyEmailContent", "given_name"]
 
 
 class LocaleNotSupportedError(Exception):
@@ -77,7 +90,7 @@ class EmailRenderer:
         self,
         templates_path: str | Path,
         default_locale: str = SOURCE_LOCALE,
-        supported_locales: Sequence[str] = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt"),
+        supported_locales: Sequence[str] = SHIPPED_LOCALES,
     ) -> None:
         self._root = Path(templates_path)
         self._environment = Environment(
@@ -99,16 +112,17 @@ class EmailRenderer:
         self._environment.newstyle_gettext = True  # type: ignore[attr-defined]
         self._brand_style = _load_brand_style(self._root / BRAND_FILE)
         self._locales_dir = self._root / "locales"
-        self._shipped = {
-            _canonical(tag): _canonical(tag)
-            for tag in supported_locales
-            if _canonical(tag) == SOURCE_LOCALE or self._catalog_path(_canonical(tag)).is_file()
-        }
+        self._shipped = self._shipped_among(supported_locales)
+        undated = sorted(tag for tag in self._shipped if not has_until_rule(tag))
+        if undated:
+            raise LocaleNotSupportedError(
+                f"no date rule for {undated} in closeloop.adapters.dates: add one before shipping the locale"
+            )
         self._shipped_by_key = {tag.lower(): tag for tag in self._shipped}
         # No shipped locale has more subtags than this, so longer requests are matched on this many.
         self._max_subtags = max(len(tag.split("-")) for tag in self._shipped)
-        self._translations: dict[str, NullTranslations] = {}
-        default = self._shipped_by_key.get(_canonical(default_locale).lower())
+        self._translations: dict[tuple[str, str], NullTranslations] = {}
+        default = self._match(_canonical(default_locale))
         if default is None:
             raise LocaleNotSupportedError(
                 f"default locale {default_locale!r} is not both supported and shipped in {self._locales_dir}"
@@ -126,25 +140,24 @@ class EmailRenderer:
         return tuple(sorted(self._shipped))
 
     def resolve_locale(self, requested: str | None) -> str:
-        """The shipped locale to use for ``requested``: exact tag, then its language, then the default.
+        """The shipped locale to use for ``requested``: exact tag, then CLDR's parent region, then its
+        language, then the language's most likely region, then the default.
 
-        ``pt_BR``, ``pt-br`` and ``PT-BR`` all mean ``pt-BR``; encodings and modifiers (``de_DE.UTF-8``,
-        ``ca_ES@valencia``) are ignored. A request over ``MAX_LANGUAGE_TAG_CHARS`` gets the default.
+        ``pt_BR``, ``pt-br`` and ``PT-BR`` all mean ``pt-BR``; ``pt-AO``, ``pt-MZ`` and the other
+        Portuguese of Africa, Asia and Europe get ``pt-PT`` (CLDR's parent locale); a bare ``pt`` or any
+        other region gets ``pt-BR`` (CLDR's likely region for ``pt``). Encodings and modifiers
+        (``de_DE.UTF-8``, ``ca_ES@valencia``) are ignored. A request over ``MAX_LANGUAGE_TAG_CHARS``
+        gets the default.
         """
         tag = language_tag(requested)
-        if tag:
-            subtags = _LOCALE_SEPARATORS.split(_canonical(tag))[: self._max_subtags]
-            for length in range(len(subtags), 0, -1):
-                candidate = "-".join(subtags[:length]).lower()
-                if candidate in self._shipped_by_key:
-                    return self._shipped_by_key[candidate]
-        return self._default_locale
+        matched = self._match(_canonical(tag)) if tag else None
+        return matched or self._default_locale
 
-    def localized_variables(self, locale: str) -> dict[str, Any]:
+    def localized_variables(self, locale: str, domain: str = CATALOG_DOMAIN) -> dict[str, Any]:
         """What every template rendered in ``locale`` (already resolved) receives: the gettext family
-        bound to that locale's catalogs, the locale, the text direction and the brand style."""
+        bound to that locale's ``domain`` catalog, the locale, the text direction and the brand style."""
         babel_locale = Locale.parse(locale, sep="-")
-        translations = self._translations_for(locale)
+        translations = self._translations_for(locale, domain)
         return {
             "gettext": _new_style_gettext(translations),
             "ngettext": _new_style_ngettext(translations),
@@ -161,16 +174,22 @@ class EmailRenderer:
     ) -> str:
         """Render any template of the layer (pages, alerts) in the best shipped locale for the request."""
         locale = self.resolve_locale(requested_locale)
-        context = self.localized_variables(locale) | dict(variables)
+        context = self.localized_variables(locale, domain_of(template_name)) | dict(variables)
         return self._environment.get_template(template_name).render(context)
 
     def render_survey(self, content: SurveyEmailContent) -> RenderedEmail:
         """Render subject, text and HTML parts of one survey email."""
+        variables = self.survey_variables(content)
+        text = self._environment.get_template(TEXT_TEMPLATE).render(variables)
+        html = self._environment.get_template(HTML_TEMPLATE).render(variables)
+        return RenderedEmail(locale=variables["locale"], subject=variables["subject"], text=text, html=html)
+
+    def survey_variables(self, content: SurveyEmailContent) -> dict[str, Any]:
+        """What the two layouts of the survey email receive, ``copy`` (its sentences) and ``subject`` too."""
         _check_answers(content)
         locale = self.resolve_locale(content.locale)
-        babel_locale = Locale.parse(locale, sep="-")
         variables: dict[str, Any] = self.localized_variables(locale) | {
-            "first_name": given_name(content.customer_name, locale),
+            "first_name": greeting_name(content.customer_name, locale),
             "ticket_ref": content.ticket_id.strip().lstrip("#"),
             "ticket_subject": _shorten(content.ticket_subject),
             "agent_name": (content.agent_name or "").strip() or None,
@@ -178,39 +197,72 @@ class EmailRenderer:
             "survey_type": content.survey_type,
             "answers": content.answers,
             "unsubscribe_url": content.unsubscribe_url,
-            "expires_on": format_date(content.expires_at, format="long", locale=babel_locale),
+            "until_expiry": until_date(content.expires_at.date(), locale),
         }
         copy = self._environment.get_template(COPY_TEMPLATE).make_module(variables)
         exported = vars(copy)
         if "subject" not in exported:
             raise ValueError(f"{COPY_TEMPLATE} must set a top-level `subject` variable")
         # One line, whatever the ticket data holds: a newline in a header would be a header injection.
-        subject = " ".join(str(exported["subject"]).split())
-        variables |= {"copy": copy, "subject": subject}
-        text = self._environment.get_template(TEXT_TEMPLATE).render(variables)
-        html = self._environment.get_template(HTML_TEMPLATE).render(variables)
-        return RenderedEmail(locale=locale, subject=subject, text=text, html=html)
+        # No-break spaces stay: French puts them before "?" and after "n°".
+        subject = _BREAKING_SPACES.sub(" ", str(exported["subject"])).strip()
+        return variables | {"copy": copy, "subject": subject}
 
-    def _catalog_path(self, locale: str) -> Path:
-        return self._locales_dir / locale.replace("-", "_") / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.mo"
+    def _shipped_among(self, supported: Sequence[str]) -> dict[str, str]:
+        """The supported tags that have a catalog. A bare language (``pt``) stands for every shipped
+        regional variant of it (``pt-BR``, ``pt-PT``), so a setting written before they existed keeps
+        its languages."""
+        shipped: dict[str, str] = {}
+        for tag in map(_canonical, supported):
+            if tag == SOURCE_LOCALE or self._catalog_path(tag).is_file():
+                shipped[tag] = tag
+            elif tag and "-" not in tag:
+                for regional in sorted(self._locales_dir.glob(f"{tag}_*/LC_MESSAGES/{CATALOG_DOMAIN}.mo")):
+                    variant = _canonical(regional.parts[-3])
+                    shipped[variant] = variant
+        return shipped
 
-    def _translations_for(self, locale: str) -> NullTranslations:
-        if locale not in self._translations:
-            path = self._catalog_path(locale)
+    def _match(self, tag: str) -> str | None:
+        """The shipped locale for a canonical ``tag``, or None (see ``resolve_locale``)."""
+        subtags = _LOCALE_SEPARATORS.split(tag)[: self._max_subtags] if tag else []
+        for length in range(len(subtags), 0, -1):
+            candidate = "-".join(subtags[:length])
+            if candidate.lower() in self._shipped_by_key:
+                return self._shipped_by_key[candidate.lower()]
+            parent = _PARENT_LOCALES.get(candidate.replace("-", "_"))
+            if parent and parent.replace("_", "-").lower() in self._shipped_by_key:
+                return self._shipped_by_key[parent.replace("_", "-").lower()]
+        if subtags:
+            likely = _LIKELY_SUBTAGS.get(subtags[0].lower(), "").split("_")
+            if len(likely) == 3:
+                candidate = f"{likely[0]}-{likely[2]}".lower()
+                return self._shipped_by_key.get(candidate)
+        return None
+
+    def _catalog_path(self, locale: str, domain: str = CATALOG_DOMAIN) -> Path:
+        return self._locales_dir / locale.replace("-", "_") / "LC_MESSAGES" / f"{domain}.mo"
+
+    def _translations_for(self, locale: str, domain: str) -> NullTranslations:
+        key = (locale, domain)
+        if key not in self._translations:
+            path = self._catalog_path(locale, domain)
             if path.is_file():
                 with path.open("rb") as catalog:
-                    translations = Translations(catalog, domain=CATALOG_DOMAIN)
-                # Further catalogs beside the main one (pages.mo, alerts.mo…) extend it, so each part of
-                # the product keeps its own .po file while templates see one set of messages.
-                for extra in sorted(path.parent.glob("*.mo")):
-                    if extra != path:
-                        with extra.open("rb") as catalog:
-                            translations.merge(Translations(catalog, domain=extra.stem))
-                self._translations[locale] = translations
+                    self._translations[key] = Translations(catalog, domain=domain)
+            elif locale == SOURCE_LOCALE:
+                # The source wording is the msgids themselves.
+                self._translations[key] = NullTranslations()
             else:
-                # Only the source locale gets here: its wording is the msgids themselves.
-                self._translations[locale] = NullTranslations()
-        return self._translations[locale]
+                raise LocaleNotSupportedError(f"{locale!r} ships no {domain} catalog at {path}")
+        return self._translations[key]
+
+
+def domain_of(template_name: str) -> str:
+    """The catalog domain of a template: that of its folder (``pages/survey.html.j2`` → ``pages``)."""
+    folder = template_name.split("/", 1)[0]
+    if folder not in CATALOG_DOMAINS:
+        raise ValueError(f"{template_name!r} is in no catalog domain's folder ({sorted(CATALOG_DOMAINS)})")
+    return CATALOG_DOMAINS[folder]
 
 
 def language_tag(value: str | None) -> str | None:
@@ -227,25 +279,6 @@ def first_accepted_language(accept_language: str | None) -> str | None:
     """
     head = (accept_language or "")[:MAX_ACCEPT_LANGUAGE_CHARS]
     return language_tag(head.split(",", 1)[0].split(";", 1)[0])
-
-
-def given_name(full_name: str | None, locale: str) -> str | None:
-    """The name to greet a customer by, or None when there is no usable name.
-
-    ``"Giulia Rossi"`` gives ``"Giulia"``, ``"Rossi, Giulia"`` gives ``"Giulia"``, and in Vietnamese, where
-    the family name comes first, ``"Nguyễn Thị Lan"`` gives ``"Lan"``. An email address is not a name.
-    """
-    if not full_name or "@" in full_name:
-        return None
-    if "," in full_name:
-        family, _, given = full_name.partition(",")
-        words = given.split() or family.split()
-    else:
-        words = full_name.split()
-    if not words:
-        return None
-    language = locale.split("-")[0]
-    return words[-1] if language in _FAMILY_NAME_FIRST and "," not in full_name else words[0]
 
 
 def _canonical(tag: str) -> str:
