@@ -1,15 +1,19 @@
 # Message catalogs of the templates (templates/locales). Included by the top-level Makefile.
 #
 # One catalog domain per part of the product, each with its mapping file templates/babel/<domain>.cfg:
-# closeloop (the survey email), and any further domain (e.g. pages, alerts); the renderer merges them.
+# closeloop (the survey email, templates/email), pages (templates/pages), alerts (templates/alerts). A
+# template reads its own folder's catalog only (closeloop.adapters.rendering.CATALOG_DOMAINS): the same
+# English sentence is translated once per part, and the tests fail when two parts word it differently
+# without a msgctxt (pgettext) saying why.
 #
 #   make translations-extract   templates -> templates/locales/<domain>.pot
 #   make translations-update    .pot -> every locales/<lang>/LC_MESSAGES/<domain>.po (new entries empty)
 #   make translations-compile   every .po -> .mo (what the renderer loads; commit both)
 #   make translations-check     every catalog complete, not fuzzy, placeholders intact, .mo up to date
-#   make translations-init LOCALE=nl  start a new language from the .pot
+#   make translations-init LOCALE=nl  start a new language (or LOCALE=pt_BR, a regional variant)
+#   make translations-review LOCALE=it  every email, page, alert and note in one locale -> review/it/
 #
-# After changing wording in templates/email/survey_copy.j2: extract, update, translate, compile.
+# After changing wording in any template: extract, update, translate, compile, check, review.
 
 PYBABEL ?= .venv/bin/pybabel
 TRANSLATIONS_PYTHON ?= .venv/bin/python
@@ -17,7 +21,8 @@ TEMPLATES_DIR ?= templates
 LOCALES_DIR := $(TEMPLATES_DIR)/locales
 CATALOG_DOMAINS := $(patsubst $(TEMPLATES_DIR)/babel/%.cfg,%,$(wildcard $(TEMPLATES_DIR)/babel/*.cfg))
 
-.PHONY: translations-extract translations-update translations-compile translations-check translations-init
+.PHONY: translations-extract translations-update translations-compile translations-check translations-init \
+	translations-review
 
 translations-extract:
 	for domain in $(CATALOG_DOMAINS); do \
@@ -51,3 +56,8 @@ translations-init:
 		$(PYBABEL) init --input-file=$(LOCALES_DIR)/$$domain.pot --output-dir=$(LOCALES_DIR) \
 			--domain=$$domain --locale=$(LOCALE) --width=100 || exit 1; \
 	done
+
+translations-review:
+	@test -n "$(LOCALE)" || (echo "usage: make translations-review LOCALE=<shipped locale, e.g. it or pt-BR>" && exit 2)
+	$(TRANSLATIONS_PYTHON) -m closeloop_cli.preview --templates $(TEMPLATES_DIR) \
+		--locale $(LOCALE) --all review/$(LOCALE)

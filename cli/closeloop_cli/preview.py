@@ -3,6 +3,7 @@
     closeloop preview --locale it                         # text part in the terminal
     closeloop preview --locale hr --survey-type nps --out /tmp/nps-hr.html
     python -m closeloop_cli.preview --locale vi --format html
+    closeloop preview --locale pt-PT --all /tmp/review-pt-PT   # every email, page and alert, for review
 
 It uses the same renderer and templates as the deployed send function, so what it shows is what a
 customer receives (without the MIME wrapping, which the send function adds).
@@ -50,8 +51,18 @@ SAMPLES: dict[str, SampleTicket] = {
         "Camille Dubois", "Julien", "Impossible de me connecter après avoir changé mon mot de passe"
     ),
     "de": SampleTicket("Jonas Müller", "Anna", "Anmeldung nach dem Zurücksetzen des Passworts nicht möglich"),
-    "pt": SampleTicket("Ana Souza", "Rafael", "Não consigo entrar depois de redefinir a senha"),
+    "pt-BR": SampleTicket("Ana Souza", "Rafael", "Não consigo entrar depois de redefinir a senha"),
+    "pt-PT": SampleTicket("Inês Carvalho", "Tiago", "Não consigo entrar depois de repor a palavra-passe"),
 }
+
+
+def sample_for(locale: str) -> SampleTicket:
+    """The sample people of ``locale``: its exact tag (``pt-PT``), else its language, else English."""
+    tag = locale.replace("_", "-")
+    by_key = {key.lower(): sample for key, sample in SAMPLES.items()}
+    language = tag.split("-")[0].lower()
+    regional = [sample for key, sample in SAMPLES.items() if key.lower().startswith(language + "-")]
+    return by_key.get(tag.lower()) or by_key.get(language) or (regional[0] if regional else SAMPLES["en"])
 
 
 def default_templates_path() -> Path:
@@ -74,7 +85,7 @@ def sample_content(
     ``customer_name``, ``agent_name`` and ``ticket_subject`` override the samples; an empty string
     means "unknown", to preview the wording used when the helpdesk does not say.
     """
-    sample = SAMPLES.get(locale.replace("_", "-").split("-")[0].lower(), SAMPLES["en"])
+    sample = sample_for(locale)
     moment = now or datetime.now(UTC)
     answers = tuple(
         AnswerLink(value=value, url=f"{PREVIEW_BASE_URL}/s/PREVIEW?score={value}")
@@ -119,6 +130,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, help="write to FILE instead of the terminal (.html, .txt)")
     parser.add_argument(
+        "--all",
+        type=Path,
+        metavar="DIR",
+        help="write every email, page, alert and helpdesk note of the locale to DIR, with an index.html",
+    )
+    parser.add_argument(
         "--templates",
         type=Path,
         help="templates folder (env TEMPLATES_PATH, else the repository's templates/)",
@@ -141,6 +158,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Render and show or write the preview; returns the process exit code."""
+    if arguments.all is not None:
+        return _run_review(arguments)
     out: Path | None = arguments.out
     part = arguments.format
     if out is not None:
@@ -163,9 +182,7 @@ def run(arguments: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"closeloop preview: {error}", file=sys.stderr)
         return 1
-    requested = arguments.locale.replace("_", "-").lower()
-    if email.locale.lower() != requested:
-        print(f"no catalog for {arguments.locale!r}: rendered {email.locale!r}", file=sys.stderr)
+    _say_which_locale(arguments.locale, email.locale)
     body = email.html if part == "html" else f"Subject: {email.subject}\n\n{email.text}"
     if out is None:
         sys.stdout.write(body)
@@ -181,6 +198,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+def _run_review(arguments: argparse.Namespace) -> int:
+    from closeloop_cli.review import write_review
+
+    try:
+        renderer = EmailRenderer(arguments.templates or default_templates_path())
+        written = write_review(renderer, arguments.locale, arguments.all, datetime.now(UTC))
+    except (OSError, ValueError) as error:
+        print(f"closeloop preview: {error}", file=sys.stderr)
+        return 1
+    _say_which_locale(arguments.locale, renderer.resolve_locale(arguments.locale))
+    print(f"wrote {len(written)} files to {arguments.all}; open {written[-1]}", file=sys.stderr)
+    return 0
+
+
+def _say_which_locale(requested: str, rendered: str) -> None:
+    if rendered.lower() != requested.replace("_", "-").lower():
+        print(f"{requested!r} has no catalog of its own: rendered {rendered!r}", file=sys.stderr)
 
 
 def _override(value: str | None, sample: str) -> str | None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import html
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from closeloop.domain.surveys import ANSWER_SCALES
 from closeloop_cli import preview
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+LOCALES_DIR = TEMPLATES / "locales"
 
 
 def test_shows_the_text_part_with_its_subject_by_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,3 +123,39 @@ def test_register_adds_a_preview_subcommand(capsys: pytest.CaptureFixture[str]) 
     arguments = parser.parse_args(["preview", "--locale", "ca", "--survey-type", "resolved"])
     assert arguments.run(arguments) == 0
     assert "S\N{RIGHT SINGLE QUOTATION MARK}ha resolt el seu problema?" in capsys.readouterr().out
+
+
+def _review_text(folder: Path) -> str:
+    return "\n".join(html.unescape(path.read_text(encoding="utf-8")) for path in sorted(folder.iterdir()))
+
+
+@pytest.mark.parametrize("locale", ["it", "fr", "pt-PT", "hr", "vi"])
+def test_all_writes_every_message_of_every_part_in_context(
+    locale: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a locale WHEN `preview --all DIR` runs THEN DIR holds the email, every page and every alert, and
+    # every sentence of the locale's three catalogs is in one of them (so a reviewer reads each in context)
+    assert preview.main(["--locale", locale, "--all", str(tmp_path)]) == 0
+    names = {path.name for path in tmp_path.iterdir()}
+    assert {"index.html", "email-csat.html", "email-nps.txt", "page-survey-ces-errors.html"} <= names
+    assert {
+        "page-unsubscribe.html",
+        "page-error-expired.html",
+        "alert-cap_reached.html",
+        "helpdesk-note.txt",
+    } <= names
+    text = _review_text(tmp_path)
+    unseen = []
+    for domain in ("closeloop", "pages", "alerts"):
+        with (LOCALES_DIR / locale.replace("-", "_") / "LC_MESSAGES" / f"{domain}.po").open("rb") as handle:
+            catalog = read_po(handle)
+        for message in catalog:
+            if not message.id:
+                continue
+            # the plural form for the sample's reopen cap (2) is the one shown
+            string = message.string[-1] if isinstance(message.string, tuple) else message.string
+            fragments = [part.strip() for part in re.split(r"%\(\w+\)s", string) if len(part.strip()) > 2]
+            if not all(fragment in text for fragment in fragments):
+                unseen.append((domain, message.id))
+    assert unseen == []
+    assert f"wrote {len(names)} files" in capsys.readouterr().err

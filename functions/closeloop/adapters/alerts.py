@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from closeloop.adapters.mail import SURVEY_ID_HEADER, build_message
+from closeloop.domain.messages import one_line
 from closeloop.domain.published import EventPublisher, PublishError
 from closeloop.domain.reopening import EffectNotTakenError, LeadAlert, describe_answer, describe_history
 
@@ -95,11 +96,6 @@ class CheckedEventPublisher:
             if error.not_taken:
                 raise EffectNotTakenError(f"eventbridge: {error}") from error
             raise
-
-
-def one_line(text: str) -> str:
-    """Whatever a template rendered, as one header-safe line."""
-    return " ".join(text.split())
 
 
 def sns_subject(text: str) -> str:

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from closeloop.adapters.dates import has_until_rule, until_date
 from closeloop.adapters.names import given_name, greeting_name
-from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent
+from closeloop.domain.messages import AnswerLink, RenderedEmail, SurveyEmailContent, one_line
 from closeloop.domain.surveys import ANSWER_SCALES
 
 CATALOG_DOMAIN = "closeloop"
@@ -61,8 +61,6 @@ DEFAULT_BRAND_STYLE: Mapping[str, str] = {
 }
 
 _SUBJECT_MAX_CHARS = 90
-# Any run of whitespace but the no-break spaces (U+00A0, U+2007, U+202F).
-_BREAKING_SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")
 # CLDR's parent locales (pt_AO → pt_PT, es_MX → es_419) and likely subtags (pt → pt_Latn_BR).
 _PARENT_LOCALES: Mapping[str, str] = get_global("parent_exceptions")
 _LIKELY_SUBTAGS: Mapping[str, str] = get_global("likely_subtags")
@@ -204,8 +202,7 @@ class EmailRenderer:
         if "subject" not in exported:
             raise ValueError(f"{COPY_TEMPLATE} must set a top-level `subject` variable")
         # One line, whatever the ticket data holds: a newline in a header would be a header injection.
-        # No-break spaces stay: French puts them before "?" and after "n°".
-        subject = _BREAKING_SPACES.sub(" ", str(exported["subject"])).strip()
+        subject = one_line(str(exported["subject"]))
         return variables | {"copy": copy, "subject": subject}
 
     def _shipped_among(self, supported: Sequence[str]) -> dict[str, str]:

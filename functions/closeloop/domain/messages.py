@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.errors import MessageError
@@ -81,6 +82,17 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+# Any run of whitespace but the no-break spaces (U+00A0, U+2007, U+202F), which typography puts where
+# a line must not break: French before "?", ":" and after "n°".
+_BREAKING_SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+
+
+def one_line(text: str) -> str:
+    """A rendered subject as one header-safe line: every line break and run of spaces becomes one space
+    (a newline in a header would be a header injection); no-break spaces are kept."""
+    return _BREAKING_SPACES.sub(" ", text).strip()
 
 
 def header_display_name(address: str, name: str | None) -> str | None:

@@ -36,6 +36,7 @@ from babel.dates import format_date, format_datetime
 
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
 from closeloop.domain.leads import Lead, TeamLeads
+from closeloop.domain.messages import one_line
 from closeloop.domain.published import (
     CaseReopened,
     EventPublisher,
@@ -498,8 +499,8 @@ class CaseReopener:
             survey=survey,
             response=response,
             note=self._renderer.render_template(NOTE_TEMPLATE, locale, described).strip(),
-            follow_up_subject=" ".join(
-                self._renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, described).split()
+            follow_up_subject=one_line(
+                self._renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, described)
             ),
         )
         verify_first = ReopenStep.HELPDESK in progress.started
