@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
+from closeloop.adapters.dates import APOSTROPHE
 from closeloop.adapters.rendering import (
     CATALOG_DOMAINS,
     SHIPPED_LOCALES,
@@ -227,3 +228,72 @@ def test_english_catalog_repeats_the_source_wording(domain: str) -> None:
     # GIVEN the English catalog WHEN read THEN each entry's wording is its msgid (edit it to reword English)
     catalog = read_catalog(po_path("en", domain))
     assert [key for key, message in entries(catalog).items() if message.string != message.id] == []
+
+
+# Words after which a business's name would have to change form (an elided "d'" counts too): a
+# preposition that contracts or elides before it (ca/fr "de Acme" → "d'Acme", it "di La Rinascente" →
+# "della Rinascente", pt "de" → "da/do", which also needs the brand's gender), or an article that
+# declines it (de "dem"). The brand goes in apposition instead ("l'equip Acme", "a equipe Acme") or
+# stands as subject or object.
+BRAND_MUST_NOT_FOLLOW = {
+    "ca": {"de", "a", "per", "des", "del", "al", "pel"},
+    "fr": {"de", "à", "du", "au", "des"},
+    "it": {"di", "da", "a", "del", "dal", "al", "della", "dalla", "alla", "dello", "nel", "sul"},
+    "es": {"del", "al"},
+    "pt": {"de", "da", "do", "a", "à", "ao", "em", "na", "no", "pela", "pelo", "com"},
+    "de": {"dem", "des", "der", "den", "vom", "zum"},
+}
+# Croatian declines names too, even as a verb's object, so there the brand always follows a noun in
+# apposition, which takes the case instead ("timu Acme", "tvrtke Acme").
+CROATIAN_APPOSITION = {"tim", "timu", "tima", "timom", "tvrtka", "tvrtku", "tvrtke", "tvrtki"}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_any_brand_name_reads_correctly_where_the_sentence_puts_it(locale: str, domain: str) -> None:
+    # GIVEN every translation that names the business WHEN the word before the name is read THEN it is
+    # not one after which some names would need another form, and the name starts no compound
+    language = locale.split("-")[0]
+    wrong = []
+    for message in entries(read_catalog(po_path(locale, domain))).values():
+        for translated in strings(message):
+            for before, after in re.findall(r"(\S*)\s*%\(brand\)s(\S?)", translated):
+                word = before.lower()
+                if language == "hr":
+                    if word not in CROATIAN_APPOSITION:
+                        wrong.append((word, translated))
+                elif (
+                    word in BRAND_MUST_NOT_FOLLOW.get(language, set())
+                    or word.endswith(APOSTROPHE)
+                    or after == "-"
+                ):
+                    wrong.append((word, translated))
+    assert wrong == []
+
+
+# One register and one variety per locale, in every part: forms that belong to another register or to the
+# other variety of the language (each list names what a native reader caught, and its kin).
+FOREIGN_FORMS = {
+    "it": r"[a-zà-ù,:] (Sua|Suo|Sue|Suoi|Lei|Le)\b",  # Lei is written lower case, as in the email
+    "ca": r"(?i)(?<!si )\bus\b|\b(vostr[ae]s?|heu|podeu|voleu|torneu|envieu|trieu|marqueu|reviseu|copieu)\b",
+    "es": r"(?i)qué tan|\b(tú|tu|puedes|quieres|tienes)\b",
+    "fr": r"#|[^\u00a0\u202f][?!;:](\s|$)",
+    "de": r"\b(du|dein|deine|dich|dir)\b|\w-Team",
+    "hr": r"\b(vas|vam|vaš|vaša|vaše|vašeg|vašem|vašu|vama)\b|\b(Odjavi|Pošalji|Odaberi|Napiši)\b",
+    "pt-BR": r"(?i)\b(equipa|inquérito|questionário|ligação|palavra-passe|perceber|contact[oe]u?|tive de)\b",
+    "pt-PT": r"(?i)\b(equipe|solicitação|pesquisa|link|senha|você|entender|contato|tive que|direto)\b",
+}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("locale", sorted(FOREIGN_FORMS))
+def test_each_locale_keeps_one_register_and_one_variety(locale: str, domain: str) -> None:
+    pattern = re.compile(FOREIGN_FORMS[locale])
+    found = [
+        (match.group(0), translated)
+        for message in entries(read_catalog(po_path(locale, domain))).values()
+        for translated in strings(message)
+        for match in [pattern.search(PLACEHOLDER.sub("X", translated))]
+        if match
+    ]
+    assert found == []
