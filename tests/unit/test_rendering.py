@@ -321,6 +321,15 @@ def test_a_default_locale_naming_a_language_gets_its_likely_variant() -> None:
     assert renderer.resolve_locale("zz") == "pt-BR"
 
 
+def test_a_locale_missing_one_parts_catalog_is_refused_at_start(tmp_path: Path) -> None:
+    # GIVEN Italian shipped without its pages catalog WHEN the renderer is built THEN it refuses, naming it
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "locales" / "it" / "LC_MESSAGES" / "pages.mo").unlink()
+    with pytest.raises(LocaleNotSupportedError, match=r"it/LC_MESSAGES/pages\.mo"):
+        EmailRenderer(templates, supported_locales=("en", "it"))
+
+
 def test_a_shipped_locale_without_a_date_rule_is_refused_at_start(tmp_path: Path) -> None:
     # GIVEN a Dutch catalog but no Dutch "until" date rule WHEN the renderer is built THEN it refuses
     templates = tmp_path / "templates"

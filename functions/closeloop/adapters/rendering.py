@@ -116,6 +116,16 @@ class EmailRenderer:
             raise LocaleNotSupportedError(
                 f"no date rule for {undated} in closeloop.adapters.dates: add one before shipping the locale"
             )
+        # Every part needs its catalog: a locale with the email's only would fail on its first page view.
+        incomplete = sorted(
+            str(self._catalog_path(tag, domain))
+            for tag in self._shipped
+            if tag != SOURCE_LOCALE
+            for domain in CATALOG_DOMAINS.values()
+            if not self._catalog_path(tag, domain).is_file()
+        )
+        if incomplete:
+            raise LocaleNotSupportedError(f"missing catalogs {incomplete} (make translations-compile)")
         self._shipped_by_key = {tag.lower(): tag for tag in self._shipped}
         # No shipped locale has more subtags than this, so longer requests are matched on this many.
         self._max_subtags = max(len(tag.split("-")) for tag in self._shipped)
