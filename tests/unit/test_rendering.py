@@ -520,6 +520,71 @@ def test_given_name_is_the_name_people_are_greeted_by(
     assert given_name(full_name, locale) == expected
 
 
+class _LinkCells(HTMLParser):
+    """Each link's own style and the style of the table cell it sits in."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: dict[str, tuple[str, str]] = {}
+        self._cells: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "td":
+            self._cells.append(values.get("style") or "")
+        if tag == "a" and values.get("href"):
+            self.links[values["href"] or ""] = (values.get("style") or "", self._cells[-1])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._cells.pop()
+
+
+@pytest.mark.parametrize("survey_type", SURVEY_TYPES)
+def test_answer_buttons_keep_their_border_and_height_in_outlook(
+    renderer: EmailRenderer, survey_type: SurveyType
+) -> None:
+    # GIVEN Outlook's Word engine, which ignores padding and display:block on a link
+    content = survey_content("en", survey_type)
+    parser = _LinkCells()
+    parser.feed(renderer.render_survey(content).html)
+    for answer in content.answers:
+        link_style, cell_style = parser.links[answer.url]
+        # THEN each button's border and Outlook's padding are on its cell, and the link draws no border
+        assert "border:2px solid" in cell_style
+        assert "mso-padding-alt:12px" in cell_style
+        assert "border" not in link_style
+        # AND other clients still get a link as big as the button
+        assert "display:block; padding:12px" in link_style
+
+
+@pytest.mark.parametrize("survey_type", SURVEY_TYPES)
+def test_alignment_is_written_the_way_outlook_reads_it(
+    renderer: EmailRenderer, survey_type: SurveyType
+) -> None:
+    # GIVEN Outlook, which knows no text-align:start or end WHEN an email is rendered
+    html = render(renderer, "en", survey_type).html
+    # THEN it aligns with align attributes and left or right
+    assert "text-align:start" not in html
+    assert "text-align:end" not in html
+    assert 'class="card-body" align="left"' in html
+
+
+def test_a_right_to_left_language_is_laid_out_from_the_right(tmp_path: Path) -> None:
+    # GIVEN a right-to-left language shipped (Arabic, here with the English wording)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    shutil.copytree(templates / "locales" / "en", templates / "locales" / "ar")
+    renderer = EmailRenderer(templates, supported_locales=("en", "ar"))
+    # WHEN an NPS email is rendered
+    html = renderer.render_survey(survey_content("ar", "nps")).html
+    # THEN <html> and the email's own wrapper (for clients that drop <html>) say so, and text starts right
+    assert html.count('lang="ar" dir="rtl"') == 2
+    assert 'class="card-body" align="right"' in html
+    # AND the "10" end of the scale is named on the left, under the 10
+    assert '<td colspan="5" align="left"' in html
+
+
 def _luminance(colour: str) -> float:
     channels = [int(colour.lstrip("#")[index : index + 2], 16) / 255 for index in (0, 2, 4)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
