@@ -5,7 +5,7 @@ opens the link from the outbox's ``.eml``, answers, comments, submits, checks wh
 axe-core on the page and saves the screenshot the README shows (docs/img/survey-page.png).
 
 Needs ``make browser-deps`` (Chromium at /usr/bin/chromium, axe-core under .tools/axe); skips with the
-reason when they are missing.
+reason when they are missing (the ``browser_deps`` fixture, tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,25 +21,12 @@ from typing import Any
 
 import pytest
 
+from closeloop_cli.mail_clients import CHROMIUM, LAUNCH_ARGS
 from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, put_ticket_event, start_sandbox
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE_JS = REPO / ".tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOT = REPO / "docs" / "img" / "survey-page.png"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def browser_deps() -> str:
-    # `make test` installs both; in CI a missing one is a broken install step, never a reason to skip.
-    missing = pytest.fail if os.environ.get("CI") else pytest.skip
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
-    if not AXE_JS.exists():
-        missing(f"{AXE_JS.relative_to(REPO)} is missing: run `make browser-deps`")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    return AXE_JS.read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -84,10 +70,7 @@ def test_a_customer_answers_the_survey_in_a_real_browser(sandbox: RunningSandbox
     assert link.startswith(sandbox.api_url)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(LAUNCH_ARGS))
         try:
             # bypass_csp: the pages forbid every script (as they should); axe-core is injected by the test.
             page = browser.new_page(viewport={"width": 800, "height": 1400}, bypass_csp=True)
