@@ -64,10 +64,16 @@ def open_page() -> Iterator[tuple[Browser, Page, CDPSession]]:
 
 def show(page: Page, devtools: CDPSession, html: str, view: View) -> None:
     """Lay ``html`` out in ``page`` the way ``view`` shows it."""
+    page.set_content(as_client_shows(html, view), wait_until="load")
+    look_through(page, devtools, view)
+
+
+def look_through(page: Page, devtools: CDPSession, view: View) -> None:
+    """Show the email already in ``page`` at ``view``'s width, darkened or not (keeping or stripping
+    ``<style>`` makes another document: that takes ``show``)."""
     page.set_viewport_size({"width": view.width, "height": _VIEW_HEIGHT})
     # Chromium's automatic dark mode recolours a light page as the Android apps' forced dark mode does.
     devtools.send("Emulation.setAutoDarkModeOverride", {"enabled": True} if view.dark else {})
-    page.set_content(as_client_shows(html, view), wait_until="load")
 
 
 def screenshot(page: Page, path: Path) -> None:

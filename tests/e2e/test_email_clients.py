@@ -30,8 +30,8 @@ import pytest
 from closeloop.adapters.rendering import EmailRenderer, RenderedEmail
 from closeloop.config import Settings
 from closeloop.domain.surveys import ANSWER_SCALES, SURVEY_TYPES, SurveyType
-from closeloop_cli.mail_clients import DESKTOP_WIDTH, PHONE_WIDTH, View, open_page, show
-from closeloop_cli.preview import sample_content
+from closeloop_cli import preview
+from closeloop_cli.mail_clients import DESKTOP_WIDTH, PHONE_WIDTH, View, look_through, open_page, show
 from tests.conftest import TEMPLATES
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("email-browser")]
@@ -51,6 +51,7 @@ SMALL_PHONE_UNSTYLED = View(320, styled=False)
 PHONE_DARK = View(PHONE_WIDTH, dark=True)
 LIGHT_VIEWS = (DESKTOP, PHONE, DESKTOP_UNSTYLED, PHONE_UNSTYLED, SMALL_PHONE_UNSTYLED)
 PHONE_VIEWS = (PHONE, PHONE_UNSTYLED, SMALL_PHONE_UNSTYLED, PHONE_DARK)
+VIEWS = (*LIGHT_VIEWS, PHONE_DARK)
 # The document is the same in every view; what axe-core can see change is the style block (the media
 # query, :focus), so it runs once with it and once without, one at each width: about 0.2 s a run.
 AXE_VIEWS = (PHONE, DESKTOP_UNSTYLED)
@@ -163,7 +164,7 @@ Look = Callable[[str, SurveyType, View], Layout]
 
 def rendered(locale: str, survey_type: SurveyType) -> RenderedEmail:
     """The email the send function would send, to a sample customer in ``locale``."""
-    return RENDERER.render_survey(sample_content(locale, survey_type, now=NOW))
+    return RENDERER.render_survey(preview.sample_content(locale, survey_type, now=NOW))
 
 
 def scale_labels(email: RenderedEmail) -> list[str]:
@@ -173,12 +174,8 @@ def scale_labels(email: RenderedEmail) -> list[str]:
     return [line for line in lines[:first_answer] if line.strip()][-2:]
 
 
-def measure(page: Any, devtools: Any, axe: str, locale: str, survey_type: SurveyType, view: View) -> Layout:
-    email = rendered(locale, survey_type)
-    show(page, devtools, email.html, view)
-    # set_content rewrites the document, so axe-core usually stays loaded from the previous email.
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.add_script_tag(content=axe)
+def measure(page: Any, email: RenderedEmail, survey_type: SurveyType, view: View) -> Layout:
+    """What the email ``page`` shows looks like: the page is already at ``view``."""
     urls = [f"https://surveys.example.com/s/PREVIEW?score={value}" for value in ANSWER_SCALES[survey_type]]
     labels = scale_labels(email) if survey_type == "nps" else []
     found = page.evaluate(MEASURE_JS, [urls, labels])
@@ -205,17 +202,37 @@ def measure(page: Any, devtools: Any, axe: str, locale: str, survey_type: Survey
     )
 
 
+def measure_every_view(
+    page: Any, devtools: Any, axe: str, locale: str, survey_type: SurveyType
+) -> dict[View, Layout]:
+    """One email in every view: one document with its style block and one without, each resized and
+    darkened in place."""
+    email = rendered(locale, survey_type)
+    layouts: dict[View, Layout] = {}
+    for styled in (True, False):
+        views = [view for view in VIEWS if view.styled is styled]
+        show(page, devtools, email.html, views[0])
+        # set_content rewrites the document, so axe-core usually stays loaded from the previous email.
+        if not page.evaluate("typeof axe !== 'undefined'"):
+            page.add_script_tag(content=axe)
+        for view in views:
+            look_through(page, devtools, view)
+            layouts[view] = measure(page, email, survey_type, view)
+    return layouts
+
+
 @pytest.fixture(scope="module")
 def look(browser_deps: str) -> Iterator[Look]:
-    """Lays an email out in a view (once: each is measured the first time a test asks for it)."""
-    layouts: dict[tuple[str, SurveyType, View], Layout] = {}
+    """An email in a view (each email is measured in every view the first time a test asks for it)."""
+    emails: dict[tuple[str, SurveyType], dict[View, Layout]] = {}
     with open_page() as (_, page, devtools):
 
         def layout(locale: str, survey_type: SurveyType, view: View) -> Layout:
-            key = (locale, survey_type, view)
-            if key not in layouts:
-                layouts[key] = measure(page, devtools, browser_deps, locale, survey_type, view)
-            return layouts[key]
+            if (locale, survey_type) not in emails:
+                emails[locale, survey_type] = measure_every_view(
+                    page, devtools, browser_deps, locale, survey_type
+                )
+            return emails[locale, survey_type][view]
 
         yield layout
 
