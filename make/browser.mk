@@ -1,7 +1,10 @@
-# What the real-browser test (tests/e2e/test_survey_browser.py) needs. Included by the top-level Makefile.
+# What the real-browser tests (tests/e2e/test_survey_browser.py, test_email_clients.py) need, and the
+# email screenshots in docs/img. Included by the top-level Makefile.
 #
 #   make browser-deps   Debian's chromium (apt-get, as root) when /usr/bin/chromium is missing, and the
 #                       pinned axe-core under .tools/axe when its axe.min.js is missing.
+#   make email-screenshots  the survey email at desktop and phone width, with and without its style
+#                       block, forced dark: docs/img/email-*.png (closeloop preview --screenshots).
 #
 # Playwright drives that chromium through `executable_path`; `playwright install` is never needed.
 
@@ -19,3 +22,7 @@ browser-deps: $(AXE_JS) ## Chromium (Debian package) and axe-core for the browse
 
 $(AXE_JS):
 	npm install --prefix .tools/axe --no-audit --no-fund axe-core@$(AXE_CORE_VERSION)
+
+.PHONY: email-screenshots
+email-screenshots: $(VENV_STAMP) browser-deps ## the survey email as mail clients show it (NPS, English) -> docs/img/email-*.png
+	.venv/bin/closeloop preview --locale en --survey-type nps --screenshots docs/img

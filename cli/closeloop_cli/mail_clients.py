@@ -1,8 +1,9 @@
 """The survey email as mail clients show it, in a real browser: Debian's Chromium driven by Playwright.
 
 A phone or a desktop window, with the ``<style>`` block or without it (Gmail's app strips it from other
-accounts' mail), light or forcibly darkened (the apps that recolour mail in dark mode), as the rendering
-check (tests/e2e/test_email_clients.py) looks at it.
+accounts' mail), light or forcibly darkened (the apps that recolour mail in dark mode). The rendering
+check (tests/e2e/test_email_clients.py) and ``closeloop preview --screenshots`` both look through these
+views, so the screenshots in docs/img show what the check checks.
 
 Playwright drives the installed Chromium through ``executable_path``; ``playwright install`` is never
 needed (``make browser-deps`` installs Chromium and axe-core).
@@ -11,7 +12,7 @@ needed (``make browser-deps`` installs Chromium and axe-core).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,3 +81,15 @@ def screenshot(page: Page, path: Path) -> None:
     """The whole email, as tall as it is, at the page's current width."""
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
+
+
+def write_screenshots(html: str, views: Sequence[View], folder: Path, prefix: str = "email") -> list[Path]:
+    """One full-length PNG of ``html`` per view, named ``<prefix>-<view name>.png`` in ``folder``."""
+    written: list[Path] = []
+    with open_page() as (_, page, devtools):
+        for view in views:
+            show(page, devtools, html, view)
+            path = folder / f"{prefix}-{view.name}.png"
+            screenshot(page, path)
+            written.append(path)
+    return written

@@ -2,6 +2,7 @@
 
     closeloop preview --locale it                         # text part in the terminal
     closeloop preview --locale hr --survey-type nps --out /tmp/nps-hr.html
+    closeloop preview --survey-type nps --screenshots docs/img   # PNGs as mail clients show it
     python -m closeloop_cli.preview --locale vi --format html
     closeloop preview --locale pt-PT --all /tmp/review-pt-PT   # every email, page and alert, for review
 
@@ -21,12 +22,22 @@ from typing import Any
 
 from closeloop.adapters.rendering import AnswerLink, EmailRenderer, RenderedEmail, SurveyEmailContent
 from closeloop.domain.surveys import ANSWER_SCALES, SURVEY_TYPES, SurveyType
+from closeloop_cli.mail_clients import CHROMIUM, DESKTOP_WIDTH, PHONE_WIDTH, View, write_screenshots
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PREVIEW_BASE_URL = "https://surveys.example.com"
 PREVIEW_BRAND = "Acme Support"
 PREVIEW_TICKET_ID = "4521"
 PREVIEW_EXPIRY_DAYS = 28
+# Screenshots show a fixed expiry date, so regenerating them changes the images only when the email does.
+SCREENSHOT_MOMENT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SCREENSHOT_VIEWS = (
+    View(DESKTOP_WIDTH),
+    View(PHONE_WIDTH),
+    View(DESKTOP_WIDTH, styled=False),
+    View(PHONE_WIDTH, styled=False),
+    View(PHONE_WIDTH, dark=True),
+)
 _HTML_SUFFIXES = {".html", ".htm"}
 _TEXT_SUFFIXES = {".txt", ".text"}
 
@@ -105,8 +116,8 @@ def sample_content(
     )
 
 
-def render_preview(arguments: argparse.Namespace) -> RenderedEmail:
-    """Render the sample email the parsed ``preview`` arguments ask for."""
+def render_preview(arguments: argparse.Namespace, now: datetime | None = None) -> RenderedEmail:
+    """Render the sample email the parsed ``preview`` arguments ask for (expiring 28 days after ``now``)."""
     renderer = EmailRenderer(arguments.templates or default_templates_path())
     content = sample_content(
         arguments.locale,
@@ -114,6 +125,7 @@ def render_preview(arguments: argparse.Namespace) -> RenderedEmail:
         customer_name=arguments.customer_name,
         agent_name=arguments.agent_name,
         ticket_subject=arguments.ticket_subject,
+        now=now,
     )
     return renderer.render_survey(content)
 
@@ -143,6 +155,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customer-name", help="customer's full name; '' previews the wording without one")
     parser.add_argument("--agent-name", help="agent's name; '' previews the wording without one")
     parser.add_argument("--ticket-subject", help="ticket subject; '' previews the wording without one")
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="write PNGs of the HTML part as mail clients show it to DIR: desktop and 375 px, with and "
+        "without the style block, forced dark (needs `make browser-deps`)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -160,6 +179,8 @@ def run(arguments: argparse.Namespace) -> int:
     """Render and show or write the preview; returns the process exit code."""
     if arguments.all is not None:
         return _run_review(arguments)
+    if arguments.screenshots is not None:
+        return _run_screenshots(arguments)
     out: Path | None = arguments.out
     part = arguments.format
     if out is not None:
@@ -189,6 +210,23 @@ def run(arguments: argparse.Namespace) -> int:
         return 0
     out.write_text(body, encoding="utf-8")
     print(f"wrote {part} preview ({email.locale}) to {out}", file=sys.stderr)
+    return 0
+
+
+def _run_screenshots(arguments: argparse.Namespace) -> int:
+    if arguments.out is not None or arguments.format is not None:
+        print("--screenshots writes PNGs: leave out --out and --format", file=sys.stderr)
+        return 2
+    if not CHROMIUM.exists():
+        print(f"closeloop preview: {CHROMIUM} is missing: run `make browser-deps`", file=sys.stderr)
+        return 1
+    try:
+        email = render_preview(arguments, now=SCREENSHOT_MOMENT)
+    except (OSError, ValueError) as error:
+        print(f"closeloop preview: {error}", file=sys.stderr)
+        return 1
+    for path in write_screenshots(email.html, SCREENSHOT_VIEWS, arguments.screenshots):
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -20,9 +20,12 @@ and read by every test about it. Needs ``make browser-deps``; skips with the rea
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +35,7 @@ from closeloop.config import Settings
 from closeloop.domain.surveys import ANSWER_SCALES, SURVEY_TYPES, SurveyType
 from closeloop_cli import preview
 from closeloop_cli.mail_clients import DESKTOP_WIDTH, PHONE_WIDTH, View, look_through, open_page, show
-from tests.conftest import TEMPLATES
+from tests.conftest import REPO, TEMPLATES
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("email-browser")]
 
@@ -303,3 +306,21 @@ def test_text_stays_readable_when_the_client_forces_dark_mode(
     # GIVEN the email recoloured by a client's forced dark mode WHEN its painted text is measured
     # THEN every line keeps a contrast of at least 4.5:1 with what is behind it
     assert look(locale, survey_type, PHONE_DARK).unreadable == ()
+
+
+def test_preview_writes_the_screenshots_the_docs_show(browser_deps: str, tmp_path: Path) -> None:
+    # GIVEN `make email-screenshots`'s command WHEN it runs into a folder (in its own process: this one
+    # already drives a browser for the other tests)
+    result = subprocess.run(
+        [sys.executable, "-m", "closeloop_cli.preview", "--survey-type", "nps",
+         "--screenshots", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # THEN there is one PNG per view, as wide as the view
+    written = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert sorted(written) == sorted(f"email-{view.name}.png" for view in preview.SCREENSHOT_VIEWS)
+    for view in preview.SCREENSHOT_VIEWS:
+        png = written[f"email-{view.name}.png"]
+        assert png.startswith(b"\x89PNG")
+        assert int.from_bytes(png[16:20], "big") == view.width

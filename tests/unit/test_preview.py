@@ -77,6 +77,16 @@ def test_out_eml_is_refused_because_preview_builds_no_mime(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("other", [["--out", "x.html"], ["--format", "html"]])
+def test_screenshots_are_refused_with_an_output_file_or_format(
+    other: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN --screenshots with --out or --format WHEN previewed THEN it says what to leave out, writes nothing
+    assert preview.main(["--screenshots", str(tmp_path), *other]) == 2
+    assert "--screenshots writes PNGs" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_names_preview_the_wording_used_without_them(capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN empty customer and agent names WHEN previewed THEN the anonymous greeting and team wording show
     assert preview.main(["--customer-name", "", "--agent-name", ""]) == 0
