@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from closeloop.adapters import dates
 from closeloop.adapters.rendering import EmailRenderer, RenderedEmail
 from closeloop.domain.surveys import ANSWER_SCALES, SURVEY_TYPES, SurveyType
 from closeloop_cli import preview
@@ -226,11 +227,14 @@ def measure_every_view(
 
 
 @pytest.fixture(scope="module")
-def right_to_left_renderer(tmp_path_factory: pytest.TempPathFactory) -> EmailRenderer:
+def right_to_left_renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmailRenderer]:
+    """Arabic, with the English wording and dates: a stand-in for a right-to-left locale."""
     templates = tmp_path_factory.mktemp("right-to-left") / "templates"
     shutil.copytree(TEMPLATES, templates)
     shutil.copytree(templates / "locales" / "en", templates / "locales" / RIGHT_TO_LEFT)
-    return EmailRenderer(templates, supported_locales=("en", RIGHT_TO_LEFT))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(dates._UNTIL_RULES, RIGHT_TO_LEFT, dates._UNTIL_RULES["en"])
+        yield EmailRenderer(templates, supported_locales=("en", RIGHT_TO_LEFT))
 
 
 @pytest.fixture(scope="module")

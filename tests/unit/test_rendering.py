@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from jinja2 import StrictUndefined, UndefinedError
 
+from closeloop.adapters import dates
 from closeloop.adapters.rendering import (
     MAX_ACCEPT_LANGUAGE_CHARS,
     MAX_LANGUAGE_TAG_CHARS,
@@ -570,8 +571,11 @@ def test_alignment_is_written_the_way_outlook_reads_it(
     assert 'class="card-body" align="left"' in html
 
 
-def test_a_right_to_left_language_is_laid_out_from_the_right(tmp_path: Path) -> None:
-    # GIVEN a right-to-left language shipped (Arabic, here with the English wording)
+def test_a_right_to_left_language_is_laid_out_from_the_right(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a right-to-left language shipped (Arabic, here with the English wording and dates)
+    monkeypatch.setitem(dates._UNTIL_RULES, "ar", dates._UNTIL_RULES["en"])
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
     shutil.copytree(templates / "locales" / "en", templates / "locales" / "ar")
