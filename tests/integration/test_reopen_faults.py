@@ -10,6 +10,7 @@ comments, the SQS queue subscribed to the alert topic, moto's SES outbox, the bu
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,13 +18,14 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from closeloop import wiring
 from closeloop.adapters.helpdesks import http
-from closeloop.domain.reopening import ReopenStep
+from closeloop.domain.reopening import LOOK_STEPS, REOPEN_STEPS, ReopenStep
+from closeloop.domain.surveys import VerdictAction
 from closeloop.handlers import reopen
 from tests.fakes import LambdaContext
 from tests.integration.conftest import ReopenStack
 from tests.integration.journeys import answer, sent_messages, sent_survey
 
-EVERY_STEP = {step.value for step in ReopenStep}
+EVERY_STEP = {step.value for step in REOPEN_STEPS}
 
 
 class FailOnce:
@@ -147,7 +149,7 @@ def test_an_aws_call_taken_by_the_service_but_timed_out_is_not_made_again(
     assert_each_effect_happened_once(reopen_stack, survey.survey_id)
 
 
-@pytest.mark.parametrize("step", list(ReopenStep), ids=lambda step: step.value)
+@pytest.mark.parametrize("step", REOPEN_STEPS, ids=lambda step: step.value)
 def test_an_effect_whose_record_failed_is_not_repeated(reopen_stack: ReopenStack, step: ReopenStep) -> None:
     # GIVEN the step's effect succeeds, then recording it as done fails, once
     survey = sent_survey(reopen_stack.stack)
@@ -158,6 +160,37 @@ def test_an_effect_whose_record_failed_is_not_repeated(reopen_stack: ReopenStack
     # THEN every effect happened exactly once
     assert fault.fired
     assert_each_effect_happened_once(reopen_stack, survey.survey_id)
+
+
+@pytest.mark.parametrize("step", LOOK_STEPS, ids=lambda step: step.value)
+def test_a_please_look_alert_whose_record_failed_is_not_repeated(
+    reopen_stack: ReopenStack, step: ReopenStep
+) -> None:
+    # GIVEN a mixed answer (a "please look" alert), and recording one of its steps as done fails, once
+    survey = sent_survey(reopen_stack.stack)
+    mixed = replace(
+        answer(survey, 5, "Risolto, ma nessuno mi ha mai richiamato."),
+        response_id="r-mixed", negative=True, verdict_reasons=("negative_comment",),
+        action=VerdictAction.ALERT,
+    )  # fmt: skip
+    wiring.answer_store().add_response(survey, mixed)
+    reopen_stack.request(survey, mixed)
+    fault = fail_recording(step)
+    # WHEN the request is delivered until it succeeds
+    assert deliver_until_done(reopen_stack) == 2
+    # THEN the lead was alerted once on each channel, the skip announced once, the helpdesk never called
+    assert fault.fired
+    assert len(reopen_stack.sns_messages()) == 1
+    assert len(sent_messages()) == 1
+    assert [e["detail"]["reason"] for e in reopen_stack.stack.published("Reopen Skipped")] == ["please_look"]
+    assert reopen_stack.helpdesk.requests == []
+    item = reopen_stack.stack.clients["dynamodb"].get_item(
+        TableName=reopen_stack.stack.table,
+        Key={"PK": {"S": "TICKET#zendesk#4521"}, "SK": {"S": f"ALERT#{survey.survey_id}"}},
+        ConsistentRead=True,
+    )["Item"]
+    assert set(item["steps_done"]["SS"]) == {step.value for step in LOOK_STEPS}
+    assert reopen_stack.stack.drain(reopen_stack.dlq) == []
 
 
 def test_a_helpdesk_write_refused_before_processing_is_made_again(reopen_stack: ReopenStack) -> None:

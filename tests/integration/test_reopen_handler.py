@@ -10,6 +10,7 @@ import pytest
 from closeloop import wiring
 from closeloop.adapters.helpdesks.generic import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from closeloop.domain.leads import team_lead
+from closeloop.domain.surveys import Survey, SurveyResponse, VerdictAction
 from closeloop.handlers import reopen
 from tests.fakes import LambdaContext
 from tests.integration.conftest import GENERIC_SECRET, ReopenStack
@@ -113,6 +114,38 @@ def test_a_positive_answer_after_the_negative_one_cancels_the_reopen(reopen_stac
     assert skipped["detail"]["reason"] == "answer_changed"
     assert sent_messages() == []
     assert reopen_stack.sns_messages() == []
+
+
+def mixed_answer(survey: Survey) -> SurveyResponse:
+    """Five stars and "problem solved" with an angry comment, stored as the survey page stores it."""
+    response = SurveyResponse(
+        response_id=f"r-{survey.survey_id[:8]}-mixed", survey_id=survey.survey_id,
+        received_at=datetime.now(UTC),
+        score=5, resolved=True, comment="Risolto, ma nessuno mi ha mai richiamato.", reasons=(), locale="it",
+        negative=True, verdict_reasons=("negative_comment",), action=VerdictAction.ALERT,
+    )  # fmt: skip
+    wiring.answer_store().add_response(survey, response)
+    return response
+
+
+def test_mixed_signals_alert_the_lead_once_and_leave_the_ticket_alone(reopen_stack: ReopenStack) -> None:
+    # GIVEN a happy explicit answer with an angry comment (action alert)
+    survey = sent_survey(reopen_stack.stack)
+    reopen_stack.request(survey, mixed_answer(survey))
+    # WHEN the request is handled, then delivered again
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    # THEN the helpdesk never heard of it
+    assert reopen_stack.helpdesk.requests == []
+    # AND the "please look" case is announced, published on SNS and emailed to the lead, once each
+    [skipped] = reopen_stack.stack.published("Reopen Skipped")
+    assert skipped["detail"]["reason"] == "please_look"
+    assert reopen_stack.stack.published("Case Reopened") == []
+    [notification] = reopen_stack.sns_messages()
+    assert notification["MessageAttributes"]["result"]["Value"] == "please_look"
+    [email] = sent_messages()
+    assert "Por revisar" in email["Subject"]  # the Billing lead reads Spanish
+    assert "nessuno mi ha mai richiamato" in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def test_at_the_cap_the_helpdesk_is_left_alone_and_the_lead_is_alerted(

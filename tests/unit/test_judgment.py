@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from closeloop.domain.judgment import CommentSignal, NegativityThresholds, Verdict, judge_answer
+from closeloop.domain.judgment import (
+    CommentSignal,
+    NegativityThresholds,
+    Verdict,
+    VerdictAction,
+    judge_answer,
+)
 from closeloop.domain.lexicon import language_of
 from closeloop.domain.surveys import SurveyAnswer
 from tests.fakes import SHIPPED_LOCALES
@@ -207,7 +213,7 @@ def test_a_comment_saying_the_problem_remains_or_complaining_is_negative(locale:
 def test_praise_negated_complaints_and_no_problem_idioms_are_not_negative(locale: str, comment: str) -> None:
     verdict = judge_comment(comment, locale)
 
-    assert verdict == Verdict(negative=False, reasons=(), evidence=())
+    assert verdict == Verdict(negative=False, action=VerdictAction.NONE, reasons=(), evidence=())
 
 
 @pytest.mark.parametrize(("locale", "comment"), NEGATIVE_COMMENTS)
@@ -344,6 +350,7 @@ def test_a_resolved_survey_answered_no_is_not_resolved() -> None:
 
     assert verdict == Verdict(
         negative=True,
+        action=VerdictAction.REOPEN,
         reasons=("not_resolved",),
         evidence=("customer answered that the problem is not resolved",),
     )
@@ -388,7 +395,7 @@ def test_reasons_are_deduplicated_and_ordered_score_resolution_comment() -> None
     assert verdict.evidence[-1] == "customer also picked: slow, had_to_repeat"
 
 
-def test_five_stars_with_a_still_broken_comment_is_negative() -> None:
+def test_five_stars_with_a_still_broken_comment_reopens() -> None:
     # GIVEN the best score, but words saying the problem is not solved: the words win
     answer = SurveyAnswer(
         survey_type="csat",
@@ -403,6 +410,7 @@ def test_five_stars_with_a_still_broken_comment_is_negative() -> None:
 
     assert verdict.negative
     assert verdict.reasons == ("negative_comment",)
+    assert verdict.action is VerdictAction.REOPEN
 
 
 def test_a_good_answer_with_praise_is_not_negative() -> None:
@@ -410,7 +418,9 @@ def test_a_good_answer_with_praise_is_not_negative() -> None:
         survey_type="nps", score=10, resolved=True, comment="Grazie, tutto perfetto!", reasons=(), locale="it"
     )
 
-    assert judge_answer(answer, DEFAULTS) == Verdict(negative=False, reasons=(), evidence=())
+    assert judge_answer(answer, DEFAULTS) == Verdict(
+        negative=False, action=VerdictAction.NONE, reasons=(), evidence=()
+    )
 
 
 def test_an_empty_comment_is_not_judged() -> None:
@@ -513,3 +523,54 @@ def test_thresholds_print_as_the_parameter_string_they_parse_from() -> None:
 def test_threshold_parsing_refuses_bad_input_with_a_clear_message(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NegativityThresholds.parse(text)
+
+
+# ---- explicit answers first: the action ----------------------------------------------------------------
+
+
+def an_answer(
+    comment: str | None, score: int | None = None, resolved: bool | None = None, survey_type: str = "csat"
+) -> SurveyAnswer:
+    return SurveyAnswer(
+        survey_type=survey_type,  # type: ignore[arg-type]
+        score=score,
+        resolved=resolved,
+        comment=comment,
+        reasons=(),
+        locale="en",
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "action"),
+    [
+        # a bad explicit answer reopens, whatever the comment says
+        (an_answer("Thanks anyway", score=1), VerdictAction.REOPEN),
+        (an_answer(None, score=5, resolved=False), VerdictAction.REOPEN),
+        (an_answer("Terrible support.", score=2, resolved=True), VerdictAction.REOPEN),
+        # a happy explicit answer with a negative comment is a "please look" alert, never a reopen
+        (an_answer("Terrible support.", score=5, resolved=True), VerdictAction.ALERT),
+        (an_answer("It still doesn't work.", score=5, resolved=True), VerdictAction.ALERT),
+        (an_answer("Still broken.", resolved=True, survey_type="resolved"), VerdictAction.ALERT),
+        # a good score with a complaint in tone: mixed signals
+        (an_answer("Nobody called me back, terrible.", score=4), VerdictAction.ALERT),
+        (an_answer("I am really disappointed.", score=9, survey_type="nps"), VerdictAction.ALERT),
+        # a score that is not low, with words saying the problem is still there: the words win
+        (an_answer("It still doesn't work.", score=4), VerdictAction.REOPEN),
+        (an_answer("Same problem as before.", score=3), VerdictAction.REOPEN),
+        # no score at all (an email reply): judged on the text alone
+        (an_answer("Nobody called me back, terrible."), VerdictAction.REOPEN),
+        (an_answer("Thanks, all good now."), VerdictAction.NONE),
+        (an_answer(None, score=5, resolved=True), VerdictAction.NONE),
+    ],
+)
+def test_explicit_answers_come_first(answer: SurveyAnswer, action: VerdictAction) -> None:
+    verdict = judge_answer(answer, DEFAULTS)
+
+    assert verdict.action is action
+    assert verdict.negative is (action is not VerdictAction.NONE)
+
+
+def test_a_verdict_cannot_be_negative_without_an_action() -> None:
+    with pytest.raises(ValueError, match="negative verdict cannot have the action"):
+        Verdict(negative=True, action=VerdictAction.NONE, reasons=("low_score",), evidence=())

@@ -21,6 +21,7 @@ from closeloop.adapters.rendering import EmailRenderer
 from closeloop.domain.helpdesk_errors import HelpdeskUnavailableError
 from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, TeamLeads, team_lead
 from closeloop.domain.reopening import (
+    REOPEN_STEPS,
     CaseReopener,
     EarlierSurvey,
     EffectNotTakenError,
@@ -35,8 +36,16 @@ from closeloop.domain.reopening import (
     ReopenResult,
     ReopenStep,
     TicketReopen,
+    is_look_step,
 )
-from closeloop.domain.surveys import ReopenClaim, Survey, SurveyResponse, SurveyStatus, UnknownSurveyError
+from closeloop.domain.surveys import (
+    ReopenClaim,
+    Survey,
+    SurveyResponse,
+    SurveyStatus,
+    UnknownSurveyError,
+    VerdictAction,
+)
 from tests.conftest import TEMPLATES
 from tests.fakes import SHIPPED_LOCALES, RecordingPublisher
 
@@ -60,6 +69,7 @@ class InMemoryStore:
         self.started: dict[str, set[str]] = {}
         self.done: dict[str, set[str]] = {}
         self.unknown: dict[str, set[str]] = {}
+        self.alert_claims: set[str] = set()  # survey ids with a "please look" alert record
 
     def add(self, survey: Survey, *responses: SurveyResponse) -> None:
         self.surveys[survey.survey_id] = survey
@@ -104,11 +114,21 @@ class InMemoryStore:
             unknown=frozenset(self.unknown.get(key, set())),
         )
 
+    def claim_alert(self, survey: Survey, now: datetime) -> ReopenProgress:
+        self.alert_claims.add(survey.survey_id)
+        key = _record(survey, ReopenStep.LOOK_EVENT)
+        return ReopenProgress(
+            state="alerting",
+            started=frozenset(self.started.get(key, set())),
+            done=frozenset(self.done.get(key, set())),
+            unknown=frozenset(self.unknown.get(key, set())),
+        )
+
     def begin_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None:
-        self.started.setdefault(survey.survey_id, set()).add(step)
+        self.started.setdefault(_record(survey, step), set()).add(step)
 
     def abandon_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None:
-        self.started.get(survey.survey_id, set()).discard(step)
+        self.started.get(_record(survey, step), set()).discard(step)
 
     def finish_reopen_step(
         self,
@@ -118,16 +138,21 @@ class InMemoryStore:
         outcome: Mapping[str, str] | None = None,
         unknown: bool = False,
     ) -> bool:
-        done = self.done.setdefault(survey.survey_id, set())
+        done = self.done.setdefault(_record(survey, step), set())
         if step in done:
             return False
         done.add(step)
         if unknown:
-            self.unknown.setdefault(survey.survey_id, set()).add(step)
+            self.unknown.setdefault(_record(survey, step), set()).add(step)
         if outcome is not None:
             self.claims[survey.survey_id] = "done"
             self.outcomes[survey.survey_id] = dict(outcome)
         return True
+
+
+def _record(survey: Survey, step: ReopenStep) -> str:
+    """Which record a step is kept in, as the repository does: the alert's or the reopen's."""
+    return f"alert:{survey.survey_id}" if is_look_step(step) else survey.survey_id
 
 
 class RecordingHelpdesk:
@@ -305,6 +330,95 @@ def test_a_redelivered_request_never_reopens_twice(world: World) -> None:
     assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["already_reopened"]
 
 
+# --- mixed signals: a "please look" alert instead of a reopen ------------------------------------------
+
+
+def a_mixed_answer(response_id: str = "r-1", minutes: int = 0) -> SurveyResponse:
+    """Five stars and "problem solved", but an angry comment: judged negative, action alert."""
+    return an_answer(
+        response_id=response_id, score=5, minutes=minutes, resolved=True, reasons=(),
+        comment="Risolto, ma nessuno mi ha richiamato per giorni.", negative=True,
+        verdict_reasons=("negative_comment",), action=VerdictAction.ALERT,
+    )  # fmt: skip
+
+
+def test_mixed_signals_alert_the_lead_and_leave_the_ticket_alone(world: World) -> None:
+    # GIVEN a survey whose answer asks for a "please look" alert
+    world.store.add(a_survey(), a_mixed_answer())
+    # WHEN the request fires after the grace period
+    result = world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the helpdesk is not touched and nothing counts against the cap
+    assert result is ReopenResult.PLEASE_LOOK
+    assert world.zendesk.requests == []
+    assert world.store.claims == {}
+    assert world.store.reopens_per_ticket == {}
+    # AND the lead hears of it on both channels, and the skip is announced as a "please look" case
+    [alert] = world.alerter.alerts
+    assert alert.result is ReopenResult.PLEASE_LOOK
+    assert alert.helpdesk_ticket_id is None
+    assert world.alerter.published == [alert]
+    [skipped] = world.publisher.of("Reopen Skipped")
+    assert skipped["reason"] == "please_look"
+    assert world.publisher.of("Case Reopened") == []
+
+
+def test_a_redelivered_please_look_request_alerts_the_lead_once(world: World) -> None:
+    world.store.add(a_survey(), a_mixed_answer())
+    reopener = world.reopener()
+    reopener.reopen_case("s-1", "r-1", NOW)
+
+    assert reopener.reopen_case("s-1", "r-1", NOW) is ReopenResult.PLEASE_LOOK
+
+    assert len(world.alerter.alerts) == 1
+    assert len(world.alerter.published) == 1
+    assert len(world.publisher.of("Reopen Skipped")) == 1
+
+
+def test_a_retry_after_a_failed_please_look_email_sends_only_the_email(world: World) -> None:
+    world.store.add(a_survey(), a_mixed_answer())
+    world.alerter = RecordingAlerter(failure=EffectNotTakenError("ses throttled"))
+    with pytest.raises(LeadAlertError):
+        world.reopener().reopen_case("s-1", "r-1", NOW)
+    published_once = list(world.alerter.published)
+    world.alerter = RecordingAlerter()
+
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.PLEASE_LOOK
+
+    assert len(world.alerter.alerts) == 1
+    assert world.alerter.published == []  # the SNS alert was done before: not repeated
+    assert len(published_once) == 1
+    assert len(world.publisher.of("Reopen Skipped")) == 1
+
+
+def test_a_negative_answer_after_a_please_look_alert_still_reopens(world: World) -> None:
+    # GIVEN the lead was asked to look, then the customer changed the answer to 1 star
+    world.store.add(a_survey(), a_mixed_answer())
+    world.reopener().reopen_case("s-1", "r-1", NOW)
+    world.store.add(a_survey(), an_answer(response_id="r-2", minutes=5))
+
+    assert world.reopener().reopen_case("s-1", "r-2", NOW) is ReopenResult.REOPENED
+
+    assert len(world.zendesk.requests) == 1
+    results = [alert.result for alert in world.alerter.alerts]
+    assert results == [ReopenResult.PLEASE_LOOK, ReopenResult.REOPENED]
+
+
+def test_an_answer_stored_without_an_action_reopens_when_negative(world: World) -> None:
+    # GIVEN an answer stored before verdicts had an action
+    world.store.add(a_survey(), an_answer(action=None))
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.REOPENED
+
+
+def test_the_please_look_alert_says_nothing_was_reopened_in_the_leads_language() -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
+    alert = LeadAlert(a_survey(), a_mixed_answer(), ReopenResult.PLEASE_LOOK, None, None, "en", 2, ())
+    subject = renderer.render_template(SUBJECT_TEMPLATE, "en", alert_variables(alert, "en"))
+    text = renderer.render_template(TEXT_TEMPLATE, "it", alert_variables(alert, "it"))
+    assert "Please look" in subject
+    assert "not reopened" in subject
+    assert "closeloop non ha riaperto il ticket" in text
+
+
 def test_a_failed_attempt_is_retried_without_counting_twice_against_the_cap() -> None:
     world = World(cap=1)
     world.store.add(a_survey(), an_answer())
@@ -397,7 +511,7 @@ def test_a_failed_alert_email_does_not_publish_the_sns_alert_again(world: World)
     assert len(published_before) == 1
     assert world.alerter.published == []
     assert len(world.alerter.alerts) == 1
-    assert world.store.done["s-1"] == set(ReopenStep)
+    assert world.store.done["s-1"] == set(REOPEN_STEPS)
 
 
 def test_a_step_whose_outcome_is_unknown_is_never_repeated(world: World) -> None:

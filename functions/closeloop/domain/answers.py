@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from itsdangerous import BadSignature, Signer
 
-from closeloop.domain.judgment import CommentClassifier, NegativityThresholds, judge_answer
+from closeloop.domain.judgment import CommentClassifier, NegativityThresholds, VerdictAction, judge_answer
 from closeloop.domain.links import ExpiredLinkError, InvalidLinkError, LinkPurpose, LinkSigner, SigningKeys
 from closeloop.domain.published import CustomerUnsubscribed, EventPublisher, SurveyResponseReceived, announce
 from closeloop.domain.surveys import (
@@ -398,6 +398,7 @@ class SurveyAnswers:
             received_at=now,
             negative=verdict.negative,
             verdict_reasons=verdict.reasons,
+            action=verdict.action,
         )
         self._store.add_response(survey, response)
         announce(
@@ -413,15 +414,18 @@ class SurveyAnswers:
                 reasons=list(response.reasons),
                 negative=response.negative,
                 verdict=list(verdict.reasons),
+                action=verdict.action.value,
                 has_comment=response.comment is not None,
                 agent_id=_id_of(survey.agent),
                 team_id=_id_of(survey.team),
                 received_at=now,
             ),
         )
-        if verdict.negative:
+        # A "please look" alert waits for the grace period too: the customer may still correct the answer.
+        check = verdict.action is not VerdictAction.NONE
+        if check:
             self._reopen_checks.request_check(survey.survey_id, response.response_id, self._policy.grace)
-        return RecordedAnswer(survey, response, reopen_check_requested=verdict.negative)
+        return RecordedAnswer(survey, response, reopen_check_requested=check)
 
     def unsubscribe_target(self, token: str, now: datetime) -> Survey:
         """The survey behind an unsubscribe link (any status: a customer may always opt out)."""

@@ -13,7 +13,20 @@ An answer is negative when any of these holds (each adds one stable reason code 
   "useless"); when the classifier cannot judge (unsupported language, service error) the lexicon decides
   alone.
 
-The words win over the score: five stars with "it still doesn't work" is negative.
+A negative answer carries an **action** (:class:`VerdictAction`), stored with the answer:
+
+- ``reopen`` when the customer's explicit answer is bad (``low_score``, ``not_resolved``), or the comment
+  alone is negative and nothing explicit contradicts it: no score (an email reply, judged on its text),
+  or a comment saying the problem is still there ("it still doesn't work", "keeps crashing") under a score
+  that is not low;
+- ``alert`` ("please look": the lead is alerted, the ticket stays as it is) for mixed signals: a negative
+  comment from a customer who answered that the problem is resolved, or a complaint in tone ("nobody called
+  me back", "terrible") under a score that is not low. A comment alone never reopens a ticket whose
+  customer said it is resolved;
+- ``none`` when the answer is not negative.
+
+A later per-team policy can turn a ``reopen`` into ``alert`` (or another action) where the verdict is
+acted on, without changing how answers are judged.
 
 The lexicon (its phrases, and how a comment is matched against them) is ``closeloop.domain.lexicon``.
 """
@@ -27,7 +40,17 @@ from enum import StrEnum
 from typing import Protocol
 
 from closeloop.domain.lexicon import Lexicon, PhraseKind
-from closeloop.domain.surveys import SCORE_RANGES, SurveyAnswer, SurveyType
+from closeloop.domain.surveys import SCORE_RANGES, SurveyAnswer, SurveyType, VerdictAction
+
+__all__ = [
+    "CommentClassifier",
+    "CommentSignal",
+    "NegativityThresholds",
+    "Verdict",
+    "VerdictAction",
+    "VerdictReason",
+    "judge_answer",
+]
 
 NOT_RESOLVED_REASON_CODE = "not_resolved"
 
@@ -112,11 +135,18 @@ class NegativityThresholds:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether an answer is negative, the stable reason codes, and short explanations for the lead."""
+    """Whether an answer is negative, what closeloop should do about it, the stable reason codes, and short
+    explanations for the lead."""
 
     negative: bool
+    action: VerdictAction
     reasons: tuple[str, ...]
     evidence: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.negative == (self.action is VerdictAction.NONE):
+            kind = "negative" if self.negative else "non-negative"
+            raise ValueError(f"a {kind} verdict cannot have the action {self.action.value!r}")
 
 
 @dataclass(frozen=True)
@@ -163,11 +193,12 @@ def judge_answer(
         reasons.append(VerdictReason.NOT_RESOLVED)
         evidence.append('customer picked the reason "not resolved"')
 
+    comment = _CommentReading(evidence=[], unresolved=False)
     if answer.comment and answer.comment.strip():
-        comment_evidence = _judge_comment(answer.comment, answer.locale, classifier)
-        if comment_evidence:
+        comment = _judge_comment(answer.comment, answer.locale, classifier)
+        if comment.evidence:
             reasons.append(VerdictReason.NEGATIVE_COMMENT)
-            evidence.extend(comment_evidence)
+            evidence.extend(comment.evidence)
 
     if reasons:
         other_reasons = [code for code in answer.reasons if code != NOT_RESOLVED_REASON_CODE]
@@ -176,23 +207,49 @@ def judge_answer(
 
     return Verdict(
         negative=bool(reasons),
+        action=_action(answer, reasons, comment),
         reasons=tuple(str(reason) for reason in _unique(reasons)),  # plain strings, ready for events and logs
         evidence=tuple(_unique(evidence)),
     )
 
 
-def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifier | None) -> list[str]:
-    """Evidence that the comment is negative; empty when it is not."""
+def _action(answer: SurveyAnswer, reasons: list[str], comment: _CommentReading) -> VerdictAction:
+    """Explicit answers first: see the module docstring."""
+    if not reasons:
+        return VerdictAction.NONE
+    if VerdictReason.LOW_SCORE in reasons or VerdictReason.NOT_RESOLVED in reasons:
+        return VerdictAction.REOPEN
+    # Only the comment is negative.
+    if answer.resolved is True:
+        return VerdictAction.ALERT
+    if answer.score is None or comment.unresolved:
+        return VerdictAction.REOPEN
+    # A score on the good side with a complaint in tone: mixed signals.
+    return VerdictAction.ALERT
+
+
+@dataclass(frozen=True)
+class _CommentReading:
+    """Evidence that a comment is negative (empty when it is not), and whether it says "not solved"."""
+
+    evidence: list[str]
+    unresolved: bool
+
+
+def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifier | None) -> _CommentReading:
+    """The comment's reading: the lexicon's, combined with the classifier's when it can judge."""
     lexicon_signal = _lexicon_reading(comment, locale)
     second = classifier.is_negative(comment, locale) if classifier is not None else None
     if second is None:
-        return [lexicon_signal.evidence] if lexicon_signal.negative else []
+        if not lexicon_signal.negative:
+            return _CommentReading(evidence=[], unresolved=False)
+        return _CommentReading(evidence=[lexicon_signal.evidence], unresolved=lexicon_signal.unresolved)
     evidence: list[str] = []
     if lexicon_signal.unresolved:
         evidence.append(lexicon_signal.evidence)
     if second.negative:
         evidence.append(second.evidence)
-    return evidence
+    return _CommentReading(evidence=evidence, unresolved=lexicon_signal.unresolved or second.unresolved)
 
 
 def _lexicon_reading(comment: str, locale: str | None) -> CommentSignal:

@@ -16,7 +16,9 @@ from typing import Any, ClassVar, Literal, Protocol
 # JSON Schemas with pydantic, outside the functions.
 
 
-ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached"]
+ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached", "please_look"]
+# What a judged answer asks for (closeloop.domain.surveys.VerdictAction).
+AnswerAction = Literal["reopen", "alert", "none"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +95,9 @@ class SurveyResponseReceived(PublishedEvent):
     reasons: list[str]
     negative: bool
     verdict: list[str]
+    # reopen: the ticket will be reopened after the grace period; alert: the lead is asked to look, the
+    # ticket stays as it is (mixed signals); none: nothing happens.
+    action: AnswerAction
     has_comment: bool
     agent_id: str | None = None
     team_id: str | None = None
@@ -114,7 +119,8 @@ class CaseReopened(PublishedEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ReopenSkipped(PublishedEvent):
-    """A negative answer reopened nothing; ``reason`` says why."""
+    """A negative answer reopened nothing; ``reason`` says why (``please_look``: mixed signals, the lead was
+    alerted instead)."""
 
     detail_type: ClassVar[str] = "Reopen Skipped"
     survey_id: str

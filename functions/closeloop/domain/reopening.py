@@ -8,8 +8,14 @@ mis-click is not escalated. When the request fires, :class:`CaseReopener` decide
   (``Reopen Skipped``: already_reopened);
 - closeloop already reopened this ticket ``ReopenCap`` times → the helpdesk is left alone, but the lead is
   alerted that the cap was hit (``Reopen Skipped``: cap_reached);
+- the answer's action is ``alert`` (mixed signals, see ``closeloop.domain.judgment``) → the ticket is left
+  as it is; the lead gets a "please look" alert and ``Reopen Skipped`` (please_look) is published, once
+  per survey, and nothing counts against the cap;
 - otherwise the helpdesk adapter of the survey reopens the ticket with a private note holding the
   customer's answer, the reopen is recorded, ``Case Reopened`` is published and the lead is alerted.
+
+What an answer asks for is decided in one place, :meth:`CaseReopener.action_for`, where a per-team policy
+can later turn a reopen into an alert.
 
 Each side effect of a reopen (the helpdesk write, the event, the SNS alert, the alert email) is its own
 :class:`ReopenStep`, recorded in the reopen's record when started and when done, so a retried request
@@ -51,6 +57,7 @@ from closeloop.domain.surveys import (
     Survey,
     SurveyResponse,
     UnknownSurveyError,
+    VerdictAction,
 )
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
@@ -111,6 +118,7 @@ class ReopenResult(StrEnum):
     ANSWER_CHANGED = "answer_changed"
     ALREADY_REOPENED = "already_reopened"
     CAP_REACHED = "cap_reached"
+    PLEASE_LOOK = "please_look"  # mixed signals: the lead was alerted, the ticket left as it is
 
 
 # The results that reopen nothing, as the Reopen Skipped event names them.
@@ -118,6 +126,7 @@ _SKIP_REASONS: Mapping[ReopenResult, ReopenSkipReason] = {
     ReopenResult.ANSWER_CHANGED: "answer_changed",
     ReopenResult.ALREADY_REOPENED: "already_reopened",
     ReopenResult.CAP_REACHED: "cap_reached",
+    ReopenResult.PLEASE_LOOK: "please_look",
 }
 
 
@@ -128,10 +137,20 @@ class ReopenStep(StrEnum):
     EVENT = "event"  # Case Reopened, or Reopen Skipped (cap_reached)
     SNS_ALERT = "sns_alert"
     EMAIL_ALERT = "email_alert"
+    # The steps of a "please look" alert, recorded in the survey's alert record (apart from its reopen).
+    LOOK_EVENT = "look_event"  # Reopen Skipped (please_look)
+    LOOK_SNS_ALERT = "look_sns_alert"
+    LOOK_EMAIL_ALERT = "look_email_alert"
 
 
 REOPEN_STEPS = (ReopenStep.HELPDESK, ReopenStep.EVENT, ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
 CAP_STEPS = (ReopenStep.EVENT, ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
+LOOK_STEPS = (ReopenStep.LOOK_EVENT, ReopenStep.LOOK_SNS_ALERT, ReopenStep.LOOK_EMAIL_ALERT)
+
+
+def is_look_step(step: str) -> bool:
+    """True for the steps kept in a survey's alert record rather than its reopen record."""
+    return step in LOOK_STEPS
 
 
 @dataclass(frozen=True)
@@ -337,6 +356,11 @@ class ReopenStore(Protocol):
     def customer_surveys(self, email: str, limit: int = ...) -> list[Survey]: ...
     def claim_reopen(self, survey: Survey, cap: int, now: datetime) -> ReopenClaim: ...
     def reopen_progress(self, survey: Survey) -> ReopenProgress | None: ...
+    def claim_alert(self, survey: Survey, now: datetime) -> ReopenProgress:
+        """The survey's "please look" alert record (state ``alerting``), created when absent; the
+        ``LOOK_STEPS`` are recorded in it. It counts against no cap."""
+        ...
+
     def begin_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None: ...
     def abandon_reopen_step(self, survey: Survey, step: ReopenStep, now: datetime) -> None: ...
     def finish_reopen_step(
@@ -442,16 +466,19 @@ class CaseReopener:
         latest = self._store.latest_response(survey_id)
         if latest is None:
             raise UnknownResponseError(f"survey {survey_id} has no answer")
-        if not latest.negative:
+        action = self.action_for(survey, latest)
+        if action is VerdictAction.NONE:
             # The customer changed their mind within the grace period (or later): no escalation.
             self._skip(survey, response_id, ReopenResult.ANSWER_CHANGED)
             return ReopenResult.ANSWER_CHANGED
         # The latest answer is the one we were asked about or a newer negative one: its words count.
         response = latest
-        # Resolved before claiming, so a missing adapter does not count against the ticket's cap.
-        gateway = self._helpdesks.gateway_for(survey.helpdesk)
         lead = self._policy.leads.lead_for(survey.team)
         locale = self._renderer.resolve_locale(lead.locale if lead else self._policy.leads.default_locale)
+        if action is VerdictAction.ALERT:
+            return self._ask_lead_to_look(survey, response, lead, locale, now)
+        # Resolved before claiming, so a missing adapter does not count against the ticket's cap.
+        gateway = self._helpdesks.gateway_for(survey.helpdesk)
 
         claim = self._store.claim_reopen(survey, self._policy.cap, now)
         progress = self._store.reopen_progress(survey)
@@ -480,6 +507,25 @@ class CaseReopener:
         result = ReopenResult(done.action.value)
         self._take_steps(survey, response, result, done, lead, locale, progress, now)
         return result
+
+    def action_for(self, survey: Survey, response: SurveyResponse) -> VerdictAction:
+        """What the answer asks for: the action its verdict stored.
+
+        The one place where what to do is decided: a per-team policy (reopen, alert or note) plugs in here.
+        """
+        return response.verdict_action
+
+    def _ask_lead_to_look(
+        self, survey: Survey, response: SurveyResponse, lead: Lead | None, locale: str, now: datetime
+    ) -> ReopenResult:
+        """Mixed signals: alert the lead ("please look") and leave the ticket alone, once per survey."""
+        progress = self._store.claim_alert(survey, now)
+        if progress.owes(LOOK_STEPS):
+            self._take_steps(
+                survey, response, ReopenResult.PLEASE_LOOK, None, lead, locale, progress, now, LOOK_STEPS
+            )
+        # A redelivered request whose steps are all done has nothing left to do.
+        return ReopenResult.PLEASE_LOOK
 
     def _reopen_ticket(
         self,
@@ -528,8 +574,11 @@ class CaseReopener:
         locale: str,
         progress: ReopenProgress,
         now: datetime,
+        steps: tuple[ReopenStep, ...] = CAP_STEPS,
     ) -> None:
-        """The event, then the SNS alert, then the alert email: each once, whatever failed in between."""
+        """The event, then the SNS alert, then the alert email (``steps``, in that order): each once,
+        whatever failed in between."""
+        event_step, sns_step, email_step = steps
 
         def publish_event() -> None:
             if done is None:
@@ -549,8 +598,8 @@ class CaseReopener:
                 ),
             )
 
-        self._step(survey, ReopenStep.EVENT, progress, publish_event, now)
-        if not progress.owes((ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)):
+        self._step(survey, event_step, progress, publish_event, now)
+        if not progress.owes((sns_step, email_step)):
             return
         alert = LeadAlert(
             survey=survey,
@@ -563,12 +612,8 @@ class CaseReopener:
             history=self.earlier_surveys(survey),
             helpdesk_urls=self._policy.helpdesk_urls,
         )
-        self._step(
-            survey, ReopenStep.SNS_ALERT, progress, lambda: self._alerter.publish_alert(alert, now), now
-        )
-        self._step(
-            survey, ReopenStep.EMAIL_ALERT, progress, lambda: self._alerter.email_alert(alert, now), now
-        )
+        self._step(survey, sns_step, progress, lambda: self._alerter.publish_alert(alert, now), now)
+        self._step(survey, email_step, progress, lambda: self._alerter.email_alert(alert, now), now)
 
     def _step(
         self,
@@ -596,7 +641,12 @@ class CaseReopener:
         except Exception as error:
             if isinstance(error, EffectNotTakenError):
                 self._store.abandon_reopen_step(survey, step, now)
-            alerting = step in (ReopenStep.SNS_ALERT, ReopenStep.EMAIL_ALERT)
+            alerting = step in (
+                ReopenStep.SNS_ALERT,
+                ReopenStep.EMAIL_ALERT,
+                ReopenStep.LOOK_SNS_ALERT,
+                ReopenStep.LOOK_EMAIL_ALERT,
+            )
             failure = LeadAlertError if alerting else ReopenStepError
             raise failure(
                 f"{step.value} of the reopen of survey {survey.survey_id} failed: "

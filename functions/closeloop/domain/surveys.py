@@ -23,6 +23,18 @@ class SurveyStatus(StrEnum):
     SUPPRESSED = "suppressed"  # the address was suppressed between planning and sending
 
 
+class VerdictAction(StrEnum):
+    """What a judged answer asks of closeloop (``closeloop.domain.judgment``), stored with the answer.
+
+    ``reopen``: reopen the ticket and alert the lead; ``alert``: a "please look" alert to the lead, the
+    ticket stays as it is (mixed signals); ``none``: nothing to do.
+    """
+
+    REOPEN = "reopen"
+    ALERT = "alert"
+    NONE = "none"
+
+
 class SkipReason(StrEnum):
     """Why a solved ticket did not get a survey. Each skip is stored and counted under its reason."""
 
@@ -195,6 +207,15 @@ class SurveyResponse:
     locale: str
     negative: bool
     verdict_reasons: tuple[str, ...] = ()
+    # None for answers stored before verdicts had an action: a negative one of those asked for a reopen.
+    action: VerdictAction | None = None
+
+    @property
+    def verdict_action(self) -> VerdictAction:
+        """What this answer asks for (the stored action; for older answers, reopen when negative)."""
+        if self.action is not None:
+            return self.action
+        return VerdictAction.REOPEN if self.negative else VerdictAction.NONE
 
     @classmethod
     def of(
@@ -206,6 +227,7 @@ class SurveyResponse:
         received_at: datetime,
         negative: bool,
         verdict_reasons: tuple[str, ...],
+        action: VerdictAction | None = None,
     ) -> SurveyResponse:
         """``answer`` as stored, with its verdict. It must name the locale it was given in."""
         if answer.locale is None:
@@ -221,6 +243,7 @@ class SurveyResponse:
             locale=answer.locale,
             negative=negative,
             verdict_reasons=verdict_reasons,
+            action=action,
         )
 
 

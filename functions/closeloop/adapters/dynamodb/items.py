@@ -19,6 +19,7 @@ from closeloop.domain.surveys import (
     Survey,
     SurveyResponse,
     SurveyStatus,
+    VerdictAction,
     customer_key,
     survey_type_of,
 )
@@ -118,6 +119,7 @@ def response_to_item(response: SurveyResponse, expires_at: int) -> dict[str, Any
     values["received_at"] = iso(response.received_at)
     values["reasons"] = list(response.reasons)
     values["verdict_reasons"] = list(response.verdict_reasons)
+    values["action"] = response.action.value if response.action is not None else None
     return marshal(values) | marshal(
         {
             "PK": f"SURVEY#{response.survey_id}",
@@ -139,6 +141,8 @@ def response_from_item(item: dict[str, Any]) -> SurveyResponse:
     kwargs["verdict_reasons"] = tuple(kwargs.get("verdict_reasons", ()))
     if kwargs.get("score") is not None:
         kwargs["score"] = int(kwargs["score"])
+    if kwargs.get("action") is not None:
+        kwargs["action"] = VerdictAction(kwargs["action"])
     return SurveyResponse(**kwargs)
 
 
@@ -220,6 +224,23 @@ def suppression_item(email: str, reason: str, now: datetime) -> dict[str, Any]:
 
 def reopen_key(ticket_key: str, survey_id: str) -> dict[str, Any]:
     return {"PK": ticket_partition(ticket_key), "SK": {"S": f"REOPEN#{survey_id}"}}
+
+
+def alert_key(ticket_key: str, survey_id: str) -> dict[str, Any]:
+    """The survey's "please look" alert record, beside its reopen record: TICKET#<ticket key> / ALERT#<id>."""
+    return {"PK": ticket_partition(ticket_key), "SK": {"S": f"ALERT#{survey_id}"}}
+
+
+def alert_item(survey: Survey, now: datetime, retention: timedelta) -> dict[str, Any]:
+    return alert_key(survey.ticket_key, survey.survey_id) | marshal(
+        {
+            "type": "alert",
+            "state": "alerting",
+            "survey_id": survey.survey_id,
+            "claimed_at": iso(now),
+            "expires_at": epoch(survey.closed_at + retention),
+        }
+    )
 
 
 def reopen_counter_key(ticket_key: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from closeloop.adapters.dynamodb.items import (
     RESPONSE_PREFIX,
+    alert_item,
+    alert_key,
     customer_surveys_partition,
     iso,
     marshal,
@@ -129,12 +131,30 @@ class DynamoReopenStore:
         item = self._reopen_record(survey)
         return reopen_progress_from_item(item) if item is not None else None
 
+    def claim_alert(self, survey: Survey, now: datetime) -> ReopenProgress:
+        """The survey's "please look" alert record, created when absent (it counts against no cap)."""
+        # Imported here, as in reopen_progress_from_item: only the reopen function takes alerts.
+        from closeloop.domain.reopening import ReopenProgress
+
+        self._table.write(
+            self._table.client.put_item,
+            TableName=self._table.name,
+            Item=alert_item(survey, now, self._table.retention),
+            ConditionExpression="attribute_not_exists(PK)",
+        )  # refused: it exists already, and is read below
+        item = self._table.client.get_item(
+            TableName=self._table.name,
+            Key=alert_key(survey.ticket_key, survey.survey_id),
+            ConsistentRead=True,
+        ).get("Item")
+        return reopen_progress_from_item(item) if item is not None else ReopenProgress(state="alerting")
+
     def begin_reopen_step(self, survey: Survey, step: str, now: datetime) -> None:
         """Record that a step is about to call out: found later without its done mark, its outcome is
         unknown."""
         self._table.client.update_item(
             TableName=self._table.name,
-            Key=reopen_key(survey.ticket_key, survey.survey_id),
+            Key=_step_record(survey, step),
             UpdateExpression="ADD steps_started :steps SET updated_at = :at",
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":steps": {"SS": [str(step)]}, ":at": {"S": iso(now)}},
@@ -144,7 +164,7 @@ class DynamoReopenStore:
         """Forget a started step that certainly took no effect, so a retry takes it again."""
         self._table.client.update_item(
             TableName=self._table.name,
-            Key=reopen_key(survey.ticket_key, survey.survey_id),
+            Key=_step_record(survey, step),
             UpdateExpression="DELETE steps_started :steps SET updated_at = :at",
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":steps": {"SS": [str(step)]}, ":at": {"S": iso(now)}},
@@ -177,7 +197,7 @@ class DynamoReopenStore:
         added = "steps_done :steps" + (", steps_unknown :steps" if unknown else "")
         request: dict[str, Any] = {
             "TableName": self._table.name,
-            "Key": reopen_key(survey.ticket_key, survey.survey_id),
+            "Key": _step_record(survey, step),
             "UpdateExpression": f"ADD {added} SET {', '.join(updates)}",
             "ConditionExpression": "attribute_exists(PK) AND NOT contains(steps_done, :step)",
             "ExpressionAttributeValues": values,
@@ -193,3 +213,12 @@ class DynamoReopenStore:
             ConsistentRead=True,
         ).get("Item")
         return item
+
+
+def _step_record(survey: Survey, step: str) -> dict[str, Any]:
+    """The record a step is kept in: the alert record for a "please look" alert's steps, else the reopen's."""
+    from closeloop.domain.reopening import is_look_step
+
+    if is_look_step(step):
+        return alert_key(survey.ticket_key, survey.survey_id)
+    return reopen_key(survey.ticket_key, survey.survey_id)
