@@ -574,3 +574,93 @@ def test_explicit_answers_come_first(answer: SurveyAnswer, action: VerdictAction
 def test_a_verdict_cannot_be_negative_without_an_action() -> None:
     with pytest.raises(ValueError, match="negative verdict cannot have the action"):
         Verdict(negative=True, action=VerdictAction.NONE, reasons=("low_score",), evidence=())
+
+
+# ---- the patterns of issue 9, in every shipped language ---------------------------------------------------
+
+# Each row: (locale, comment, pattern). Comments written for these tests, apart from the labeled corpus.
+PATTERN_NEGATIVES = [
+    ("en", "I still can't get into the portal.", "inability"),
+    ("en", "Unable to send invoices since Monday.", "inability"),
+    ("en", "The same error came back after the reboot.", "recurrence"),
+    ("en", "The router keeps dropping the connection.", "recurrence"),
+    ("en", "No one ever called me back.", "no contact"),
+    ("en", "I have never been this angry with a supplier.", "emphasis"),
+    ("it", "Non riesco più a scaricare le fatture.", "inability"),
+    ("it", "Il problema si è ripresentato stamattina.", "recurrence"),
+    ("it", "Nessuno mi ha mai richiamato.", "no contact"),
+    ("it", "Non sono mai stata così arrabbiata.", "emphasis"),
+    ("vi", "Tôi vẫn không thanh toán được.", "inability"),
+    ("vi", "Lỗi lại xuất hiện trên điện thoại của tôi.", "recurrence"),
+    ("vi", "Không ai gọi lại cho tôi.", "no contact"),
+    ("ca", "No puc pagar amb targeta.", "inability"),
+    ("ca", "L'error ha tornat aquesta setmana.", "recurrence"),
+    ("ca", "Ningú m'ha trucat per explicar-m'ho.", "no contact"),
+    ("ca", "Mai no m'havia sentit tan enfadada.", "emphasis"),
+    ("hr", "Ne mogu platiti karticom.", "inability"),
+    ("hr", "Problem se opet pojavio jutros.", "recurrence"),
+    ("hr", "Nitko me nije nazvao natrag.", "no contact"),
+    ("hr", "Nikad nisam bila ovako ljuta.", "emphasis"),
+    ("es", "No consigo descargar las facturas.", "inability"),
+    ("es", "El fallo volvió a aparecer ayer por la tarde.", "recurrence"),
+    ("es", "Nadie me ha llamado todavía.", "no contact"),
+    ("es", "Nunca he estado tan enfadada con una empresa.", "emphasis"),
+    ("fr", "Je n'arrive pas à payer en ligne.", "inability"),
+    ("fr", "Le problème est revenu ce matin.", "recurrence"),
+    ("fr", "Personne ne m'a jamais rappelée.", "no contact"),
+    ("fr", "Je n'ai jamais été aussi en colère.", "emphasis"),
+    ("de", "Ich kann die Rechnung nicht herunterladen.", "inability"),
+    ("de", "Die App stürzt ständig ab.", "recurrence"),
+    ("de", "Niemand hat mich zurückgerufen.", "no contact"),
+    ("de", "Ich war noch nie so wütend.", "emphasis"),
+    ("pt-BR", "Não consigo pagar com cartão.", "inability"),
+    ("pt-PT", "O problema voltou a aparecer esta manhã.", "recurrence"),
+    ("pt-BR", "Ninguém me ligou de volta.", "no contact"),
+    ("pt-PT", "Nunca fiquei tão irritada.", "emphasis"),
+]
+
+# Stories the customer overturns, idioms that look negative, and the false alarms the issue lists.
+PATTERN_NON_NEGATIVES = [
+    ("en", "At first the app didn't work, but now it's perfect.", "contrast"),
+    ("en", "I can't thank you enough!", "idiom"),
+    ("en", "The problem never came back.", "negated recurrence"),
+    ("it", "All'inizio non funzionava, ma adesso va benissimo.", "contrast"),
+    ("it", "Non riesco a credere a quanto siete stati veloci.", "idiom"),
+    ("vi", "Lúc đầu không đăng nhập được, nhưng giờ thì ổn rồi.", "contrast"),
+    ("ca", "No m'ha decebut gens", "issue: clitic before the auxiliary"),
+    ("ca", "Al principi no funcionava, però ara va perfecte.", "contrast"),
+    ("hr", "Printer više ne radi probleme.", "issue: ne radi probleme"),
+    ("hr", "Isprva nije radilo, ali sada radi savršeno.", "contrast"),
+    ("es", "Al principio no funcionaba, pero ahora va perfecto.", "contrast"),
+    ("es", "No puedo creer lo rápido que fue.", "idiom"),
+    ("fr", "Au début ça ne marchait pas, mais maintenant c'est parfait.", "contrast"),
+    ("de", "Ich kann immer noch nicht glauben, wie schnell das ging!", "issue: idiom"),
+    ("de", "Am Anfang ging es nicht, aber jetzt läuft alles.", "contrast"),
+    ("pt-BR", "No começo não funcionava, mas agora está perfeito.", "contrast"),
+    ("pt-PT", "Não posso acreditar como foi rápido.", "idiom"),
+]
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), PATTERN_NEGATIVES)
+def test_issue_9_patterns_are_negative(locale: str, comment: str, pattern: str) -> None:
+    assert judge_comment(comment, locale).negative, pattern
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), PATTERN_NON_NEGATIVES)
+def test_overturned_stories_and_idioms_are_not_negative(locale: str, comment: str, pattern: str) -> None:
+    assert not judge_comment(comment, locale).negative, pattern
+
+
+def test_the_issues_false_alarm_with_five_stars_and_resolved_does_nothing() -> None:
+    answer = an_answer("It didn't work at first, but Daniel fixed it quickly", score=5, resolved=True)
+
+    assert judge_answer(answer, DEFAULTS) == Verdict(
+        negative=False, action=VerdictAction.NONE, reasons=(), evidence=()
+    )
+
+
+def test_a_vietnamese_story_told_without_tense_marks_is_not_negative() -> None:
+    # "Yesterday the internet didn't connect; I called the hotline and got help right away."
+    assert not judge_comment("Hôm qua mạng không vào được, gọi tổng đài là được hỗ trợ ngay.", "vi").negative
+    # the same words without the story's end still say it does not work
+    assert judge_comment("Mạng không vào được.", "vi").negative

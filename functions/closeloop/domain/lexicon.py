@@ -6,6 +6,22 @@ without accents are understood. Vietnamese is the exception: its tone marks carr
 "bad", "tê" is "numb"), so a Vietnamese comment written with diacritics is matched with them, and only
 multi-syllable phrases are matched in comments typed without any.
 
+Each language's entry says, besides its phrases:
+
+- ``not_negative``: idioms blanked out before matching ("no problem", "can't complain"), in that
+  language only;
+- ``negators`` and ``fillers``: a phrase right after a negator, with only fillers (auxiliaries, clitics,
+  adverbs) between, is negated ("not disappointed", "no m'ha decebut gens"), unless the phrase carries
+  its own negation ("not working");
+- ``emphatic_negators`` and ``intensifiers``: "never" with an intensifier before the word ("never been
+  *so* disappointed") is emphasis, not negation;
+- ``setup`` and ``contrast``: a story the customer tells and then overturns ("it didn't work *at first*,
+  *but* Daniel fixed it") does not count: phrases between the start of the setup's sentence and the
+  contrast word are dropped.
+
+A phrase may hold a gap, written ``...``: up to ``MAX_GAP_TOKENS`` words of the same clause
+("nobody ... called" matches "nobody has ever called").
+
 What a match means for an answer (the verdict, and how it combines with Amazon Comprehend) is decided in
 ``closeloop.domain.judgment``.
 """
@@ -23,6 +39,13 @@ from importlib import resources
 
 # How many filler words may separate a negator from the complaint word it negates ("not at all bad").
 MAX_FILLERS_AFTER_NEGATOR = 3
+# How many words a phrase's gap ("nobody ... called") may stand for, within one clause.
+MAX_GAP_TOKENS = 3
+# How far before a negator an emphatic one may stand ("mai no m'havia sentit tan decebut").
+EMPHASIS_REACH = 2
+# Phrases of another language than the comment's are tried only when this long and without a gap:
+# explicit statements ("still not working") that cannot be mistaken across languages.
+MIN_CROSS_LANGUAGE_TOKENS = 3
 
 
 def language_of(locale: str | None) -> str | None:
@@ -45,7 +68,11 @@ _CONTRACTION = re.compile(r"n't\b")
 # Words, plus the punctuation that closes a clause: a negator never reaches across it.
 _TOKEN = re.compile(r"\w+|[.,;:!?¡¿…]")
 _CLAUSE_BREAK = frozenset(".,;:!?¡¿…")
+# What ends a sentence (a setup's story starts after the last one).
+_SENTENCE_BREAK = frozenset(".!?…")
 _MASKED = ""
+_GAP_MARK = "..."
+_GAP = "\x00gap"
 
 
 def _strip_marks(text: str) -> str:
@@ -75,7 +102,19 @@ def _tokenize(text: str, expansions: Mapping[str, tuple[str, ...]]) -> tuple[str
 # ---- the lexicon ---------------------------------------------------------------------------------------
 
 LEXICON_KEYS = frozenset(
-    {"unresolved", "complaint", "not_negative", "negators", "fillers", "expansions", "diacritics"}
+    {
+        "unresolved",
+        "complaint",
+        "not_negative",
+        "negators",
+        "fillers",
+        "emphatic_negators",
+        "intensifiers",
+        "setup",
+        "contrast",
+        "expansions",
+        "diacritics",
+    }
 )
 
 
@@ -91,7 +130,17 @@ class _Phrase:
     text: str
     language: str
     kind: PhraseKind
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...]  # _GAP stands for a gap
+    self_negated: bool  # holds a negator of its language ("not working"): never negated again
+
+    @property
+    def crosses_languages(self) -> bool:
+        """Whether this phrase is tried in comments of another language (see MIN_CROSS_LANGUAGE_TOKENS)."""
+        return (
+            self.kind is PhraseKind.UNRESOLVED
+            and len(self.tokens) >= MIN_CROSS_LANGUAGE_TOKENS
+            and _GAP not in self.tokens
+        )
 
 
 @dataclass(frozen=True)
@@ -105,30 +154,33 @@ class LexiconMatch:
 
 @dataclass(frozen=True)
 class _Form:
-    """Phrases and masks in one normalization (plain: accents stripped; marked: accents kept)."""
+    """Phrases and markers in one normalization (plain: accents stripped; marked: accents kept)."""
 
     phrases: dict[str, list[_Phrase]] = field(default_factory=dict)  # indexed by first token
-    masks: list[tuple[str, ...]] = field(default_factory=list)
+    masks: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    setups: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    contrasts: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
 
 
 @dataclass(frozen=True)
 class _Language:
-    """How one language marks negation, and which words a phrase may skip."""
+    """How one language marks negation and emphasis, and which words a phrase may skip."""
 
     negators: frozenset[str]
     fillers: frozenset[str]
     marks_significant: bool
+    emphatic_negators: frozenset[str] = frozenset()
+    intensifiers: frozenset[str] = frozenset()
 
 
 class Lexicon:
     """The built-in multilingual rule set: phrases that mean "not solved" or a complaint, per language.
 
-    With a known locale the comment is read with that language's phrases, plus every language's
-    "unresolved" phrases (explicit, multi-word statements that cannot be mistaken across languages, for
-    a customer who answers an Italian survey in English). With no locale, or one the lexicon lacks, every
-    language's phrases are tried. "Not negative" phrases ("no problem", "non male", "không tệ") are
-    blanked out first, and a complaint word right after a negator ("not disappointed", "nimalo
-    razočaran"), with only filler words between, does not count.
+    With a known locale the comment is read with that language's rules, plus other languages'
+    explicit "unresolved" statements (see ``MIN_CROSS_LANGUAGE_TOKENS``), for a customer who answers an
+    Italian survey in English. With no locale, or one the lexicon lacks, every language's phrases are
+    tried, each with its own language's rules. See the module docstring for masks, negation, emphasis and
+    contrast.
     """
 
     def __init__(self, lexicon: Mapping[str, object]) -> None:
@@ -163,17 +215,26 @@ class Lexicon:
                 negators=self._words(entry, "negators", language),
                 fillers=self._words(entry, "fillers", language),
                 marks_significant=marks_significant,
+                emphatic_negators=self._words(entry, "emphatic_negators", language),
+                intensifiers=self._words(entry, "intensifiers", language),
             )
             for kind in PhraseKind:
                 for text in _strings(entry, kind.value, language):
                     self._add_phrase(text, language, kind, marks_significant)
-            for text in _strings(entry, "not_negative", language):
-                self._plain.masks.append(self._phrase_tokens(text, marked=False))
-                self._marked.masks.append(self._phrase_tokens(text, marked=True))
+            for key, table in (("not_negative", "masks"), ("setup", "setups"), ("contrast", "contrasts")):
+                for text in _strings(entry, key, language):
+                    for form, marked in ((self._plain, False), (self._marked, True)):
+                        tokens = self._phrase_tokens(text, marked=marked)
+                        if _GAP in tokens:
+                            raise ValueError(f"lexicon entry {language!r}: {key} {text!r} cannot hold a gap")
+                        getattr(form, table).setdefault(language, []).append(tokens)
+        rule_sets = self._languages.values()
         self._any_language = _Language(
-            negators=frozenset().union(*(rules.negators for rules in self._languages.values())),
-            fillers=frozenset().union(*(rules.fillers for rules in self._languages.values())),
+            negators=frozenset().union(*(rules.negators for rules in rule_sets)),
+            fillers=frozenset().union(*(rules.fillers for rules in rule_sets)),
             marks_significant=False,
+            emphatic_negators=frozenset().union(*(rules.emphatic_negators for rules in rule_sets)),
+            intensifiers=frozenset().union(*(rules.intensifiers for rules in rule_sets)),
         )
 
     @classmethod
@@ -193,26 +254,36 @@ class Lexicon:
         known = language in self._languages
         prepared = _prepare(comment)
         marked_text = _has_marks(prepared)
-        plain_tokens = self._masked(_tokenize(_strip_marks(prepared), self._expansions), self._plain)
-        marked_tokens = self._masked(_tokenize(prepared, self._expansions), self._marked)
+        readings = (
+            (_tokenize(_strip_marks(prepared), self._expansions), self._plain, False),
+            (_tokenize(prepared, self._expansions), self._marked, True),
+        )
         candidates: list[tuple[int, int, _Phrase]] = []
-        for tokens, form, in_marked_form in (
-            (plain_tokens, self._plain, False),
-            (marked_tokens, self._marked, True),
-        ):
-            for index, token in enumerate(tokens):
-                for phrase in form.phrases.get(token, ()):
-                    if known and phrase.language != language and phrase.kind is not PhraseKind.UNRESOLVED:
+        for raw_tokens, form, in_marked_form in readings:
+            # Each language's phrases are read in the comment as that language's masks leave it.
+            by_language: dict[str, tuple[tuple[str, ...], list[tuple[int, int]]]] = {}
+            for index in range(len(raw_tokens)):
+                for phrase in form.phrases.get(raw_tokens[index], ()):
+                    if known and phrase.language != language and not phrase.crosses_languages:
                         continue
                     if not self._form_applies(phrase, in_marked_form, marked_text):
                         continue
-                    if tokens[index : index + len(phrase.tokens)] != phrase.tokens:
+                    if phrase.language not in by_language:
+                        tokens = _masked(raw_tokens, form.masks.get(phrase.language, ()))
+                        by_language[phrase.language] = (tokens, _overturned(tokens, form, phrase.language))
+                    tokens, overturned = by_language[phrase.language]
+                    end = _match_at(tokens, index, phrase.tokens)
+                    if end is None or any(start <= index and end <= stop for start, stop in overturned):
                         continue
                     # A known locale's own rules decide; otherwise any language's negator counts.
                     rules = self._languages[phrase.language] if known else self._any_language
-                    if phrase.kind is PhraseKind.COMPLAINT and _negated(tokens, index, rules):
+                    if not phrase.self_negated and (
+                        _negated(tokens, index, rules)
+                        or any(token in rules.negators for token in tokens[index:end])
+                    ):
+                        # negated before it, or in its gap ("the problem never came back")
                         continue
-                    candidates.append((index, index + len(phrase.tokens), phrase))
+                    candidates.append((index, end, phrase))
         return _longest_first(candidates, language)
 
     def _form_applies(self, phrase: _Phrase, in_marked_form: bool, marked_text: bool) -> bool:
@@ -222,30 +293,28 @@ class Lexicon:
         if in_marked_form:
             return True
         # Typed without any diacritics: only multi-syllable phrases are unambiguous enough.
-        return not marked_text and len(phrase.tokens) > 1
-
-    @staticmethod
-    def _masked(tokens: tuple[str, ...], form: _Form) -> tuple[str, ...]:
-        masked = list(tokens)
-        for mask in form.masks:
-            width = len(mask)
-            for index in range(len(masked) - width + 1):
-                if tuple(masked[index : index + width]) == mask:
-                    masked[index : index + width] = [_MASKED] * width
-        return tuple(masked)
+        return not marked_text and len([token for token in phrase.tokens if token != _GAP]) > 1
 
     def _add_phrase(self, text: str, language: str, kind: PhraseKind, marks_significant: bool) -> None:
         forms = ((self._plain, False), (self._marked, True)) if marks_significant else ((self._plain, False),)
         for form, marked in forms:
             tokens = self._phrase_tokens(text, marked=marked)
-            form.phrases.setdefault(tokens[0], []).append(_Phrase(text, language, kind, tokens))
+            if tokens[0] == _GAP or tokens[-1] == _GAP:
+                raise ValueError(f"lexicon phrase {text!r} cannot start or end with a gap")
+            rules = self._languages[language]
+            self_negated = any(token in rules.negators | rules.emphatic_negators for token in tokens)
+            form.phrases.setdefault(tokens[0], []).append(_Phrase(text, language, kind, tokens, self_negated))
 
     def _phrase_tokens(self, text: str, *, marked: bool) -> tuple[str, ...]:
-        prepared = _prepare(text)
-        tokens = _tokenize(prepared if marked else _strip_marks(prepared), self._expansions)
-        if not tokens:
+        tokens: list[str] = []
+        for number, part in enumerate(text.split(_GAP_MARK)):
+            if number:
+                tokens.append(_GAP)
+            prepared = _prepare(part)
+            tokens.extend(_tokenize(prepared if marked else _strip_marks(prepared), self._expansions))
+        if not [token for token in tokens if token != _GAP]:
             raise ValueError(f"lexicon phrase {text!r} has no words")
-        return tokens
+        return tuple(tokens)
 
     @staticmethod
     def _words(entry: Mapping[str, object], key: str, language: str) -> frozenset[str]:
@@ -256,15 +325,82 @@ class Lexicon:
         return frozenset(words)
 
 
+def _masked(tokens: tuple[str, ...], masks: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    """``tokens`` with every occurrence of a mask blanked out."""
+    masked = list(tokens)
+    for mask in masks:
+        width = len(mask)
+        for index in range(len(masked) - width + 1):
+            if tuple(masked[index : index + width]) == mask:
+                masked[index : index + width] = [_MASKED] * width
+    return tuple(masked)
+
+
+def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int | None:
+    """Where ``pattern`` ends if it matches at ``start`` (a gap taking as few words as it can), else None."""
+    if not pattern:
+        return start
+    head, rest = pattern[0], pattern[1:]
+    if head == _GAP:
+        for skipped in range(MAX_GAP_TOKENS + 1):
+            position = start + skipped
+            if position > len(tokens):
+                return None
+            end = _match_at(tokens, position, rest)
+            if end is not None:
+                return end
+            if position < len(tokens) and tokens[position] in _CLAUSE_BREAK:
+                return None
+        return None
+    if start < len(tokens) and tokens[start] == head:
+        return _match_at(tokens, start + 1, rest)
+    return None
+
+
+def _occurrences(tokens: Sequence[str], markers: Sequence[tuple[str, ...]]) -> list[tuple[int, int]]:
+    """Where each marker occurs, as (start, end) spans, in order."""
+    found = [
+        (index, index + len(marker))
+        for marker in markers
+        for index in range(len(tokens) - len(marker) + 1)
+        if tuple(tokens[index : index + len(marker)]) == marker
+    ]
+    return sorted(found)
+
+
+def _overturned(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
+    """The spans a later contrast overturns: from the start of a setup's sentence ("It didn't work at
+    first") to the first contrast word after the setup ("but", "now")."""
+    contrasts = _occurrences(tokens, form.contrasts.get(language, ()))
+    spans: list[tuple[int, int]] = []
+    for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, ())):
+        following = [start for start, _ in contrasts if start >= setup_end]
+        if not following:
+            continue
+        sentence_start = setup_start
+        while sentence_start > 0 and tokens[sentence_start - 1] not in _SENTENCE_BREAK:
+            sentence_start -= 1
+        spans.append((sentence_start, following[0]))
+    return spans
+
+
 def _negated(tokens: Sequence[str], start: int, rules: _Language) -> bool:
-    """True when a negator precedes ``start``, with at most a few filler words and no clause break between."""
+    """True when a negator precedes ``start``, with at most a few filler words and no clause break between.
+
+    An emphatic negator ("never") with an intensifier between it and the word ("never been so
+    disappointed") is emphasis: the word is not negated.
+    """
     position = start - 1
     fillers_seen = 0
+    intensified = False
     while position >= 0 and fillers_seen <= MAX_FILLERS_AFTER_NEGATOR:
         token = tokens[position]
-        if token in rules.negators:
-            return True
-        if token not in rules.fillers:
+        if token in rules.negators or token in rules.emphatic_negators:
+            reach = tokens[max(0, position - EMPHASIS_REACH) : position + 1]
+            return not (intensified and any(word in rules.emphatic_negators for word in reach))
+        if token in rules.intensifiers:
+            intensified = True
+        elif token not in rules.fillers:
             return False
         fillers_seen += 1
         position -= 1
