@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from closeloop.domain.surveys import SurveyType, is_email_address
 from closeloop.domain.timing import QuietHours
 
-CommentAnalysis = Literal["lexicon", "comprehend"]
+CommentAnalysis = Literal["lexicon", "comprehend", "bedrock"]
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -78,6 +78,7 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "reopen_cap": ("parameter", "ReopenCap"),
     "negative_thresholds": ("parameter", "NegativeThresholds"),
     "comment_analysis": ("parameter", "CommentAnalysis"),
+    "bedrock_model_id": ("parameter", "BedrockModelId"),
     "lead_alert_address": ("parameter", "LeadAlertAddress"),
     "lead_locale": ("parameter", "LeadLocale"),
     "generic_reopen_url": ("parameter", "GenericReopenUrl"),
@@ -220,6 +221,7 @@ class Settings:
     reopen_cap: int = _setting(2, _integer(0))
     negative_thresholds: str = _setting("csat<=2,nps<=6,ces>=5")
     comment_analysis: CommentAnalysis = _setting("lexicon", _one_of(CommentAnalysis))
+    bedrock_model_id: str = _setting("amazon.nova-micro-v1:0")
     lead_alert_address: str = _setting("", _email_address)
     lead_locale: str = _setting("")
     generic_reopen_url: str = _setting("", _http_url)

@@ -355,14 +355,27 @@ def form_tokens() -> FormTokens:
     return FormTokens.from_secret(secret_store().get_json(settings().signing_keys_secret_arn))
 
 
+# A model on Bedrock judges a comment while the customer waits for the page: one attempt, and little time,
+# before the lexicon decides alone. Its worst case is 2 s + 4 s.
+_BEDROCK_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=4
+)
+
+
 @cache
 def answer_comment_classifier() -> CommentClassifier | None:
-    """Amazon Comprehend as a second opinion on comments when ``CommentAnalysis`` is ``comprehend``."""
-    if settings().comment_analysis != "comprehend":
-        return None
-    from closeloop.adapters.comprehend import ComprehendClassifier
+    """A second opinion on comments: Amazon Comprehend (``CommentAnalysis=comprehend``) or a model on
+    Amazon Bedrock (``bedrock``); none for the lexicon alone."""
+    analysis = settings().comment_analysis
+    if analysis == "comprehend":
+        from closeloop.adapters.comprehend import ComprehendClassifier
 
-    return ComprehendClassifier(_client("comprehend"))
+        return ComprehendClassifier(_client("comprehend"))
+    if analysis == "bedrock":
+        from closeloop.adapters.bedrock import BedrockClassifier
+
+        return BedrockClassifier(_client("bedrock-runtime", _BEDROCK_CONFIG), settings().bedrock_model_id)
+    return None
 
 
 @cache

@@ -42,6 +42,7 @@ REQUIRED_PARAMETERS = ("SenderAddress",)
 # action is silently useless). DynamoDB has no transaction actions: TransactWriteItems is authorised per
 # item, by PutItem, UpdateItem, DeleteItem and ConditionCheckItem.
 KNOWN_IAM_ACTIONS = {
+    "bedrock:InvokeModel",
     "comprehend:DetectSentiment",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",

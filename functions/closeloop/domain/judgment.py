@@ -7,11 +7,11 @@ An answer is negative when any of these holds (each adds one stable reason code 
 - ``not_resolved``: the customer answered that the problem is not resolved, or picked the reason
   code ``not_resolved``;
 - ``negative_comment``: the comment is judged negative. The built-in multilingual lexicon always
-  reads it. When an extra classifier is given (Amazon Comprehend) and can judge the comment's language,
-  the lexicon's explicit "not solved / still not working" phrases still count on their own, and the
-  classifier's judgement replaces the lexicon's reading of tone (complaint words such as "worst",
-  "useless"); when the classifier cannot judge (unsupported language, service error) the lexicon decides
-  alone.
+  reads it. When an extra classifier is given (Amazon Comprehend, or a model on Amazon Bedrock) and can
+  judge the comment, the lexicon's explicit "not solved / still not working" phrases still count on
+  their own, and the classifier's judgement replaces the lexicon's reading of tone (complaint words such
+  as "worst", "useless"); when the classifier cannot judge (unsupported language, service error, a slow
+  or unreadable answer) the lexicon decides alone.
 
 A negative answer carries an **action** (:class:`VerdictAction`), stored with the answer:
 
