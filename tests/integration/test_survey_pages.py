@@ -118,6 +118,24 @@ def test_a_negative_answer_requests_a_reopen_check_after_the_grace_period(pages:
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
 
 
+def test_a_good_score_with_an_angry_comment_is_stored_and_checked_as_a_please_look_alert(
+    pages: Stack,
+) -> None:
+    # GIVEN five stars with a complaint about contact (mixed signals)
+    answer(links()["5"], {"score": "5", "comment": "Risolto, ma nessuno mi ha mai richiamato."})
+    # THEN the answer is stored as negative with the action "alert", and checked after the grace period
+    [stored] = responses(pages)
+    assert stored["negative"]["BOOL"] is True
+    assert stored["action"]["S"] == "alert"
+    [event] = pages.published("Survey Response Received")
+    assert event["detail"]["action"] == "alert"
+    attributes = pages.clients["sqs"].get_queue_attributes(
+        QueueUrl=pages.reopen_queue,
+        AttributeNames=["ApproximateNumberOfMessagesDelayed"],  # type: ignore[attr-defined]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
 def test_the_reopen_check_message_names_the_survey_and_the_answer(
     pages: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
