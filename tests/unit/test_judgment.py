@@ -640,6 +640,8 @@ PATTERN_NON_NEGATIVES = [
     ("pt-PT", "Não posso acreditar como foi rápido.", "idiom"),
     ("en", "Neither satisfied nor dissatisfied.", "the scale's middle"),
     ("en", "I never got such quick help, and I keep getting compliments on the new router.", "praise"),
+    ("de", "Der Support ist ständig erreichbar und sehr freundlich.", "praise"),
+    ("es", "Estuvieron continuamente pendientes de mí, gracias.", "praise"),
     ("de", "Weder zufrieden noch unzufrieden.", "the scale's middle"),
     ("es", "El técnico volvió a llamar para confirmar que todo iba bien.", "called again"),
     ("pt-BR", "A atendente voltou a ligar no dia seguinte, muito atenciosa.", "called again"),
