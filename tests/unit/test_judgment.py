@@ -671,3 +671,20 @@ def test_a_vietnamese_story_told_without_tense_marks_is_not_negative() -> None:
     assert not judge_comment("Hôm qua mạng không vào được, gọi tổng đài là được hỗ trợ ngay.", "vi").negative
     # the same words without the story's end still say it does not work
     assert judge_comment("Mạng không vào được.", "vi").negative
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Máy in không in được, em gọi tổng đài và được hướng dẫn sửa ngay, cảm ơn.",
+        "Không đăng nhập được, nhân viên hướng dẫn đổi mật khẩu là xong.",
+        "Tuần trước mạng bị rớt liên tục, kỹ thuật viên đến thay modem là hết.",
+    ],
+)
+def test_a_vietnamese_story_ending_in_its_fix_is_not_negative(comment: str) -> None:
+    assert not judge_comment(comment, "vi").negative
+
+
+def test_a_vietnamese_fix_that_did_not_hold_is_negative() -> None:
+    assert judge_comment("Nhân viên bảo là xong rồi nhưng vẫn lỗi.", "vi").negative
+    assert judge_comment("Máy vẫn không in được, chưa sửa xong.", "vi").negative

@@ -99,3 +99,19 @@ def test_another_languages_phrases_count_only_when_long_and_explicit() -> None:
     assert phrases(lexicon, "Sorry, still not working", "it") == ["still not working"]
     assert phrases(lexicon, "Not working", "it") == []
     assert phrases(lexicon, "Not working", None) == ["not working"]
+
+
+def test_a_resolution_ends_a_story_told_without_tense_unless_it_is_negated() -> None:
+    lexicon = tiny(
+        vi={
+            "unresolved": ["không ... được"],
+            "negators": ["không", "chưa"],
+            "resolution": ["sửa xong"],
+            "diacritics": "significant",
+        }
+    )
+
+    assert phrases(lexicon, "Máy không in được, anh ấy sửa xong ngay.", "vi") == []
+    assert phrases(lexicon, "Máy không in được, chưa sửa xong.", "vi") == ["không ... được"]
+    # what comes after the story's end still counts
+    assert phrases(lexicon, "Anh ấy sửa xong, nhưng máy vẫn không in được.", "vi") == ["không ... được"]

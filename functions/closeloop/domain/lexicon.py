@@ -17,7 +17,10 @@ Each language's entry says, besides its phrases:
   *so* disappointed") is emphasis, not negation;
 - ``setup`` and ``contrast``: a story the customer tells and then overturns ("it didn't work *at first*,
   *but* Daniel fixed it") does not count: phrases between the start of the setup's sentence and the
-  contrast word are dropped.
+  contrast word are dropped;
+- ``resolution``: for a language whose verbs carry no tense (Vietnamese), the end of the story ("sửa
+  xong", "là xong": fixed, done) overturns what its sentence said before it, without a setup word; a
+  negated resolution ("chưa sửa xong": not fixed yet) overturns nothing.
 
 A phrase may hold a gap, written ``...``: up to ``MAX_GAP_TOKENS`` words of the same clause
 ("nobody ... called" matches "nobody has ever called").
@@ -112,6 +115,7 @@ LEXICON_KEYS = frozenset(
         "intensifiers",
         "setup",
         "contrast",
+        "resolution",
         "expansions",
         "diacritics",
     }
@@ -160,6 +164,7 @@ class _Form:
     masks: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     setups: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     contrasts: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    resolutions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,12 @@ class Lexicon:
             for kind in PhraseKind:
                 for text in _strings(entry, kind.value, language):
                     self._add_phrase(text, language, kind, marks_significant)
-            for key, table in (("not_negative", "masks"), ("setup", "setups"), ("contrast", "contrasts")):
+            for key, table in (
+                ("not_negative", "masks"),
+                ("setup", "setups"),
+                ("contrast", "contrasts"),
+                ("resolution", "resolutions"),
+            ):
                 for text in _strings(entry, key, language):
                     for form, marked in ((self._plain, False), (self._marked, True)):
                         tokens = self._phrase_tokens(text, marked=marked)
@@ -270,7 +280,10 @@ class Lexicon:
                         continue
                     if phrase.language not in by_language:
                         tokens = _masked(raw_tokens, form.masks.get(phrase.language, ()))
-                        by_language[phrase.language] = (tokens, _overturned(tokens, form, phrase.language))
+                        overturned = _overturned(
+                            tokens, form, phrase.language, self._languages[phrase.language]
+                        )
+                        by_language[phrase.language] = (tokens, overturned)
                     tokens, overturned = by_language[phrase.language]
                     end = _match_at(tokens, index, phrase.tokens)
                     if end is None or any(start <= index and end <= stop for start, stop in overturned):
@@ -368,20 +381,28 @@ def _occurrences(tokens: Sequence[str], markers: Sequence[tuple[str, ...]]) -> l
     return sorted(found)
 
 
-def _overturned(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
+def _overturned(
+    tokens: tuple[str, ...], form: _Form, language: str, rules: _Language
+) -> list[tuple[int, int]]:
     """The spans a later contrast overturns: from the start of a setup's sentence ("It didn't work at
-    first") to the first contrast word after the setup ("but", "now")."""
+    first") to the first contrast word after the setup ("but", "now"); and from the start of a
+    resolution's sentence to the resolution ("sửa xong"), unless the resolution is negated."""
     contrasts = _occurrences(tokens, form.contrasts.get(language, ()))
     spans: list[tuple[int, int]] = []
     for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, ())):
         following = [start for start, _ in contrasts if start >= setup_end]
-        if not following:
-            continue
-        sentence_start = setup_start
-        while sentence_start > 0 and tokens[sentence_start - 1] not in _SENTENCE_BREAK:
-            sentence_start -= 1
-        spans.append((sentence_start, following[0]))
+        if following:
+            spans.append((_sentence_start(tokens, setup_start), following[0]))
+    for start, _ in _occurrences(tokens, form.resolutions.get(language, ())):
+        if not _negated(tokens, start, rules):
+            spans.append((_sentence_start(tokens, start), start))
     return spans
+
+
+def _sentence_start(tokens: Sequence[str], position: int) -> int:
+    while position > 0 and tokens[position - 1] not in _SENTENCE_BREAK:
+        position -= 1
+    return position
 
 
 def _negated(tokens: Sequence[str], start: int, rules: _Language) -> bool:
