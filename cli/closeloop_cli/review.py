@@ -59,6 +59,7 @@ ALERT_RESULTS = (
     ReopenResult.FOLLOW_UP_CREATED,
     ReopenResult.WEBHOOK_DELIVERED,
     ReopenResult.CAP_REACHED,
+    ReopenResult.PLEASE_LOOK,
 )
 
 
