@@ -40,3 +40,44 @@ def json_values(*, allow_nan: bool = True, max_leaves: int = 25) -> st.SearchStr
         ),
         max_leaves=max_leaves,
     )
+
+
+# ---- raw email: what SES may store in the inbound bucket ------------------------------------------------
+
+_REPLY_HEADERS = (
+    b"From: Giulia Rossi <giulia.rossi@example.com>\r\n"
+    b"To: Acme Support <reply+h6ocw7sb3bfa7htllqosu7upsapyrzmfn4yhsbypkx@replies.acme.example>\r\n"
+    b"In-Reply-To: <0102019a4c3e6b1d-5f2c8a91-7d3e-4b6a-9c0f-1e2d3c4b5a69-000000@eu-west-1.amazonses.com>\r\n"
+    b"Subject: Re: How did we do?\r\nMIME-Version: 1.0\r\n"
+)
+CHARSETS = ("utf-8", "iso-8859-1", "windows-1252", "x-unknown", "utf-16", "", "us-ascii\x00", "utf-8'")
+TRANSFER_ENCODINGS = ("7bit", "8bit", "quoted-printable", "base64", "x-uuencode", "binary", "")
+CONTENT_TYPES = ("text/plain", "text/html", "multipart/alternative", "multipart/report", "message/rfc822", "")
+
+
+def raw_replies() -> st.SearchStrategy[bytes]:
+    """Any bytes as a whole message; a reply's headers over any body, with any charset, transfer encoding
+    and content type (declared boundaries included or not)."""
+    body = st.binary(max_size=3_000) | st.text(max_size=1_000).map(
+        lambda text: text.encode("utf-8", "surrogatepass")
+    )
+    declared = st.builds(
+        lambda content_type, charset, encoding, boundary, payload: (
+            _REPLY_HEADERS
+            + f'Content-Type: {content_type}; charset="{charset}"; boundary="{boundary}"\r\n'.encode()
+            + f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode()
+            + b"--"
+            + boundary.encode()
+            + b"\r\n"
+            + payload
+            + b"\r\n--"
+            + boundary.encode()
+            + b"--\r\n"
+        ),
+        st.sampled_from(CONTENT_TYPES),
+        st.sampled_from(CHARSETS),
+        st.sampled_from(TRANSFER_ENCODINGS),
+        st.text(alphabet="abc=_-'", min_size=0, max_size=8),
+        body,
+    )
+    return st.binary(max_size=3_000) | body.map(lambda payload: _REPLY_HEADERS + b"\r\n" + payload) | declared

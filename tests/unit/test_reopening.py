@@ -35,11 +35,15 @@ from closeloop.domain.reopening import (
     ReopenProgress,
     ReopenResult,
     ReopenStep,
+    ReplyNoteResult,
+    TicketNote,
     TicketReopen,
+    UnknownResponseError,
     is_look_step,
 )
 from closeloop.domain.surveys import (
     ReopenClaim,
+    ResponseSource,
     Survey,
     SurveyResponse,
     SurveyStatus,
@@ -161,6 +165,7 @@ class RecordingHelpdesk:
     ) -> None:
         self.requests: list[TicketReopen] = []
         self.verified: list[bool] = []
+        self.notes: list[TicketNote] = []
         self._action = action
         self._failure = failure
 
@@ -171,6 +176,13 @@ class RecordingHelpdesk:
             raise self._failure
         ticket = "90001" if self._action is ReopenAction.FOLLOW_UP_CREATED else request.survey.ticket_id
         return HelpdeskReopen(self._action, ticket)
+
+    def add_note(self, request: TicketNote) -> bool:
+        """Like the adapters: nothing is written when a note with the same marker is on the ticket."""
+        if any(request.marker in note.note for note in self.notes):
+            return False
+        self.notes.append(request)
+        return True
 
 
 class RecordingAlerter:
@@ -796,3 +808,104 @@ def test_a_zendesk_ticket_link_is_dropped_when_no_zendesk_instance_is_configured
     survey = a_survey()  # a Zendesk ticket with a plausible url
     alert = LeadAlert(survey, an_answer(), ReopenResult.REOPENED, "4521", None, "en", 2, ())
     assert alert_variables(alert, "en")["ticket_url"] is None
+
+
+# --- replies by email: the note, and the reopen when negative ----------------------------------------
+
+
+def a_reply(
+    survey_id: str = "s-1", response_id: str = "e-1", negative: bool = False, **changes: Any
+) -> SurveyResponse:
+    reply = SurveyResponse(
+        response_id=response_id, survey_id=survey_id, received_at=NOW - timedelta(minutes=20), score=None,
+        resolved=None, comment="Grazie, ora funziona tutto." if not negative else "Non funziona ancora.",
+        reasons=(), locale="it", negative=negative, verdict_reasons=("negative_comment",) if negative else (),
+        source=ResponseSource.EMAIL,
+    )  # fmt: skip
+    return replace(reply, **changes)
+
+
+def test_a_reply_that_is_not_negative_becomes_a_note_and_reopens_nothing(world: World) -> None:
+    # GIVEN a survey answered by a happy email reply
+    world.store.add(a_survey(), a_reply())
+    # WHEN its follow-up runs
+    done = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # THEN the ticket gets a private note quoting the reply, marked with the reply, and is not reopened
+    assert done.reopen is None
+    assert done.note is ReplyNoteResult.NOTE_ADDED
+    [note] = world.zendesk.notes
+    assert "> Grazie, ora funziona tutto." in note.note
+    assert note.note.endswith("closeloop-ref: reply-e-1")
+    assert world.zendesk.requests == []
+    assert world.alerter.alerts == []
+
+
+def test_a_redelivered_reply_follow_up_adds_its_note_once(world: World) -> None:
+    world.store.add(a_survey(), a_reply())
+    world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # WHEN the same follow-up is delivered again
+    again = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # THEN the note's marker is found on the ticket and nothing more is written
+    assert again.note is ReplyNoteResult.NOTE_ALREADY_ADDED
+    assert len(world.zendesk.notes) == 1
+
+
+def test_a_negative_reply_reopens_the_ticket_and_its_words_are_in_the_reopen_note(world: World) -> None:
+    world.store.add(a_survey(), a_reply(negative=True))
+    done = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # THEN the ticket is reopened with the reply quoted, the lead alerted, and no second note is added
+    assert done.reopen is ReopenResult.REOPENED
+    assert done.note is ReplyNoteResult.IN_REOPEN_NOTE
+    [request] = world.zendesk.requests
+    assert "> Non funziona ancora." in request.note
+    assert world.zendesk.notes == []
+    assert len(world.alerter.alerts) == 1
+
+
+def test_a_negative_reply_past_the_reopen_cap_still_reaches_the_ticket_as_a_note() -> None:
+    world = World(cap=0)
+    world.store.add(a_survey(), a_reply(negative=True))
+    done = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # THEN the cap stops the reopen (the lead is told), and the reply's words are added as a note
+    assert done.reopen is ReopenResult.CAP_REACHED
+    assert done.note is ReplyNoteResult.NOTE_ADDED
+    assert world.zendesk.requests == []
+    [note] = world.zendesk.notes
+    assert "> Non funziona ancora." in note.note
+
+
+def test_a_second_negative_reply_to_a_reopened_survey_gets_its_own_note(world: World) -> None:
+    # GIVEN a survey already reopened for a first negative reply
+    first = a_reply(negative=True)
+    second = a_reply(
+        response_id="e-2", negative=True, comment="Ancora niente.", received_at=NOW - timedelta(minutes=5)
+    )
+    world.store.add(a_survey(), first)
+    world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    world.store.add(a_survey(), second)
+    # WHEN the second reply is followed up
+    done = world.reopener().follow_up_reply("s-1", "e-2", NOW)
+    # THEN the ticket is not reopened twice, and the second reply's words are added as a note
+    assert done.reopen is ReopenResult.ALREADY_REOPENED
+    assert done.note is ReplyNoteResult.NOTE_ADDED
+    assert len(world.zendesk.requests) == 1
+    [note] = world.zendesk.notes
+    assert "> Ancora niente." in note.note
+
+
+def test_a_reply_follow_up_naming_no_answer_is_refused(world: World) -> None:
+    world.store.add(a_survey(), a_reply())
+    with pytest.raises(UnknownResponseError):
+        world.reopener().follow_up_reply("s-1", "e-404", NOW)
+    with pytest.raises(UnknownSurveyError):
+        world.reopener().follow_up_reply("s-404", "e-1", NOW)
+
+
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+def test_the_reply_note_renders_in_every_locale_with_its_marker(locale: str) -> None:
+    world = World(leads=(team_lead("Billing", "ana@acme.example", locale),))
+    world.store.add(a_survey(), a_reply())
+    world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    [note] = world.zendesk.notes
+    assert "#4521" in note.note
+    assert note.note.splitlines()[-1] == "closeloop-ref: reply-e-1"

@@ -17,11 +17,23 @@ from closeloop.domain.surveys import SurveyType
 SURVEY_TAG_NAME = "closeloop"
 SURVEY_TAG_VALUE = "survey"
 SURVEY_ID_TAG_NAME = "survey_id"
+# The header closeloop puts on every survey email: the survey's id. Mail that carries it coming in is
+# closeloop's own (a loop), never a customer's reply.
+SURVEY_ID_HEADER = "X-Closeloop-Survey-Id"
 
 # The policy every closeloop email is built with. A signed link cannot be folded at 78 characters without
 # being turned into RFC 2047 encoded words, which mailbox providers do not decode in List-Unsubscribe;
 # 998 is RFC 5322's hard line limit.
 MIME_POLICY = SMTP.clone(max_line_length=998)
+
+
+def message_id_key(message_id: str) -> str:
+    """What identifies a message id in closeloop's lookup: its part before the ``@``, lower-cased.
+
+    SES replaces the ``Message-ID`` of every email it sends with ``<{SES message id}@{region}.amazonses.com>``
+    (the domain depends on the region), so the id SES answered with is what is recorded at send time.
+    """
+    return message_id.rpartition("@")[0].lower() if "@" in message_id else message_id.lower()
 
 
 def mailbox_problem(address: str, display_name: str | None = None) -> str | None:

@@ -102,6 +102,8 @@ class SurveyResponseReceived(PublishedEvent):
     agent_id: str | None = None
     team_id: str | None = None
     received_at: datetime
+    # "page" (the survey form) or "email" (a reply to the survey email).
+    source: Literal["page", "email"] = "page"
 
 
 @dataclass(frozen=True, kw_only=True)

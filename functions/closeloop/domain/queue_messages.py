@@ -18,7 +18,7 @@ import json
 from typing import Any, NamedTuple
 
 _SEND_REQUEST = '{"survey_id": "..."}'
-_REOPEN_REQUEST = '{"survey_id": "...", "response_id": "..."}'
+_REOPEN_REQUEST = '{"survey_id": "...", "response_id": "...", "reply"?: true}'
 
 
 class MalformedMessageError(Exception):
@@ -80,19 +80,29 @@ class SendRequest(NamedTuple):
 class ReopenRequest(NamedTuple):
     """Reopen the ticket if this answer is still the survey's latest and still negative.
 
-    Put on the reopen queue by the survey page, delayed by the grace period.
+    Put on the reopen queue by the survey page, delayed by the grace period. ``reply`` marks the follow-up
+    of an email reply (``"reply": true``): its text reaches the ticket as a private note whatever happens,
+    and a negative one also asks for the reopen.
     """
 
     survey_id: str
     response_id: str
+    reply: bool = False
 
     def to_body(self) -> str:
-        return json.dumps({"survey_id": self.survey_id, "response_id": self.response_id})
+        body: dict[str, object] = {"survey_id": self.survey_id, "response_id": self.response_id}
+        if self.reply:
+            body["reply"] = True
+        return json.dumps(body)
 
     @classmethod
     def from_body(cls, body: str) -> ReopenRequest:
         message = json_object(body, MalformedReopenRequestError, _REOPEN_REQUEST)
+        reply = message.get("reply", False)
+        if not isinstance(reply, bool):
+            raise MalformedReopenRequestError(f"reply is not true or false: {_REOPEN_REQUEST}")
         return cls(
             _text(message, "survey_id", MalformedReopenRequestError, _REOPEN_REQUEST),
             _text(message, "response_id", MalformedReopenRequestError, _REOPEN_REQUEST),
+            reply,
         )

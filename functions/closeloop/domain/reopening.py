@@ -61,6 +61,8 @@ from closeloop.domain.surveys import (
 )
 
 NOTE_TEMPLATE = "alerts/helpdesk_note.txt.j2"
+# The note an email reply adds to its ticket when no reopen note quotes it (docs/reopening.md).
+REPLY_NOTE_TEMPLATE = "alerts/reply_note.txt.j2"
 FOLLOW_UP_SUBJECT_TEMPLATE = "alerts/follow_up_subject.txt.j2"
 
 # How many earlier surveys of the customer the lead sees.
@@ -130,6 +132,14 @@ _SKIP_REASONS: Mapping[ReopenResult, ReopenSkipReason] = {
 }
 
 
+class ReplyNoteResult(StrEnum):
+    """How the text of an email reply reached its ticket."""
+
+    IN_REOPEN_NOTE = "in_reopen_note"  # the reopen's own note quotes this reply
+    NOTE_ADDED = "note_added"
+    NOTE_ALREADY_ADDED = "note_already_added"  # an earlier delivery added it (its marker is on the ticket)
+
+
 class ReopenStep(StrEnum):
     """One side effect of a reopen, recorded as started and done in the reopen's record."""
 
@@ -197,6 +207,29 @@ class TicketReopen:
     @property
     def reference(self) -> str:
         return reopen_reference(self.survey.survey_id)
+
+    @property
+    def marker(self) -> str:
+        """The note's last line: finding it in the ticket's comments means this note was already added."""
+        return note_marker(self.reference)
+
+
+def reply_note_reference(response_id: str) -> str:
+    """What identifies the note of one email reply at the helpdesk (its marker, the webhook delivery)."""
+    return f"reply-{response_id}"
+
+
+@dataclass(frozen=True)
+class TicketNote:
+    """A private note with the text of an email reply, for a ticket that is not reopened for it."""
+
+    survey: Survey
+    response: SurveyResponse
+    note: str
+
+    @property
+    def reference(self) -> str:
+        return reply_note_reference(self.response.response_id)
 
     @property
     def marker(self) -> str:
@@ -379,6 +412,11 @@ class HelpdeskGateway(Protocol):
         for ``request.marker`` in the ticket's comments and write nothing when it is there."""
         ...
 
+    def add_note(self, request: TicketNote) -> bool:
+        """Add the private note without changing the ticket's status, unless the ticket's comments already
+        hold ``request.marker``; True when it was added now."""
+        ...
+
 
 class LeadAlerter(Protocol):
     def publish_alert(self, alert: LeadAlert, now: datetime) -> None:
@@ -419,6 +457,14 @@ class HelpdeskDirectory:
                 f"no reopen adapter for helpdesk {helpdesk!r} and no generic reopen URL configured"
             )
         return factory()
+
+
+@dataclass(frozen=True)
+class ReplyFollowUp:
+    """What the follow-up of one email reply did: the reopen (negative replies only) and the note."""
+
+    reopen: ReopenResult | None
+    note: ReplyNoteResult
 
 
 @dataclass(frozen=True)
@@ -526,6 +572,41 @@ class CaseReopener:
             )
         # A redelivered request whose steps are all done has nothing left to do.
         return ReopenResult.PLEASE_LOOK
+    def follow_up_reply(self, survey_id: str, response_id: str, now: datetime) -> ReplyFollowUp:
+        """Follow up one email reply: a negative one asks for the reopen (``reopen_case``: latest answer,
+        claim, cap, lead alert), and the reply's text reaches the ticket as a private note exactly once:
+        the reopen's note when it quotes this reply, otherwise a note of its own (``REPLY_NOTE_TEMPLATE``),
+        written only when its marker is not on the ticket yet.
+
+        Raises what ``reopen_case`` raises, and ``UnknownResponseError`` when the survey has no such answer.
+        """
+        survey = self._store.get_survey(survey_id)
+        if survey is None:
+            raise UnknownSurveyError(survey_id)
+        response = next((r for r in self._store.responses(survey_id) if r.response_id == response_id), None)
+        if response is None:
+            raise UnknownResponseError(f"survey {survey_id} has no answer {response_id}")
+        reopened = None
+        if self.action_for(survey, response) is not VerdictAction.NONE:
+            reopened = self.reopen_case(survey_id, response_id, now)
+            progress = self._store.reopen_progress(survey)
+            if (
+                progress is not None
+                and ReopenStep.HELPDESK in progress.done
+                and progress.outcome.get("response_id") == response_id
+            ):
+                return ReplyFollowUp(reopened, ReplyNoteResult.IN_REOPEN_NOTE)
+        gateway = self._helpdesks.gateway_for(survey.helpdesk)
+        lead = self._policy.leads.lead_for(survey.team)
+        locale = self._renderer.resolve_locale(lead.locale if lead else self._policy.leads.default_locale)
+        described = describe_answer(survey, response, locale) | {
+            "marker": note_marker(reply_note_reference(response_id))
+        }
+        note = self._renderer.render_template(REPLY_NOTE_TEMPLATE, locale, described).strip()
+        added = gateway.add_note(TicketNote(survey=survey, response=response, note=note))
+        return ReplyFollowUp(
+            reopened, ReplyNoteResult.NOTE_ADDED if added else ReplyNoteResult.NOTE_ALREADY_ADDED
+        )
 
     def _reopen_ticket(
         self,

@@ -17,6 +17,7 @@ from closeloop.domain.messages import (
     mailbox_problem,
 )
 from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
+from closeloop.domain.reply_addresses import ReplyTokens, reply_address
 from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus, UnknownSurveyError, answer_key
 from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
 from closeloop.domain.timing import customer_zone
@@ -81,6 +82,9 @@ class OutgoingEmail:
     locale: str
     unsubscribe_url: str
     survey_id: str
+    # The survey's signed reply address (``reply+<token>@<ReplyDomain>``); None keeps replies going to the
+    # sender address.
+    reply_to: str | None = None
 
 
 class SendingStore(Protocol):
@@ -114,6 +118,8 @@ class SendingPolicy:
     sender_name: str
     public_base_url: str
     expiry: timedelta
+    # Where replies to survey emails are received (the ReplyDomain parameter); empty: no Reply-To.
+    reply_domain: str = ""
 
 
 class SurveySender:
@@ -125,8 +131,10 @@ class SurveySender:
         signer: Callable[[], LinkSigner],
         publisher: EventPublisher,
         policy: SendingPolicy,
+        reply_tokens: Callable[[], ReplyTokens] | None = None,
     ) -> None:
         self._store = store
+        self._reply_tokens = reply_tokens
         self._renderer = renderer
         self._mailer = mailer
         self._signer = signer
@@ -238,4 +246,12 @@ class SurveySender:
             locale=rendered.locale,
             unsubscribe_url=unsubscribe_url,
             survey_id=survey.survey_id,
+            reply_to=self._reply_address(survey.survey_id),
         )
+
+    def _reply_address(self, survey_id: str) -> str | None:
+        """The survey's reply address when the deployment receives replies (``ReplyDomain``)."""
+        if not self._policy.reply_domain or self._reply_tokens is None:
+            return None
+        token = self._reply_tokens().issue(survey_id)
+        return reply_address(token, self._policy.reply_domain) if token else None

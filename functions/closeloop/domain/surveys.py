@@ -33,6 +33,11 @@ class VerdictAction(StrEnum):
     REOPEN = "reopen"
     ALERT = "alert"
     NONE = "none"
+class ResponseSource(StrEnum):
+    """Where an answer came from: the survey page's form, or an email reply to the survey."""
+
+    PAGE = "page"
+    EMAIL = "email"
 
 
 class SkipReason(StrEnum):
@@ -113,6 +118,10 @@ class DuplicateCloseError(Exception):
 
 class CustomerThrottledError(Exception):
     """The customer was surveyed within the throttle window."""
+
+
+class ResponseAlreadyRecordedError(Exception):
+    """This answer (same id, same moment) is already stored: a redelivered email reply."""
 
 
 class SurveyNotClaimableError(Exception):
@@ -216,6 +225,7 @@ class SurveyResponse:
         if self.action is not None:
             return self.action
         return VerdictAction.REOPEN if self.negative else VerdictAction.NONE
+    source: ResponseSource = ResponseSource.PAGE
 
     @classmethod
     def of(
@@ -228,6 +238,7 @@ class SurveyResponse:
         negative: bool,
         verdict_reasons: tuple[str, ...],
         action: VerdictAction | None = None,
+        source: ResponseSource = ResponseSource.PAGE,
     ) -> SurveyResponse:
         """``answer`` as stored, with its verdict. It must name the locale it was given in."""
         if answer.locale is None:
@@ -244,6 +255,7 @@ class SurveyResponse:
             negative=negative,
             verdict_reasons=verdict_reasons,
             action=action,
+            source=source,
         )
 
 
