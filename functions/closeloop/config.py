@@ -9,6 +9,7 @@ needs are there (``Settings.require``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -48,6 +49,8 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "reopen_dlq_url": ("resource", "ReopenDeadLetterQueue"),
     "delivery_queue_url": ("resource", "DeliveryEventsQueue"),
     "delivery_dlq_url": ("resource", "DeliveryEventsDeadLetterQueue"),
+    "inbound_queue_url": ("resource", "InboundQueue"),
+    "inbound_dlq_url": ("resource", "InboundDeadLetterQueue"),
     "lead_alert_topic_arn": ("resource", "LeadAlertTopic"),
     "generic_secret_arn": ("resource", "GenericHelpdeskSecret"),
     "schedule_group": ("resource", "ScheduleGroup"),
@@ -82,6 +85,7 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "lead_alert_address": ("parameter", "LeadAlertAddress"),
     "lead_locale": ("parameter", "LeadLocale"),
     "generic_reopen_url": ("parameter", "GenericReopenUrl"),
+    "reply_domain": ("parameter", "ReplyDomain"),
 }
 
 
@@ -150,6 +154,16 @@ def _email_address(value: str) -> str:
     return value
 
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower().rstrip(".")
+    if value and not _DOMAIN.match(value):
+        raise ValueError("not a domain name (letters, digits and hyphens, in Punycode)")
+    return value
+
+
 def _tags(value: str) -> frozenset[str]:
     return frozenset(tag.lower() for tag in _csv(value))
 
@@ -184,6 +198,8 @@ class Settings:
     reopen_dlq_url: str = _setting("")
     delivery_queue_url: str = _setting("")
     delivery_dlq_url: str = _setting("")
+    inbound_queue_url: str = _setting("")
+    inbound_dlq_url: str = _setting("")
     lead_alert_topic_arn: str = _setting("")
     generic_secret_arn: str = _setting("")
     schedule_group: str = _setting("")
@@ -225,6 +241,9 @@ class Settings:
     lead_alert_address: str = _setting("", _email_address)
     lead_locale: str = _setting("")
     generic_reopen_url: str = _setting("", _http_url)
+
+    # Replies by email: survey emails carry reply+<token>@<reply_domain> (empty: replies by email are off)
+    reply_domain: str = _setting("", _domain)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

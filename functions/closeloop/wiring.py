@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from closeloop.adapters.dynamodb.leads import TeamLeadRepository
     from closeloop.adapters.dynamodb.planning import DynamoPlanningStore
     from closeloop.adapters.dynamodb.reopening import DynamoReopenStore
+    from closeloop.adapters.dynamodb.replies import DynamoReplyStore
     from closeloop.adapters.dynamodb.sending import DynamoSendingStore
     from closeloop.adapters.dynamodb.table import SurveysTable
     from closeloop.adapters.events import EventBusPublisher
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from closeloop.domain.links import LinkSigner
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
+    from closeloop.domain.replies import ReplyPolicy, ReplyRecorder
+    from closeloop.domain.reply_addresses import ReplyTokens
     from closeloop.domain.sending import SendingPolicy, SurveySender
     from closeloop.domain.survey_pages import SurveyPageFlow
     from closeloop.domain.webhook_intake import WebhookDependencies, WebhookReceiver
@@ -177,6 +180,14 @@ def link_signer() -> LinkSigner:
     return LinkSigner.from_secret(secret_store().get_json(settings().signing_keys_secret_arn))
 
 
+def reply_tokens() -> ReplyTokens:
+    """Built per use from the cached secret, like ``link_signer``: reply addresses share the link keys."""
+    from closeloop.domain.links import SigningKeys
+    from closeloop.domain.reply_addresses import ReplyTokens
+
+    return ReplyTokens(SigningKeys.from_secret(secret_store().get_json(settings().signing_keys_secret_arn)))
+
+
 @cache
 def email_renderer() -> EmailRenderer:
     from closeloop.adapters.rendering import EmailRenderer
@@ -266,6 +277,7 @@ def sending_policy(config: Settings | None = None) -> SendingPolicy:
         sender_name=config.sender_name,
         public_base_url=config.public_base_url,
         expiry=timedelta(days=config.survey_expiry_days),
+        reply_domain=config.reply_domain,
     )
 
 
@@ -281,6 +293,7 @@ def survey_sender() -> SurveySender:
         link_signer,
         event_publisher(),
         sending_policy(),
+        reply_tokens,
     )
 
 
@@ -537,6 +550,64 @@ def deliverability_recorder() -> DeliverabilityRecorder:
 def delivery_queue_disposal() -> MessageDisposal:
     config = settings()
     return _disposal(config.delivery_queue_url, config.delivery_dlq_url)
+
+
+# ---- replies by email (InboundFunction) ----------------------------------------------------------
+
+
+@cache
+def s3_client() -> Any:
+    return _client("s3")
+
+
+@cache
+def reply_store() -> DynamoReplyStore:
+    from closeloop.adapters.dynamodb.replies import DynamoReplyStore
+
+    return DynamoReplyStore(surveys_table())
+
+
+def reply_policy(config: Settings | None = None) -> ReplyPolicy:
+    """Where replies come and how they are judged, from ``config`` (this process's settings unless given)."""
+    from closeloop.domain.inbound_mail import OwnMail
+    from closeloop.domain.judgment import NegativityThresholds
+    from closeloop.domain.messages import SURVEY_ID_HEADER
+    from closeloop.domain.replies import ReplyPolicy
+
+    config = config or settings()
+    return ReplyPolicy(
+        reply_domain=config.reply_domain,
+        own_mail=OwnMail(config.sender_address, config.reply_domain, SURVEY_ID_HEADER),
+        default_locale=config.default_locale,
+        # Judged and followed up like an answer on the page (``answer_policy``).
+        thresholds=NegativityThresholds.parse(config.negative_thresholds),
+        grace=timedelta(minutes=config.grace_minutes),
+    )
+
+
+@cache
+def reply_recorder() -> ReplyRecorder:
+    from closeloop.adapters.inbound_mail import S3InboundMail
+    from closeloop.adapters.reopen_checks import SqsReopenChecks
+    from closeloop.domain.replies import ReplyRecorder
+
+    inbound = S3InboundMail(s3_client())
+    return ReplyRecorder(
+        inbound,
+        inbound,
+        reply_store(),
+        reply_tokens,
+        event_publisher(),
+        SqsReopenChecks(sqs_client(), settings().reopen_queue_url),
+        reply_policy(),
+        answer_comment_classifier(),
+    )
+
+
+@cache
+def inbound_queue_disposal() -> MessageDisposal:
+    config = settings()
+    return _disposal(config.inbound_queue_url, config.inbound_dlq_url)
 
 
 def reset() -> None:

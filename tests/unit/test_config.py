@@ -51,6 +51,7 @@ TEMPLATE_VALUES |= {
     "zendesk_base_url": "https://acme.zendesk.com",
     "freshdesk_base_url": "https://acme.freshdesk.com",
     "generic_reopen_url": "https://hooks.acme.example/reopen",
+    "reply_domain": "replies.acme.example",
 }
 
 
@@ -119,6 +120,8 @@ def test_settings_that_are_set_pass() -> None:
         ("FOLLOW_UP_DELAY_MINUTES", "soon", "FollowUpDelayMinutes"),
         ("QUIET_HOURS", "nights", "QuietHours"),
         ("SURVEY_TYPE", "stars", "SurveyType"),
+        ("REPLY_DOMAIN", "reply+x@acme.example", "ReplyDomain"),
+        ("REPLY_DOMAIN", "acme", "ReplyDomain"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_the_parameter_to_check(
@@ -129,6 +132,13 @@ def test_an_invalid_value_names_the_variable_and_the_parameter_to_check(
     message = str(raised.value)
     assert message.startswith(f"{variable} is invalid (")
     assert message.endswith(f"check the {parameter} parameter")
+
+
+def test_a_reply_domain_is_compared_in_lower_case_without_its_final_dot() -> None:
+    assert (
+        Settings.from_environ({"REPLY_DOMAIN": "Replies.Acme.Example."}).reply_domain
+        == "replies.acme.example"
+    )
 
 
 def test_a_public_base_url_loses_its_trailing_slash() -> None:

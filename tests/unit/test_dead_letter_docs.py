@@ -10,7 +10,7 @@ from closeloop.adapters.queues import QueueConsumer
 from closeloop.domain.queue_messages import MalformedMessageError
 from tests.conftest import REPO
 
-HANDLERS = ("plan", "send", "reopen", "deliverability")
+HANDLERS = ("plan", "send", "reopen", "deliverability", "inbound")
 
 
 def _subclasses(error: type[BaseException]) -> set[type[BaseException]]:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2,
 
 from closeloop.domain.deliverability import parse_delivery_event_message
 from closeloop.domain.queue_messages import ReopenRequest, SendRequest
+from closeloop.domain.replies import parse_inbound_notification
 from closeloop.domain.tickets import TicketClosed, parse_ticket_event_message
 from closeloop_cli.cfn import load_template
 from tests.conftest import EVENTS, REPO, load_event
@@ -53,7 +54,14 @@ def _send_body(body: str) -> None:
 
 
 def _reopen_body(body: str) -> None:
-    assert all(ReopenRequest.from_body(body))
+    request = ReopenRequest.from_body(body)
+    assert request.survey_id
+    assert request.response_id
+
+
+def _inbound_body(body: str) -> None:
+    [location] = parse_inbound_notification(body)
+    assert location.key.startswith("inbound/")
 
 
 def _deliverability_body(body: str) -> None:
@@ -66,6 +74,7 @@ BODY_READERS: dict[str, Callable[[str], None]] = {
     "SendFunction": _send_body,
     "ReopenFunction": _reopen_body,
     "DeliverabilityFunction": _deliverability_body,
+    "InboundFunction": _inbound_body,
 }
 
 

@@ -69,6 +69,18 @@ def test_the_one_click_unsubscribe_link_is_never_folded_or_encoded() -> None:
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
 
 
+def test_a_survey_email_carries_its_reply_address_when_replies_are_received() -> None:
+    reply_to = "reply+h6ocw7sb3bfa7htllqosu7upsapyrzmfn4yhsbypkx@replies.acme.example"
+    message = parsed(build_mime(survey_email(reply_to=reply_to), datetime(2026, 11, 20, 9, 0, tzinfo=UTC)))
+    assert message["Reply-To"] == reply_to
+    assert message["X-Closeloop-Survey-Id"] == "0f8e9a4c1b2d4e6f8a0b1c2d3e4f5a6b"
+
+
+def test_without_a_reply_domain_replies_go_to_the_sender() -> None:
+    message = parsed(build_mime(survey_email(), datetime(2026, 11, 20, 9, 0, tzinfo=UTC)))
+    assert message["Reply-To"] is None
+
+
 def test_automated_mail_headers_tell_auto_responders_to_stay_quiet() -> None:
     message = parsed(build_mime(survey_email(), datetime(2026, 11, 20, 9, 0, tzinfo=UTC)))
     assert message["Auto-Submitted"] == "auto-generated"

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from closeloop.adapters.mail import SURVEY_ID_HEADER, build_message
-from closeloop.domain.messages import one_line
+from closeloop.adapters.mail import build_message
+from closeloop.domain.messages import SURVEY_ID_HEADER, one_line
 from closeloop.domain.published import EventPublisher, PublishError
 from closeloop.domain.reopening import EffectNotTakenError, LeadAlert, describe_answer, describe_history
 

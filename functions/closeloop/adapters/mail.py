@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from closeloop.domain.messages import MIME_POLICY, SURVEY_ID_TAG_NAME, SURVEY_TAG_NAME, SURVEY_TAG_VALUE
+from closeloop.domain.messages import (
+    MIME_POLICY,
+    SURVEY_ID_HEADER,
+    SURVEY_ID_TAG_NAME,
+    SURVEY_TAG_NAME,
+    SURVEY_TAG_VALUE,
+)
 from closeloop.domain.sending import (
     MailOutcomeUnknownError,
     MailRecipientUnverifiedError,
@@ -29,7 +35,6 @@ from closeloop.domain.sending import (
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
-SURVEY_ID_HEADER = "X-Closeloop-Survey-Id"
 
 # SES answers these when it did not accept the message and may accept it later.
 _RETRYABLE_CODES = frozenset(
@@ -94,7 +99,9 @@ def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
             "List-Unsubscribe": f"<{email.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             SURVEY_ID_HEADER: email.survey_id,
-        },
+        }
+        # The survey's own reply address (ReplyDomain): a reply reaches closeloop, which knows its survey.
+        | ({"Reply-To": email.reply_to} if email.reply_to else {}),
     )
 
 

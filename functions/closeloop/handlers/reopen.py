@@ -30,9 +30,27 @@ REQUIRED_SETTINGS = (
 
 
 def reopen_case(request: ReopenRequest) -> None:
+    if request.reply:
+        follow_up_reply(request)
+        return
     result = wiring.case_reopener().reopen_case(request.survey_id, request.response_id, datetime.now(UTC))
     logger.info("reopen request handled", extra={"survey_id": request.survey_id, "result": result.value})
-    count(f"Reopen{result.value.title().replace('_', '')}")
+    count(_metric("Reopen", result.value))
+
+
+def follow_up_reply(request: ReopenRequest) -> None:
+    """An email reply: its note, and its reopen when negative."""
+    done = wiring.case_reopener().follow_up_reply(request.survey_id, request.response_id, datetime.now(UTC))
+    extra = {"survey_id": request.survey_id, "response_id": request.response_id, "note": done.note.value}
+    if done.reopen is not None:
+        extra["result"] = done.reopen.value
+        count(_metric("Reopen", done.reopen.value))
+    logger.info("reply follow-up handled", extra=extra)
+    count(_metric("Reply", done.note.value))
+
+
+def _metric(prefix: str, value: str) -> str:
+    return prefix + value.title().replace("_", "")
 
 
 REOPEN_REQUESTS = QueueConsumer(

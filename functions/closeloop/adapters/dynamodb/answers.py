@@ -7,7 +7,7 @@ from datetime import datetime
 from closeloop.adapters.dynamodb.items import iso, marshal, response_to_item, survey_key
 from closeloop.adapters.dynamodb.table import SurveysTable
 from closeloop.domain.answers import SurveyClosedError
-from closeloop.domain.surveys import Survey, SurveyResponse, SurveyStatus
+from closeloop.domain.surveys import ResponseAlreadyRecordedError, Survey, SurveyResponse, SurveyStatus
 
 
 class DynamoAnswerStore:
@@ -26,7 +26,8 @@ class DynamoAnswerStore:
         """Keep this answer beside the earlier ones and make it the survey's latest, atomically.
 
         Only a sent survey takes answers: one that was cancelled, suppressed or never sent since it was
-        read raises ``SurveyClosedError``.
+        read raises ``SurveyClosedError``. An answer already stored (same moment and id: an email reply
+        delivered again) raises ``ResponseAlreadyRecordedError``.
         """
         table = self._table
         refusal = table.write(
@@ -60,6 +61,8 @@ class DynamoAnswerStore:
                 },
             ],
         )
+        if refusal is not None and 0 in refusal.failed:
+            raise ResponseAlreadyRecordedError(f"response {response.response_id} is already stored")
         if refusal is not None:
             raise SurveyClosedError(f"survey {survey.survey_id} no longer takes answers") from refusal.error
 

@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from closeloop.domain.leads import TeamLead
 from closeloop.domain.surveys import (
+    ResponseSource,
     SkipReason,
     Survey,
     SurveyResponse,
@@ -120,6 +121,7 @@ def response_to_item(response: SurveyResponse, expires_at: int) -> dict[str, Any
     values["reasons"] = list(response.reasons)
     values["verdict_reasons"] = list(response.verdict_reasons)
     values["action"] = response.action.value if response.action is not None else None
+    values["source"] = response.source.value
     return marshal(values) | marshal(
         {
             "PK": f"SURVEY#{response.survey_id}",
@@ -143,6 +145,8 @@ def response_from_item(item: dict[str, Any]) -> SurveyResponse:
         kwargs["score"] = int(kwargs["score"])
     if kwargs.get("action") is not None:
         kwargs["action"] = VerdictAction(kwargs["action"])
+    # Answers stored before replies by email came from the page.
+    kwargs["source"] = ResponseSource(kwargs.get("source", ResponseSource.PAGE.value))
     return SurveyResponse(**kwargs)
 
 
@@ -281,6 +285,20 @@ def reopen_progress_from_item(item: dict[str, Any]) -> ReopenProgress:
 def reopen_outcome_of(record: dict[str, Any]) -> dict[str, str]:
     """What the helpdesk did, from an unmarshalled reopen record (empty until it acted)."""
     return {str(name): str(value) for name, value in record.get("outcome", {}).items()}
+
+
+# ---- sent message: MESSAGE#<message id key> / MESSAGE -> the survey its email was -------------------------
+
+
+def sent_message_key(message_key: str) -> dict[str, Any]:
+    """The lookup of a survey by its email's message id (``inbound_mail.message_id_key``: SES's id)."""
+    return {"PK": {"S": f"MESSAGE#{message_key}"}, "SK": {"S": "MESSAGE"}}
+
+
+def sent_message_item(message_key: str, survey_id: str, expires_at: int) -> dict[str, Any]:
+    return sent_message_key(message_key) | marshal(
+        {"type": "sent_message", "survey_id": survey_id, "expires_at": expires_at}
+    )
 
 
 # ---- team lead: LEAD#<team key> / LEAD, listed in GSI1 under LEADS / LEAD#<team key> ---------------------

@@ -5,8 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from closeloop.adapters.dynamodb.items import iso, marshal, survey_key, unmarshal
+from closeloop.adapters.dynamodb.items import (
+    iso,
+    marshal,
+    sent_message_item,
+    survey_key,
+    unmarshal,
+)
 from closeloop.adapters.dynamodb.table import SurveysTable
+from closeloop.domain.messages import message_id_key
 from closeloop.domain.surveys import Survey, SurveyNotClaimableError, SurveyStatus
 
 
@@ -63,6 +70,12 @@ class DynamoSendingStore:
         self._table.transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED, now)
 
     def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+        """Record the send and SES's message id, and the lookup that finds the survey from a reply's
+        In-Reply-To (written first: repeating it is harmless, and a survey is never sent without it)."""
+        self._table.client.put_item(
+            TableName=self._table.name,
+            Item=sent_message_item(message_id_key(message_id), survey_id, self._table.expires_at(sent_at)),
+        )
         self._table.client.update_item(
             TableName=self._table.name,
             Key=survey_key(survey_id),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.domain.credentials import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
-from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketNote, TicketReopen
 
 if TYPE_CHECKING:
     import urllib3
@@ -78,6 +78,19 @@ class FreshdeskClient:
         note = {"body": note_html(request.note), "private": True}
         self._call("POST", f"/api/v2/tickets/{ticket_id}/notes", note)
         return HelpdeskReopen(ReopenAction.REOPENED, ticket_id)
+
+    def add_note(self, request: TicketNote) -> bool:
+        """A private note with an email reply's text, leaving the status alone, unless the ticket's
+        conversations already hold ``request.marker``."""
+        ticket_id = request.survey.ticket_id
+        if not ticket_id.isdigit():
+            raise HelpdeskRefusedError(f"freshdesk ticket ids are numeric, got {ticket_id!r}")
+        if self.has_note(ticket_id, request.marker):
+            return False
+        self._call(
+            "POST", f"/api/v2/tickets/{ticket_id}/notes", {"body": note_html(request.note), "private": True}
+        )
+        return True
 
     def has_note(self, ticket_id: str, marker: str) -> bool:
         """Whether a conversation of the ticket (its notes and replies, first page) contains ``marker``."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.domain.credentials import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
-from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketNote, TicketReopen
 
 if TYPE_CHECKING:
     import urllib3
@@ -107,6 +107,28 @@ def reopen_payload(request: TicketReopen) -> dict[str, Any]:
     }
 
 
+def note_payload(request: TicketNote) -> dict[str, Any]:
+    """The webhook's JSON document for an email reply's note (``type: closeloop.note``): the ticket, the
+    survey, the reply and the note; the receiver adds the note without reopening the ticket."""
+    survey, response = request.survey, request.response
+    return {
+        "version": 1,
+        "type": "closeloop.note",
+        "ticket": {"helpdesk": survey.helpdesk, "id": survey.ticket_id, "url": survey.url},
+        "survey": {"id": survey.survey_id, "type": survey.survey_type, "sent_at": _iso(survey.sent_at)},
+        "answer": {
+            "response_id": response.response_id,
+            "received_at": _iso(response.received_at),
+            "source": response.source.value,
+            "comment": response.comment,
+            "negative": response.negative,
+            "verdict": list(response.verdict_reasons),
+            "locale": response.locale,
+        },
+        "note": request.note,
+    }
+
+
 class GenericWebhookReopener:
     """POSTs a signed reopen request, once per delivery (``HelpdeskHttp.request_once``). ``secret`` may be
     a callable (a rotated secret is picked up); ``pool`` is the process's connection pool."""
@@ -125,25 +147,34 @@ class GenericWebhookReopener:
     def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         """POST the signed request. A receiver cannot be asked what it took, so ``verify_first`` changes
         nothing: the ``X-Closeloop-Delivery`` header, the same on every retry, lets it ignore a duplicate."""
+        answer = self._post(reopen_payload(request), request.reference)
+        ticket_id = answer.get("ticket_id")
+        return HelpdeskReopen(
+            ReopenAction.WEBHOOK_DELIVERED, str(ticket_id) if ticket_id else request.survey.ticket_id
+        )
+
+    def add_note(self, request: TicketNote) -> bool:
+        """POST the signed note (``note_payload``). Its ``X-Closeloop-Delivery`` (``reply-<response id>``)
+        is the same on every retry, so the receiver adds it once; always True (it cannot be asked)."""
+        self._post(note_payload(request), request.reference)
+        return True
+
+    def _post(self, payload: dict[str, Any], reference: str) -> dict[str, Any]:
         try:
             secret = self._secret() if callable(self._secret) else self._secret
         except SecretNotConfiguredError as error:
             raise HelpdeskRefusedError(f"generic webhook secret: {error}") from error
-        body = json.dumps(reopen_payload(request), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         timestamp = str(int(self._clock()))
-        answer = self._http.request_once(
+        return self._http.request_once(
             "POST",
             "",
             {
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
-                DELIVERY_HEADER: request.reference,
+                DELIVERY_HEADER: reference,
             },
             body,
-        )
-        ticket_id = answer.get("ticket_id")
-        return HelpdeskReopen(
-            ReopenAction.WEBHOOK_DELIVERED, str(ticket_id) if ticket_id else request.survey.ticket_id
         )
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from closeloop.adapters.helpdesks.http import HelpdeskHttp
 from closeloop.domain.credentials import SecretNotConfiguredError
 from closeloop.domain.helpdesk_errors import HelpdeskRefusedError
-from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketReopen
+from closeloop.domain.reopening import HelpdeskReopen, ReopenAction, TicketNote, TicketReopen
 from closeloop.domain.webhooks import HelpdeskGroup, HelpdeskUser
 
 if TYPE_CHECKING:
@@ -114,6 +114,16 @@ class ZendeskClient:
         updated = body.get("ticket")
         reopened_id = updated.get("id") if isinstance(updated, dict) else None
         return HelpdeskReopen(ReopenAction.REOPENED, str(reopened_id or ticket_id))
+
+    def add_note(self, request: TicketNote) -> bool:
+        """A private comment with an email reply's text, leaving the status alone, unless the ticket's
+        comments already hold ``request.marker``. A Closed ticket takes no comment (422): a refusal."""
+        ticket_id = _ticket_id(request.survey.ticket_id)
+        if self.has_comment(ticket_id, request.marker):
+            return False
+        comment = {"body": request.note, "public": False}
+        self._request_once("PUT", f"/api/v2/tickets/{ticket_id}.json", {"ticket": {"comment": comment}})
+        return True
 
     def has_comment(self, ticket_id: str, marker: str) -> bool:
         """Whether a comment of the ticket (newest first, one page of 100) contains ``marker``."""
