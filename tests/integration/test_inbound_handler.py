@@ -20,10 +20,13 @@ import pytest
 from closeloop import wiring
 from closeloop.adapters.dynamodb.items import survey_to_item
 from closeloop.adapters.inbound_mail import OUTCOME_TAG
+from closeloop.domain.messages import message_id_key
+from closeloop.domain.reply_addresses import reply_token_of
 from closeloop.domain.surveys import ResponseSource, Survey, SurveyResponse, SurveyStatus
 from closeloop.handlers import inbound
 from tests.conftest import EVENTS
-from tests.integration.conftest import REGION, LambdaContext, ReopenStack, _queue
+from tests.integration.conftest import REGION, LambdaContext, ReopenStack, Stack, _queue
+from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
 
 SURVEY_ID = "3f9c2b7e41d84a0f9e6b5c1d2a7e8f90"  # the survey events/email/ answers (its README)
 SES_MESSAGE_ID = "0102019a4c3e6b1d-5f2c8a91-7d3e-4b6a-9c0f-1e2d3c4b5a69-000000"
@@ -275,3 +278,38 @@ def test_a_message_that_is_no_notification_is_parked_and_the_rest_of_the_batch_h
     [parked] = replies.reopen.stack.drain(replies.dlq)
     assert parked["attributes"]["reason"]["StringValue"].startswith("MalformedInboundNotificationError: ")
     assert len(replies.answers()) == 1
+
+
+# --- the send side: what a reply is matched by ----------------------------------------------------------
+
+
+def test_a_sent_survey_carries_its_signed_reply_address_and_records_its_message_id(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a deployment receiving replies at replies.acme.example
+    monkeypatch.setenv("REPLY_DOMAIN", "replies.acme.example")
+    wiring.reset()
+    # WHEN a survey is planned and sent
+    deliver(stack, solved_ticket())
+    run_send(stack)
+    [item] = surveys(stack)
+    survey_id, ses_id = item["survey_id"]["S"], item["message_id"]["S"]
+    # THEN its email's Reply-To is its own reply address, which names it
+    [message] = sent_messages()
+    local, _, domain = str(message["Reply-To"]).partition("@")
+    assert domain == "replies.acme.example"
+    assert len(local) <= 64
+    token = reply_token_of(str(message["Reply-To"]), "replies.acme.example")
+    assert token is not None
+    assert wiring.reply_tokens().verify(token) == survey_id
+    # AND the message id SES gave it finds it too (a reply's In-Reply-To: <id@region.amazonses.com>)
+    assert wiring.reply_store().survey_for_message(message_id_key(f"{ses_id}@eu-west-1.amazonses.com")) == (
+        survey_id
+    )
+
+
+def test_without_a_reply_domain_survey_emails_have_no_reply_to(stack: Stack) -> None:
+    deliver(stack, solved_ticket())
+    run_send(stack)
+    [message] = sent_messages()
+    assert message["Reply-To"] is None

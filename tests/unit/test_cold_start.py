@@ -37,6 +37,7 @@ COLD_STARTS = {
         "deliverability",
         "wiring.deliverability_recorder(); wiring.delivery_queue_disposal()",
     ),
+    "InboundFunction": ("inbound", "wiring.reply_recorder(); wiring.inbound_queue_disposal()"),
 }
 PAGE_RENDERING = {"jinja2", "markupsafe", "closeloop.adapters.rendering", "closeloop.adapters.pages"}
 RENDERING = PAGE_RENDERING | {"babel"}
@@ -76,6 +77,11 @@ NOT_NEEDED: Mapping[str, set[str]] = {
     | HELPDESKS
     | {"itsdangerous", "closeloop.adapters.mail", "aws_lambda_powertools.utilities.parameters"}
     | {"closeloop.domain.tickets", "closeloop.domain.planning"},
+    # A reply is read, judged and recorded; its note and reopen are the reopen function's work.
+    "InboundFunction": RENDERING
+    | HELPDESKS
+    | {"babel", "closeloop.domain.reopening", "closeloop.adapters.mail", "closeloop.adapters.scheduler"}
+    | {"closeloop.domain.tickets", "closeloop.domain.planning", "pydantic"},
 }
 
 # The stores on the surveys table each function builds (closeloop.adapters.dynamodb.<store>): no others.
@@ -86,6 +92,7 @@ SURVEY_TABLE_STORES: Mapping[str, set[str]] = {
     "SendFunction": {"sending"},
     "ReopenFunction": {"reopening", "leads"},
     "DeliverabilityFunction": {"deliverability"},
+    "InboundFunction": {"replies", "answers"},
 }
 SHARED_BY_STORES = {"items", "table"}
 

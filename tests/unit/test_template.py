@@ -915,3 +915,83 @@ def test_the_public_api_function_cannot_take_the_accounts_whole_concurrency() ->
     reserved = function_property("ApiFunction", "ReservedConcurrentExecutions")
 
     assert referenced_resource(reserved) == "ApiReservedConcurrency"
+
+
+# --- replies by email ------------------------------------------------------------------------------------
+
+INBOUND_RESOURCES = (
+    "InboundBucket",
+    "InboundBucketPolicy",
+    "InboundReceiptRuleSet",
+    "InboundReceiptRule",
+    "InboundQueue",
+    "InboundDeadLetterQueue",
+    "InboundQueuePolicy",
+    "InboundFunctionLogGroup",
+    "InboundFunction",
+)
+
+
+@pytest.mark.parametrize("resource_id", INBOUND_RESOURCES)
+def test_nothing_inbound_exists_without_a_reply_domain(resource_id: str) -> None:
+    assert TEMPLATE_DATA["Conditions"]["ReceivesReplies"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReplyDomain"}, ""]}]
+    }
+    assert RESOURCES[resource_id]["Condition"] == "ReceivesReplies"
+
+
+@pytest.mark.parametrize("output", ["InboundBucketName", "InboundPrefix"])
+def test_the_inbound_outputs_exist_when_replies_are_received(output: str) -> None:
+    assert TEMPLATE_DATA["Outputs"][output]["Condition"] == "ReceivesReplies"
+
+
+def test_the_inbound_bucket_is_encrypted_private_and_forgets_raw_mail_after_the_retention() -> None:
+    bucket = RESOURCES["InboundBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == {"Ref": "InboundRetentionDays"}
+    assert rule["Status"] == "Enabled"
+
+
+def test_the_inbound_bucket_refuses_requests_without_tls() -> None:
+    statements = RESOURCES["InboundBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [tls] = [s for s in statements if s["Effect"] == "Deny"]
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls["Principal"] == "*"
+
+
+def test_only_this_stacks_receipt_rule_in_this_account_writes_raw_mail_under_the_prefix() -> None:
+    statements = RESOURCES["InboundBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [ses] = [s for s in statements if s["Effect"] == "Allow"]
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert ses["Action"] == "s3:PutObject"
+    conditions = ses["Condition"]["StringEquals"]
+    assert conditions["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    rule_name = RESOURCES["InboundReceiptRule"]["Properties"]["Rule"]["Name"]["Fn::Sub"]
+    assert conditions["aws:SourceArn"]["Fn::Sub"].endswith(f":receipt-rule/{rule_name}")
+    # and the rule is created after the policy: SES checks that it may write to the bucket
+    assert RESOURCES["InboundReceiptRule"]["DependsOn"] == "InboundBucketPolicy"
+
+
+def test_the_receipt_rule_stores_every_message_to_the_reply_domain_under_the_inbound_prefix() -> None:
+    rule = RESOURCES["InboundReceiptRule"]["Properties"]["Rule"]
+    assert rule["Recipients"] == [{"Ref": "ReplyDomain"}]
+    assert rule["Enabled"] is True
+    [action] = rule["Actions"]
+    assert action["S3Action"]["BucketName"] == {"Ref": "InboundBucket"}
+    prefix = action["S3Action"]["ObjectKeyPrefix"]
+    assert with_mappings(prefix) == "inbound/"
+    assert TEMPLATE_DATA["Outputs"]["InboundPrefix"]["Value"] == prefix
+
+
+def test_new_objects_under_the_prefix_notify_the_inbound_queue() -> None:
+    bucket = RESOURCES["InboundBucket"]
+    [notification] = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert referenced_resource(notification["Queue"]) == "InboundQueue"
+    [prefix] = notification["Filter"]["S3Key"]["Rules"]
+    assert (prefix["Name"], with_mappings(prefix["Value"])) == ("prefix", "inbound/")
+    # S3 checks it may send to the queue when the notification is set
+    assert bucket["DependsOn"] == "InboundQueuePolicy"
