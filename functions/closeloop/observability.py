@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.shared.constants import TRACER_DISABLED_ENV
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
@@ -24,6 +24,15 @@ metrics = Metrics(namespace=SERVICE, service=SERVICE)
 def count(name: str, value: float = 1) -> None:
     """Add ``value`` to the business metric ``name`` (a count), published when the invocation ends."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_by(name: str, dimension: str, value: str) -> None:
+    """Count 1 of ``name`` with one dimension, published at once on its own: a queue function's batch mixes
+    values, and a dimension of ``metrics`` would apply to every metric of the invocation. ``value`` comes
+    from a small fixed set (a reason code), never from the input."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=SERVICE) as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        metric.add_dimension(name=dimension, value=value)
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

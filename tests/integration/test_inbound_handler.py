@@ -20,11 +20,12 @@ import pytest
 from closeloop import wiring
 from closeloop.adapters.dynamodb.items import survey_to_item
 from closeloop.adapters.inbound_mail import OUTCOME_TAG
+from closeloop.domain.inbound_mail import AutomaticReason
 from closeloop.domain.messages import message_id_key
 from closeloop.domain.reply_addresses import reply_token_of
 from closeloop.domain.surveys import ResponseSource, Survey, SurveyResponse, SurveyStatus
 from closeloop.handlers import inbound
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, published_metrics
 from tests.integration.conftest import REGION, LambdaContext, ReopenStack, Stack, _queue
 from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
 
@@ -233,16 +234,25 @@ def test_a_redelivered_notification_records_the_reply_once(replies: Inbound) -> 
         if path.name.startswith(("auto_", "dsn_", "loop_"))
     ),
 )
-def test_automatic_mail_is_kept_and_changes_nothing(replies: Inbound, example: str) -> None:
+def test_automatic_mail_is_kept_and_changes_nothing(
+    replies: Inbound, example: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert replies.deliver(example) == {"batchItemFailures": []}
+    # counted with its reason
+    metric = published_metrics(capsys.readouterr().out)["RepliesAutomatic"]
+    assert metric.values == [1.0]
+    assert metric.dimensions["reason"] in {reason.value for reason in AutomaticReason}
     assert replies.outcome(f"{PREFIX}{example.removesuffix('.eml')}") == "automatic"
     assert replies.answers() == []
     assert replies.reopen_requests() == []
     assert replies.reopen.stack.published() == []
 
 
-def test_a_reply_to_no_survey_is_kept_in_the_bucket_and_marked(replies: Inbound) -> None:
+def test_a_reply_to_no_survey_is_kept_in_the_bucket_and_marked(
+    replies: Inbound, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert replies.deliver("unknown_survey.eml") == {"batchItemFailures": []}
+    assert published_metrics(capsys.readouterr().out)["RepliesUnknownSurvey"].values == [1.0]
     assert replies.outcome(f"{PREFIX}unknown_survey") == "unknown_survey"
     assert replies.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}unknown_survey")["ContentLength"] > 0
     assert replies.answers() == []

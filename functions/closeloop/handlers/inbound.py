@@ -12,7 +12,7 @@ from closeloop.domain.replies import (
     parse_inbound_notification,
 )
 from closeloop.handlers.queue_function import queue_function
-from closeloop.observability import count, logger
+from closeloop.observability import count, count_by, logger
 
 # What this function needs from its environment, checked before the first message is touched.
 REQUIRED_SETTINGS = (
@@ -37,7 +37,12 @@ def record_replies(locations: tuple[MailLocation, ...]) -> None:
             else logger.warning
         )
         log("inbound message handled", extra=result.log_fields() | {"object_key": location.key})
-        count("Replies" + result.outcome.value.title().replace("_", ""))
+        metric = "Replies" + result.outcome.value.title().replace("_", "")
+        if result.outcome is ReplyOutcome.AUTOMATIC and result.reason:
+            # Which sign: auto_submitted, out_of_office_subject, delivery_status, loop... (AutomaticReason)
+            count_by(metric, "reason", result.reason)
+        else:
+            count(metric)
 
 
 INBOUND_MAIL = QueueConsumer(
