@@ -9,13 +9,16 @@ permission to write to the bucket (docs/operations.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from closeloop import wiring
 from closeloop.adapters.dynamodb.items import survey_to_item
@@ -25,6 +28,7 @@ from closeloop.domain.messages import message_id_key
 from closeloop.domain.reply_addresses import reply_token_of
 from closeloop.domain.surveys import ResponseSource, Survey, SurveyResponse, SurveyStatus
 from closeloop.handlers import inbound
+from tests import strategies
 from tests.conftest import EVENTS, published_metrics
 from tests.integration.conftest import REGION, LambdaContext, ReopenStack, Stack, _queue
 from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
@@ -53,9 +57,14 @@ class Inbound:
         return self.run()
 
     def run(self) -> dict[str, Any]:
-        result: dict[str, Any] = inbound.lambda_handler(
-            self.reopen.stack.sqs_event(self.queue), LambdaContext()
-        )
+        """One batch, handled; then, as Lambda does, the records not reported as failures are deleted."""
+        event = self.reopen.stack.sqs_event(self.queue)
+        result: dict[str, Any] = inbound.lambda_handler(event, LambdaContext())
+        failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+        sqs = self.reopen.stack.clients["sqs"]
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=record["receiptHandle"])
         return result
 
     def outcome(self, key: str) -> str | None:
@@ -323,3 +332,35 @@ def test_without_a_reply_domain_survey_emails_have_no_reply_to(stack: Stack) -> 
     run_send(stack)
     [message] = sent_messages()
     assert message["Reply-To"] is None
+
+
+# --- whatever lands in the bucket ----------------------------------------------------------------------
+
+BATCH_PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+
+
+@BATCH_PROPERTY
+@given(raw=strategies.raw_replies())
+def test_any_stored_bytes_are_an_outcome_and_never_cost_the_batch(replies: Inbound, raw: bytes) -> None:
+    # GIVEN whatever bytes, stored beside a genuine reply, in one batch
+    key = f"{PREFIX}any-{hashlib.sha256(raw).hexdigest()[:16]}"
+    genuine = f"{PREFIX}genuine-{key[-16:]}"
+    replies.s3.put_object(Bucket=BUCKET, Key=key, Body=raw)
+    replies.s3.put_object(
+        Bucket=BUCKET, Key=genuine, Body=(EVENTS / "email" / "apple_mail_en_iphone.eml").read_bytes()
+    )
+    # WHEN InboundFunction handles the batch
+    assert replies.run() == {"batchItemFailures": []}
+    # THEN each object is marked with what became of it, and nothing was parked
+    assert replies.outcome(key) is not None
+    assert replies.outcome(genuine) in ("recorded", "duplicate")
+    assert replies.reopen.stack.drain(replies.dlq) == []
