@@ -80,7 +80,6 @@ class InboundMail:
     subject: str
     text: str  # the body as plain text, at most MAX_BODY_CHARS
     automatic: AutomaticReason | None
-    content_language: str | None
 
 
 # ---- reading ----------------------------------------------------------------------------------------
@@ -99,13 +98,12 @@ def read_message(raw: bytes, own: OwnMail) -> InboundMail:
         references = _references(message)
         subject = " ".join(_header(message, "subject").split())[:MAX_SUBJECT_CHARS]
         automatic = automatic_reason(message, subject, text, own)
-        language = _header(message, "content-language").split(",")[0].strip() or None
     except UnreadableMessageError:
         raise
     except (ValueError, TypeError, LookupError, AttributeError, IndexError, RecursionError) as error:
         # The standard library's parsers signal malformed input with these; the type names the rule.
         raise UnreadableMessageError(f"the message cannot be parsed ({type(error).__name__})") from error
-    return InboundMail(recipients, references, subject, text, automatic, language)
+    return InboundMail(recipients, references, subject, text, automatic)
 
 
 def _header(message: Message, name: str) -> str:
