@@ -907,5 +907,5 @@ def test_the_reply_note_renders_in_every_locale_with_its_marker(locale: str) -> 
     world.store.add(a_survey(), a_reply())
     world.reopener().follow_up_reply("s-1", "e-1", NOW)
     [note] = world.zendesk.notes
-    assert "#4521" in note.note
+    assert "4521" in note.note  # the ticket number as the lead's language writes it (fr: "n° 4521")
     assert note.note.splitlines()[-1] == "closeloop-ref: reply-e-1"
