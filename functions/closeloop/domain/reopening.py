@@ -572,6 +572,7 @@ class CaseReopener:
             )
         # A redelivered request whose steps are all done has nothing left to do.
         return ReopenResult.PLEASE_LOOK
+
     def follow_up_reply(self, survey_id: str, response_id: str, now: datetime) -> ReplyFollowUp:
         """Follow up one email reply: a negative one asks for the reopen (``reopen_case``: latest answer,
         claim, cap, lead alert), and the reply's text reaches the ticket as a private note exactly once:

@@ -33,6 +33,8 @@ class VerdictAction(StrEnum):
     REOPEN = "reopen"
     ALERT = "alert"
     NONE = "none"
+
+
 class ResponseSource(StrEnum):
     """Where an answer came from: the survey page's form, or an email reply to the survey."""
 
@@ -225,6 +227,7 @@ class SurveyResponse:
         if self.action is not None:
             return self.action
         return VerdictAction.REOPEN if self.negative else VerdictAction.NONE
+
     source: ResponseSource = ResponseSource.PAGE
 
     @classmethod
