@@ -334,6 +334,7 @@ class _StackBuilder:
             "AWS::Events::Rule": self._event_rule,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
+            "AWS::S3::Bucket": self._bucket,
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::Subscription": self._subscription,
             "AWS::SecretsManager::Secret": self._secret,
@@ -499,6 +500,49 @@ class _StackBuilder:
         arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.queue_urls[arn] = url
         self._register(logical_id, "AWS::SQS::Queue", url, Arn=arn, QueueUrl=url, QueueName=name)
+
+    def _bucket(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        """A bucket with its encryption, lifecycle rules and queue notifications (what moto's S3 sends on);
+        public access and ownership settings change nothing locally."""
+        props = self._resolved(properties)
+        # Bucket names are global and lower case: CloudFormation derives one from the stack and logical id.
+        name = str(
+            props.get("BucketName") or f"{self.stack_name}-{logical_id}-{secrets.token_hex(4)}".lower()
+        )
+        client = self._client("s3")
+        arguments: dict[str, Any] = {"Bucket": name}
+        if self.region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        client.create_bucket(**arguments)
+        encryption = (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        if encryption:
+            client.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                        for rule in encryption
+                    ]
+                },
+            )
+        rules = (props.get("LifecycleConfiguration") or {}).get("Rules") or []
+        if rules:
+            client.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(rule) for rule in rules]}
+            )
+        queues = (props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+        if queues:
+            client.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration={"QueueConfigurations": [_queue_notification(q) for q in queues]},
+            )
+        self._register(
+            logical_id,
+            "AWS::S3::Bucket",
+            name,
+            Arn=f"arn:{self.resolver.partition}:s3:::{name}",
+            DomainName=f"{name}.s3.amazonaws.com",
+        )
 
     def _topic(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         props = self._resolved(properties)
@@ -725,6 +769,24 @@ def _index(index: Mapping[str, Any], billing_mode: str) -> dict[str, Any]:
     if billing_mode == "PROVISIONED" and "ProvisionedThroughput" in index:
         result["ProvisionedThroughput"] = _throughput(index["ProvisionedThroughput"])
     return result
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule as S3's API takes it (only what closeloop's template uses)."""
+    converted: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule.get("Status", "Enabled")}
+    converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    return converted
+
+
+def _queue_notification(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation queue notification as S3's API takes it."""
+    converted: dict[str, Any] = {"QueueArn": configuration["Queue"], "Events": [configuration["Event"]]}
+    key_rules = ((configuration.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    if key_rules:
+        converted["Filter"] = {"Key": {"FilterRules": [dict(rule) for rule in key_rules]}}
+    return converted
 
 
 def _truthy(value: Any) -> bool:

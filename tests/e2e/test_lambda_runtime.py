@@ -72,7 +72,12 @@ def stack(moto_url: str) -> Stack:
     )
     provisioned = provision(
         TEMPLATE,
-        {"SenderAddress": "surveys@acme.example", "ZendeskBaseUrl": "http://127.0.0.1:9"},
+        # With a reply domain, so the inbound function exists too.
+        {
+            "SenderAddress": "surveys@acme.example",
+            "ZendeskBaseUrl": "http://127.0.0.1:9",
+            "ReplyDomain": "replies.acme.example",
+        },
         session=session,
         endpoint_url=moto_url,
         region=REGION,

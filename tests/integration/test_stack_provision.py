@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -21,7 +22,8 @@ FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
 REGION = "eu-west-1"
 API_URL = "http://127.0.0.1:3000"
 # The template's one required parameter (it has no default).
-REQUIRED = {"SenderAddress": "surveys@acme.example"}
+# With a reply domain, so the conditional inbound resources exist too.
+REQUIRED = {"SenderAddress": "surveys@acme.example", "ReplyDomain": "replies.acme.example"}
 
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="template.yaml is not written yet")
 
@@ -214,6 +216,26 @@ def test_outputs_have_the_template_keys_and_point_the_api_at_the_local_server(st
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
     )
     assert all("execute-api" not in value for value in stack.outputs.values())
+
+
+def test_mail_stored_in_the_inbound_bucket_is_announced_on_the_inbound_queue(stack: Stack) -> None:
+    s3, sqs = _client("s3"), _client("sqs")
+    bucket, prefix = stack.outputs["InboundBucketName"], stack.outputs["InboundPrefix"]
+
+    s3.put_object(Bucket=bucket, Key=f"{prefix}message-1", Body=b"From: a@example.com\r\n\r\nhi")
+    s3.put_object(Bucket=bucket, Key="elsewhere/message-2", Body=b"not mail")
+
+    queue = stack.ref("InboundQueue")
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(message["Body"]) for message in messages]
+    # S3 also says so once when the notification is configured (an s3:TestEvent, without records).
+    # Keys arrive URL-encoded (moto also encodes the "/", which S3 leaves as it is).
+    keys = [
+        unquote_plus(record["s3"]["object"]["key"]) for body in bodies for record in body.get("Records", [])
+    ]
+    assert keys == [f"{prefix}message-1"]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
 def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack) -> None:
