@@ -1,10 +1,15 @@
-"""Print the CloudFormation template the SAM transform makes of template.yaml, offline (for cfn-lint).
+"""Print the CloudFormation template the SAM transform makes of a SAM template, offline.
 
 cfn-lint checks template.yaml as written; some problems only exist in what AWS::Serverless-2016-10-31
-expands it into (the generated roles, permissions, event source mappings). Run with the interpreter of
-the SAM CLI's own environment (.tools/sam), which carries the same translator CloudFormation uses:
+expands it into (the generated roles, permissions, event source mappings). The local sandbox provisions
+from the same output (closeloop_cli.transform). Run with the interpreter of the SAM CLI's own environment
+(.tools/sam), which carries the same translator CloudFormation uses:
 
     .tools/sam/bin/python tools/sam_transform.py template.yaml --region eu-west-1 > transformed.json
+    ... | .tools/sam/bin/python tools/sam_transform.py - --parameter SenderAddress=a@b.example
+
+Parameters take their defaults unless given with --parameter. A local CodeUri / ContentUri becomes
+``s3://closeloop-artifacts/<the folder as written>``, so the S3 key still names the local folder.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from samcli.yamlhelper import yaml_parse  # type: ignore[import-not-found]
 from samtranslator.model.exceptions import InvalidDocumentException  # type: ignore[import-not-found]
 from samtranslator.translator.transform import transform  # type: ignore[import-not-found]
 
+LOCAL_CODE_BUCKET = "closeloop-artifacts"
+
 
 def packaged(document: dict[str, Any]) -> dict[str, Any]:
     """Local CodeUri / ContentUri folders become S3 URIs, as ``sam package`` uploads and rewrites them."""
@@ -28,7 +35,7 @@ def packaged(document: dict[str, Any]) -> dict[str, Any]:
     for properties in sections:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
-                properties[key] = f"s3://closeloop-artifacts/{properties[key].strip('/') or 'root'}"
+                properties[key] = f"s3://{LOCAL_CODE_BUCKET}/{properties[key].rstrip('/') or '.'}"
     return document
 
 
@@ -41,28 +48,33 @@ class NoManagedPolicies:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("template", type=Path)
+    parser.add_argument("template", help="a SAM template (YAML or JSON); - reads it from stdin")
     parser.add_argument("--region", default="eu-west-1")
+    parser.add_argument("--stack-name", default="closeloop")
+    parser.add_argument("--account-id", default="123456789012")
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE", help="(repeatable)")
     args = parser.parse_args(argv)
     # The translator asks a boto3 session for the region (no call is made); credentials are never used.
     os.environ["AWS_DEFAULT_REGION"] = args.region
-    document = packaged(yaml_parse(args.template.read_text(encoding="utf-8")))
+    text = sys.stdin.read() if args.template == "-" else Path(args.template).read_text(encoding="utf-8")
+    document = packaged(yaml_parse(text))
     pseudo = {
         "AWS::Region": args.region,
-        "AWS::AccountId": "123456789012",
+        "AWS::AccountId": args.account_id,
         "AWS::Partition": "aws",
-        "AWS::StackName": "closeloop",
-        "AWS::StackId": f"arn:aws:cloudformation:{args.region}:123456789012:stack/closeloop/0",
+        "AWS::StackName": args.stack_name,
+        "AWS::StackId": f"arn:aws:cloudformation:{args.region}:{args.account_id}:stack/{args.stack_name}/0",
         "AWS::URLSuffix": "amazonaws.com",
         "AWS::NoValue": None,
     }
-    defaults = {
+    values = {
         name: parameter["Default"]
         for name, parameter in (document.get("Parameters") or {}).items()
         if "Default" in parameter
     }
+    values.update(pair.split("=", 1) for pair in args.parameter)
     try:
-        transformed = transform(document, {**defaults, **pseudo}, NoManagedPolicies())
+        transformed = transform(document, {**values, **pseudo}, NoManagedPolicies())
     except InvalidDocumentException as error:
         for cause in error.causes:
             print(f"sam transform: {cause.message}", file=sys.stderr)

@@ -1,9 +1,10 @@
-"""Reading ``template.yaml`` the way CloudFormation does: short-form tags, parameters, intrinsics.
+"""Reading a template the way CloudFormation does: parameters, conditions, intrinsics.
 
-This module knows nothing about AWS clients. It loads a template (YAML with ``!Ref``/``!Sub``/... tags,
-or their long forms), validates parameter overrides like ``sam deploy --parameter-overrides`` would,
-evaluates ``Conditions`` and resolves intrinsic functions against a table of resource references and
-attributes that the caller fills in as resources are created (see ``closeloop_cli.stack``).
+This module knows nothing about AWS clients. Templates are decoded by cfn-lint (YAML with short-form tags,
+or JSON). What no maintained library offers outside CloudFormation is here: parameter overrides checked
+as ``sam deploy --parameter-overrides`` would, ``Conditions``, and intrinsic functions resolved against a
+table of resource references and attributes that the caller fills in as it creates resources (see
+``closeloop_cli.stack``).
 """
 
 from __future__ import annotations
@@ -16,33 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 DEFAULT_ACCOUNT_ID = "123456789012"
 NO_VALUE = "AWS::NoValue"
-
-_SHORT_TAGS = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    "Sub": "Fn::Sub",
-    "GetAtt": "Fn::GetAtt",
-    "If": "Fn::If",
-    "Equals": "Fn::Equals",
-    "Not": "Fn::Not",
-    "And": "Fn::And",
-    "Or": "Fn::Or",
-    "Join": "Fn::Join",
-    "Select": "Fn::Select",
-    "Split": "Fn::Split",
-    "FindInMap": "Fn::FindInMap",
-    "Base64": "Fn::Base64",
-    "GetAZs": "Fn::GetAZs",
-    "ImportValue": "Fn::ImportValue",
-    "Cidr": "Fn::Cidr",
-    "Length": "Fn::Length",
-    "ToJsonString": "Fn::ToJsonString",
-    "Transform": "Fn::Transform",
-}
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -65,43 +41,15 @@ class UnresolvedReferenceError(TemplateError):
         super().__init__(f"cannot resolve a reference to {target}")
 
 
-# libyaml's parser when PyYAML was built with it: templates load about ten times faster.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _TemplateLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """A safe YAML loader that turns CloudFormation short-form tags into their long forms."""
-
-
-def _construct_tag(long_name: str) -> Callable[[Any, yaml.Node], dict[str, Any]]:
-    def construct(loader: Any, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if long_name == "Fn::GetAtt":
-                logical_id, _, attribute = str(value).partition(".")
-                value = [logical_id, attribute]
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        elif isinstance(node, yaml.MappingNode):
-            value = loader.construct_mapping(node, deep=True)
-        else:  # pragma: no cover - PyYAML has no other node kinds
-            raise TemplateError(f"unsupported node for !{long_name}")
-        return {long_name: value}
-
-    return construct
-
-
-for _short, _long in _SHORT_TAGS.items():
-    _TemplateLoader.add_constructor(f"!{_short}", _construct_tag(_long))
-
-
 def load_template_text(text: str) -> dict[str, Any]:
-    """Parse template text (YAML or JSON) into plain dicts, with short-form tags in long form."""
-    loaded = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(loaded, dict):
-        raise TemplateError("a template must be a mapping")
-    return loaded
+    """Parse template text (YAML or JSON) with cfn-lint's decoder: short-form tags in their long forms."""
+    from cfnlint.decode import decode_str  # imported when needed: cfn-lint takes seconds to import
+
+    loaded, errors = decode_str(text)
+    if errors or not isinstance(loaded, dict):
+        raise TemplateError("; ".join(error.message for error in errors) or "a template must be a mapping")
+    plain: dict[str, Any] = json.loads(json.dumps(loaded, default=str))  # cfn-lint's nodes carry positions
+    return plain
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -112,8 +60,8 @@ def load_template(path: Path) -> dict[str, Any]:
         raise TemplateError(f"cannot read template {path}: {error}") from error
     try:
         return load_template_text(text)
-    except yaml.YAMLError as error:
-        raise TemplateError(f"{path} is not valid YAML: {error}") from error
+    except TemplateError as error:
+        raise TemplateError(f"{path} is not a valid template: {error}") from error
 
 
 def parse_parameter_overrides(pairs: list[str]) -> dict[str, str]:

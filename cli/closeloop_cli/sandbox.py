@@ -25,22 +25,15 @@ import boto3
 from botocore.config import Config
 
 from closeloop_cli.aws_emulator import AwsEmulator, AwsEmulatorError
-from closeloop_cli.cfn import (
-    DEFAULT_ACCOUNT_ID,
-    Resolver,
-    TemplateError,
-    load_template,
-    parse_parameter_overrides,
-    resolve_parameters,
-)
+from closeloop_cli.cfn import DEFAULT_ACCOUNT_ID, TemplateError, parse_parameter_overrides
 from closeloop_cli.runtime import FAKE_CREDENTIALS
-from closeloop_cli.stack import FUNCTION_TYPES, HTTP_API_TYPES, Stack, provision
+from closeloop_cli.stack import LOCAL_TYPES, Stack, provision
+from closeloop_cli.transform import cloudformation
 
 logger = logging.getLogger("closeloop_cli.sandbox")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGION = "eu-west-1"
-NOT_CREATED_TYPES = (*FUNCTION_TYPES, *HTTP_API_TYPES)
 # Parameters a deployer must decide (no default in the template) get a local value in the sandbox, so
 # `closeloop sandbox` runs as it is; `--param` overrides them like any other.
 LOCAL_PARAMETER_VALUES = {"SenderAddress": "surveys@closeloop.example"}
@@ -171,33 +164,19 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
-def _local_values(body: dict[str, Any]) -> dict[str, str]:
-    declared = body.get("Parameters") or {}
-    return {
-        name: value
-        for name, value in LOCAL_PARAMETER_VALUES.items()
-        if name in declared and "Default" not in (declared[name] or {})
-    }
-
-
-def _http_api_concurrency(body: dict[str, Any], stack: Stack, bound: int) -> dict[str, int]:
+def _http_api_concurrency(stack: Stack, bound: int) -> dict[str, int]:
     """How many workers each HTTP API function may run at once: ``bound``, or fewer when the template
     reserves fewer (``ReservedConcurrentExecutions``, closeloop's ``ApiReservedConcurrency``).
 
     SQS functions keep one worker: their relay hands them one batch at a time.
     """
-    resolver = Resolver(
-        body, stack.parameters, stack_name=stack.name, region=stack.region, account_id=stack.account_id
-    )
-    global_reserved = ((body.get("Globals") or {}).get("Function") or {}).get("ReservedConcurrentExecutions")
-    limits: dict[str, int] = {}
-    for spec in stack.functions.values():
-        if not spec.http_routes:
-            continue
-        properties = (body["Resources"][spec.logical_id].get("Properties")) or {}
-        reserved = resolver.resolve(properties.get("ReservedConcurrentExecutions", global_reserved))
-        limits[spec.logical_id] = bound if reserved is None else max(1, min(bound, int(reserved)))
-    return limits
+    return {
+        spec.logical_id: bound
+        if spec.reserved_concurrency is None
+        else max(1, min(bound, spec.reserved_concurrency))
+        for spec in stack.functions.values()
+        if spec.http_routes
+    }
 
 
 def _check_port_free(host: str, port: int, what: str) -> None:
@@ -263,9 +242,18 @@ class Sandbox:
             runtime = LambdaRuntime.locate(self.runtime_dir or DEFAULT_RUNTIME_DIR)
         except RuntimeMissingError as error:
             raise SandboxError(str(error)) from error
-        body = load_template(self.template)
-        overrides = {**_local_values(body), **parse_parameter_overrides(self.overrides_pairs)}
-        resolve_parameters(body, overrides)
+        overrides = parse_parameter_overrides(self.overrides_pairs)
+        base_dir = self.template.resolve().parent
+        # Before moto starts: a bad parameter fails at once, and the provisioning below reads the cache.
+        cloudformation(
+            self.template,
+            overrides,
+            fallbacks=LOCAL_PARAMETER_VALUES,
+            region=self.region,
+            stack_name=self.stack_name,
+            account_id=DEFAULT_ACCOUNT_ID,
+            cache_dir=base_dir / ".aws-sam" / "sandbox",
+        )
         _check_port_free(self.host, self.aws_port, "AWS (moto)")
         _check_port_free(self.host, self.api_port, "HTTP API")
         self._set_aws_environment()
@@ -287,11 +275,10 @@ class Sandbox:
 
         _progress(f"creating the resources of {self.template}")
         session = boto3.session.Session(region_name=self.region)
-        base_dir = self.template.resolve().parent
         stack = provision(
-            body,
+            self.template,
             overrides,
-            base_dir=base_dir,
+            fallbacks=LOCAL_PARAMETER_VALUES,
             account_id=DEFAULT_ACCOUNT_ID,
             stack_name=self.stack_name,
             region=self.region,
@@ -301,7 +288,7 @@ class Sandbox:
             templates_path=(self.templates_path or base_dir / "templates").resolve(),
         )
         self.stack = stack
-        created = [item for item in stack.resources.values() if item.type not in NOT_CREATED_TYPES]
+        created = [item for item in stack.resources.values() if item.type not in LOCAL_TYPES]
         _progress(
             f"created {len(created) - len(stack.skipped)} resources in moto"
             f" ({len(stack.skipped)} not needed locally);"
@@ -314,7 +301,7 @@ class Sandbox:
         from closeloop_cli.runtime import FunctionRunner
         from closeloop_cli.scheduler_pump import SchedulerPump
 
-        concurrency = _http_api_concurrency(body, stack, self.api_concurrency)
+        concurrency = _http_api_concurrency(stack, self.api_concurrency)
         runner = FunctionRunner(
             stack.functions,
             runtime,

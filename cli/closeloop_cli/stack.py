@@ -1,8 +1,15 @@
-"""Creating the resources ``template.yaml`` declares in moto, so local and deployed stacks cannot drift.
+"""Creating the resources of ``template.yaml`` in moto: what moto cannot do for the sandbox, plus glue.
 
-``provision`` walks the template's resources in dependency order, creates the ones the sandbox needs
-through ordinary boto3 clients (pointed at a moto server, or at ``mock_aws`` in tests), resolves each
-function's environment and event sources, and returns a ``Stack`` describing what exists.
+Maintained code does the rest: cfn-lint decodes the template and expands ``AWS::LanguageExtensions``,
+aws-sam-translator turns the SAM resources into plain CloudFormation (``closeloop_cli.transform``), and
+``graphlib`` orders the resources. What remains here is what no maintained part does locally: moto's own
+CloudFormation cannot create Secrets Manager, Scheduler or SES resources (nor a table's TTL), and the
+sandbox never lets moto run Lambda. So ``provision`` resolves each resource's properties (parameters,
+conditions, intrinsics: ``closeloop_cli.cfn``), creates the ones the sandbox needs through ordinary boto3
+clients (pointed at a moto server, or at ``mock_aws`` in tests), and describes each
+``AWS::Lambda::Function`` with its SQS event source mappings and the HTTP API routes of its
+``AWS::ApiGatewayV2::Api`` (``FunctionSpec``), which ``closeloop_cli.runtime``, ``relay`` and ``httpapi``
+run. Permissions, roles, logging and packaging resources are not needed locally and are skipped.
 """
 
 from __future__ import annotations
@@ -15,26 +22,25 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from closeloop_cli.cfn import (
-    Resolver,
-    TemplateError,
-    load_template,
-    references,
-    resolve_parameters,
-)
+from closeloop_cli.cfn import Resolver, TemplateError, references
+from closeloop_cli.transform import cloudformation, local_code_path
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_API_URL = "http://127.0.0.1:3000"
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-HTTP_API_TYPES = ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api")
-IMPLICIT_HTTP_API = "ServerlessHttpApi"
+FUNCTION_TYPE = "AWS::Lambda::Function"
+ALIAS_TYPE = "AWS::Lambda::Alias"
+HTTP_API_TYPE = "AWS::ApiGatewayV2::Api"
+EVENT_SOURCE_MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
+# Run by the sandbox itself (workers, relays, the HTTP API server), never created in moto.
+LOCAL_TYPES = frozenset({FUNCTION_TYPE, ALIAS_TYPE, HTTP_API_TYPE, EVENT_SOURCE_MAPPING_TYPE})
 
 # Types that exist only to wire permissions, logging or packaging in AWS; the sandbox needs none.
 SKIPPED_TYPES = frozenset(
@@ -46,8 +52,8 @@ SKIPPED_TYPES = frozenset(
         "AWS::Logs::SubscriptionFilter",
         "AWS::Lambda::Permission",
         "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::Version",
         "AWS::Lambda::EventInvokeConfig",
-        "AWS::Serverless::LayerVersion",
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::TopicPolicy",
         "AWS::Events::EventBusPolicy",
@@ -60,16 +66,13 @@ SKIPPED_TYPES = frozenset(
         "AWS::SES::ReceiptRule",
         "AWS::SES::ConfigurationSetEventDestination",
         "AWS::S3::BucketPolicy",
-        "AWS::Lambda::EventSourceMapping",
-        *HTTP_API_TYPES,
-        *FUNCTION_TYPES,
     }
 )
 
 
 @dataclass(frozen=True)
 class HttpRoute:
-    """One ``HttpApi`` event: ``method`` is upper-case or ``ANY``; ``path`` keeps ``{param}`` markers."""
+    """One HTTP API route: ``method`` is upper-case or ``ANY``; ``path`` keeps ``{param}`` markers."""
 
     method: str
     path: str
@@ -88,6 +91,7 @@ class SqsSource:
     queue_arn: str
     batch_size: int = 10
     report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
 
 
 @dataclass
@@ -104,6 +108,7 @@ class FunctionSpec:
     memory_mb: int = 128
     sqs_sources: list[SqsSource] = field(default_factory=list)
     http_routes: list[HttpRoute] = field(default_factory=list)
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
 
 
 @dataclass(frozen=True)
@@ -150,80 +155,57 @@ def provision(
     templates_path: Path | None = None,
     base_dir: Path | None = None,
     account_id: str | None = None,
+    fallbacks: Mapping[str, str] | None = None,
 ) -> Stack:
     """Create the template's resources and return the resolved stack.
 
     ``parameters`` are overrides, validated against the template (same names as ``sam deploy
-    --parameter-overrides``). Clients come from ``session`` (default: a new one) and talk to
-    ``endpoint_url`` when given, else wherever boto3 points (``AWS_ENDPOINT_URL``, or ``mock_aws``).
-    ``api_url`` replaces every ``execute-api`` URL of the template's HTTP APIs, and ``TEMPLATES_PATH``
-    becomes ``templates_path`` (default: ``templates/`` beside the template). A template given as a
-    mapping (already loaded) resolves ``CodeUri`` against ``base_dir`` (default: the current folder).
-    ``account_id`` saves an STS call when the caller knows it.
+    --parameter-overrides``); ``fallbacks`` give values to declared parameters that have no default and
+    no override. Clients come from ``session`` (default: a new one) and talk to ``endpoint_url`` when
+    given, else wherever boto3 points (``AWS_ENDPOINT_URL``, or ``mock_aws``). ``api_url`` replaces every
+    ``execute-api`` URL of the template's HTTP APIs, and ``TEMPLATES_PATH`` becomes ``templates_path``
+    (default: ``templates/`` beside the template). A template given as a mapping (already loaded)
+    resolves ``CodeUri`` against ``base_dir`` (default: the current folder). ``account_id`` saves an STS
+    call when the caller knows it.
     """
-    if isinstance(template, Path):
-        body = load_template(template)
-        base_dir = base_dir or template.resolve().parent
-    else:
-        body = dict(template)
-        base_dir = base_dir or Path.cwd()
-    values = resolve_parameters(body, parameters)
+    base_dir = base_dir or (template.resolve().parent if isinstance(template, Path) else Path.cwd())
     session = session or boto3.session.Session()
     region = region or session.region_name or DEFAULT_REGION
+    clients = _Clients(session, region, endpoint_url)
+    account_id = account_id or clients("sts").get_caller_identity()["Account"]
+    body, values = cloudformation(
+        template,
+        parameters,
+        fallbacks=fallbacks or {},
+        region=region,
+        stack_name=stack_name,
+        account_id=account_id,
+        cache_dir=base_dir / ".aws-sam" / "sandbox",
+    )
     builder = _StackBuilder(
         body=body,
-        parameters=values,
+        resolver=Resolver(
+            template=body, parameters=values, stack_name=stack_name, region=region, account_id=account_id
+        ),
         overrides=dict(parameters),
-        stack_name=stack_name,
-        region=region,
-        session=session,
-        endpoint_url=endpoint_url,
+        clients=clients,
         api_url=api_url.rstrip("/"),
         base_dir=base_dir,
         templates_path=templates_path or base_dir / "templates",
-        account_id=account_id,
     )
     return builder.build()
 
 
-class _StackBuilder:
-    def __init__(
-        self,
-        *,
-        body: dict[str, Any],
-        parameters: dict[str, str],
-        overrides: dict[str, str],
-        stack_name: str,
-        region: str,
-        session: boto3.session.Session,
-        endpoint_url: str | None,
-        api_url: str,
-        base_dir: Path,
-        templates_path: Path,
-        account_id: str | None,
-    ) -> None:
-        self.body = body
-        self.overrides = overrides
+class _Clients:
+    """boto3 clients of one session, region and endpoint, each created once."""
+
+    def __init__(self, session: boto3.session.Session, region: str, endpoint_url: str | None) -> None:
         self.session = session
-        self.endpoint_url = endpoint_url
         self.region = region
-        self.api_url = api_url
-        self.base_dir = base_dir
-        self.templates_path = templates_path
+        self.endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
-        account_id = account_id or self._client("sts").get_caller_identity()["Account"]
-        self.resolver = Resolver(
-            template=body, parameters=parameters, stack_name=stack_name, region=region, account_id=account_id
-        )
-        self.resources: dict[str, ProvisionedResource] = {}
-        self.skipped: list[tuple[str, str]] = []
-        self.queue_urls: dict[str, str] = {}
-        self.schedule_groups: list[str] = []
-        self.api_ids: set[str] = set()
 
-    # Plumbing ---------------------------------------------------------------------------------------
-
-    def _client(self, service: str) -> Any:
+    def __call__(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.session.client(
                 service,  # type: ignore[call-overload]
@@ -231,6 +213,35 @@ class _StackBuilder:
                 endpoint_url=self.endpoint_url,
             )
         return self._clients[service]
+
+
+class _StackBuilder:
+    def __init__(
+        self,
+        *,
+        body: dict[str, Any],
+        resolver: Resolver,
+        overrides: dict[str, str],
+        clients: _Clients,
+        api_url: str,
+        base_dir: Path,
+        templates_path: Path,
+    ) -> None:
+        self.body = body
+        self.resolver = resolver
+        self.overrides = overrides
+        self._client = clients
+        self.region = clients.region
+        self.api_url = api_url
+        self.base_dir = base_dir
+        self.templates_path = templates_path
+        self.resources: dict[str, ProvisionedResource] = {}
+        self.skipped: list[tuple[str, str]] = []
+        self.queue_urls: dict[str, str] = {}
+        self.schedule_groups: list[str] = []
+        self.api_ids: set[str] = set()
+
+    # Plumbing ---------------------------------------------------------------------------------------
 
     @property
     def stack_name(self) -> str:
@@ -274,12 +285,23 @@ class _StackBuilder:
             for logical_id, resource in declared.items()
             if self.resolver.is_enabled(resource or {})
         }
-        if self._needs_implicit_api(enabled):
-            self._register_http_api(IMPLICIT_HTTP_API)
-        for logical_id in _dependency_order(enabled):
-            resource = enabled[logical_id]
-            kind = str(resource.get("Type", ""))
-            properties = self._properties(resource)
+        of_type = {
+            kind: {logical_id: r for logical_id, r in enabled.items() if r.get("Type") == kind}
+            for kind in LOCAL_TYPES
+        }
+        # Names known before anything exists: the API's routes and a function's environment may refer to
+        # each other (through the function's alias), which CloudFormation resolves with late binding.
+        for logical_id in of_type[HTTP_API_TYPE]:
+            self._register_http_api(logical_id)
+        for logical_id, resource in of_type[FUNCTION_TYPE].items():
+            name = self._function_name(logical_id, resource.get("Properties") or {})
+            self._register(logical_id, FUNCTION_TYPE, name, Arn=self._arn("lambda", f"function:{name}"))
+        for logical_id, resource in of_type[ALIAS_TYPE].items():
+            self._register_alias(logical_id, resource.get("Properties") or {})
+        created = {logical_id: r for logical_id, r in enabled.items() if r.get("Type") not in LOCAL_TYPES}
+        for logical_id in _dependency_order(created):
+            kind = str(created[logical_id].get("Type", ""))
+            properties = dict(created[logical_id].get("Properties") or {})
             try:
                 self._create(logical_id, kind, properties)
             except TemplateError:
@@ -287,7 +309,11 @@ class _StackBuilder:
             except Exception as error:
                 raise ProvisionError(f"cannot create {logical_id} ({kind}): {error}") from error
         sender_identities = self._verify_sender()
-        functions = self._functions(enabled)
+        functions = {name: self._function(name, r) for name, r in of_type[FUNCTION_TYPE].items()}
+        for logical_id, resource in of_type[EVENT_SOURCE_MAPPING_TYPE].items():
+            self._event_source_mapping(logical_id, resource, functions)
+        for logical_id, resource in of_type[HTTP_API_TYPE].items():
+            self._http_routes(logical_id, resource, functions)
         if self.skipped:
             logger.debug(
                 "not emulated (not needed locally): %s",
@@ -307,26 +333,16 @@ class _StackBuilder:
             sender_identities=sender_identities,
         )
 
-    def _properties(self, resource: Mapping[str, Any]) -> dict[str, Any]:
-        kind = str(resource.get("Type", ""))
-        properties = dict(resource.get("Properties") or {})
-        if kind == "AWS::Serverless::Function":
-            properties = _merge_globals((self.body.get("Globals") or {}).get("Function") or {}, properties)
-        return properties
-
-    def _needs_implicit_api(self, enabled: Mapping[str, Any]) -> bool:
-        for resource in enabled.values():
-            if resource.get("Type") != "AWS::Serverless::Function":
-                continue
-            for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
-                if event.get("Type") == "HttpApi" and "ApiId" not in (event.get("Properties") or {}):
-                    return True
-        return False
-
     def _register_http_api(self, logical_id: str) -> None:
         api_id = logical_id.lower()
         self.api_ids.add(api_id)
-        self._register(logical_id, "AWS::Serverless::HttpApi", api_id, ApiEndpoint=self.api_url, ApiId=api_id)
+        self._register(logical_id, HTTP_API_TYPE, api_id, ApiEndpoint=self.api_url, ApiId=api_id)
+
+    def _register_alias(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        function = self.resolver.resolve(properties.get("FunctionName"))
+        arn = function if str(function).startswith("arn:") else self._arn("lambda", f"function:{function}")
+        alias_arn = f"{arn}:{self.resolver.resolve(properties.get('Name'))}"
+        self._register(logical_id, ALIAS_TYPE, alias_arn, AliasArn=alias_arn)
 
     def _create(self, logical_id: str, kind: str, properties: dict[str, Any]) -> None:
         creators = {
@@ -346,17 +362,9 @@ class _StackBuilder:
         if creator is not None:
             creator(logical_id, properties)
             return
-        if kind in HTTP_API_TYPES:
-            self._register_http_api(logical_id)
-        elif kind in FUNCTION_TYPES:
-            name = self._function_name(logical_id, properties)
-            self._register(logical_id, kind, name, Arn=self._arn("lambda", f"function:{name}"))
-        else:
-            if kind not in SKIPPED_TYPES:
-                logger.warning(
-                    "resource %s has type %s, which the sandbox does not emulate", logical_id, kind
-                )
-            self._placeholder(logical_id, kind)
+        if kind not in SKIPPED_TYPES:
+            logger.warning("resource %s has type %s, which the sandbox does not emulate", logical_id, kind)
+        self._placeholder(logical_id, kind)
 
     def _function_name(self, logical_id: str, properties: Mapping[str, Any]) -> str:
         return str(self.resolver.resolve(properties.get("FunctionName")) or self._default_name(logical_id))
@@ -372,7 +380,7 @@ class _StackBuilder:
             arn = self._arn("iam", f"policy/{name}", regional=False)
         elif kind == "AWS::Logs::LogGroup":
             arn = self._arn("logs", f"log-group:{name}:*")
-        elif service in ("lambda", "serverless"):
+        elif service == "lambda":
             arn = self._arn("lambda", f"layer:{name}:1")
         else:
             arn = self._arn(service, name)
@@ -623,92 +631,77 @@ class _StackBuilder:
         client.verify_domain_identity(Domain=domain)
         return [address, domain]
 
-    # Functions and outputs --------------------------------------------------------------------------
-
-    def _functions(self, enabled: Mapping[str, Any]) -> dict[str, FunctionSpec]:
-        specs: dict[str, FunctionSpec] = {}
-        for logical_id, resource in enabled.items():
-            if resource.get("Type") in FUNCTION_TYPES:
-                specs[logical_id] = self._function(logical_id, resource)
-        for logical_id, resource in enabled.items():
-            if resource.get("Type") == "AWS::Lambda::EventSourceMapping":
-                self._event_source_mapping(logical_id, resource, specs)
-        return specs
+    # Functions, their event sources and routes, outputs ---------------------------------------------
 
     def _function(self, logical_id: str, resource: Mapping[str, Any]) -> FunctionSpec:
-        properties = self._properties(resource)
-        events = properties.pop("Events", None) or {}
-        props = self._resolved(properties)
+        props = self._resolved(resource.get("Properties") or {})
         variables = (props.get("Environment") or {}).get("Variables") or {}
         environment = {name: _env_text(value) for name, value in self._localize(variables).items()}
         if "TEMPLATES_PATH" in environment:
             environment["TEMPLATES_PATH"] = str(self.templates_path)
         if "PUBLIC_BASE_URL" in environment and "PublicBaseUrl" not in self.overrides:
             environment["PUBLIC_BASE_URL"] = environment["PUBLIC_BASE_URL"] or self.api_url
-        code_uri = props.get("CodeUri")
-        name = self._function_name(logical_id, props)
-        spec = FunctionSpec(
+        reserved = props.get("ReservedConcurrentExecutions")
+        return FunctionSpec(
             logical_id=logical_id,
-            function_name=name,
-            arn=self._arn("lambda", f"function:{name}"),
+            function_name=self.resources[logical_id].ref,
+            arn=self.resources[logical_id].attributes["Arn"],
             handler=str(props.get("Handler", "")),
-            code_path=(self.base_dir / code_uri).resolve() if isinstance(code_uri, str) else None,
+            code_path=local_code_path(props.get("Code"), self.base_dir),
             environment=environment,
             timeout_seconds=int(props.get("Timeout") or 3),
             memory_mb=int(props.get("MemorySize") or 128),
+            reserved_concurrency=None if reserved is None else int(reserved),
         )
-        for event_id, event in events.items():
-            kind = event.get("Type")
-            event_props = self._resolved(event.get("Properties") or {})
-            if kind == "SQS":
-                spec.sqs_sources.append(self._sqs_source(event_props))
-            elif kind == "HttpApi":
-                method = str(event_props.get("Method") or "ANY").upper()
-                path = str(event_props.get("Path") or "$default")
-                spec.http_routes.append(
-                    HttpRoute(
-                        "ANY" if method in ("*", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                        path,
-                        logical_id,
-                    )
-                )
-            else:
-                logger.warning(
-                    "function %s: event %s of type %s is not emulated by the sandbox",
-                    logical_id,
-                    event_id,
-                    kind,
-                )
-        return spec
 
-    def _sqs_source(self, event_props: Mapping[str, Any]) -> SqsSource:
-        arn = str(event_props["Queue"])
-        if arn not in self.queue_urls:
-            raise TemplateError(f"SQS event source {arn} is not a queue of this stack")
-        return SqsSource(
-            queue_url=self.queue_urls[arn],
-            queue_arn=arn,
-            batch_size=int(event_props.get("BatchSize") or 10),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (event_props.get("FunctionResponseTypes") or []),
-        )
+    def _function_of(self, target: str, specs: Mapping[str, FunctionSpec]) -> FunctionSpec | None:
+        """The function a name, ARN or alias ARN (``...:function:name:alias``) designates."""
+        unqualified = ":".join(target.split(":")[:7]) if target.startswith("arn:") else target
+        names = {(spec.function_name, spec.arn, spec.logical_id): spec for spec in specs.values()}
+        return next((spec for known, spec in names.items() if unqualified in known), None)
 
     def _event_source_mapping(
         self, logical_id: str, resource: Mapping[str, Any], specs: Mapping[str, FunctionSpec]
     ) -> None:
         props = self._resolved(resource.get("Properties") or {})
-        target = str(props.get("FunctionName", ""))
-        spec = next(
-            (spec for spec in specs.values() if target in (spec.function_name, spec.arn, spec.logical_id)),
-            None,
-        )
-        source = str(props.get("EventSourceArn", ""))
-        if spec is None or source not in self.queue_urls:
+        spec = self._function_of(str(props.get("FunctionName", "")), specs)
+        arn = str(props.get("EventSourceArn", ""))
+        if spec is None or arn not in self.queue_urls:
             logger.warning(
                 "event source mapping %s is not emulated (only SQS to a stack function)", logical_id
             )
             return
-        spec.sqs_sources.append(self._sqs_source({**props, "Queue": source}))
+        scaling = props.get("ScalingConfig") or {}
+        spec.sqs_sources.append(
+            SqsSource(
+                queue_url=self.queue_urls[arn],
+                queue_arn=arn,
+                batch_size=int(props.get("BatchSize") or 10),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in (props.get("FunctionResponseTypes") or []),
+                maximum_concurrency=int(scaling["MaximumConcurrency"])
+                if "MaximumConcurrency" in scaling
+                else None,
+            )
+        )
+
+    def _http_routes(
+        self, logical_id: str, resource: Mapping[str, Any], specs: Mapping[str, FunctionSpec]
+    ) -> None:
+        """Routes from the API's OpenAPI ``Body`` (as SAM writes it): each Lambda proxy integration."""
+        paths = ((resource.get("Properties") or {}).get("Body") or {}).get("paths") or {}
+        for path, operations in paths.items():
+            for method, operation in (operations or {}).items():
+                integration = (operation or {}).get("x-amazon-apigateway-integration") or {}
+                uri = str(self.resolver.resolve(integration.get("uri")) or "")
+                target = uri.partition("/functions/")[2].removesuffix("/invocations")
+                spec = self._function_of(target, specs)
+                if spec is None:
+                    logger.warning("%s %s of %s is not a stack function's route", method, path, logical_id)
+                    continue
+                verb = method.upper()
+                any_method = verb in ("*", "X-AMAZON-APIGATEWAY-ANY-METHOD")
+                spec.http_routes.append(HttpRoute("ANY" if any_method else verb, path, spec.logical_id))
 
     def _outputs(self) -> dict[str, str]:
         outputs: dict[str, str] = {}
@@ -724,34 +717,17 @@ class _StackBuilder:
 
 
 def _dependency_order(resources: Mapping[str, Any]) -> list[str]:
-    """Logical ids so that every resource comes after the ones it references (template order otherwise)."""
-    dependencies: dict[str, set[str]] = {}
+    """Logical ids so that every resource comes after the ones it references."""
+    graph: dict[str, set[str]] = {}
     for logical_id, resource in resources.items():
         depends_on = resource.get("DependsOn") or []
         named = {depends_on} if isinstance(depends_on, str) else set(depends_on)
         found = set(references(resource.get("Properties") or {})) | named
-        dependencies[logical_id] = {name for name in found if name in resources and name != logical_id}
-    ordered: list[str] = []
-    placed: set[str] = set()
-    while len(ordered) < len(resources):
-        ready = [name for name in resources if name not in placed and dependencies[name] <= placed]
-        if not ready:
-            cycle = sorted(name for name in resources if name not in placed)
-            raise TemplateError(f"circular references between {', '.join(cycle)}")
-        for name in ready:
-            ordered.append(name)
-            placed.add(name)
-    return ordered
-
-
-def _merge_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
-    """SAM's ``Globals``: the function's own properties win; environment variables merge by name."""
-    merged = {**globals_, **properties}
-    global_variables = (globals_.get("Environment") or {}).get("Variables") or {}
-    own_variables = (properties.get("Environment") or {}).get("Variables") or {}
-    if global_variables or own_variables:
-        merged["Environment"] = {"Variables": {**global_variables, **own_variables}}
-    return merged
+        graph[logical_id] = {name for name in found if name in resources and name != logical_id}
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as error:
+        raise TemplateError(f"circular references between {', '.join(error.args[1])}") from error
 
 
 def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
