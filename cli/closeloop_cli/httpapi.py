@@ -1,8 +1,11 @@
 """The HTTP API: real HTTP in, API Gateway HTTP API payload 2.0 events to the functions, answers out.
 
-Routes come from the functions' ``HttpApi`` events (``Path`` + ``Method``, with ``{param}`` and greedy
-``{proxy+}`` segments). Request bodies are passed as text for ``text/*`` and JSON/XML media types and
-base64-encoded otherwise, as API Gateway does (HTML form posts therefore arrive base64-encoded).
+werkzeug serves it (a threaded WSGI server) and picks each request's route (a ``werkzeug.routing.Map``
+of the routes in the API's OpenAPI body, ``{param}`` and greedy ``{proxy+}`` segments included: static
+segments before parameters before greedy ones, an exact method before ``ANY``, as API Gateway does).
+What is ours is API Gateway's part: the payload 2.0 event, the reading of the function's answer, and
+API Gateway's own refusals. Request bodies are passed as text for ``text/*`` and JSON/XML media types
+and base64-encoded otherwise, as API Gateway does (HTML form posts therefore arrive base64-encoded).
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 from closeloop_cli.runtime import FunctionRunner
 from closeloop_cli.stack import HttpRoute
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -32,67 +42,53 @@ _TEXT_TYPES = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class CompiledRoute:
-    route: HttpRoute
-    pattern: re.Pattern[str]
-    parameters: tuple[str, ...]
-    greedy: bool
-    literal_segments: int
-
-    @classmethod
-    def compile(cls, route: HttpRoute) -> CompiledRoute:
-        if route.path == "$default":
-            return cls(route, re.compile(r".*"), (), True, -1)
-        parameters: list[str] = []
-        expression = ""
-        position = 0
-        greedy = False
-        for match in _PARAMETER.finditer(route.path):
-            expression += re.escape(route.path[position : match.start()])
-            name, plus = match.group(1), match.group(2)
-            parameters.append(name)
-            group = f"p{len(parameters)}"
-            expression += f"(?P<{group}>.+)" if plus else f"(?P<{group}>[^/]+)"
-            greedy = greedy or bool(plus)
-            position = match.end()
-        expression += re.escape(route.path[position:])
-        literal = sum(1 for segment in route.path.split("/") if segment and not _PARAMETER.search(segment))
-        return cls(route, re.compile(expression), tuple(parameters), greedy, literal)
-
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.route.method not in ("ANY", method):
-            return None
-        found = self.pattern.fullmatch(path)
-        if found is None:
-            return None
-        return {
-            name: unquote(found.group(f"p{index}")) for index, name in enumerate(self.parameters, start=1)
-        }
-
-
 class RouteTable:
-    """Picks the route API Gateway would: most specific path first, an exact method before ANY."""
+    """Picks the route API Gateway would, with werkzeug's rule matching."""
 
     def __init__(self, routes: Iterable[HttpRoute]) -> None:
-        compiled = [CompiledRoute.compile(route) for route in routes]
-        self.routes = sorted(
-            compiled,
-            key=lambda item: (
-                item.route.path == "$default",
-                item.greedy,
-                -item.literal_segments,
-                len(item.parameters),
-                item.route.method == "ANY",
-            ),
+        # Rules with an exact method first: for one path, werkzeug takes the first rule that allows it.
+        self.routes = sorted(routes, key=lambda route: route.method == "ANY")
+        self.parameters: list[tuple[str, ...]] = []
+        rules: list[tuple[HttpRoute, Rule]] = []
+        for index, route in enumerate(self.routes):
+            methods = None if route.method == "ANY" else [route.method]
+            if route.path == "$default":
+                self.parameters.append(())
+                rules += [(route, Rule(path, endpoint=index, methods=methods)) for path in ("/", "/<path:_>")]
+                continue
+            path, names = _rule_path(route.path)
+            self.parameters.append(names)
+            rules.append((route, Rule(path, endpoint=index, methods=methods)))
+        self.map = Map([rule for _, rule in rules], merge_slashes=False, redirect_defaults=False)
+        # werkzeug lets HEAD through every GET rule; API Gateway routes HEAD only where a route says so.
+        self.head_map = Map(
+            [rule.empty() for route, rule in rules if route.method != "GET"],
+            merge_slashes=False,
+            redirect_defaults=False,
         )
 
     def find(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
-        for compiled in self.routes:
-            parameters = compiled.match(method, path)
-            if parameters is not None:
-                return compiled.route, parameters
-        return None
+        """The route of a request and its path parameters (``path`` as received, still URL-encoded)."""
+        routes = self.head_map if method == "HEAD" else self.map
+        try:
+            index, values = routes.bind("sandbox").match(path, method)
+        except HTTPException:  # no route, or no route for this method: API Gateway's 404 either way
+            return None
+        names = self.parameters[index]
+        return self.routes[index], {
+            name: unquote(values[f"p{position}"]) for position, name in enumerate(names, start=1)
+        }
+
+
+def _rule_path(path: str) -> tuple[str, tuple[str, ...]]:
+    """``/s/{token}`` as ``/s/<p1>``, and the names (API Gateway's need not be Python identifiers)."""
+    names: list[str] = []
+
+    def variable(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return f"<{'path:' if match.group(2) else ''}p{len(names)}>"
+
+    return _PARAMETER.sub(variable, path), tuple(names)
 
 
 def is_text_media_type(content_type: str) -> bool:
@@ -215,8 +211,16 @@ def _gateway_error(status: int, message: str) -> HttpAnswer:
     return HttpAnswer(status, [("Content-Type", "application/json")], body)
 
 
+class _RequestHandler(WSGIRequestHandler):
+    # A client that announces more body than it sends would otherwise hold its thread forever.
+    timeout = BODY_READ_TIMEOUT_SECONDS
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.debug("http: " + message, *args)
+
+
 class HttpApiServer:
-    """A threaded HTTP server: each request is an invocation of its route's function through the
+    """werkzeug's threaded server: each request is an invocation of its route's function through the
     ``FunctionRunner``, which runs concurrent requests in more workers, up to the function's bound."""
 
     def __init__(
@@ -233,13 +237,12 @@ class HttpApiServer:
         self.runner = runner
         self.account_id = account_id
         self.api_id = api_id
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=_RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.server_port)
 
     def start(self) -> None:
         self._thread.start()
@@ -289,66 +292,49 @@ class HttpApiServer:
         )
         return answer
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        api = self
+    def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        answer = _refusal(environ)
+        if answer is None:
+            try:
+                body = _body(environ)
+            except TimeoutError:
+                answer = _gateway_error(408, "Request Timeout")
+            else:
+                target = environ.get("RAW_URI") or request.full_path
+                answer = self.handle(
+                    request.method, target, list(request.headers.items()), body, request.remote_addr or ""
+                )
+        return _response(answer)(environ, start_response)
 
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "closeloop-sandbox"
 
-            # A client that announces more body than it sends would otherwise hold its thread forever.
-            timeout = BODY_READ_TIMEOUT_SECONDS
+def _refusal(environ: WSGIEnvironment) -> HttpAnswer | None:
+    """API Gateway's own answers to a request it cannot take: before any function runs."""
+    declared = environ.get("CONTENT_LENGTH") or None
+    if declared is not None and not declared.strip().isdigit():
+        return _gateway_error(400, "Bad Request")
+    if declared is not None and int(declared) > MAX_PAYLOAD_BYTES:
+        return _gateway_error(413, "Request Entity Too Large")
+    return None
 
-            def _serve(self) -> None:
-                answer = self._refusal()
-                if answer is None:
-                    try:
-                        body = self._body()
-                    except TimeoutError:
-                        self.close_connection = True
-                        answer = _gateway_error(408, "Request Timeout")
-                    else:
-                        answer = api.handle(
-                            self.command, self.path, list(self.headers.items()), body, self.client_address[0]
-                        )
-                self._answer(answer)
 
-            def _refusal(self) -> HttpAnswer | None:
-                """API Gateway's own answers to a request it cannot take: before any function runs."""
-                declared = self.headers.get("Content-Length")
-                if declared is not None and not declared.strip().isdigit():
-                    self.close_connection = True
-                    return _gateway_error(400, "Bad Request")
-                if declared is not None and int(declared) > MAX_PAYLOAD_BYTES:
-                    self.close_connection = True
-                    return _gateway_error(413, "Request Entity Too Large")
-                return None
+def _body(environ: WSGIEnvironment) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return b""
+    body: bytes = environ["wsgi.input"].read(length)
+    if len(body) < length:  # the client closed before sending what it announced
+        raise TimeoutError
+    return body
 
-            def _body(self) -> bytes:
-                length = int(self.headers.get("Content-Length") or 0)
-                if not length:
-                    return b""
-                body = self.rfile.read(length)
-                if len(body) < length:  # the client closed before sending what it announced
-                    raise TimeoutError
-                return body
 
-            def _answer(self, answer: HttpAnswer) -> None:
-                self.send_response(answer.status)
-                names = {name.lower() for name, _ in answer.headers}
-                for name, value in answer.headers:
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(name, value)
-                if "content-type" not in names and answer.body:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(answer.body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("http: " + format, *args)
-
-        return RequestHandler
+def _response(answer: HttpAnswer) -> Response:
+    """The function's headers as it set them (JSON when it set no type), and a length of our own."""
+    response = Response(answer.body, status=answer.status)
+    del response.headers["Content-Type"]
+    for name, value in answer.headers:
+        if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+            response.headers.add(name, value)
+    if "Content-Type" not in response.headers and answer.body:
+        response.headers["Content-Type"] = "application/json"
+    return response
