@@ -2,7 +2,8 @@
 #
 # Nothing is installed by hand: the first target that needs a tool bootstraps it. The project's
 # environment (.venv) comes from uv.lock; tools whose pins conflict with it (cfn-lint, aws-sam-cli)
-# live in their own environments under .tools/.
+# live in their own environments under .tools/. The sandbox (and so the demo, the benchmark and the tests
+# that provision template.yaml) runs the SAM transform with .tools/sam's interpreter.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -38,7 +39,7 @@ lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the
 	$(MAKE) layer
 
 .PHONY: test
-test: check runtime browser-deps ## every gate (make check), then the whole suite, functions in the layer-only runtime
+test: check runtime browser-deps .tools/sam/.stamp ## every gate (make check), then the whole suite, functions in the layer-only runtime
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 .PHONY: test-fast
@@ -63,15 +64,15 @@ openapi: $(VENV_STAMP) ## regenerate docs/openapi.json from the HTTP API's route
 	.venv/bin/closeloop openapi
 
 .PHONY: sandbox
-sandbox: $(VENV_STAMP) runtime ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
+sandbox: $(VENV_STAMP) runtime .tools/sam/.stamp ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
 	.venv/bin/closeloop sandbox
 
 .PHONY: demo
-demo: $(VENV_STAMP) runtime ## run the scripted story on the local sandbox and show what happened
+demo: $(VENV_STAMP) runtime .tools/sam/.stamp ## run the scripted story on the local sandbox and show what happened
 	.venv/bin/closeloop demo
 
 .PHONY: bench
-bench: $(VENV_STAMP) runtime ## measure cold start, planning, rendering and throughput; writes docs/PERFORMANCE.md
+bench: $(VENV_STAMP) runtime .tools/sam/.stamp ## measure cold start, planning, rendering and throughput; writes docs/PERFORMANCE.md
 	$(PY) -m closeloop_cli.bench --write docs/PERFORMANCE.md
 
 .PHONY: clean
