@@ -320,3 +320,71 @@ def _with_mappings(node: Any, mappings: dict[str, Any]) -> Any:
     if isinstance(node, dict):
         return {key: _with_mappings(value, mappings) for key, value in node.items()}
     return node
+
+
+FOR_EACH_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Parameters:
+  Works:
+    Type: CommaDelimitedList
+    Default: plan,send
+Mappings:
+  Settings:
+    plan: { VisibilityTimeout: 30, BatchSize: 10 }
+    send: { VisibilityTimeout: 60, BatchSize: 5 }
+    reopen: { VisibilityTimeout: 90, BatchSize: 1 }
+Resources:
+  Fn::ForEach::WorkQueues:
+    - Work
+    - !Ref Works
+    - ${Work}Queue:
+        Type: AWS::SQS::Queue
+        Properties:
+          QueueName: !Sub ${AWS::StackName}-${Work}
+          VisibilityTimeout: !FindInMap [Settings, !Ref Work, VisibilityTimeout]
+  WorkFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Handler: work.handler
+      Runtime: python3.12
+      Events:
+        Fn::ForEach::Sources:
+          - Work
+          - !Ref Works
+          - ${Work}:
+              Type: SQS
+              Properties:
+                Queue: !GetAtt [!Sub "${Work}Queue", Arn]
+                BatchSize: !FindInMap [Settings, !Ref Work, BatchSize]
+Outputs:
+  Fn::ForEach::QueueUrls:
+    - Work
+    - !Ref Works
+    - ${Work}QueueUrl:
+        Value: !Ref
+          Fn::Sub: ${Work}Queue
+"""
+
+
+def test_fn_for_each_makes_one_resource_per_item(aws: None, tmp_path: Path) -> None:
+    # GIVEN a template that declares its work queues, their event sources and outputs with Fn::ForEach
+    template = tmp_path / "template.yaml"
+    template.write_text(FOR_EACH_TEMPLATE, encoding="utf-8")
+
+    # WHEN it is provisioned with one more item than its default list
+    stack = provision(template, {"Works": "plan,send,reopen"}, region=REGION)
+
+    # THEN each item has its queue with its own settings, its event source and its output
+    sqs = _client("sqs")
+    timeouts = {
+        work: sqs.get_queue_attributes(QueueUrl=stack.outputs[f"{work}QueueUrl"], AttributeNames=["All"])[
+            "Attributes"
+        ]["VisibilityTimeout"]
+        for work in ("plan", "send", "reopen")
+    }
+    assert timeouts == {"plan": "30", "send": "60", "reopen": "90"}
+    sources = {source.queue_url: source.batch_size for source in stack.functions["WorkFunction"].sqs_sources}
+    assert sources == {stack.ref("planQueue"): 10, stack.ref("sendQueue"): 5, stack.ref("reopenQueue"): 1}
+    assert stack.functions["WorkFunction"].code_path == tmp_path
