@@ -6,8 +6,9 @@ credentials the real APIs take (Zendesk: basic auth ``{email}/token:{api_token}`
 told to fail the next N requests to exercise retries (``fail_next``), or to process the next N writes and
 then answer 5xx, answer too late, or drop the connection (``fault_next_writes``): the outcome a client
 cannot know. Like the real APIs it speaks HTTP/1.1 and keeps connections open, and it records which
-connection (the client's port) each request came on, so connection reuse can be checked. Standard
-library only.
+connection (the client's port) each request came on, so connection reuse can be checked. Its server is
+the standard library's: werkzeug's development server closes every connection, and connection reuse is
+what some tests check; werkzeug matches the routes.
 
 Served:
 
@@ -44,21 +45,31 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+
 DEFAULT_ZENDESK_EMAIL = "closeloop@example.com"
 DEFAULT_ZENDESK_TOKEN = "fake-zendesk-token"  # noqa: S105 - a fake for local use
 DEFAULT_FRESHDESK_KEY = "fake-freshdesk-key"
 
-_ZENDESK_USER = re.compile(r"^/api/v2/users/(\d+)\.json$")
-_ZENDESK_GROUP = re.compile(r"^/api/v2/groups/(\d+)\.json$")
-_ZENDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)\.json$")
-_ZENDESK_TICKETS = re.compile(r"^/api/v2/tickets\.json$")
-_ZENDESK_COMMENTS = re.compile(r"^/api/v2/tickets/(\d+)/comments\.json$")
-_FRESHDESK_TICKET = re.compile(r"^/api/v2/tickets/(\d+)$")
-_FRESHDESK_NOTES = re.compile(r"^/api/v2/tickets/(\d+)/notes$")
-_FRESHDESK_CONVERSATIONS = re.compile(r"^/api/v2/tickets/(\d+)/conversations$")
+# What is served, matched by werkzeug: an endpoint is "<provider>.<resource>". A path or method not listed
+# is the provider's 404 (the provider of an unknown path: Zendesk's paths end in .json).
+_ROUTES = Map(
+    [
+        Rule("/api/v2/users/<int:id>.json", methods=["GET"], endpoint="zendesk.user"),
+        Rule("/api/v2/groups/<int:id>.json", methods=["GET"], endpoint="zendesk.group"),
+        Rule("/api/v2/tickets/<int:id>.json", methods=["GET", "PUT"], endpoint="zendesk.ticket"),
+        Rule("/api/v2/tickets/<int:id>/comments.json", methods=["GET"], endpoint="zendesk.comments"),
+        Rule("/api/v2/tickets.json", methods=["POST"], endpoint="zendesk.tickets"),
+        Rule("/api/v2/tickets/<int:id>", methods=["GET", "PUT"], endpoint="freshdesk.ticket"),
+        Rule("/api/v2/tickets/<int:id>/notes", methods=["POST"], endpoint="freshdesk.notes"),
+        Rule("/api/v2/tickets/<int:id>/conversations", methods=["GET"], endpoint="freshdesk.conversations"),
+        Rule("/hooks/<path:hook>", methods=["POST"], endpoint="generic.hook"),
+    ],
+    merge_slashes=False,
+)
 # What a write fault does once the write was processed: answer 5xx, answer late, or close the connection.
 WRITE_FAULTS = frozenset({"status", "stall", "drop"})
-_GENERIC_HOOK = re.compile(r"^/hooks/[\w./-]*$")
 
 
 @dataclass(frozen=True)
@@ -342,9 +353,12 @@ class FakeHelpdesk:
         idempotency_key: str | None = None,
     ) -> tuple[int, Any, dict[str, str], str]:
         path = full_path.partition("?")[0]
-        zendesk = path.endswith(".json")
-        generic = method == "POST" and bool(_GENERIC_HOOK.match(path))
-        provider = "generic" if generic else "zendesk" if zendesk else "freshdesk"
+        try:
+            endpoint, values = _ROUTES.bind("helpdesk").match(path, method)
+        except HTTPException:
+            endpoint, values = ("zendesk" if path.endswith(".json") else "freshdesk") + ".unknown", {}
+        provider, _, resource = str(endpoint).partition(".")
+        zendesk, generic = provider == "zendesk", provider == "generic"
         with self._lock:
             failure = self._state.failure
             if failure is not None:
@@ -361,23 +375,26 @@ class FakeHelpdesk:
         if raw and body is None:
             return 400, {"error": "body is not JSON"}, {}, provider
         with self._lock:
+            key = str(values.get("id", ""))
             if zendesk:
-                status, payload = self._zendesk(method, path, body, idempotency_key)
+                status, payload = self._zendesk(resource, method, key, body, idempotency_key)
             else:
-                status, payload = self._freshdesk(method, path, body)
+                status, payload = self._freshdesk(resource, method, key, body)
         return status, payload, {}, provider
 
-    def _zendesk(self, method: str, path: str, body: Any, idempotency_key: str | None) -> tuple[int, Any]:
+    def _zendesk(
+        self, resource: str, method: str, key: str, body: Any, idempotency_key: str | None
+    ) -> tuple[int, Any]:
         state = self._state
         not_found = (404, {"error": "RecordNotFound", "description": "Not found"})
-        if method == "GET" and (match := _ZENDESK_USER.match(path)):
-            user = state.zendesk_users.get(match[1])
+        if resource == "user":
+            user = state.zendesk_users.get(key)
             return (200, {"user": user}) if user else not_found
-        if method == "GET" and (match := _ZENDESK_GROUP.match(path)):
-            group = state.zendesk_groups.get(match[1])
+        if resource == "group":
+            group = state.zendesk_groups.get(key)
             return (200, {"group": group}) if group else not_found
-        if match := _ZENDESK_TICKET.match(path):
-            ticket = state.zendesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": "solved"})
+        if resource == "ticket":
+            ticket = state.zendesk_tickets.setdefault(key, {"id": int(key), "status": "solved"})
             if method == "GET":
                 return 200, {"ticket": ticket}
             if method == "PUT":
@@ -388,14 +405,14 @@ class FakeHelpdesk:
                 ticket.update(changes, updated_at=_now())
                 audit: dict[str, Any] = {"id": next(self._ids), "ticket_id": ticket["id"], "events": []}
                 if comment:
-                    stored = self._store_zendesk_comment(match[1], comment)
+                    stored = self._store_zendesk_comment(key, comment)
                     audit["events"].append({"type": "Comment", **stored})
                 return 200, {"ticket": ticket, "audit": audit}
-        if method == "GET" and (match := _ZENDESK_COMMENTS.match(path)):
+        if resource == "comments":
             # Like the ticket route, any numeric ticket exists (a solved one unless arranged otherwise).
-            state.zendesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": "solved"})
-            return 200, {"comments": list(state.zendesk_comments.get(match[1], []))}
-        if method == "POST" and _ZENDESK_TICKETS.match(path):
+            state.zendesk_tickets.setdefault(key, {"id": int(key), "status": "solved"})
+            return 200, {"comments": list(state.zendesk_comments.get(key, []))}
+        if resource == "tickets":
             if idempotency_key and idempotency_key in state.idempotent_creations:
                 return 201, {"ticket": state.idempotent_creations[idempotency_key]}
             ticket = dict((body or {}).get("ticket") or {})
@@ -421,30 +438,30 @@ class FakeHelpdesk:
         self._state.zendesk_comments.setdefault(ticket_id, []).append(stored)
         return stored
 
-    def _freshdesk(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _freshdesk(self, resource: str, method: str, key: str, body: Any) -> tuple[int, Any]:
         state = self._state
-        if method == "GET" and (match := _FRESHDESK_CONVERSATIONS.match(path)):
-            state.freshdesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": 4})
-            notes = state.freshdesk_notes.get(match[1], [])
+        if resource == "conversations":
+            state.freshdesk_tickets.setdefault(key, {"id": int(key), "status": 4})
+            notes = state.freshdesk_notes.get(key, [])
             return 200, [note | {"body_text": _text_of(note["body"])} for note in notes]
-        if match := _FRESHDESK_TICKET.match(path):
-            ticket = state.freshdesk_tickets.setdefault(match[1], {"id": int(match[1]), "status": 4})
+        if resource == "ticket":
+            ticket = state.freshdesk_tickets.setdefault(key, {"id": int(key), "status": 4})
             if method == "GET":
                 return 200, ticket
             if method == "PUT":
                 ticket.update(dict(body or {}), updated_at=_now())
                 return 200, ticket
-        if method == "POST" and (match := _FRESHDESK_NOTES.match(path)):
+        if resource == "notes":
             note = {
                 "id": next(self._ids),
-                "ticket_id": int(match[1]),
+                "ticket_id": int(key),
                 "body": (body or {}).get("body", ""),
                 "private": bool((body or {}).get("private", True)),
                 "incoming": False,
                 "created_at": _now(),
                 "updated_at": _now(),
             }
-            state.freshdesk_notes.setdefault(match[1], []).append(note)
+            state.freshdesk_notes.setdefault(key, []).append(note)
             return 201, note
         return 404, {"code": "invalid_value", "message": "Not found"}
 
