@@ -1,8 +1,13 @@
-"""The stack's AWS resources in in-process moto, and helpers to drive handlers with real queue messages."""
+"""The stack's AWS resources in in-process moto, and helpers to drive handlers with real queue messages.
+
+The stack is ``template.yaml`` provisioned by the sandbox's own ``provision()`` under ``mock_aws``, and the
+handlers run with the environment the template gives the functions.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,12 +28,23 @@ from closeloop_cli.fake_helpdesk import (
     FakeHelpdesk,
 )
 from closeloop_cli.relay import sqs_event
-from closeloop_cli.stack import SqsSource
+from closeloop_cli.stack import SqsSource, provision
+from tests.conftest import REPO
 from tests.fakes import LambdaContext
 
 REGION = "eu-west-1"
 SENDER = "support@acme.example"
-CONFIGURATION_SET = "closeloop"
+# The parameters the integration tests deploy template.yaml with: surveys go out at once, at any hour.
+PARAMETERS = {
+    "SenderAddress": SENDER,
+    "SenderName": "Acme Support",
+    "PublicBaseUrl": "https://surveys.acme.example",
+    "QuietHours": "off",
+    "FollowUpDelayMinutes": "0",
+}
+# The template's queues wait minutes before a message a function did not delete comes back (Lambda's
+# retry pace); a test runs the next batch at once, so here such a message is visible again at once.
+WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue")
 
 
 @dataclass
@@ -77,11 +93,9 @@ class Stack:
         return [e for e in events if detail_type is None or e["detail-type"] == detail_type]
 
 
-def _queue(sqs: Any, name: str, dlq_arn: str | None = None) -> tuple[str, str]:
-    attributes = {"VisibilityTimeout": "0"}
-    if dlq_arn:
-        attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    """A queue of the tests' own (not the stack's), read back as soon as something arrives."""
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 
@@ -89,82 +103,36 @@ def _queue(sqs: Any, name: str, dlq_arn: str | None = None) -> tuple[str, str]:
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
+        provisioned = provision(REPO / "template.yaml", PARAMETERS, region=REGION)
         clients = {
             name: boto3.client(name, region_name=REGION)
             for name in ("dynamodb", "sqs", "events", "scheduler", "secretsmanager", "sesv2", "ses")
         }
-        clients["dynamodb"].create_table(
-            TableName="surveys",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")
-            ],
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                }
-            ],
-        )
         sqs = clients["sqs"]
-        plan_dlq, plan_dlq_arn = _queue(sqs, "plan-dlq")
-        plan_queue, _ = _queue(sqs, "plan", plan_dlq_arn)
-        send_dlq, send_dlq_arn = _queue(sqs, "send-dlq")
-        send_queue, send_arn = _queue(sqs, "send", send_dlq_arn)
+        for queue in WORK_QUEUES:
+            sqs.set_queue_attributes(QueueUrl=provisioned.ref(queue), Attributes={"VisibilityTimeout": "0"})
         tap, tap_arn = _queue(sqs, "bus-tap")
-        bus = clients["events"].create_event_bus(Name="closeloop")["EventBusArn"]
-        clients["events"].put_rule(
-            Name="tap", EventBusName="closeloop", EventPattern=json.dumps({"source": ["closeloop"]})
-        )
-        clients["events"].put_targets(
-            Rule="tap", EventBusName="closeloop", Targets=[{"Id": "tap", "Arn": tap_arn}]
-        )
-        clients["scheduler"].create_schedule_group(Name="closeloop")
-        secret = clients["secretsmanager"].create_secret(
-            Name="signing", SecretString=json.dumps({"active": "k1", "k1": "s" * 64})
-        )["ARN"]
-        clients["ses"].verify_email_identity(EmailAddress=SENDER)
-        clients["sesv2"].create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
-        # Created without a value, as the template creates them: the operator writes them later.
-        helpdesk_secrets = {
-            name: clients["secretsmanager"].create_secret(Name=f"closeloop/{name}")["ARN"]
-            for name in ("zendesk", "freshdesk")
-        }
-        # What the template gives the functions (each function checks its own at cold start); the
-        # reopen and delivery queues are added by the fixtures of the tests that use them.
-        environment = {
-            "EVENT_BUS_NAME": "closeloop",
-            "SURVEYS_TABLE": "surveys",
-            "PLAN_QUEUE_URL": plan_queue,
-            "PLAN_DLQ_URL": plan_dlq,
-            "SEND_QUEUE_URL": send_queue,
-            "SEND_QUEUE_ARN": send_arn,
-            "SEND_DLQ_URL": send_dlq,
-            "SEND_DLQ_ARN": send_dlq_arn,
-            "SCHEDULE_GROUP": "closeloop",
-            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
-            "SIGNING_KEYS_SECRET_ARN": secret,
-            "ZENDESK_SECRET_ARN": helpdesk_secrets["zendesk"],
-            "FRESHDESK_SECRET_ARN": helpdesk_secrets["freshdesk"],
-            "SES_CONFIGURATION_SET": CONFIGURATION_SET,
-            "SENDER_ADDRESS": SENDER,
-            "SENDER_NAME": "Acme Support",
-            "PUBLIC_BASE_URL": "https://surveys.acme.example",
-            "QUIET_HOURS": "off",
-            "FOLLOW_UP_DELAY_MINUTES": "0",
-        }
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
+        bus, events = provisioned.ref("EventBus"), clients["events"]
+        events.put_rule(Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["closeloop"]}))
+        events.put_targets(Rule="tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+        bus_arn = provisioned.resources["EventBus"].attributes["Arn"]
+        # Every function's environment, as the template gives it (one process runs every handler here).
+        environment: dict[str, str] = {}
+        for function in provisioned.functions.values():
+            for name, value in function.environment.items():
+                assert environment.setdefault(name, value) == value, f"the functions disagree on {name}"
+                monkeypatch.setenv(name, value)
         wiring.reset()
-        yield Stack("surveys", bus, plan_queue, plan_dlq, send_queue, send_dlq, tap, clients)
+        yield Stack(
+            provisioned.ref("SurveysTable"),
+            bus_arn,
+            provisioned.ref("PlanQueue"),
+            provisioned.ref("PlanDeadLetterQueue"),
+            provisioned.ref("SendQueue"),
+            provisioned.ref("SendDeadLetterQueue"),
+            tap,
+            clients,
+        )
         wiring.reset()
 
 
@@ -227,55 +195,43 @@ class ReopenStack:
 @pytest.fixture
 def reopen_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReopenStack]:
     sqs, secrets = stack.clients["sqs"], stack.clients["secretsmanager"]
-    dlq, dlq_arn = _queue(sqs, "reopen-dlq")
-    queue, _ = _queue(sqs, "reopen", dlq_arn)
     alerts, alerts_arn = _queue(sqs, "lead-alerts")
     sns = stack.clients["sns"] = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="lead-alerts")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
-    zendesk_secret = secrets.create_secret(
-        Name="zendesk",
-        SecretString=json.dumps(
-            {"webhook_secret": "w", "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN}
+    sns.subscribe(TopicArn=os.environ["LEAD_ALERT_TOPIC_ARN"], Protocol="sqs", Endpoint=alerts_arn)
+    # What the operator writes into the stack's helpdesk secrets after deploying.
+    for variable, value in (
+        (
+            "ZENDESK_SECRET_ARN",
+            {"webhook_secret": "w", "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN},
         ),
-    )["ARN"]
-    freshdesk_secret = secrets.create_secret(
-        Name="freshdesk", SecretString=json.dumps({"webhook_secret": "w", "api_key": DEFAULT_FRESHDESK_KEY})
-    )["ARN"]
-    generic_secret = secrets.create_secret(
-        Name="generic", SecretString=json.dumps({"webhook_secret": GENERIC_SECRET})
-    )["ARN"]
+        ("FRESHDESK_SECRET_ARN", {"webhook_secret": "w", "api_key": DEFAULT_FRESHDESK_KEY}),
+        ("GENERIC_SECRET_ARN", {"webhook_secret": GENERIC_SECRET}),
+    ):
+        secrets.put_secret_value(SecretId=os.environ[variable], SecretString=json.dumps(value))
     with FakeHelpdesk() as helpdesk:
+        # The parameters these tests deploy with beyond the stack's (the helpdesks' URLs are known only now),
+        # as the variables the template maps them to.
         environment = {
-            "REOPEN_QUEUE_URL": queue,
-            "REOPEN_DLQ_URL": dlq,
-            "LEAD_ALERT_TOPIC_ARN": topic,
-            "ZENDESK_BASE_URL": helpdesk.url,
-            "ZENDESK_SECRET_ARN": zendesk_secret,
-            "FRESHDESK_BASE_URL": helpdesk.url,
-            "FRESHDESK_SECRET_ARN": freshdesk_secret,
-            "GENERIC_SECRET_ARN": generic_secret,
-            "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",
-            "LEAD_ALERT_ADDRESS": "leads@acme.example",
-            "REOPEN_CAP": "2",
-            "THROTTLE_DAYS": "0",  # so one customer can have several surveys (the lead sees the history)
+            "ZENDESK_BASE_URL": helpdesk.url,  # ZendeskBaseUrl
+            "FRESHDESK_BASE_URL": helpdesk.url,  # FreshdeskBaseUrl
+            "GENERIC_REOPEN_URL": f"{helpdesk.url}/hooks/reopen",  # GenericReopenUrl
+            "LEAD_ALERT_ADDRESS": "leads@acme.example",  # LeadAlertAddress
+            "THROTTLE_DAYS": "0",  # ThrottleDays: one customer can have several surveys (the lead sees them)
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         wiring.reset()
         # The Billing team's lead, as `closeloop leads set Billing ana@acme.example --locale es` stores it.
         wiring.team_lead_repository().put(team_lead("Billing", "ana@acme.example", "es"), datetime.now(UTC))
-        yield ReopenStack(stack, helpdesk, queue, dlq, alerts)
+        yield ReopenStack(
+            stack, helpdesk, os.environ["REOPEN_QUEUE_URL"], os.environ["REOPEN_DLQ_URL"], alerts
+        )
 
 
 @pytest.fixture
 def pages(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """The stack plus the reopen queue, and a survey sent to Giulia (csat, Italian)."""
-    reopen = stack.clients["sqs"].create_queue(QueueName="reopen")["QueueUrl"]
-    monkeypatch.setenv("REOPEN_QUEUE_URL", reopen)
-    monkeypatch.setenv("GRACE_MINUTES", "10")
-    wiring.reset()
-    stack.reopen_queue = reopen  # type: ignore[attr-defined]
+    """The stack, its reopen queue, and a survey sent to Giulia (csat, Italian)."""
+    stack.reopen_queue = os.environ["REOPEN_QUEUE_URL"]  # type: ignore[attr-defined]
     from tests.integration.journeys import deliver, run_send, solved_ticket
 
     deliver(stack, solved_ticket())

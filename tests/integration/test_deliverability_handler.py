@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from closeloop.domain.surveys import customer_key
 from closeloop.handlers import deliverability
 from tests.conftest import load_event
 from tests.fakes import LambdaContext
-from tests.integration.conftest import ReopenStack, Stack, _queue, record_ses_sends, ses_event_for
+from tests.integration.conftest import ReopenStack, Stack, record_ses_sends, ses_event_for
 from tests.integration.journeys import (
     answer,
     deliver,
@@ -60,18 +61,14 @@ class DeliveryStack:
         return item
 
 
-def _delivery_queues(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
-    dlq, dlq_arn = _queue(stack.clients["sqs"], "delivery-dlq")
-    queue, _ = _queue(stack.clients["sqs"], "delivery", dlq_arn)
-    monkeypatch.setenv("DELIVERY_QUEUE_URL", queue)
-    monkeypatch.setenv("DELIVERY_DLQ_URL", dlq)
-    wiring.reset()
-    return queue, dlq
+def _delivery_queues() -> tuple[str, str]:
+    """The stack's delivery events queue and its dead-letter queue, as the function is given them."""
+    return os.environ["DELIVERY_QUEUE_URL"], os.environ["DELIVERY_DLQ_URL"]
 
 
 @pytest.fixture
-def delivery(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> DeliveryStack:
-    queue, dlq = _delivery_queues(stack, monkeypatch)
+def delivery(stack: Stack) -> DeliveryStack:
+    queue, dlq = _delivery_queues()
     return DeliveryStack(stack, queue, dlq, record_ses_sends(wiring.sesv2_client()))
 
 
@@ -181,12 +178,10 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_with_a_reason(
     assert delivery.suppression(GIULIA) is not None
 
 
-def test_a_bounced_lead_alert_suppresses_no_customer(
-    reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_bounced_lead_alert_suppresses_no_customer(reopen_stack: ReopenStack) -> None:
     # GIVEN Giulia answered badly, and her ticket's lead was alerted by email
     stack = reopen_stack.stack
-    queue, dlq = _delivery_queues(stack, monkeypatch)
+    queue, dlq = _delivery_queues()
     delivery = DeliveryStack(stack, queue, dlq, record_ses_sends(wiring.sesv2_client()))
     survey = sent_survey(stack)
     reopen_stack.request(survey, answer(survey, 1, "Di nuovo addebitato"))

@@ -201,8 +201,8 @@ def webhooks(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks
     clients = stack.clients
     for provider, secret in (("zendesk", ZENDESK_SECRET), ("freshdesk", FRESHDESK_SECRET)):
         value = {"webhook_secret": secret, "email": DEFAULT_ZENDESK_EMAIL, "api_token": DEFAULT_ZENDESK_TOKEN}
-        clients["secretsmanager"].put_secret_value(
-            SecretId=f"closeloop/{provider}", SecretString=json.dumps(value)
+        clients["secretsmanager"].put_secret_value(  # the stack's secret, the one the function is given
+            SecretId=os.environ[f"{provider.upper()}_SECRET_ARN"], SecretString=json.dumps(value)
         )
     tap = clients["sqs"].create_queue(QueueName="tickets-tap", Attributes={"VisibilityTimeout": "0"})[
         "QueueUrl"

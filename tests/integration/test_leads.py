@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from tests.integration.journeys import sent_survey
 
 
 def leads(*arguments: str) -> int:
-    return main(["leads", *arguments, "--table", "surveys"])
+    """``closeloop leads`` on the stack's surveys table (the one the functions are given)."""
+    return main(["leads", *arguments, "--table", os.environ["SURVEYS_TABLE"]])
 
 
 def listed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, str | None]]:
@@ -98,7 +100,7 @@ def test_without_table_the_sandbox_table_is_used(
 ) -> None:
     # GIVEN the sandbox's outputs in the working directory
     (tmp_path / ".sandbox").mkdir()
-    (tmp_path / ".sandbox" / "outputs.json").write_text(json.dumps({"SurveysTableName": "surveys"}))
+    (tmp_path / ".sandbox" / "outputs.json").write_text(json.dumps({"SurveysTableName": stack.table}))
     monkeypatch.chdir(tmp_path)
     # WHEN a lead is set without --table
     assert main(["leads", "set", "Billing", "ana@acme.example"]) == 0

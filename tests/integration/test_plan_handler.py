@@ -53,7 +53,12 @@ def test_a_later_survey_is_scheduled_with_eventbridge_scheduler(
         Name=f"survey-{survey['survey_id']['S']}", GroupName="closeloop"
     )
     assert schedule["ScheduleExpression"].startswith("at(")
-    assert schedule["Target"]["Arn"].endswith(":send")
+    assert (
+        schedule["Target"]["Arn"]
+        == stack.clients["sqs"].get_queue_attributes(QueueUrl=stack.send_queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+    )
     assert json.loads(schedule["Target"]["Input"]) == {"survey_id": survey["survey_id"]["S"]}
     assert stack.drain(stack.send_queue) == []
 
