@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from closeloop_cli.cfn import load_template
 from closeloop_cli.fake_helpdesk import FakeHelpdesk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +30,37 @@ REGION = "eu-west-1"
 READY_TIMEOUT_SECONDS = 60
 
 T = TypeVar("T")
+
+
+def fixture_template() -> Path:
+    """``template.yaml`` as the tests of the sandbox's machinery run it, derived so it has its shapes.
+
+    ApiFunction, PlanFunction and SendFunction run the tiny handlers of tests/fixtures/sandbox_handlers.py
+    (the API one answers with the event it was given), the API also routes ``ANY /files/{proxy+}`` (a greedy
+    route), ApiFunction's timeout is 10 s, the plan queue gives a message up after 2 receives 2 s apart,
+    and the other functions are left out. Written to ``.aws-sam/e2e/`` so its SAM transform is cached.
+    """
+    template = load_template(REPO / "template.yaml")
+    folder = REPO / ".aws-sam" / "e2e"
+    resources = template["Resources"]
+    for name in ("ReopenFunction", "DeliverabilityFunction"):
+        del resources[name], resources[f"{name}LogGroup"]
+    template["Globals"]["Function"]["CodeUri"] = os.path.relpath(REPO / "tests" / "fixtures", folder)
+    for name, handler in (("ApiFunction", "api"), ("PlanFunction", "plan"), ("SendFunction", "send")):
+        resources[name]["Properties"]["Handler"] = f"sandbox_handlers.{handler}_handler"
+    api = resources["ApiFunction"]["Properties"]
+    api["Timeout"] = 10
+    api["Events"]["Files"] = {
+        "Type": "HttpApi",
+        "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": "ANY", "Path": "/files/{proxy+}"},
+    }
+    template["Mappings"]["WorkQueues"]["Plan"] = {"VisibilityTimeout": 2, "MaxReceiveCount": 2}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "template.json"
+    written = folder / f"template.{os.getpid()}.json"  # test processes may write it at once: replaced whole
+    written.write_text(json.dumps(template, indent=1), encoding="utf-8")
+    os.replace(written, path)
+    return path
 
 
 def free_port() -> int:

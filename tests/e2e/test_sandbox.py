@@ -1,7 +1,7 @@
 """``closeloop sandbox`` over real HTTP: a subprocess with a moto server, the HTTP API and the relays.
 
-Most tests run the fixture template (tests/fixtures/sandbox_template.yaml) with the tiny handlers of
-tests/fixtures/sandbox_handlers.py: a ticket event is planned into a schedule due now, the scheduler pump
+Most tests run template.yaml with the tiny handlers of tests/fixtures/sandbox_handlers.py in place of
+closeloop's (``fixture_template``): a ticket event is planned into a schedule due now, the scheduler pump
 delivers it to the send queue, the send handler mails it, and the outbox receives it. One test runs the
 real template.yaml with the real handlers.
 """
@@ -26,12 +26,11 @@ from tests.e2e.sandbox_process import (
     REPO,
     RunningSandbox,
     eventually,
+    fixture_template,
     http_request,
     put_ticket_event,
     start_sandbox,
 )
-
-FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +38,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     running = start_sandbox(
-        tmp_path_factory.mktemp("sandbox"), FIXTURE_TEMPLATE, "SenderAddress=surveys@acme.example"
+        tmp_path_factory.mktemp("sandbox"), fixture_template(), "SenderAddress=surveys@acme.example"
     )
     yield running
     running.stop()
@@ -247,7 +246,7 @@ def test_an_unknown_parameter_is_a_clear_error(tmp_path: Path) -> None:
             "-m",
             "closeloop_cli.sandbox",
             "--template",
-            str(FIXTURE_TEMPLATE),
+            str(fixture_template()),
             "--param",
             "Nope=1",
         ],

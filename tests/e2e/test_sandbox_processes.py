@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.sandbox_process import REPO, child_processes, eventually, is_running, start_sandbox
-
-FIXTURE_TEMPLATE = REPO / "tests" / "fixtures" / "sandbox_template.yaml"
+from tests.e2e.sandbox_process import (
+    REPO,
+    child_processes,
+    eventually,
+    fixture_template,
+    is_running,
+    start_sandbox,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +30,7 @@ def _emulator_pid(children: dict[int, str]) -> int:
 
 def test_moto_runs_in_its_own_process_and_stops_with_the_sandbox(tmp_path: Path) -> None:
     # GIVEN a running sandbox
-    sandbox = start_sandbox(tmp_path, FIXTURE_TEMPLATE)
+    sandbox = start_sandbox(tmp_path, fixture_template())
     try:
         children = child_processes(sandbox.process.pid)
         emulator = _emulator_pid(children)
@@ -45,7 +50,7 @@ def test_moto_runs_in_its_own_process_and_stops_with_the_sandbox(tmp_path: Path)
 
 def test_a_killed_sandbox_leaves_no_process_behind(tmp_path: Path) -> None:
     # GIVEN a running sandbox, its moto process and its workers
-    sandbox = start_sandbox(tmp_path, FIXTURE_TEMPLATE)
+    sandbox = start_sandbox(tmp_path, fixture_template())
     emulator = _emulator_pid(child_processes(sandbox.process.pid))
     workers = eventually(
         lambda: [pid for pid, command in child_processes(sandbox.process.pid).items() if pid != emulator]
@@ -76,7 +81,7 @@ def test_the_api_function_scales_within_its_reserved_concurrency(tmp_path: Path)
 
 def test_the_sandbox_stops_when_its_moto_process_dies(tmp_path: Path) -> None:
     # GIVEN a running sandbox
-    sandbox = start_sandbox(tmp_path, FIXTURE_TEMPLATE)
+    sandbox = start_sandbox(tmp_path, fixture_template())
     try:
         # WHEN its moto process is killed from outside
         os.kill(_emulator_pid(child_processes(sandbox.process.pid)), signal.SIGKILL)
