@@ -18,6 +18,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from closeloop_cli.cfn import TemplateError, load_template_text, resolve_paramet
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAM_PYTHON = REPO_ROOT / ".tools" / "sam" / "bin" / "python"
 SAM_TRANSFORM_SCRIPT = REPO_ROOT / "tools" / "sam_transform.py"
+SAM_PINS = REPO_ROOT / "tools" / "sam.txt"
 # Where tools/sam_transform.py "uploads" a local CodeUri: its S3 key is the folder as written.
 LOCAL_CODE_BUCKET = "closeloop-artifacts"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -148,10 +150,10 @@ def _cache_key(
     account_id: str,
 ) -> str:
     digest = hashlib.sha256()
-    # The script is part of the key: changing how the transform runs must not reuse old output.
-    script = SAM_TRANSFORM_SCRIPT.read_bytes() if SAM_TRANSFORM_SCRIPT.exists() else b""
-    values = json.dumps([dict(overrides), dict(fallbacks)], sort_keys=True)
-    for part in (source.encode(), script, values.encode()):
+    # How the transforms run is part of the key: the script, the translator's pins, cfn-lint's version.
+    tools = b"".join(path.read_bytes() for path in (SAM_TRANSFORM_SCRIPT, SAM_PINS) if path.exists())
+    values = json.dumps([dict(overrides), dict(fallbacks), version("cfn-lint")], sort_keys=True)
+    for part in (source.encode(), tools, values.encode()):
         digest.update(hashlib.sha256(part).digest())
     digest.update(f"{region}\0{stack_name}\0{account_id}".encode())
     return digest.hexdigest()[:32]

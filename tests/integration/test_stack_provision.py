@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from closeloop_cli.cfn import ParameterError
+from closeloop_cli.cfn import ParameterError, TemplateError
 from closeloop_cli.stack import Stack, provision
 
 REPO = Path(__file__).resolve().parents[2]
@@ -379,3 +379,24 @@ def test_fn_for_each_makes_one_resource_per_item(aws: None, tmp_path: Path) -> N
     sources = {source.queue_url: source.batch_size for source in stack.functions["WorkFunction"].sqs_sources}
     assert sources == {stack.ref("planQueue"): 10, stack.ref("sendQueue"): 5, stack.ref("reopenQueue"): 1}
     assert stack.functions["WorkFunction"].code_path == tmp_path
+
+
+def test_the_sam_transform_runs_once_per_template_and_parameter_values(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from closeloop_cli import transform
+
+    # GIVEN a template provisioned once
+    template = tmp_path / "template.yaml"
+    template.write_text(FOR_EACH_TEMPLATE, encoding="utf-8")
+    first = provision(template, {}, region=REGION)
+
+    # WHEN the SAM CLI's environment is gone
+    monkeypatch.setattr(transform, "SAM_PYTHON", tmp_path / "no-such-python")
+
+    # THEN the same template with the same parameter values still provisions (from the cache)
+    again = provision(template, {}, region=REGION)
+    assert again.functions["WorkFunction"].sqs_sources == first.functions["WorkFunction"].sqs_sources
+    # AND other values need the transform again
+    with pytest.raises(TemplateError, match="make tools"):
+        provision(template, {"Works": "plan"}, region=REGION)
