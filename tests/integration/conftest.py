@@ -45,6 +45,9 @@ PARAMETERS = {
 # The template's queues wait minutes before a message a function did not delete comes back (Lambda's
 # retry pace); a test runs the next batch at once, so here such a message is visible again at once.
 WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue")
+# One session for every test's provisioning: it loads each service's model once (clients come and go
+# with each test's mock_aws).
+PROVISIONING_SESSION = boto3.session.Session()
 
 
 @dataclass
@@ -103,7 +106,8 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
-        provisioned = provision(REPO / "template.yaml", PARAMETERS, region=REGION)
+        template = REPO / "template.yaml"
+        provisioned = provision(template, PARAMETERS, region=REGION, session=PROVISIONING_SESSION)
         clients = {
             name: boto3.client(name, region_name=REGION)
             for name in ("dynamodb", "sqs", "events", "scheduler", "secretsmanager", "sesv2", "ses")
