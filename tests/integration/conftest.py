@@ -41,10 +41,11 @@ PARAMETERS = {
     "PublicBaseUrl": "https://surveys.acme.example",
     "QuietHours": "off",
     "FollowUpDelayMinutes": "0",
+    "ReplyDomain": "replies.acme.example",  # so the inbound bucket, queue and function exist too
 }
 # The template's queues wait minutes before a message a function did not delete comes back (Lambda's
 # retry pace); a test runs the next batch at once, so here such a message is visible again at once.
-WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue")
+WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue", "InboundQueue")
 # One session for every test's provisioning: it loads each service's model once (clients come and go
 # with each test's mock_aws).
 PROVISIONING_SESSION = boto3.session.Session()
@@ -60,6 +61,8 @@ class Stack:
     send_dlq: str
     bus_tap: str  # receives every closeloop event put on the bus, so tests can read them back
     clients: dict[str, Any]
+    outputs: dict[str, str]  # the template's outputs (the inbound bucket and prefix...)
+    queues: dict[str, str]  # each of the template's queues' URL, by logical id
 
     def sqs_event(self, queue_url: str, max_messages: int = 10) -> dict[str, Any]:
         """Receive real messages from a queue and wrap them as Lambda's SQS event (as the sandbox does)."""
@@ -136,6 +139,12 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             provisioned.ref("SendDeadLetterQueue"),
             tap,
             clients,
+            dict(provisioned.outputs),
+            {
+                logical_id: provisioned.ref(logical_id)
+                for logical_id, resource in provisioned.resources.items()
+                if resource.type == "AWS::SQS::Queue"
+            },
         )
         wiring.reset()
 

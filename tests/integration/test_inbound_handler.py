@@ -30,19 +30,19 @@ from closeloop.domain.surveys import ResponseSource, Survey, SurveyResponse, Sur
 from closeloop.handlers import inbound
 from tests import strategies
 from tests.conftest import EVENTS, published_metrics
-from tests.integration.conftest import REGION, LambdaContext, ReopenStack, Stack, _queue
+from tests.integration.conftest import LambdaContext, ReopenStack, Stack
 from tests.integration.journeys import deliver, run_send, sent_messages, solved_ticket, surveys
 
 SURVEY_ID = "3f9c2b7e41d84a0f9e6b5c1d2a7e8f90"  # the survey events/email/ answers (its README)
 SES_MESSAGE_ID = "0102019a4c3e6b1d-5f2c8a91-7d3e-4b6a-9c0f-1e2d3c4b5a69-000000"
-BUCKET = "closeloop-inbound"
-PREFIX = "inbound/"
+PREFIX = "inbound/"  # the template's InboundPrefix output
 
 
 @dataclass
 class Inbound:
     reopen: ReopenStack
     s3: Any
+    bucket: str
     queue: str
     dlq: str
     follow_up_delays: list[int]
@@ -53,7 +53,7 @@ class Inbound:
         return self.deliver_raw(raw, key or f"{PREFIX}{example.removesuffix('.eml')}")
 
     def deliver_raw(self, raw: bytes, key: str) -> dict[str, Any]:
-        self.s3.put_object(Bucket=BUCKET, Key=key, Body=raw)
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=raw)
         return self.run()
 
     def run(self) -> dict[str, Any]:
@@ -68,7 +68,7 @@ class Inbound:
         return result
 
     def outcome(self, key: str) -> str | None:
-        tags = self.s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
+        tags = self.s3.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
         return next((tag["Value"] for tag in tags if tag["Key"] == OUTCOME_TAG), None)
 
     def answers(self) -> list[SurveyResponse]:
@@ -95,41 +95,27 @@ def the_survey(expires_at: datetime) -> Survey:
     )  # fmt: skip
 
 
-def send_the_survey(stack_clients: dict[str, Any], expires_in: timedelta = timedelta(days=28)) -> None:
+def send_the_survey(stack: Stack, expires_in: timedelta = timedelta(days=28)) -> None:
     """The survey, claimed and marked sent with SES's message id, as SendFunction records it."""
     now = datetime.now(UTC)
     survey = the_survey(now + expires_in)
-    stack_clients["dynamodb"].put_item(TableName="surveys", Item=survey_to_item(survey, timedelta(days=400)))
+    item = survey_to_item(survey, timedelta(days=400))
+    stack.clients["dynamodb"].put_item(TableName=stack.table, Item=item)
     wiring.sending_store().mark_sent(SURVEY_ID, SES_MESSAGE_ID, now, now + expires_in)
 
 
 @pytest.fixture
 def replies(reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch) -> Inbound:
+    # The template's inbound bucket, which tells its inbound queue of each stored message.
     stack = reopen_stack.stack
-    sqs = stack.clients["sqs"]
-    dlq, dlq_arn = _queue(sqs, "inbound-dlq")
-    queue, queue_arn = _queue(sqs, "inbound", dlq_arn)
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": PREFIX}]}},
-                }
-            ]
-        },
+    bucket, queue, dlq = (
+        stack.outputs["InboundBucketName"],
+        stack.queues["InboundQueue"],
+        stack.queues["InboundDeadLetterQueue"],
     )
-    for name, value in {
-        "INBOUND_QUEUE_URL": queue,
-        "INBOUND_DLQ_URL": dlq,
-        "REPLY_DOMAIN": "replies.acme.example",
-        "GRACE_MINUTES": "0",  # so the follow-up can be read at once; the delay itself is asserted
-    }.items():
-        monkeypatch.setenv(name, value)
+    assert stack.outputs["InboundPrefix"] == PREFIX
+    s3 = boto3.client("s3")
+    monkeypatch.setenv("GRACE_MINUTES", "0")  # so the follow-up can be read at once; the delay is asserted
     wiring.reset()
     stack.drain(queue)  # S3's s3:TestEvent, if the mock sends one
     delays: list[int] = []
@@ -141,9 +127,9 @@ def replies(reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch) -> Inbou
             else None
         ),
     )
-    send_the_survey(stack.clients)
+    send_the_survey(stack)
     stack.drain(stack.bus_tap)
-    return Inbound(reopen_stack, s3, queue, dlq, delays)
+    return Inbound(reopen_stack, s3, bucket, queue, dlq, delays)
 
 
 def test_a_negative_gmail_reply_is_recorded_and_reopens_the_ticket_with_its_new_text(
@@ -220,7 +206,9 @@ def test_a_redelivered_notification_records_the_reply_once(replies: Inbound) -> 
     # GIVEN S3's notification of a stored reply, handled once
     sqs = replies.reopen.stack.clients["sqs"]
     replies.s3.put_object(
-        Bucket=BUCKET, Key=f"{PREFIX}same", Body=(EVENTS / "email" / "apple_mail_en_iphone.eml").read_bytes()
+        Bucket=replies.bucket,
+        Key=f"{PREFIX}same",
+        Body=(EVENTS / "email" / "apple_mail_en_iphone.eml").read_bytes(),
     )
     [notification] = sqs.receive_message(QueueUrl=replies.queue)["Messages"]
     replies.run()
@@ -263,13 +251,13 @@ def test_a_reply_to_no_survey_is_kept_in_the_bucket_and_marked(
     assert replies.deliver("unknown_survey.eml") == {"batchItemFailures": []}
     assert published_metrics(capsys.readouterr().out)["RepliesUnknownSurvey"].values == [1.0]
     assert replies.outcome(f"{PREFIX}unknown_survey") == "unknown_survey"
-    assert replies.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}unknown_survey")["ContentLength"] > 0
+    assert replies.s3.get_object(Bucket=replies.bucket, Key=f"{PREFIX}unknown_survey")["ContentLength"] > 0
     assert replies.answers() == []
     assert replies.reopen_requests() == []
 
 
 def test_a_reply_to_an_expired_survey_is_kept_and_marked(replies: Inbound) -> None:
-    send_the_survey(replies.reopen.stack.clients, expires_in=timedelta(seconds=-1))
+    send_the_survey(replies.reopen.stack, expires_in=timedelta(seconds=-1))
     replies.deliver("expired_survey.eml")
     assert replies.outcome(f"{PREFIX}expired_survey") == "expired_survey"
     assert replies.answers() == []
@@ -277,8 +265,8 @@ def test_a_reply_to_an_expired_survey_is_kept_and_marked(replies: Inbound) -> No
 
 
 def test_a_notification_of_a_deleted_object_is_parked_with_its_reason(replies: Inbound) -> None:
-    replies.s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}gone", Body=b"Subject: x\r\n\r\ny")
-    replies.s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}gone")
+    replies.s3.put_object(Bucket=replies.bucket, Key=f"{PREFIX}gone", Body=b"Subject: x\r\n\r\ny")
+    replies.s3.delete_object(Bucket=replies.bucket, Key=f"{PREFIX}gone")
     assert replies.run() == {"batchItemFailures": []}
     [parked] = replies.reopen.stack.drain(replies.dlq)
     assert parked["attributes"]["reason"]["StringValue"].startswith("InboundMessageMissingError: ")
@@ -291,7 +279,9 @@ def test_a_message_that_is_no_notification_is_parked_and_the_rest_of_the_batch_h
     sqs = replies.reopen.stack.clients["sqs"]
     sqs.send_message(QueueUrl=replies.queue, MessageBody=json.dumps({"Records": "nope"}))
     replies.s3.put_object(
-        Bucket=BUCKET, Key=f"{PREFIX}reply", Body=(EVENTS / "email" / "gmail_es_top_posted.eml").read_bytes()
+        Bucket=replies.bucket,
+        Key=f"{PREFIX}reply",
+        Body=(EVENTS / "email" / "gmail_es_top_posted.eml").read_bytes(),
     )
     assert replies.run() == {"batchItemFailures": []}
     [parked] = replies.reopen.stack.drain(replies.dlq)
@@ -327,7 +317,11 @@ def test_a_sent_survey_carries_its_signed_reply_address_and_records_its_message_
     )
 
 
-def test_without_a_reply_domain_survey_emails_have_no_reply_to(stack: Stack) -> None:
+def test_without_a_reply_domain_survey_emails_have_no_reply_to(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLY_DOMAIN", "")  # the template's ReplyDomain left empty
+    wiring.reset()
     deliver(stack, solved_ticket())
     run_send(stack)
     [message] = sent_messages()
@@ -354,9 +348,9 @@ def test_any_stored_bytes_are_an_outcome_and_never_cost_the_batch(replies: Inbou
     # GIVEN whatever bytes, stored beside a genuine reply, in one batch
     key = f"{PREFIX}any-{hashlib.sha256(raw).hexdigest()[:16]}"
     genuine = f"{PREFIX}genuine-{key[-16:]}"
-    replies.s3.put_object(Bucket=BUCKET, Key=key, Body=raw)
+    replies.s3.put_object(Bucket=replies.bucket, Key=key, Body=raw)
     replies.s3.put_object(
-        Bucket=BUCKET, Key=genuine, Body=(EVENTS / "email" / "apple_mail_en_iphone.eml").read_bytes()
+        Bucket=replies.bucket, Key=genuine, Body=(EVENTS / "email" / "apple_mail_en_iphone.eml").read_bytes()
     )
     # WHEN InboundFunction handles the batch
     assert replies.run() == {"batchItemFailures": []}
