@@ -7,9 +7,12 @@ benchmark runs on them too; they are re-exported here so every test imports its 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from closeloop.adapters.rendering import SOURCE_LOCALE
+from closeloop.adapters.rendering import SOURCE_LOCALE, AnswerLink, SurveyEmailContent
+from closeloop.domain.surveys import ANSWER_SCALES, SurveyType
 from closeloop_cli.in_memory import (
     PUBLIC_BASE_URL,
     SENDER,
@@ -34,6 +37,7 @@ __all__ = [
     "MimeBuildingMailer",
     "RecordingPublisher",
     "RecordingScheduler",
+    "email_content",
     "in_memory_domain",
     "shipped_locales",
 ]
@@ -67,3 +71,24 @@ def shipped_locales(templates: Path = TEMPLATES) -> tuple[str, ...]:
 
 
 SHIPPED_LOCALES = shipped_locales()
+
+
+def email_content(
+    locale: str | None = "it", survey_type: SurveyType = "resolved", **changes: Any
+) -> SurveyEmailContent:
+    """A survey email's content (Giulia's ticket 4521 at Acme), with the ``changes`` a test needs."""
+    fields: dict[str, Any] = {
+        "locale": locale,
+        "customer_name": "Giulia Rossi",
+        "ticket_id": "4521",
+        "ticket_subject": None,
+        "agent_name": None,
+        "brand": "Acme",
+        "survey_type": survey_type,
+        "answers": tuple(
+            AnswerLink(value, f"https://x.example/s/t?a={value}") for value in ANSWER_SCALES[survey_type]
+        ),
+        "unsubscribe_url": "https://x.example/u/t",
+        "expires_at": datetime(2026, 12, 8, tzinfo=UTC),
+    }
+    return SurveyEmailContent(**(fields | changes))

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+
+def property_settings(examples: int, deadline: timedelta | None, *, fixtures: bool = False) -> settings:
+    """How a property test runs: ``examples`` per test, each within ``deadline`` (the denial-of-service
+    guard: a quadratic parser shows up as a deadline error), the same examples every run with ``CI=true``.
+    ``fixtures``: the test takes function-scoped fixtures, shared by its examples on purpose."""
+    checks = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    if fixtures:
+        checks.append(HealthCheck.function_scoped_fixture)
+    return settings(
+        max_examples=examples,
+        deadline=deadline,
+        derandomize=os.environ.get("CI") == "true",
+        suppress_health_check=checks,
+    )
+
 
 # Strings that look like what the code parses (statuses, numbers, moments) and digits that are not ASCII.
 LOOK_ALIKE_STRINGS = (

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from closeloop import wiring
@@ -38,19 +38,7 @@ from tests.fakes import LambdaContext
 from tests.integration.conftest import Stack
 from tests.integration.page_requests import HOST, call, form_token, http_event, links, snapshot
 
-# Registered here, not in tests/conftest.py: this module's examples, reproducible in CI.
-settings.register_profile(
-    "http-inputs",
-    max_examples=60,
-    deadline=timedelta(seconds=1),
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
-PROPERTY = settings.get_profile("http-inputs")
+PROPERTY = strategies.property_settings(60, timedelta(seconds=1), fixtures=True)
 
 # --- strategies ---------------------------------------------------------------------------------------
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from closeloop import wiring
 from closeloop.adapters.dynamodb.items import survey_to_item
@@ -330,16 +329,7 @@ def test_without_a_reply_domain_survey_emails_have_no_reply_to(
 
 # --- whatever lands in the bucket ----------------------------------------------------------------------
 
-BATCH_PROPERTY = settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+BATCH_PROPERTY = strategies.property_settings(25, None, fixtures=True)
 
 
 @BATCH_PROPERTY

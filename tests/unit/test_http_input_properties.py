@@ -11,14 +11,13 @@ guard. With ``CI=true`` the examples are derandomized.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from closeloop.adapters.rendering import MAX_LANGUAGE_TAG_CHARS, EmailRenderer, first_accepted_language
@@ -42,14 +41,7 @@ from closeloop.domain.webhooks import (
 from tests import strategies
 from tests.conftest import TEMPLATES, load_event
 
-settings.register_profile(
-    "http-inputs-unit",
-    max_examples=150,
-    deadline=timedelta(seconds=1),
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-PROPERTY = settings.get_profile("http-inputs-unit")
+PROPERTY = strategies.property_settings(150, timedelta(seconds=1))
 
 NOW = datetime(2025, 1, 8, 17, 0, tzinfo=UTC)
 SECRET = "property-secret"

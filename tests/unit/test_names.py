@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 
 from closeloop.adapters.names import NAMELESS_GREETING_LANGUAGES, given_name, greeting_name
-from closeloop.adapters.rendering import EmailRenderer, SurveyEmailContent
-from closeloop.domain.messages import AnswerLink
-from closeloop.domain.surveys import ANSWER_SCALES
+from closeloop.adapters.rendering import EmailRenderer
+from tests.conftest import TEMPLATES
+from tests.fakes import email_content
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LOCALES = EmailRenderer(TEMPLATES).shipped_locales
 
 # (name as a helpdesk stores it, the given name every locale greets by; None: greet without a name)
@@ -96,19 +92,6 @@ def test_croatian_greets_without_a_name_because_the_vocative_depends_on_it() -> 
 )
 def test_the_email_opens_with_the_locales_greeting(locale: str, full_name: str, greeting: str) -> None:
     # GIVEN a customer's name as stored WHEN the email is rendered THEN its first line after the brand greets
-    content = SurveyEmailContent(
-        locale=locale,
-        customer_name=full_name,
-        ticket_id="4521",
-        ticket_subject=None,
-        agent_name=None,
-        brand="Acme",
-        survey_type="resolved",
-        answers=tuple(
-            AnswerLink(value, f"https://x.example/s/t?a={value}") for value in ANSWER_SCALES["resolved"]
-        ),
-        unsubscribe_url="https://x.example/u/t",
-        expires_at=datetime(2026, 12, 8, tzinfo=UTC),
-    )
+    content = email_content(locale, customer_name=full_name)
     email = EmailRenderer(TEMPLATES).render_survey(content)
     assert email.text.splitlines()[2] == greeting

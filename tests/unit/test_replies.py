@@ -4,14 +4,13 @@ is recorded and followed up, and what is kept with its reason instead."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from closeloop.domain.answers import SurveyClosedError
 from closeloop.domain.inbound_mail import MAX_MESSAGE_BYTES, OwnMail
@@ -275,16 +274,7 @@ def test_the_log_fields_of_a_result_hold_no_text_or_address(world: World) -> Non
     assert "work" not in logged
 
 
-PROPERTY = settings(
-    max_examples=200,
-    deadline=timedelta(seconds=2),
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+PROPERTY = strategies.property_settings(200, timedelta(seconds=2), fixtures=True)
 
 
 @PROPERTY

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-from datetime import UTC, datetime
 from gettext import GNUTranslations
 from pathlib import Path
 
@@ -22,13 +21,11 @@ from closeloop.adapters.dates import APOSTROPHE
 from closeloop.adapters.rendering import (
     CATALOG_DOMAINS,
     SHIPPED_LOCALES,
-    AnswerLink,
     EmailRenderer,
-    SurveyEmailContent,
     domain_of,
 )
-from closeloop.domain.surveys import ANSWER_SCALES
 from tests.conftest import TEMPLATES
+from tests.fakes import email_content
 
 LOCALES_DIR = TEMPLATES / "locales"
 LOCALES = EmailRenderer(TEMPLATES).shipped_locales
@@ -39,20 +36,7 @@ JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "t
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 Key = tuple[str | None, str]
-SAMPLE_EMAIL = SurveyEmailContent(
-    locale="it",
-    customer_name="Giulia Rossi",
-    ticket_id="4521",
-    ticket_subject=None,
-    agent_name=None,
-    brand="Acme",
-    survey_type="resolved",
-    answers=tuple(
-        AnswerLink(value, f"https://x.example/s/t?a={value}") for value in ANSWER_SCALES["resolved"]
-    ),
-    unsubscribe_url="https://x.example/u/t",
-    expires_at=datetime(2026, 12, 8, tzinfo=UTC),
-)
+SAMPLE_EMAIL = email_content("it")
 
 
 def read_catalog(path: Path, locale: str | None = None) -> Catalog:
