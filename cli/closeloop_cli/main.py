@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from closeloop_cli import demo, doctor, fuzz, judge, leads, openapi, preview, sandbox, schemas
+from closeloop_cli import demo, doctor, fuzz, judge, leads, openapi, preview, redrive, sandbox, schemas
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closeloop", description=__doc__)
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge):
+    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, redrive):
         command.register(subparsers)
     return parser
 
