@@ -8,21 +8,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from closeloop_cli import demo, doctor, fuzz, judge, leads, openapi, preview, redrive, sandbox, schemas
+from closeloop_cli import (
+    demo,
+    doctor,
+    fuzz,
+    judge,
+    leads,
+    openapi,
+    preview,
+    redrive,
+    sandbox,
+    schemas,
+    status,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closeloop", description=__doc__)
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, redrive):
+    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, redrive, status):
         command.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status: int = args.run(args)
-    return status
+    code: int = args.run(args)
+    return code
 
 
 if __name__ == "__main__":
