@@ -11,6 +11,7 @@ import sys
 from closeloop_cli import (
     demo,
     doctor,
+    erase,
     fuzz,
     judge,
     leads,
@@ -22,11 +23,14 @@ from closeloop_cli import (
     status,
 )
 
+# Commands for operators of a stack (deployed or the sandbox), after the developers' ones.
+OPERATIONS = (status, redrive, erase)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closeloop", description=__doc__)
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, redrive, status):
+    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, *OPERATIONS):
         command.register(subparsers)
     return parser
 
