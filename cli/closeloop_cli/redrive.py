@@ -111,22 +111,25 @@ def about(queue: str, body: str) -> str:
     if queue in ("send", "reopen"):
         ids = {name: loaded.get(name) for name in ("survey_id", "response_id") if loaded.get(name)}
         return " ".join(f"{name}={value}" for name, value in ids.items()) or "(no survey_id)"
-    detail = loaded.get("detail") if isinstance(loaded.get("detail"), dict) else {}
+    detail = _mapping(loaded.get("detail"))
     if queue == "plan":
         return (
             f"{loaded.get('detail-type', '?')} {detail.get('helpdesk', '?')}#{detail.get('ticket_id', '?')}"
         )
     if queue == "delivery":
-        mail = detail.get("mail") if isinstance(detail.get("mail"), dict) else {}
-        tags = mail.get("tags") if isinstance(mail.get("tags"), dict) else {}
-        survey = (tags.get("survey_id") or ["?"])[0]
-        return f"{detail.get('eventType', '?')} survey_id={survey}"
+        survey = _mapping(_mapping(detail.get("mail")).get("tags")).get("survey_id")
+        survey_id = survey[0] if isinstance(survey, list) and survey else "?"
+        return f"{detail.get('eventType', '?')} survey_id={survey_id}"
+    records = loaded.get("Records")
     keys = [
-        str(record.get("s3", {}).get("object", {}).get("key", "?"))
-        for record in loaded.get("Records", [])
-        if isinstance(record, dict)
+        str(_mapping(_mapping(_mapping(record).get("s3")).get("object")).get("key", "?"))
+        for record in (records if isinstance(records, list) else [])
     ]
     return "object " + ", ".join(keys) if keys else "(no S3 record)"
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def read_dead_letters(sqs: Any, queue: str, url: str, limit: int) -> list[DeadLetter]:
