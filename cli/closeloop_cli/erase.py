@@ -355,11 +355,10 @@ def apply_erasure(stack: StackAccess, plan: ErasurePlan, address: str, suppress:
         dynamodb.delete_item(TableName=table, Key=suppression_key(address))
     if suppress and not plan.suppression_kept:
         dynamodb.put_item(TableName=table, Item=suppression_item(address, "erasure", now))
-    bucket = stack.outputs.get("InboundBucketName")
-    s3 = stack.client("s3") if bucket else None
-    for key in plan.inbound_objects:
-        assert s3 is not None
-        s3.delete_object(Bucket=bucket, Key=key)
+    if plan.inbound_objects:
+        s3, bucket = stack.client("s3"), stack.output("InboundBucketName")
+        for key in plan.inbound_objects:
+            s3.delete_object(Bucket=bucket, Key=key)
 
 
 def erase_dead_letters(stack: StackAccess, address: str, act: bool) -> dict[str, int]:
