@@ -19,6 +19,9 @@ from closeloop.domain.sending import OutgoingEmail
 from closeloop.domain.surveys import (
     CustomerThrottledError,
     DuplicateCloseError,
+    ReminderNotClaimableError,
+    ReminderSkipReason,
+    ReminderStatus,
     SkipReason,
     Survey,
     SurveyNotClaimableError,
@@ -51,6 +54,12 @@ class InMemorySurveyStore:
         self.suppressed: set[str] = set()  # customer keys
         self.throttles: dict[str, tuple[datetime, str]] = {}  # customer key -> (until, survey id)
         self.skips: list[tuple[str, SkipReason]] = []
+        self.answered: set[str] = set()  # survey ids with at least one answer
+        self.message_ids: dict[str, str] = {}  # message id -> survey id (a reply's In-Reply-To)
+
+    def record_answer(self, survey_id: str) -> None:
+        """The customer answered this survey (on the page, or by replying to its email)."""
+        self.answered.add(survey_id)
 
     def suppress(self, email: str) -> None:
         """Never survey this address again (what an unsubscribe, bounce or complaint does)."""
@@ -117,13 +126,65 @@ class InMemorySurveyStore:
     def release_claim(self, survey_id: str, now: datetime) -> None:
         self._transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED)
 
-    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+    def mark_sent(
+        self,
+        survey_id: str,
+        message_id: str,
+        sent_at: datetime,
+        expires_at: datetime,
+        reminder_at: datetime | None = None,
+    ) -> None:
         survey = self.surveys[survey_id]
         if survey.status is not SurveyStatus.SENDING:
             raise RuntimeError(f"survey {survey_id} is {survey.status}, not sending")
+        self.message_ids[message_id] = survey_id
         self.surveys[survey_id] = dataclasses.replace(
-            survey, status=SurveyStatus.SENT, message_id=message_id, sent_at=sent_at, expires_at=expires_at
+            survey,
+            status=SurveyStatus.SENT,
+            message_id=message_id,
+            sent_at=sent_at,
+            expires_at=expires_at,
+            reminder=ReminderStatus.SCHEDULED if reminder_at is not None else None,
+            reminder_at=reminder_at,
         )
+
+    def mark_reminder_scheduled(self, survey_id: str) -> None:
+        self.surveys[survey_id] = dataclasses.replace(self.surveys[survey_id], reminder_scheduled=True)
+
+    def has_answer(self, survey_id: str) -> bool:
+        return survey_id in self.answered
+
+    def claim_reminder(self, survey_id: str, now: datetime) -> None:
+        if not self._reminder_transition(survey_id, ReminderStatus.SCHEDULED, ReminderStatus.SENDING):
+            raise ReminderNotClaimableError(survey_id)
+
+    def release_reminder(self, survey_id: str, now: datetime) -> None:
+        self._reminder_transition(survey_id, ReminderStatus.SENDING, ReminderStatus.SCHEDULED)
+
+    def mark_reminder_sent(self, survey_id: str, message_id: str, now: datetime) -> None:
+        if self.surveys[survey_id].reminder is not ReminderStatus.SENDING:
+            raise RuntimeError(f"the reminder of survey {survey_id} is not being sent")
+        self.message_ids[message_id] = survey_id
+        self.surveys[survey_id] = dataclasses.replace(
+            self.surveys[survey_id], reminder=ReminderStatus.SENT, reminder_sent_at=now
+        )
+
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool:
+        if not self._reminder_transition(survey_id, ReminderStatus.SCHEDULED, ReminderStatus.SKIPPED):
+            return False
+        self.surveys[survey_id] = dataclasses.replace(self.surveys[survey_id], reminder_skip_reason=reason)
+        return True
+
+    def waiting_reminders(self, ticket_key: str) -> list[Survey]:
+        surveys = (self.surveys[survey_id] for survey_id in self.by_ticket.get(ticket_key, ()))
+        return [survey for survey in surveys if survey.reminder is ReminderStatus.SCHEDULED]
+
+    def _reminder_transition(self, survey_id: str, source: ReminderStatus, target: ReminderStatus) -> bool:
+        survey = self.surveys.get(survey_id)
+        if survey is None or survey.reminder is not source:
+            return False
+        self.surveys[survey_id] = dataclasses.replace(survey, reminder=target)
+        return True
 
     def _transition(self, survey_id: str, source: SurveyStatus, target: SurveyStatus) -> bool:
         survey = self.surveys.get(survey_id)
@@ -134,16 +195,29 @@ class InMemorySurveyStore:
 
 
 class RecordingScheduler:
-    """``SendScheduler`` that remembers what it was asked to schedule."""
+    """``SendScheduler`` and ``ReminderScheduler`` that remember what they were asked to schedule.
+
+    ``failures`` are raised by the next calls to ``schedule_reminder``, in order (each schedules nothing).
+    """
 
     def __init__(self) -> None:
         self.scheduled: dict[str, datetime] = {}
+        self.reminders: dict[str, datetime] = {}
+        self.failures: list[Exception] = []
 
     def schedule_send(self, survey: Survey, now: datetime) -> None:
         self.scheduled[survey.survey_id] = survey.send_at
 
     def cancel_send(self, survey_id: str) -> None:
         self.scheduled.pop(survey_id, None)
+
+    def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.reminders[survey_id] = at
+
+    def cancel_reminder(self, survey_id: str) -> None:
+        self.reminders.pop(survey_id, None)
 
 
 class RecordingPublisher:
@@ -235,5 +309,6 @@ def in_memory_domain(
         lambda: LinkSigner.from_secret(SIGNING_SECRET),  # as wiring does: built per use from the secret
         publisher,
         sending_policy(config),
+        reminders=lambda: scheduler,
     )
     return InMemoryDomain(config, store, scheduler, publisher, mailer, renderer, planner, sender)

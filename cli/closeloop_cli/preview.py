@@ -90,11 +90,13 @@ def sample_content(
     agent_name: str | None = None,
     ticket_subject: str | None = None,
     now: datetime | None = None,
+    reminder: bool = False,
 ) -> SurveyEmailContent:
     """The survey email content the preview renders: sample people in ``locale``'s language.
 
     ``customer_name``, ``agent_name`` and ``ticket_subject`` override the samples; an empty string
-    means "unknown", to preview the wording used when the helpdesk does not say.
+    means "unknown", to preview the wording used when the helpdesk does not say. ``reminder`` gives the
+    survey's one reminder instead of its first email.
     """
     sample = sample_for(locale)
     moment = now or datetime.now(UTC)
@@ -113,6 +115,7 @@ def sample_content(
         answers=answers,
         unsubscribe_url=f"{PREVIEW_BASE_URL}/u/PREVIEW",
         expires_at=moment + timedelta(days=PREVIEW_EXPIRY_DAYS),
+        reminder=reminder,
     )
 
 
@@ -126,6 +129,7 @@ def render_preview(arguments: argparse.Namespace, now: datetime | None = None) -
         agent_name=arguments.agent_name,
         ticket_subject=arguments.ticket_subject,
         now=now,
+        reminder=arguments.reminder,
     )
     return renderer.render_survey(content)
 
@@ -136,6 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--survey-type", choices=SURVEY_TYPES, default="csat", help="the question asked (csat)"
+    )
+    parser.add_argument(
+        "--reminder", action="store_true", help="the survey's one reminder instead of its first email"
     )
     parser.add_argument(
         "--format", choices=("text", "html"), default=None, help="part to show (text; --out FILE.html: html)"

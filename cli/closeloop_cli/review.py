@@ -101,6 +101,11 @@ def _emails(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[tup
         )
         email = renderer.render_survey(content)
         yield f"email-csat-{label}.txt", f"Subject: {email.subject}\n\n{email.text}"
+    # The survey's one reminder: the same email, its subject and opening worded as a reminder.
+    for survey_type in ("csat", "resolved"):
+        email = renderer.render_survey(sample_content(locale, survey_type, now=now, reminder=True))
+        yield f"email-reminder-{survey_type}.html", email.html
+        yield f"email-reminder-{survey_type}.txt", f"Subject: {email.subject}\n\n{email.text}"
 
 
 def _pages(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[tuple[str, str]]:

@@ -67,6 +67,7 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "quiet_hours": ("parameter", "QuietHours"),
     "survey_type": ("parameter", "SurveyType"),
     "survey_expiry_days": ("parameter", "SurveyExpiryDays"),
+    "reminder_days": ("parameter", "ReminderDays"),
     "throttle_days": ("parameter", "ThrottleDays"),
     "max_ticket_age_days": ("parameter", "MaxTicketAgeDays"),
     "resurvey_after_reopen": ("parameter", "ResurveyAfterReopen"),
@@ -219,6 +220,8 @@ class Settings:
     quiet_hours: QuietHours = _setting(QuietHours.parse("21:00-08:00"), QuietHours.parse)
     survey_type: SurveyType = _setting("csat", _one_of(SurveyType))
     survey_expiry_days: int = _setting(28, _integer(1))
+    # Days after the survey email that one reminder goes to customers who have not answered (0: none).
+    reminder_days: int = _setting(3, _integer(0))
     throttle_days: int = _setting(30, _integer(0))
     max_ticket_age_days: int = _setting(14, _integer(1))
     resurvey_after_reopen: bool = _setting(False, _boolean)

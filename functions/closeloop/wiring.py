@@ -278,6 +278,9 @@ def sending_policy(config: Settings | None = None) -> SendingPolicy:
         public_base_url=config.public_base_url,
         expiry=timedelta(days=config.survey_expiry_days),
         reply_domain=config.reply_domain,
+        reminder_after=timedelta(days=config.reminder_days),
+        quiet_hours=config.quiet_hours,
+        default_timezone=config.default_timezone,
     )
 
 
@@ -294,6 +297,7 @@ def survey_sender() -> SurveySender:
         event_publisher(),
         sending_policy(),
         reply_tokens,
+        send_scheduler,
     )
 
 

@@ -35,6 +35,17 @@ def test_a_send_request_is_built_as_it_always_was() -> None:
     assert SendRequest(SURVEY_ID).to_body() == SEND_BODY
 
 
+def test_a_reminder_request_names_its_survey_and_asks_for_the_reminder() -> None:
+    request = SendRequest(SURVEY_ID, reminder=True)
+    assert json.loads(request.to_body()) == {"survey_id": SURVEY_ID, "reminder": True}
+    assert SendRequest.from_body(request.to_body()) == request
+
+
+def test_a_send_request_whose_reminder_is_not_a_boolean_is_refused() -> None:
+    with pytest.raises(MalformedSendRequestError, match="reminder is not true or false"):
+        SendRequest.from_body(json.dumps({"survey_id": SURVEY_ID, "reminder": "yes"}))
+
+
 def test_a_reopen_request_is_built_as_it_always_was() -> None:
     assert ReopenRequest(SURVEY_ID, RESPONSE_ID).to_body() == REOPEN_BODY
 
@@ -74,7 +85,7 @@ def test_fields_a_later_version_adds_are_ignored() -> None:
 def test_a_body_that_is_no_send_request_is_refused_saying_what_is_wrong(body: str, problem: str) -> None:
     with pytest.raises(MalformedSendRequestError) as refused:
         SendRequest.from_body(body)
-    assert str(refused.value) == f'{problem}: {{"survey_id": "..."}}'
+    assert str(refused.value) == f'{problem}: {{"survey_id": "...", "reminder"?: true}}'
 
 
 @pytest.mark.parametrize(

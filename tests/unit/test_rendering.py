@@ -212,6 +212,90 @@ class TestEveryLocaleAndSurveyType:
         assert "\r" not in email.subject
 
 
+# The reminder's subject in each shipped locale, for a CSAT survey and a "resolved" one about ticket 4521.
+REMINDER_SUBJECTS: dict[str, tuple[str, str]] = {
+    "en": (
+        "Reminder: how did we do with your request #4521?",
+        "Reminder: is your request #4521 really solved?",
+    ),
+    "it": (
+        "Promemoria: com\u2019è andata con la sua richiesta #4521?",
+        "Promemoria: la sua richiesta #4521 è davvero risolta?",
+    ),
+    "vi": (
+        "Nhắc nhở: chúng tôi đã hỗ trợ yêu cầu #4521 của bạn thế nào?",
+        "Nhắc nhở: yêu cầu #4521 của bạn đã thực sự được giải quyết chưa?",
+    ),
+    "ca": (
+        "Recordatori: com ha anat la seva sol·licitud #4521?",
+        "Recordatori: la seva sol·licitud #4521 està realment resolta?",
+    ),
+    "hr": (
+        "Podsjetnik: kako smo Vam pomogli oko zahtjeva #4521?",
+        "Podsjetnik: je li Vaš zahtjev #4521 zaista riješen?",
+    ),
+    "es": (
+        "Recordatorio: ¿cómo valora nuestra ayuda con su solicitud #4521?",
+        "Recordatorio: ¿su solicitud #4521 está realmente resuelta?",
+    ),
+    "fr": (
+        "Rappel\u00a0: comment avons-nous traité votre demande n°\u00a04521\u202f?",
+        "Rappel\u00a0: votre demande n°\u00a04521 est-elle vraiment résolue\u202f?",
+    ),
+    "de": (
+        "Erinnerung: Wie war unsere Hilfe bei Ihrer Anfrage #4521?",
+        "Erinnerung: Ist Ihre Anfrage #4521 wirklich gelöst?",
+    ),
+    "pt-BR": (
+        "Lembrete: como foi nosso atendimento na sua solicitação #4521?",
+        "Lembrete: sua solicitação #4521 foi mesmo resolvida?",
+    ),
+    "pt-PT": (
+        "Lembrete: como correu o nosso apoio no seu pedido #4521?",
+        "Lembrete: o seu pedido #4521 ficou mesmo resolvido?",
+    ),
+}
+
+
+def test_every_shipped_locale_has_a_reminder_subject() -> None:
+    assert sorted(REMINDER_SUBJECTS) == sorted(SHIPPED_LOCALES)
+
+
+@pytest.mark.parametrize("survey_type", SURVEY_TYPES)
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+class TestTheReminderInEveryLocale:
+    def test_its_subject_says_it_is_a_reminder_in_the_customers_language(
+        self, renderer: EmailRenderer, locale: str, survey_type: SurveyType
+    ) -> None:
+        # GIVEN a survey's reminder WHEN rendered THEN its subject is the locale's reminder subject
+        email = render(renderer, locale, survey_type, reminder=True)
+        scored, resolved = REMINDER_SUBJECTS[locale]
+        assert email.locale == locale
+        assert email.subject == (resolved if survey_type == "resolved" else scored)
+
+    def test_it_says_the_same_as_the_first_email_but_why_it_comes_again(
+        self, renderer: EmailRenderer, locale: str, survey_type: SurveyType
+    ) -> None:
+        # GIVEN the first email and the reminder of one survey WHEN their text parts are compared
+        first = render(renderer, locale, survey_type)
+        reminder = render(renderer, locale, survey_type, reminder=True)
+        first_lines, first_links = text_lines_and_links(first.text)
+        reminder_lines, reminder_links = text_lines_and_links(reminder.text)
+        # THEN the links are the same, and only the sentence saying why it is written differs
+        assert reminder_links == first_links
+        assert len(first_lines - reminder_lines) == 1
+        assert len(reminder_lines - first_lines) == 1
+
+    def test_its_text_and_html_parts_say_the_same_thing(
+        self, renderer: EmailRenderer, locale: str, survey_type: SurveyType
+    ) -> None:
+        email = render(renderer, locale, survey_type, reminder=True)
+        html_lines, html_links = html_lines_and_links(email.html)
+        text_lines, text_links = text_lines_and_links(email.text)
+        assert html_lines == text_lines
+        assert html_links == text_links
+
+
 @pytest.mark.parametrize("locale", [locale for locale in SHIPPED_LOCALES if locale != "en"])
 def test_subject_and_question_are_translated_for_every_other_locale(
     renderer: EmailRenderer, locale: str

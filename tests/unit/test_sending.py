@@ -341,7 +341,14 @@ def test_after_an_unknown_outcome_no_redelivery_reaches_the_mail_service_again()
 class UnrecordingStore(InMemorySurveyStore):
     """A store that fails to record the send (DynamoDB unavailable just after SES took the email)."""
 
-    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+    def mark_sent(
+        self,
+        survey_id: str,
+        message_id: str,
+        sent_at: datetime,
+        expires_at: datetime,
+        reminder_at: datetime | None = None,
+    ) -> None:
         raise ConnectionError("table unavailable")
 
 

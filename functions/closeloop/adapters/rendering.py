@@ -205,6 +205,7 @@ class EmailRenderer:
             "survey_type": content.survey_type,
             "answers": content.answers,
             "unsubscribe_url": content.unsubscribe_url,
+            "reminder": content.reminder,
             "until_expiry": until_date(content.expires_at.date(), locale),
         }
         copy = self._environment.get_template(COPY_TEMPLATE).make_module(variables)

@@ -1,7 +1,8 @@
-"""Delivering "send survey X" to the send queue at the right moment.
+"""Delivering "send survey X" (or "send its reminder") to the send queue at the right moment.
 
 Sends due within SQS's 15-minute delay limit go straight to the queue with a delay; later ones get a
 one-time EventBridge Scheduler ``at()`` schedule that targets the queue and deletes itself afterwards.
+A survey's reminder has a schedule of its own (``reminder-<survey id>``), beside its send's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def schedule_name(survey_id: str) -> str:
     return f"survey-{survey_id}"
 
 
+def reminder_schedule_name(survey_id: str) -> str:
+    return f"reminder-{survey_id}"
+
+
 class SurveySendScheduler:
     def __init__(
         self,
@@ -48,8 +53,15 @@ class SurveySendScheduler:
 
     def schedule_send(self, survey: Survey, now: datetime) -> None:
         """Idempotent: scheduling the same survey twice leaves one schedule."""
-        wait = survey.send_at - now
-        body = SendRequest(survey.survey_id).to_body()
+        self._deliver(schedule_name(survey.survey_id), SendRequest(survey.survey_id), survey.send_at, now)
+
+    def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
+        """Idempotent: scheduling the same survey's reminder twice leaves one schedule."""
+        self._deliver(reminder_schedule_name(survey_id), SendRequest(survey_id, reminder=True), at, now)
+
+    def _deliver(self, name: str, request: SendRequest, at: datetime, now: datetime) -> None:
+        wait = at - now
+        body = request.to_body()
         if wait <= SQS_MAX_DELAY:
             self._sqs.send_message(
                 QueueUrl=self._queue_url,
@@ -67,9 +79,9 @@ class SurveySendScheduler:
             target["DeadLetterConfig"] = {"Arn": self._dead_letter_arn}
         try:
             self._scheduler.create_schedule(
-                Name=schedule_name(survey.survey_id),
+                Name=name,
                 GroupName=self._group,
-                ScheduleExpression=f"at({survey.send_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpression=f"at({at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
                 ScheduleExpressionTimezone="UTC",
                 FlexibleTimeWindow={"Mode": "OFF"},
                 ActionAfterCompletion="DELETE",
@@ -81,8 +93,15 @@ class SurveySendScheduler:
 
     def cancel_send(self, survey_id: str) -> None:
         """Delete a pending schedule; a send already queued is stopped by the survey's status."""
+        self._delete(schedule_name(survey_id))
+
+    def cancel_reminder(self, survey_id: str) -> None:
+        """Delete a pending reminder's schedule; one that already fired is stopped by the survey's state."""
+        self._delete(reminder_schedule_name(survey_id))
+
+    def _delete(self, name: str) -> None:
         try:
-            self._scheduler.delete_schedule(Name=schedule_name(survey_id), GroupName=self._group)
+            self._scheduler.delete_schedule(Name=name, GroupName=self._group)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise

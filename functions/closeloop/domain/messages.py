@@ -84,6 +84,8 @@ class SurveyEmailContent:
     answers: tuple[AnswerLink, ...]
     unsubscribe_url: str
     expires_at: datetime
+    # The survey's one reminder: the same links, worded as a reminder.
+    reminder: bool = False
 
 
 @dataclass(frozen=True)

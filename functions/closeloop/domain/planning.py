@@ -11,10 +11,17 @@ from typing import Any, Protocol
 
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
 from closeloop.domain.messages import header_display_name, mailbox_problem
-from closeloop.domain.published import EventPublisher, SurveyCancelled, SurveyPlanned, SurveySkipped, announce
+from closeloop.domain.published import (
+    EventPublisher,
+    ReminderSkipped,
+    SurveyCancelled,
+    SurveyPlanned,
+    SurveySkipped,
+    announce,
+)
 from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
-from closeloop.domain.surveys import SkipReason, Survey, SurveyType, ticket_key
+from closeloop.domain.surveys import ReminderSkipReason, SkipReason, Survey, SurveyType, ticket_key
 from closeloop.domain.tickets import Agent, Team, TicketClosed, TicketReopened
 from closeloop.domain.timing import QuietHours, customer_zone, send_time
 
@@ -28,11 +35,14 @@ class PlanningStore(Protocol):
     def mark_scheduled(self, survey_id: str) -> None: ...
     def pending_surveys(self, ticket_key: str) -> list[Survey]: ...
     def cancel_survey(self, survey: Survey, now: datetime) -> bool: ...
+    def waiting_reminders(self, ticket_key: str) -> list[Survey]: ...
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool: ...
 
 
 class SendScheduler(Protocol):
     def schedule_send(self, survey: Survey, now: datetime) -> None: ...
     def cancel_send(self, survey_id: str) -> None: ...
+    def cancel_reminder(self, survey_id: str) -> None: ...
 
 
 class PlanResult(StrEnum):
@@ -130,7 +140,9 @@ class FollowUpPlanner:
         return PlanOutcome(PlanResult.PLANNED, survey_id=survey.survey_id, send_at=survey.send_at)
 
     def cancel_followup(self, reopened: TicketReopened, now: datetime) -> list[str]:
-        """Cancel every survey of the ticket that has not been sent yet; returns their ids."""
+        """Cancel every survey of the ticket that has not been sent yet, and the reminder of every one
+        sent; returns the ids of the cancelled surveys."""
+        self._skip_reminders(reopened, now)
         cancelled = []
         for survey in self._store.pending_surveys(ticket_key(reopened.helpdesk, reopened.ticket_id)):
             if self._store.cancel_survey(survey, now):
@@ -143,6 +155,22 @@ class FollowUpPlanner:
                 )
                 cancelled.append(survey.survey_id)
         return cancelled
+
+    def _skip_reminders(self, reopened: TicketReopened, now: datetime) -> None:
+        """The reopened ticket's sent surveys send no reminder. The skip recorded on each survey is what
+        stops it (the send checks it); deleting its schedule only saves a wasted delivery."""
+        for survey in self._store.waiting_reminders(ticket_key(reopened.helpdesk, reopened.ticket_id)):
+            if self._store.skip_reminder(survey.survey_id, ReminderSkipReason.REOPENED, now):
+                announce(
+                    self._publisher,
+                    ReminderSkipped(
+                        helpdesk=survey.helpdesk,
+                        ticket_id=survey.ticket_id,
+                        survey_id=survey.survey_id,
+                        reason=ReminderSkipReason.REOPENED.value,
+                    ),
+                )
+                self._scheduler.cancel_reminder(survey.survey_id)
 
     def _new_survey(self, ticket: TicketClosed, now: datetime) -> Survey:
         zone = customer_zone(ticket.customer.timezone, self._policy.default_timezone)

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Literal, Protocol
 
 
 ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached", "please_look"]
+# Why a reminder was not sent (closeloop.domain.surveys.ReminderSkipReason).
+ReminderSkipReasonCode = Literal["answered", "suppressed", "bounced", "complained", "reopened", "expired"]
 # What a judged answer asks for (closeloop.domain.surveys.VerdictAction).
 AnswerAction = Literal["reopen", "alert", "none"]
 
@@ -71,6 +73,30 @@ class SurveySent(PublishedEvent):
     locale: str
     sent_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderSent(PublishedEvent):
+    """The survey's one reminder was accepted by SES: the customer had not answered after ReminderDays.
+
+    It carries the first email's links, so answers still count toward the survey until ``expires_at``.
+    """
+
+    detail_type: ClassVar[str] = "Reminder Sent"
+    survey_id: str
+    survey_type: str
+    locale: str
+    sent_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderSkipped(PublishedEvent):
+    """The survey's reminder was not sent, and never will be; ``reason`` says why."""
+
+    detail_type: ClassVar[str] = "Reminder Skipped"
+    survey_id: str
+    reason: ReminderSkipReasonCode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +184,8 @@ PUBLISHED_EVENTS: tuple[type[PublishedEvent], ...] = (
     SurveyCancelled,
     SurveySent,
     SurveySuppressed,
+    ReminderSent,
+    ReminderSkipped,
     SurveyResponseReceived,
     CaseReopened,
     ReopenSkipped,

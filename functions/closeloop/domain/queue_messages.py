@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-_SEND_REQUEST = '{"survey_id": "..."}'
+_SEND_REQUEST = '{"survey_id": "...", "reminder"?: true}'
 _REOPEN_REQUEST = '{"survey_id": "...", "response_id": "...", "reply"?: true}'
 
 
@@ -64,17 +64,28 @@ def _text(message: dict[str, Any], name: str, malformed: type[MalformedMessageEr
 
 
 class SendRequest(NamedTuple):
-    """Send this survey now. Put on the send queue by planning, directly or through a one-time schedule."""
+    """Send this survey now. Put on the send queue by planning, directly or through a one-time schedule.
+
+    ``reminder`` (``"reminder": true``) asks for the survey's one reminder instead, through the one-time
+    schedule the send of the survey email set up.
+    """
 
     survey_id: str
+    reminder: bool = False
 
     def to_body(self) -> str:
-        return json.dumps({"survey_id": self.survey_id})
+        body: dict[str, object] = {"survey_id": self.survey_id}
+        if self.reminder:
+            body["reminder"] = True
+        return json.dumps(body)
 
     @classmethod
     def from_body(cls, body: str) -> SendRequest:
         message = json_object(body, MalformedSendRequestError, _SEND_REQUEST)
-        return cls(_text(message, "survey_id", MalformedSendRequestError, _SEND_REQUEST))
+        reminder = message.get("reminder", False)
+        if not isinstance(reminder, bool):
+            raise MalformedSendRequestError(f"reminder is not true or false: {_SEND_REQUEST}")
+        return cls(_text(message, "survey_id", MalformedSendRequestError, _SEND_REQUEST), reminder)
 
 
 class ReopenRequest(NamedTuple):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -16,11 +16,27 @@ from closeloop.domain.messages import (
     header_display_name,
     mailbox_problem,
 )
-from closeloop.domain.published import EventPublisher, SurveySent, SurveySuppressed, announce
+from closeloop.domain.published import (
+    EventPublisher,
+    ReminderSent,
+    ReminderSkipped,
+    SurveySent,
+    SurveySuppressed,
+    announce,
+)
 from closeloop.domain.reply_addresses import ReplyTokens, reply_address
-from closeloop.domain.surveys import ANSWER_SCALES, Survey, SurveyStatus, UnknownSurveyError, answer_key
+from closeloop.domain.surveys import (
+    ANSWER_SCALES,
+    ReminderNotClaimableError,
+    ReminderSkipReason,
+    ReminderStatus,
+    Survey,
+    SurveyStatus,
+    UnknownSurveyError,
+    answer_key,
+)
 from closeloop.domain.surveys import SurveyNotClaimableError as SurveyNotClaimableError  # re-exported
-from closeloop.domain.timing import customer_zone
+from closeloop.domain.timing import QuietHours, customer_zone, send_time
 
 # An unsubscribe link keeps working long after the survey itself closes.
 UNSUBSCRIBE_VALIDITY = timedelta(days=400)
@@ -93,7 +109,28 @@ class SendingStore(Protocol):
     def mark_suppressed(self, survey_id: str, now: datetime) -> None: ...
     def claim_for_sending(self, survey_id: str, now: datetime) -> None: ...
     def release_claim(self, survey_id: str, now: datetime) -> None: ...
-    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None: ...
+    def mark_sent(
+        self,
+        survey_id: str,
+        message_id: str,
+        sent_at: datetime,
+        expires_at: datetime,
+        reminder_at: datetime | None = None,
+    ) -> None: ...
+
+    # The one reminder: the same claim / release / mark-sent pattern, on the survey's ``reminder`` state.
+    def mark_reminder_scheduled(self, survey_id: str) -> None: ...
+    def has_answer(self, survey_id: str) -> bool: ...
+    def claim_reminder(self, survey_id: str, now: datetime) -> None: ...
+    def release_reminder(self, survey_id: str, now: datetime) -> None: ...
+    def mark_reminder_sent(self, survey_id: str, message_id: str, now: datetime) -> None: ...
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool: ...
+
+
+class ReminderScheduler(Protocol):
+    """Puts "send the reminder of survey X" on the send queue at a moment (a one-time schedule)."""
+
+    def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None: ...
 
 
 class Renderer(Protocol):
@@ -108,6 +145,7 @@ class SendResult(StrEnum):
     SENT = "sent"
     NOT_PENDING = "not_pending"  # cancelled, already sent, or claimed by a concurrent delivery
     SUPPRESSED = "suppressed"
+    SKIPPED = "skipped"  # a reminder whose survey was answered, suppressed, reopened or expired
 
 
 @dataclass(frozen=True)
@@ -120,6 +158,11 @@ class SendingPolicy:
     expiry: timedelta
     # Where replies to survey emails are received (the ReplyDomain parameter); empty: no Reply-To.
     reply_domain: str = ""
+    # How long after the survey email its one reminder is due (ReminderDays); zero: no reminders.
+    reminder_after: timedelta = timedelta(0)
+    # The reminder is never due inside these, in the customer's zone (else the deployment's default zone).
+    quiet_hours: QuietHours = field(default_factory=lambda: QuietHours.parse("off"))
+    default_timezone: str = "UTC"
 
 
 class SurveySender:
@@ -132,8 +175,10 @@ class SurveySender:
         publisher: EventPublisher,
         policy: SendingPolicy,
         reply_tokens: Callable[[], ReplyTokens] | None = None,
+        reminders: Callable[[], ReminderScheduler] | None = None,
     ) -> None:
         self._store = store
+        self._reminders = reminders
         self._reply_tokens = reply_tokens
         self._renderer = renderer
         self._mailer = mailer
@@ -154,6 +199,14 @@ class SurveySender:
             raise UnknownSurveyError(survey_id)
         if survey.status is SurveyStatus.SENDING:
             raise SendOutcomeUnknownError(f"survey {survey_id} was claimed by an attempt that did not finish")
+        if (
+            survey.reminder is ReminderStatus.SCHEDULED
+            and survey.reminder_at is not None
+            and not survey.reminder_scheduled
+        ):
+            # An earlier delivery marked it sent and stopped before scheduling its reminder: finish that.
+            self._schedule_reminder(survey_id, survey.reminder_at, now)
+            return SendResult.NOT_PENDING
         if survey.status is not SurveyStatus.PLANNED:
             return SendResult.NOT_PENDING
         if self._store.is_suppressed(survey.customer_email):
@@ -193,7 +246,8 @@ class SurveySender:
         except MailOutcomeUnknownError as error:
             # The request may have reached the mail service: the claim stays, so no retry can send twice.
             raise SendOutcomeUnknownError(f"survey {survey_id}: {error}") from error
-        self._store.mark_sent(survey_id, message_id, now, expires_at)
+        reminder_at = self._reminder_time(survey, now, expires_at)
+        self._store.mark_sent(survey_id, message_id, now, expires_at, reminder_at)
         announce(
             self._publisher,
             SurveySent(
@@ -206,10 +260,120 @@ class SurveySender:
                 expires_at=expires_at,
             ),
         )
+        if reminder_at is not None:
+            self._schedule_reminder(survey_id, reminder_at, now)
         return SendResult.SENT
 
-    def compose(self, survey: Survey, now: datetime, expires_at: datetime) -> OutgoingEmail:
-        """The email for this survey, with freshly signed links (no I/O)."""
+    def send_reminder(self, survey_id: str, now: datetime) -> SendResult:
+        """Send a sent survey's one reminder, at most once whatever happens, unless the survey no longer
+        wants it: answered (on the page or by reply), its address suppressed (unsubscribe, bounce,
+        complaint), its ticket reopened, or expired. Those are decided here, from the survey's state at
+        send time: deleting the reminder's schedule when they happen is only an optimisation.
+
+        Raises like ``send_survey``: ``MailRetryableError`` (the reminder waits again),
+        ``SendRejectedError`` (not sent; waits again for a redrive) and ``SendOutcomeUnknownError`` (it may
+        have been sent: the reminder stays claimed, never resent).
+        """
+        survey = self._store.get_survey(survey_id)
+        if survey is None:
+            raise UnknownSurveyError(survey_id)
+        if survey.reminder is ReminderStatus.SENDING:
+            raise SendOutcomeUnknownError(
+                f"the reminder of survey {survey_id} was claimed by an attempt that did not finish"
+            )
+        if survey.reminder is not ReminderStatus.SCHEDULED:
+            return SendResult.NOT_PENDING
+        reason = self._reminder_skip_reason(survey, now)
+        if reason is not None:
+            if not self._store.skip_reminder(survey_id, reason, now):
+                return SendResult.NOT_PENDING
+            announce(
+                self._publisher,
+                ReminderSkipped(
+                    helpdesk=survey.helpdesk,
+                    ticket_id=survey.ticket_id,
+                    survey_id=survey_id,
+                    reason=reason.value,
+                ),
+            )
+            return SendResult.SKIPPED
+        problem = mailbox_problem(survey.customer_email)
+        if problem is not None:
+            raise InvalidRecipientError(f"the reminder of survey {survey_id} cannot be mailed: {problem}")
+        email = self.compose(survey, survey.sent_at or now, survey.expires_at, reminder=True)
+        try:
+            self._store.claim_reminder(survey_id, now)
+        except ReminderNotClaimableError:
+            return SendResult.NOT_PENDING
+        try:
+            message_id = self._mailer.send(email, now)
+        except MailRetryableError:
+            self._store.release_reminder(survey_id, now)
+            raise
+        except MailRejectedError as error:
+            self._store.release_reminder(survey_id, now)
+            if isinstance(error, MailRecipientUnverifiedError):
+                raise RecipientNotVerifiedError(
+                    f"the reminder of survey {survey_id} was not sent: {error}"
+                ) from error
+            raise SendRejectedError(
+                f"mail service refused the reminder of survey {survey_id}: {error}"
+            ) from error
+        except MailOutcomeUnknownError as error:
+            raise SendOutcomeUnknownError(f"the reminder of survey {survey_id}: {error}") from error
+        self._store.mark_reminder_sent(survey_id, message_id, now)
+        announce(
+            self._publisher,
+            ReminderSent(
+                helpdesk=survey.helpdesk,
+                ticket_id=survey.ticket_id,
+                survey_id=survey_id,
+                survey_type=survey.survey_type,
+                locale=email.locale,
+                sent_at=now,
+                expires_at=survey.expires_at,
+            ),
+        )
+        return SendResult.SENT
+
+    def _reminder_time(self, survey: Survey, sent_at: datetime, expires_at: datetime) -> datetime | None:
+        """When the survey's reminder is due: ``reminder_after`` the email, moved out of the customer's
+        quiet hours; None when reminders are off or it would fall after the survey's expiry."""
+        if self._reminders is None or self._policy.reminder_after <= timedelta(0):
+            return None
+        zone = customer_zone(survey.timezone, self._policy.default_timezone)
+        due = send_time(sent_at, self._policy.reminder_after, self._policy.quiet_hours, zone, sent_at)
+        return due if due < expires_at else None
+
+    def _schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
+        if self._reminders is None:
+            return
+        # Built when first needed: a send function that schedules no reminder never loads the scheduler.
+        self._reminders().schedule_reminder(survey_id, at, now)
+        self._store.mark_reminder_scheduled(survey_id)
+
+    def _reminder_skip_reason(self, survey: Survey, now: datetime) -> ReminderSkipReason | None:
+        """Why the survey no longer wants its reminder, read from its state now; None: send it."""
+        if survey.delivery == "bounced":
+            return ReminderSkipReason.BOUNCED
+        if survey.delivery == "complained":
+            return ReminderSkipReason.COMPLAINED
+        if now >= survey.expires_at:
+            return ReminderSkipReason.EXPIRED
+        if self._store.is_suppressed(survey.customer_email):
+            return ReminderSkipReason.SUPPRESSED
+        if self._store.has_answer(survey.survey_id):
+            return ReminderSkipReason.ANSWERED
+        return None
+
+    def compose(
+        self, survey: Survey, now: datetime, expires_at: datetime, *, reminder: bool = False
+    ) -> OutgoingEmail:
+        """The email for this survey, with freshly signed links (no I/O).
+
+        Links are signed deterministically: the reminder, composed with the survey's ``sent_at`` and
+        ``expires_at``, carries the very links (and reply address) of the first email.
+        """
         signer = self._signer()
         survey_token = signer.issue(survey.survey_id, LinkPurpose.SURVEY, expires_at)
         unsubscribe_token = signer.issue(
@@ -233,6 +397,7 @@ class SurveySender:
             unsubscribe_url=unsubscribe_url,
             # Shown as a date: the customer's own calendar day, not UTC's.
             expires_at=expires_at.astimezone(customer_zone(survey.timezone, "UTC")),
+            reminder=reminder,
         )
         rendered = self._renderer.render_survey(content)
         return OutgoingEmail(

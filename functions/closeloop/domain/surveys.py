@@ -23,6 +23,26 @@ class SurveyStatus(StrEnum):
     SUPPRESSED = "suppressed"  # the address was suppressed between planning and sending
 
 
+class ReminderStatus(StrEnum):
+    """Where a sent survey's one reminder stands (None on the survey: no reminder was planned)."""
+
+    SCHEDULED = "scheduled"  # due at ``reminder_at``; nothing sent yet
+    SENDING = "sending"  # claimed by a sender; SES has been or is being called
+    SENT = "sent"
+    SKIPPED = "skipped"  # not sent, for ``reminder_skip_reason`` (answered, suppressed, expired, ...)
+
+
+class ReminderSkipReason(StrEnum):
+    """Why a survey's reminder was not sent. Each is stored on the survey and published."""
+
+    ANSWERED = "answered"  # an answer on the page or a reply by email
+    SUPPRESSED = "suppressed"  # the address was suppressed: unsubscribe, bounce, complaint, erasure
+    BOUNCED = "bounced"  # the survey email bounced for good
+    COMPLAINED = "complained"  # the survey email drew a spam complaint
+    REOPENED = "reopened"  # the ticket was reopened after the survey was sent
+    EXPIRED = "expired"  # the survey stopped taking answers before the reminder was due
+
+
 class VerdictAction(StrEnum):
     """What a judged answer asks of closeloop (``closeloop.domain.judgment``), stored with the answer.
 
@@ -130,6 +150,10 @@ class SurveyNotClaimableError(Exception):
     """The survey is no longer waiting to be sent (a concurrent delivery claimed it first)."""
 
 
+class ReminderNotClaimableError(Exception):
+    """The survey's reminder is no longer waiting to be sent (claimed, sent or skipped meanwhile)."""
+
+
 @dataclass(frozen=True)
 class Survey:
     """One follow-up survey for one solve of one ticket.
@@ -164,6 +188,12 @@ class Survey:
     # What SES reported after accepting the email: "bounced" or "complained" (None: nothing bad heard).
     delivery: str | None = None
     delivery_at: datetime | None = None
+    # The one reminder, planned when the survey email is marked sent (None: no reminder for this survey).
+    reminder: ReminderStatus | None = None
+    reminder_at: datetime | None = None
+    reminder_scheduled: bool = False
+    reminder_sent_at: datetime | None = None
+    reminder_skip_reason: ReminderSkipReason | None = None
 
     @property
     def ticket_key(self) -> str:

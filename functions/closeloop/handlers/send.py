@@ -23,6 +23,11 @@ REQUIRED_SETTINGS = (
     "templates_path",
     "sender_address",
     "public_base_url",
+    # The reminder's one-time schedule targets the send queue.
+    "schedule_group",
+    "scheduler_role_arn",
+    "send_queue_arn",
+    "send_dlq_arn",
 )
 # A record is started only when its worst case fits in what is left of the invocation: SES's one attempt
 # (connect + read timeouts) and a few seconds for the writes around it, which take milliseconds. So the
@@ -31,9 +36,18 @@ RECORD_BUDGET_SECONDS = wiring.SES_CONNECT_TIMEOUT + wiring.SES_READ_TIMEOUT + 3
 
 
 def send_survey(request: SendRequest) -> None:
-    result = wiring.survey_sender().send_survey(request.survey_id, datetime.now(UTC))
-    logger.info("send request handled", extra={"survey_id": request.survey_id, "result": result.value})
-    count(f"Surveys{result.value.title().replace('_', '')}")
+    sender = wiring.survey_sender()
+    if request.reminder:
+        result = sender.send_reminder(request.survey_id, datetime.now(UTC))
+        kind = "Reminders"
+    else:
+        result = sender.send_survey(request.survey_id, datetime.now(UTC))
+        kind = "Surveys"
+    logger.info(
+        "send request handled",
+        extra={"survey_id": request.survey_id, "reminder": request.reminder, "result": result.value},
+    )
+    count(f"{kind}{result.value.title().replace('_', '')}")
 
 
 SEND_REQUESTS = QueueConsumer(

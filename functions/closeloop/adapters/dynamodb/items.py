@@ -15,6 +15,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from closeloop.domain.leads import TeamLead
 from closeloop.domain.surveys import (
+    ReminderSkipReason,
+    ReminderStatus,
     ResponseSource,
     SkipReason,
     Survey,
@@ -51,7 +53,16 @@ def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
 
 # ---- survey: SURVEY#<survey_id> / SURVEY, listed per customer in GSI1 ----------------------------------
 
-_DATETIME_FIELDS = ("closed_at", "planned_at", "send_at", "expires_at", "sent_at", "delivery_at")
+_DATETIME_FIELDS = (
+    "closed_at",
+    "planned_at",
+    "send_at",
+    "expires_at",
+    "sent_at",
+    "delivery_at",
+    "reminder_at",
+    "reminder_sent_at",
+)
 
 
 def survey_key(survey_id: str) -> dict[str, Any]:
@@ -71,6 +82,10 @@ def survey_to_item(survey: Survey, retention: timedelta) -> dict[str, Any]:
     # The survey's own expiry is a business date; ``expires_at`` on the item is the table's TTL.
     values["survey_expires_at"] = values.pop("expires_at")
     values["status"] = survey.status.value
+    values["reminder"] = survey.reminder.value if survey.reminder else None
+    values["reminder_skip_reason"] = (
+        survey.reminder_skip_reason.value if survey.reminder_skip_reason else None
+    )
     values["tags"] = list(survey.tags)
     return (
         marshal(values)
@@ -100,6 +115,10 @@ def survey_from_item(item: dict[str, Any]) -> Survey:
         if kwargs.get(name) is not None:
             kwargs[name] = datetime.fromisoformat(kwargs[name])
     kwargs["status"] = SurveyStatus(kwargs["status"])
+    if kwargs.get("reminder") is not None:
+        kwargs["reminder"] = ReminderStatus(kwargs["reminder"])
+    if kwargs.get("reminder_skip_reason") is not None:
+        kwargs["reminder_skip_reason"] = ReminderSkipReason(kwargs["reminder_skip_reason"])
     kwargs["survey_type"] = survey_type_of(kwargs["survey_type"])
     kwargs["tags"] = tuple(kwargs.get("tags", ()))
     return Survey(**kwargs)

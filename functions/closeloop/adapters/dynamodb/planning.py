@@ -23,6 +23,8 @@ from closeloop.adapters.dynamodb.table import SurveysTable
 from closeloop.domain.surveys import (
     CustomerThrottledError,
     DuplicateCloseError,
+    ReminderSkipReason,
+    ReminderStatus,
     SkipReason,
     Survey,
     SurveyStatus,
@@ -73,6 +75,13 @@ class DynamoPlanningStore:
 
     def pending_surveys(self, ticket_key: str) -> list[Survey]:
         return [s for s in self.surveys_of_ticket(ticket_key) if s.status is SurveyStatus.PLANNED]
+
+    def waiting_reminders(self, ticket_key: str) -> list[Survey]:
+        """The ticket's sent surveys whose reminder is still to be sent."""
+        return [s for s in self.surveys_of_ticket(ticket_key) if s.reminder is ReminderStatus.SCHEDULED]
+
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool:
+        return self._table.skip_reminder(survey_id, reason, now)
 
     def create_survey(self, survey: Survey, throttle_until: datetime | None) -> None:
         """Store the survey, the solve's marker and the customer's throttle in one transaction."""

@@ -1,4 +1,5 @@
-"""``SendingStore`` on the surveys table: the claim (planned → sending) that lets one sender win."""
+"""``SendingStore`` on the surveys table: the claim (planned → sending) that lets one sender win, and the
+same for a survey's one reminder (its ``reminder`` attribute: scheduled → sending → sent, or skipped)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from closeloop.adapters.dynamodb.items import (
 )
 from closeloop.adapters.dynamodb.table import SurveysTable
 from closeloop.domain.messages import message_id_key
-from closeloop.domain.surveys import Survey, SurveyNotClaimableError, SurveyStatus
+from closeloop.domain.surveys import (
+    ReminderNotClaimableError,
+    ReminderSkipReason,
+    ReminderStatus,
+    Survey,
+    SurveyNotClaimableError,
+    SurveyStatus,
+)
 
 
 class DynamoSendingStore:
@@ -69,27 +77,129 @@ class DynamoSendingStore:
         """Give a claimed survey back (SES refused before accepting it), so a retry can send it."""
         self._table.transition(survey_id, SurveyStatus.SENDING, SurveyStatus.PLANNED, now)
 
-    def mark_sent(self, survey_id: str, message_id: str, sent_at: datetime, expires_at: datetime) -> None:
+    def mark_sent(
+        self,
+        survey_id: str,
+        message_id: str,
+        sent_at: datetime,
+        expires_at: datetime,
+        reminder_at: datetime | None = None,
+    ) -> None:
         """Record the send and SES's message id, and the lookup that finds the survey from a reply's
-        In-Reply-To (written first: repeating it is harmless, and a survey is never sent without it)."""
-        self._table.client.put_item(
-            TableName=self._table.name,
-            Item=sent_message_item(message_id_key(message_id), survey_id, self._table.expires_at(sent_at)),
+        In-Reply-To (written first: repeating it is harmless, and a survey is never sent without it).
+
+        With ``reminder_at``, the same write plans the survey's reminder (``reminder = scheduled``), so a
+        survey is never sent without it; its schedule is created next (``mark_reminder_scheduled``).
+        """
+        self._record_message(message_id, survey_id, sent_at)
+        values = {
+            ":sent": SurveyStatus.SENT.value,
+            ":sending": SurveyStatus.SENDING.value,
+            ":message": message_id,
+            ":at": iso(sent_at),
+            ":expires": iso(expires_at),
+        }
+        update = (
+            "SET #status = :sent, message_id = :message, sent_at = :at, "
+            "survey_expires_at = :expires, updated_at = :at"
         )
+        if reminder_at is not None:
+            update += ", reminder = :reminder, reminder_at = :reminder_at"
+            values |= {":reminder": ReminderStatus.SCHEDULED.value, ":reminder_at": iso(reminder_at)}
         self._table.client.update_item(
             TableName=self._table.name,
             Key=survey_key(survey_id),
-            UpdateExpression="SET #status = :sent, message_id = :message, sent_at = :at, "
-            "survey_expires_at = :expires, updated_at = :at",
+            UpdateExpression=update,
             ConditionExpression="#status = :sending",
             ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=marshal(values),
+        )
+
+    def mark_reminder_scheduled(self, survey_id: str) -> None:
+        self._table.client.update_item(
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET reminder_scheduled = :true",
+            ExpressionAttributeValues=marshal({":true": True}),
+        )
+
+    def has_answer(self, survey_id: str) -> bool:
+        return self._table.latest_response(survey_id) is not None
+
+    def claim_reminder(self, survey_id: str, now: datetime) -> None:
+        """Move the reminder scheduled → sending; exactly one sender wins (the claim's token tells a retried
+        write of our own from a concurrent sender's, as ``claim_for_sending`` does)."""
+        claim_id = uuid.uuid4().hex
+        refusal = self._table.write(
+            self._table.client.update_item,
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET reminder = :target, reminder_claim_id = :claim, updated_at = :now",
+            ConditionExpression="reminder = :source",
             ExpressionAttributeValues=marshal(
                 {
-                    ":sent": SurveyStatus.SENT.value,
-                    ":sending": SurveyStatus.SENDING.value,
-                    ":message": message_id,
-                    ":at": iso(sent_at),
-                    ":expires": iso(expires_at),
+                    ":target": ReminderStatus.SENDING.value,
+                    ":source": ReminderStatus.SCHEDULED.value,
+                    ":claim": claim_id,
+                    ":now": iso(now),
                 }
             ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refusal is None:
+            return
+        current = unmarshal(refusal.old_item)
+        ours = (
+            current.get("reminder") == ReminderStatus.SENDING.value
+            and current.get("reminder_claim_id") == claim_id
+        )
+        if not ours:
+            raise ReminderNotClaimableError(survey_id) from refusal.error
+
+    def release_reminder(self, survey_id: str, now: datetime) -> None:
+        """Give a claimed reminder back (SES refused before accepting it), so a retry can send it."""
+        self._reminder_transition(survey_id, ReminderStatus.SENDING, ReminderStatus.SCHEDULED, now)
+
+    def mark_reminder_sent(self, survey_id: str, message_id: str, now: datetime) -> None:
+        """Record the reminder's send, and its message id's lookup: a reply to the reminder finds the survey
+        (written first, as ``mark_sent`` does)."""
+        self._record_message(message_id, survey_id, now)
+        self._table.client.update_item(
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET reminder = :sent, reminder_message_id = :message, reminder_sent_at = :at, "
+            "updated_at = :at",
+            ConditionExpression="reminder = :sending",
+            ExpressionAttributeValues=marshal(
+                {
+                    ":sent": ReminderStatus.SENT.value,
+                    ":sending": ReminderStatus.SENDING.value,
+                    ":message": message_id,
+                    ":at": iso(now),
+                }
+            ),
+        )
+
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool:
+        return self._table.skip_reminder(survey_id, reason, now)
+
+    def _reminder_transition(
+        self, survey_id: str, source: ReminderStatus, target: ReminderStatus, now: datetime
+    ) -> bool:
+        refusal = self._table.write(
+            self._table.client.update_item,
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET reminder = :target, updated_at = :now",
+            ConditionExpression="reminder = :source",
+            ExpressionAttributeValues=marshal(
+                {":target": target.value, ":source": source.value, ":now": iso(now)}
+            ),
+        )
+        return refusal is None
+
+    def _record_message(self, message_id: str, survey_id: str, sent_at: datetime) -> None:
+        self._table.client.put_item(
+            TableName=self._table.name,
+            Item=sent_message_item(message_id_key(message_id), survey_id, self._table.expires_at(sent_at)),
         )

@@ -26,7 +26,13 @@ from closeloop.adapters.dynamodb.items import (
     survey_key,
     survey_partition,
 )
-from closeloop.domain.surveys import Survey, SurveyResponse, SurveyStatus
+from closeloop.domain.surveys import (
+    ReminderSkipReason,
+    ReminderStatus,
+    Survey,
+    SurveyResponse,
+    SurveyStatus,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,6 +140,26 @@ class SurveysTable:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=marshal(
                 {":target": target.value, ":source": source.value, ":now": iso(now)}
+            ),
+        )
+        return refusal is None
+
+    def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool:
+        """The survey's reminder scheduled → skipped, with its reason; False when it was no longer
+        scheduled (already sent, being sent, or skipped)."""
+        refusal = self.write(
+            self.client.update_item,
+            TableName=self.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET reminder = :skipped, reminder_skip_reason = :reason, updated_at = :now",
+            ConditionExpression="reminder = :scheduled",
+            ExpressionAttributeValues=marshal(
+                {
+                    ":skipped": ReminderStatus.SKIPPED.value,
+                    ":scheduled": ReminderStatus.SCHEDULED.value,
+                    ":reason": reason.value,
+                    ":now": iso(now),
+                }
             ),
         )
         return refusal is None
