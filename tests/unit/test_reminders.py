@@ -24,7 +24,7 @@ from closeloop.domain.sending import (
     SendRejectedError,
     SendResult,
 )
-from closeloop.domain.surveys import ReminderSkipReason, ReminderStatus
+from closeloop.domain.surveys import ReminderSkipReason, ReminderStatus, Survey
 from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_event
 from closeloop.domain.timing import QuietHours
 from tests.conftest import load_event
@@ -293,3 +293,19 @@ def test_a_reminder_sent_but_not_recorded_is_never_sent_again() -> None:
         domain.sender.send_reminder(survey_id, DUE)
     assert len(domain.mailer.sent) == 2
     assert domain.publisher.of("Reminder Sent") == []
+
+
+class ConcurrentSenderStore(InMemorySurveyStore):
+    """A store where another delivery of the same reminder claims it between this one's read and claim."""
+
+    def get_survey(self, survey_id: str) -> Survey | None:
+        survey = super().get_survey(survey_id)
+        if survey is not None and survey.reminder is ReminderStatus.SCHEDULED:
+            self.claim_reminder(survey_id, DUE)  # the other delivery wins the claim
+        return survey
+
+
+def test_a_reminder_claimed_by_a_concurrent_delivery_is_left_to_it() -> None:
+    domain, survey_id = sent_survey(store=ConcurrentSenderStore())
+    assert domain.sender.send_reminder(survey_id, DUE) is SendResult.NOT_PENDING
+    assert len(domain.mailer.sent) == 1
