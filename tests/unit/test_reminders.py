@@ -223,6 +223,16 @@ def test_a_reminder_that_fires_after_the_survey_expired_is_skipped() -> None:
     assert domain.store.surveys[survey_id].reminder_skip_reason is ReminderSkipReason.EXPIRED
 
 
+def test_reminders_turned_off_after_one_was_scheduled_send_nothing() -> None:
+    # GIVEN a reminder scheduled under ReminderDays=3, then the deployment sets ReminderDays=0
+    domain, survey_id = sent_survey()
+    turned_off = in_memory_domain(store=domain.store, reminder_days=0)
+    # WHEN the schedule fires THEN nothing is sent, and the skip says why
+    assert turned_off.sender.send_reminder(survey_id, DUE) is SendResult.SKIPPED
+    assert turned_off.mailer.sent == []
+    assert domain.store.surveys[survey_id].reminder_skip_reason is ReminderSkipReason.TURNED_OFF
+
+
 def test_a_reopened_ticket_cancels_the_reminder_of_its_sent_survey() -> None:
     # GIVEN Giulia's survey was sent, then her ticket is reopened in the helpdesk
     domain, survey_id = sent_survey()

@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Literal, Protocol
 
 ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached", "please_look"]
 # Why a reminder was not sent (closeloop.domain.surveys.ReminderSkipReason).
-ReminderSkipReasonCode = Literal["answered", "suppressed", "bounced", "complained", "reopened", "expired"]
+ReminderSkipReasonCode = Literal[
+    "answered", "suppressed", "bounced", "complained", "reopened", "expired", "turned_off"
+]
 # What a judged answer asks for (closeloop.domain.surveys.VerdictAction).
 AnswerAction = Literal["reopen", "alert", "none"]
 

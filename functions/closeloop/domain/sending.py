@@ -354,6 +354,8 @@ class SurveySender:
 
     def _reminder_skip_reason(self, survey: Survey, now: datetime) -> ReminderSkipReason | None:
         """Why the survey no longer wants its reminder, read from its state now; None: send it."""
+        if self._policy.reminder_after <= timedelta(0):
+            return ReminderSkipReason.TURNED_OFF
         if survey.delivery == "bounced":
             return ReminderSkipReason.BOUNCED
         if survey.delivery == "complained":

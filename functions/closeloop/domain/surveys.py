@@ -41,6 +41,7 @@ class ReminderSkipReason(StrEnum):
     COMPLAINED = "complained"  # the survey email drew a spam complaint
     REOPENED = "reopened"  # the ticket was reopened after the survey was sent
     EXPIRED = "expired"  # the survey stopped taking answers before the reminder was due
+    TURNED_OFF = "turned_off"  # ReminderDays was set to 0 after the reminder was scheduled
 
 
 class VerdictAction(StrEnum):
