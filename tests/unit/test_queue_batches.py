@@ -236,7 +236,7 @@ def test_a_body_the_parser_refuses_is_parked_with_its_reason_then_logged_and_cou
     assert result == {"batchItemFailures": []}
     assert observed.handled == []
     assert observed.parked() == [
-        (body, 'MalformedSendRequestError: survey_id is missing: {"survey_id": "..."}')
+        (body, 'MalformedSendRequestError: survey_id is missing: {"survey_id": "...", "reminder"?: true}')
     ]
     # AND one error line names the message and the reason, never the body; one metric counts it
     [line] = observed.logs("request dead-lettered")
