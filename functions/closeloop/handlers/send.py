@@ -1,4 +1,4 @@
-"""SendFunction: due surveys (SendQueue) become emails, at most once each."""
+"""SendFunction: due surveys and their due reminders (SendQueue) become emails, at most once each."""
 
 from __future__ import annotations
 

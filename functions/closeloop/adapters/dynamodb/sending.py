@@ -116,10 +116,13 @@ class DynamoSendingStore:
         )
 
     def mark_reminder_scheduled(self, survey_id: str) -> None:
-        self._table.client.update_item(
+        # Conditional, so a survey erased meanwhile is not recreated as a fragment holding only this flag.
+        self._table.write(
+            self._table.client.update_item,
             TableName=self._table.name,
             Key=survey_key(survey_id),
             UpdateExpression="SET reminder_scheduled = :true",
+            ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues=marshal({":true": True}),
         )
 
