@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -355,6 +356,28 @@ class Demo:
             return HttpAnswer(error.code, json.loads(raw or b"{}") if expect_json else {})
         except urllib.error.URLError as error:
             raise DemoError(f"cannot reach {url}: {error.reason}") from error
+
+
+def customer_reply(survey: EmailMessage, text: str, *, sent_at: datetime) -> EmailMessage:
+    """The reply a mail client writes to ``survey`` (as its recipient got it): to its ``Reply-To``, with
+    ``In-Reply-To`` and ``References`` naming its ``Message-ID``, a "Re:" subject, and ``text`` above the
+    quoted survey (Gmail's "On ..., ... wrote:" line, each line quoted with "> ")."""
+    text_part = survey.get_body(("plain",))
+    quoted = text_part.get_content() if text_part is not None else ""
+    customer = survey["To"].addresses[0]
+    reply = EmailMessage()
+    reply["From"] = str(survey["To"])
+    reply["To"] = str(survey["Reply-To"] or survey["From"])
+    reply["Subject"] = f"Re: {survey['Subject']}"
+    reply["Date"] = format_datetime(sent_at)
+    reply["Message-ID"] = make_msgid(domain=customer.domain)
+    if survey["Message-ID"]:
+        reply["In-Reply-To"] = str(survey["Message-ID"])
+        reply["References"] = str(survey["Message-ID"])
+    when = survey["Date"].datetime.strftime("%a, %-d %b %Y at %H:%M") if survey["Date"] else "Monday"
+    history = "\n".join(f"> {line}".rstrip() for line in quoted.strip().splitlines())
+    reply.set_content(f"{text}\n\nOn {when}, {survey['From']} wrote:\n{history}\n")
+    return reply
 
 
 def _drain_in_background(process: subprocess.Popen[str], log: Any) -> None:

@@ -22,8 +22,13 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def message_files(message: Any) -> tuple[bytes, str | None, str | None]:
-    """The raw MIME of one moto sent message, and its HTML and text parts (when it has them)."""
+def message_files(message: Any, region: str | None = None) -> tuple[bytes, str | None, str | None]:
+    """The raw MIME of one moto sent message, and its HTML and text parts (when it has them).
+
+    With ``region``, the message carries the ``Message-ID`` SES gives what it delivers,
+    ``<{message id}@{region}.amazonses.com>`` (SES replaces the sender's): a reply to it quotes that id in
+    ``In-Reply-To`` and ``References``, as a reply to a real survey email does.
+    """
     raw_data = getattr(message, "raw_data", None)
     if raw_data is not None:
         raw = raw_data.encode() if isinstance(raw_data, str) else bytes(raw_data)
@@ -37,8 +42,28 @@ def message_files(message: Any) -> tuple[bytes, str | None, str | None]:
         body = str(getattr(message, "body", ""))
         built.set_content(body, subtype="html" if re.search(r"<\w+[^>]*>", body) else "plain")
         raw = built.as_bytes()
+    identifier = getattr(message, "id", None)
+    if region and identifier:
+        raw = _with_message_id(raw, f"<{identifier}@{region}.amazonses.com>")
     parsed = email.message_from_bytes(raw, policy=default_policy)
     return raw, _part(parsed, "html"), _part(parsed, "plain")
+
+
+def _with_message_id(raw: bytes, message_id: str) -> bytes:
+    """``raw`` with ``message_id`` as its only Message-ID; the rest of the bytes untouched."""
+    newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
+    head, separator, body = raw.partition(newline * 2)
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.split(newline):
+        if line[:1] in (b" ", b"\t"):  # a folded continuation of the header above
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = line.lower().startswith(b"message-id:")
+        if not dropping:
+            kept.append(line)
+    return newline.join([b"Message-ID: " + message_id.encode("ascii"), *kept]) + separator + body
 
 
 def _part(message: Any, subtype: str) -> str | None:
@@ -90,7 +115,7 @@ class OutboxWriter(threading.Thread):
         return written
 
     def _write(self, message: Any) -> Path:
-        raw, html, text = message_files(message)
+        raw, html, text = message_files(message, self.region)
         identifier = str(getattr(message, "id", "message"))
         stem = (
             f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{re.sub(r'[^A-Za-z0-9_.-]', '_', identifier)}"

@@ -26,6 +26,7 @@ from botocore.config import Config
 
 from closeloop_cli.aws_emulator import AwsEmulator, AwsEmulatorError
 from closeloop_cli.cfn import DEFAULT_ACCOUNT_ID, TemplateError, parse_parameter_overrides
+from closeloop_cli.inbound_smtp import DEFAULT_SMTP_PORT
 from closeloop_cli.runtime import FAKE_CREDENTIALS
 from closeloop_cli.stack import LOCAL_TYPES, Stack, provision
 from closeloop_cli.transform import cloudformation
@@ -35,8 +36,12 @@ logger = logging.getLogger("closeloop_cli.sandbox")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGION = "eu-west-1"
 # Parameters a deployer must decide (no default in the template) get a local value in the sandbox, so
-# `closeloop sandbox` runs as it is; `--param` overrides them like any other.
-LOCAL_PARAMETER_VALUES = {"SenderAddress": "surveys@closeloop.example"}
+# `closeloop sandbox` runs as it is; and replies by email are on (the template's default is off), so a
+# reply can be tried. `--param` overrides them like any other (`--param ReplyDomain=` turns replies off).
+LOCAL_PARAMETER_VALUES = {
+    "SenderAddress": "surveys@closeloop.example",
+    "ReplyDomain": "replies.closeloop.test",
+}
 # Most workers an HTTP API function runs at once here (each is a process: ~80 MB and a cold start of
 # a second or two). Lambda would go up to the function's ReservedConcurrentExecutions; the lower wins.
 DEFAULT_API_CONCURRENCY = 4
@@ -64,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--aws-port", type=int, default=4566, help="moto server port (default: 4566)")
     parser.add_argument("--api-port", type=int, default=3000, help="HTTP API port (default: 3000)")
+    parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=DEFAULT_SMTP_PORT,
+        help=f"SMTP port receiving replies for the ReplyDomain, 0 = none (default: {DEFAULT_SMTP_PORT})",
+    )
     parser.add_argument(
         "--region",
         default=os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
@@ -128,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         aws_port=args.aws_port,
         api_port=args.api_port,
+        smtp_port=args.smtp_port,
         region=args.region,
         stack_name=args.stack_name,
         outbox=args.outbox,
@@ -198,6 +210,7 @@ class Sandbox:
         aws_port: int,
         api_port: int,
         region: str,
+        smtp_port: int = 0,
         stack_name: str,
         outbox: Path,
         outputs_path: Path,
@@ -211,6 +224,7 @@ class Sandbox:
         self.host = host
         self.aws_port = aws_port
         self.api_port = api_port
+        self.smtp_port = smtp_port
         self.region = region
         self.stack_name = stack_name
         self.outbox = outbox
@@ -225,6 +239,7 @@ class Sandbox:
         self.emulator: AwsEmulator | None = None
         self.failed = False
         self.http: Any = None
+        self.smtp: Any = None
         self.stack: Stack | None = None
 
     @property
@@ -256,6 +271,8 @@ class Sandbox:
         )
         _check_port_free(self.host, self.aws_port, "AWS (moto)")
         _check_port_free(self.host, self.api_port, "HTTP API")
+        if self.smtp_port:
+            _check_port_free(self.host, self.smtp_port, "SMTP")
         self._set_aws_environment()
 
         _progress(f"starting moto server on {self.aws_url}")
@@ -347,6 +364,7 @@ class Sandbox:
         )
         for thread in self.threads:
             thread.start()
+        replies = self._receive_replies(stack, client("s3"))
 
         self.outputs_path.parent.mkdir(parents=True, exist_ok=True)
         self.outputs_path.write_text(
@@ -358,6 +376,8 @@ class Sandbox:
             workers = concurrency.get(spec.logical_id, 1)
             scaled = f" (up to {workers} workers)" if workers > 1 else ""
             _progress(f"  {spec.logical_id}: {spec.handler} <- {', '.join(sources) or 'nothing'}{scaled}")
+        if replies:
+            _progress(replies)
         _progress(f"outputs written to {self.outputs_path}")
         # Before "ready": whoever waits for it may stop the sandbox the moment it reads it.
         self._stop_on_signals()
@@ -367,6 +387,30 @@ class Sandbox:
         )
         # Cold starts happen now rather than on the first event; a broken import is logged right away.
         threading.Thread(target=runner.warm_up, name="warm-up", daemon=True).start()
+
+    def _receive_replies(self, stack: Stack, s3: Any) -> str | None:
+        """Start the SMTP listener when the stack receives replies; the summary line that says where to
+        send them, or None when the stack has no inbound bucket (``ReplyDomain`` empty)."""
+        bucket, prefix = stack.outputs.get("InboundBucketName"), stack.outputs.get("InboundPrefix")
+        domain = stack.parameters.get("ReplyDomain")
+        if not bucket or prefix is None or not domain:
+            return None
+        where = f"  replies to *@{domain}: raw messages put in s3://{bucket}/{prefix} (as SES stores them)"
+        if not self.smtp_port:
+            return where
+        from closeloop_cli.inbound_smtp import InboundSmtpServer
+
+        self.smtp = InboundSmtpServer(
+            host=self.host,
+            port=self.smtp_port,
+            s3_client=s3,
+            bucket=bucket,
+            prefix=prefix,
+            reply_domain=domain,
+            region=self.region,
+        )
+        self.smtp.start()
+        return f"{where}, or sent to SMTP {self.smtp.url}"
 
     def _set_aws_environment(self) -> None:
         """Point boto3 (ours and the handlers') at the moto server, with credentials that cannot be real."""
@@ -405,6 +449,9 @@ class Sandbox:
         if self.http is not None:
             self.http.stop()
             self.http = None
+        if self.smtp is not None:
+            self.smtp.stop()
+            self.smtp = None
         for thread in self.threads:
             thread.join(timeout=5)
         self.threads = []

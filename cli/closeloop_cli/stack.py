@@ -160,13 +160,13 @@ def provision(
     """Create the template's resources and return the resolved stack.
 
     ``parameters`` are overrides, validated against the template (same names as ``sam deploy
-    --parameter-overrides``); ``fallbacks`` give values to declared parameters that have no default and
-    no override. Clients come from ``session`` (default: a new one) and talk to ``endpoint_url`` when
-    given, else wherever boto3 points (``AWS_ENDPOINT_URL``, or ``mock_aws``). ``api_url`` replaces every
-    ``execute-api`` URL of the template's HTTP APIs, and ``TEMPLATES_PATH`` becomes ``templates_path``
-    (default: ``templates/`` beside the template). A template given as a mapping (already loaded)
-    resolves ``CodeUri`` against ``base_dir`` (default: the current folder). ``account_id`` saves an STS
-    call when the caller knows it.
+    --parameter-overrides``); ``fallbacks`` give values to declared parameters that have no override, in
+    place of their default. Clients come from ``session`` (default: a new one) and talk to
+    ``endpoint_url`` when given, else wherever boto3 points (``AWS_ENDPOINT_URL``, or ``mock_aws``).
+    ``api_url`` replaces every ``execute-api`` URL of the template's HTTP APIs, and ``TEMPLATES_PATH``
+    becomes ``templates_path`` (default: ``templates/`` beside the template). A template given as a
+    mapping (already loaded) resolves ``CodeUri`` against ``base_dir`` (default: the current folder).
+    ``account_id`` saves an STS call when the caller knows it.
     """
     base_dir = base_dir or (template.resolve().parent if isinstance(template, Path) else Path.cwd())
     session = session or boto3.session.Session()

@@ -47,9 +47,10 @@ def cloudformation(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The template as plain CloudFormation (no transform left), and its parameter values.
 
-    ``fallbacks`` are values for declared parameters that have neither a default nor an override. A
-    template given as a path is read as text; a mapping (already loaded) is used as it is. Unknown or
-    invalid parameter overrides raise ``ParameterError`` before any transform runs.
+    ``fallbacks`` are values for declared parameters that have no override, in place of their default
+    (the sandbox's local values: a sender address, a reply domain). A template given as a path is read
+    as text; a mapping (already loaded) is used as it is. Unknown or invalid parameter overrides raise
+    ``ParameterError`` before any transform runs.
     """
     text = template.read_text(encoding="utf-8") if isinstance(template, Path) else None
     source = text if text is not None else json.dumps(template, sort_keys=True, default=str)
@@ -72,11 +73,7 @@ def _with_fallbacks(
     document: Mapping[str, Any], overrides: Mapping[str, str], fallbacks: Mapping[str, str]
 ) -> dict[str, str]:
     declared = document.get("Parameters") or {}
-    missing = {
-        name: value
-        for name, value in fallbacks.items()
-        if name in declared and "Default" not in (declared[name] or {}) and name not in overrides
-    }
+    missing = {name: value for name, value in fallbacks.items() if name in declared and name not in overrides}
     return {**missing, **overrides}
 
 

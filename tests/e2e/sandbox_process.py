@@ -38,12 +38,13 @@ def fixture_template() -> Path:
     ApiFunction, PlanFunction and SendFunction run the tiny handlers of tests/fixtures/sandbox_handlers.py
     (the API one answers with the event it was given), the API also routes ``ANY /files/{proxy+}`` (a greedy
     route), ApiFunction's timeout is 10 s, the plan queue gives a message up after 2 receives 2 s apart,
-    and the other functions are left out. Written to ``.aws-sam/e2e/`` so its SAM transform is cached.
+    and the other functions are left out (the inbound bucket and queue stay: the sandbox's default
+    ReplyDomain). Written to ``.aws-sam/e2e/`` so its SAM transform is cached.
     """
     template = load_template(REPO / "template.yaml")
     folder = REPO / ".aws-sam" / "e2e"
     resources = template["Resources"]
-    for name in ("ReopenFunction", "DeliverabilityFunction"):
+    for name in ("ReopenFunction", "DeliverabilityFunction", "InboundFunction"):
         del resources[name], resources[f"{name}LogGroup"]
     template["Globals"]["Function"]["CodeUri"] = os.path.relpath(REPO / "tests" / "fixtures", folder)
     for name, handler in (("ApiFunction", "api"), ("PlanFunction", "plan"), ("SendFunction", "send")):
@@ -116,6 +117,7 @@ class RunningSandbox:
     api_url: str
     folder: Path
     log: IO[str]
+    smtp_port: int = 0
     lines: list[str] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
     drained: threading.Event = field(default_factory=threading.Event)
@@ -147,7 +149,7 @@ class RunningSandbox:
 
 
 def start_sandbox(folder: Path, template: Path, *params: str) -> RunningSandbox:
-    aws_port, api_port = free_port(), free_port()
+    aws_port, api_port, smtp_port = free_port(), free_port(), free_port()
     command = [
         sys.executable,
         "-m",
@@ -158,6 +160,8 @@ def start_sandbox(folder: Path, template: Path, *params: str) -> RunningSandbox:
         str(aws_port),
         "--api-port",
         str(api_port),
+        "--smtp-port",
+        str(smtp_port),
         "--outbox",
         str(folder / "outbox"),
         "--outputs",
@@ -167,7 +171,7 @@ def start_sandbox(folder: Path, template: Path, *params: str) -> RunningSandbox:
     log = (folder / "sandbox.log").open("w", encoding="utf-8")
     process = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=log, text=True)
     sandbox = RunningSandbox(
-        process, f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{api_port}", folder, log
+        process, f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{api_port}", folder, log, smtp_port
     )
 
     def drain() -> None:
