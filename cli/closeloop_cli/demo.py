@@ -4,6 +4,9 @@ A Zendesk ticket is solved; Zendesk's signed webhook reaches the HTTP API; close
 requester from (a local fake) Zendesk, plans the follow-up, and the survey email lands in the outbox.
 A mail scanner opens every link (nothing happens); the customer answers badly with a comment; after
 the grace period the ticket is reopened at the fake Zendesk with a private note, and the lead is alerted.
+Then a second customer answers by replying to the survey email instead: the reply reaches the sandbox's
+SMTP listener (SES's part), and the ticket is reopened with the reply's new text, without the quoted
+history, in its private note.
 Everything is driven from outside, as a user would: the sandbox runs in its own process, the secret is
 written with a plain AWS client, webhooks and answers are real HTTP requests.
 """
@@ -17,6 +20,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -38,6 +42,7 @@ from closeloop.domain.webhooks import zendesk_signature
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL as ZENDESK_EMAIL
 from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_TOKEN as ZENDESK_TOKEN
 from closeloop_cli.fake_helpdesk import FakeHelpdesk
+from closeloop_cli.inbound_smtp import DEFAULT_SMTP_PORT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = REPO_ROOT / "events"
@@ -47,6 +52,12 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": 
 READY_TIMEOUT_SECONDS = 90
 LEAD_ADDRESS = "lead@acme.example"
 MAIL_TIMEOUT_SECONDS = 60
+# The customer who replies by email, as Zendesk's Users API knows him (events/zendesk has Giulia).
+REPLYING_CUSTOMER = {
+    "id": 8447388090611, "name": "Sam Taylor", "email": "sam.taylor@example.com", "locale": "en-US",
+    "iana_time_zone": "America/Chicago", "time_zone": "Central Time (US & Canada)", "role": "end-user",
+}  # fmt: skip
+REPLY_TEXT = "No, it still doesn't work"
 
 T = TypeVar("T")
 
@@ -70,6 +81,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aws-port", type=int, default=4566, help="moto server port (default: 4566)")
     parser.add_argument("--api-port", type=int, default=3000, help="HTTP API port (default: 3000)")
+    parser.add_argument(
+        "--smtp-port", type=int, default=DEFAULT_SMTP_PORT, help="SMTP port of the sandbox (default: 2525)"
+    )
     parser.add_argument("--helpdesk-port", type=int, default=0, help="fake Zendesk port (default: any free)")
     parser.add_argument("--workdir", type=Path, default=Path(".sandbox"), help="outbox, outputs and logs")
 
@@ -82,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        Demo(args.aws_port, args.api_port, args.helpdesk_port, args.workdir).tell()
+        Demo(args.aws_port, args.api_port, args.smtp_port, args.helpdesk_port, args.workdir).tell()
     except DemoError as error:
         print(f"\ndemo stopped: {error}", file=sys.stderr)
         return 1
@@ -104,9 +118,12 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
 
 
 class Demo:
-    def __init__(self, aws_port: int, api_port: int, helpdesk_port: int, workdir: Path) -> None:
+    def __init__(
+        self, aws_port: int, api_port: int, smtp_port: int, helpdesk_port: int, workdir: Path
+    ) -> None:
         self.aws_port = aws_port
         self.api_port = api_port
+        self.smtp_port = smtp_port
         self.helpdesk_port = helpdesk_port
         self.workdir = workdir.resolve()
         self.outbox = self.workdir / "outbox"
@@ -181,6 +198,7 @@ class Demo:
         if len(emails) != 1:
             raise DemoError(f"a duplicate webhook must not send a second email ({len(emails)} sent)")
         self._answer_badly(message, outputs, zendesk, ticket["id"])
+        self._reply_by_email(outputs, zendesk, webhook_url, payload)
         self._where_to_look(outputs)
 
     def _answer_badly(
@@ -247,6 +265,124 @@ class Demo:
         say(f"12. The support lead was alerted: SNS topic {outputs['LeadAlertTopicArn'].rsplit(':', 1)[-1]}")
         say(f'    and an email to {alert["To"]}: "{alert["Subject"]}"')
 
+    def _reply_by_email(
+        self, outputs: dict[str, Any], zendesk: FakeHelpdesk, webhook_url: str, solved: dict[str, Any]
+    ) -> None:
+        zendesk.add_zendesk_user(REPLYING_CUSTOMER)
+        payload = json.loads(json.dumps(solved))
+        ticket_id = "5171"
+        payload["detail"] |= {
+            "id": ticket_id, "requester_id": str(REPLYING_CUSTOMER["id"]),
+            "submitter_id": str(REPLYING_CUSTOMER["id"]), "subject": "The app crashes when I log in",
+        }  # fmt: skip
+        payload["subject"] = f"zen:ticket:{ticket_id}"
+        payload["id"] = "b1c2d3e4-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+        payload["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        body = json.dumps(payload).encode("utf-8")
+        answer = self._post(webhook_url, body, self._signed_headers(body, WEBHOOK_SECRET))
+        if answer.status != 202:
+            raise DemoError(f"the second ticket's webhook should be accepted with 202, got {answer.status}")
+        survey = wait_for(
+            "Sam's survey email",
+            lambda: self._email_to(str(REPLYING_CUSTOMER["email"])),
+            MAIL_TIMEOUT_SECONDS,
+        )
+        say()
+        subject = payload["detail"]["subject"]
+        say(f'13. Zendesk reports another ticket, #{ticket_id} "{subject}", as solved. Its requester,')
+        say(
+            f"    {REPLYING_CUSTOMER['name']}, gets his survey email in English; its headers name the survey:"
+        )
+        say(f"      Reply-To:   {survey['Reply-To']}")
+        say(f"      Message-ID: {survey['Message-ID']}  (the id SES gave it)")
+
+        reply = customer_reply(survey, REPLY_TEXT, sent_at=datetime.now(UTC))
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as smtp:
+            refused = smtp.send_message(reply)
+        if refused:
+            raise DemoError(f"the sandbox's SMTP listener refused the reply: {refused}")
+        text_part = reply.get_body(("plain",))
+        lines = (text_part.get_content() if text_part is not None else "").strip().splitlines()
+        say(f'14. Sam clicks no button: he hits Reply and writes "{REPLY_TEXT}". His mail server delivers')
+        say("    it to the reply domain, where SES would store it in the inbound bucket; here the sandbox's")
+        say(f"    SMTP listener (:{self.smtp_port}) does the same:")
+        say(f"      To:          {reply['To']}")
+        say(f"      In-Reply-To: {reply['In-Reply-To']}")
+        for line in lines[:5]:
+            say(f"      | {line}")
+        say(f"      | ... ({len(lines) - 5} more lines of the quoted survey)")
+        key = wait_for("the reply in the inbound bucket", lambda: self._stored_reply_key(outputs), 10)
+        say(f"      stored as s3://{outputs['InboundBucketName']}/{key}")
+
+        def reopened() -> dict[str, Any] | None:
+            for request in zendesk.requests:
+                if request.method == "PUT" and request.path.startswith(f"/api/v2/tickets/{ticket_id}"):
+                    return dict(request.json or {})
+            return None
+
+        update = wait_for("the reopen of Sam's ticket at Zendesk", reopened, MAIL_TIMEOUT_SECONDS)
+        note = str(update.get("ticket", {}).get("comment", {}).get("body", ""))
+        status = update.get("ticket", {}).get("status")
+        if REPLY_TEXT not in note or "wrote:" in note:
+            raise DemoError("the reopen note should hold the reply's new text and none of the quoted survey")
+        answer = self._recorded_answer(outputs, str(survey["X-Closeloop-Survey-Id"]))
+        tags = self._aws("s3").get_object_tagging(Bucket=outputs["InboundBucketName"], Key=key)["TagSet"]
+        marks = ", ".join(f"{tag['Key']}={tag['Value']}" for tag in tags)
+        say(f"15. The bucket's notification reached InboundFunction; it marked the message {marks}")
+        say("    and stored Sam's answer with the reply's new text only (the quoted survey dropped):")
+        say(f"      source={answer['source']}, comment={answer['comment']!r}, negative={answer['negative']}")
+        say(f"    After the grace period (none here) closeloop reopened ticket #{ticket_id}:")
+        say(f"      PUT /api/v2/tickets/{ticket_id}.json  status={status}, private note:")
+        for line in note.strip().splitlines()[:10]:
+            say(f"      | {line}")
+
+        def lead_alert() -> EmailMessage | None:
+            for path in sorted(self.outbox.glob("*.eml")):
+                candidate = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                if (
+                    isinstance(candidate, EmailMessage)
+                    and LEAD_ADDRESS in str(candidate["To"])
+                    and f"#{ticket_id}" in str(candidate["Subject"])
+                ):
+                    return candidate
+            return None
+
+        alert = wait_for("the lead alert about Sam's ticket", lead_alert, MAIL_TIMEOUT_SECONDS)
+        say(f'16. And the support lead was alerted again: "{alert["Subject"]}"')
+
+    def _stored_reply_key(self, outputs: dict[str, Any]) -> str | None:
+        """The key of the one message in the inbound bucket (the reply), once it is there."""
+        listed = self._aws("s3").list_objects_v2(
+            Bucket=outputs["InboundBucketName"], Prefix=outputs["InboundPrefix"]
+        )
+        keys = [str(item["Key"]) for item in listed.get("Contents", [])]
+        if len(keys) > 1:
+            raise DemoError(f"one reply should be in the inbound bucket, found {len(keys)}")
+        return keys[0] if keys else None
+
+    def _recorded_answer(self, outputs: dict[str, Any], survey_id: str) -> dict[str, Any]:
+        """The answer stored for ``survey_id``: its source, comment and verdict."""
+        items = self._aws("dynamodb").query(
+            TableName=outputs["SurveysTableName"],
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues={":pk": {"S": f"SURVEY#{survey_id}"}, ":sk": {"S": "RESPONSE#"}},
+        )["Items"]
+        if len(items) != 1:
+            raise DemoError(f"survey {survey_id} should have one answer, it has {len(items)}")
+        [item] = items
+        return {
+            "source": item["source"]["S"],
+            "comment": item["comment"]["S"],
+            "negative": item["negative"]["BOOL"],
+        }
+
+    def _email_to(self, address: str) -> EmailMessage | None:
+        for path in sorted(self.outbox.glob("*.eml")):
+            candidate = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if isinstance(candidate, EmailMessage) and address in str(candidate["To"]):
+                return candidate
+        return None
+
     def _aws(self, service: str) -> Any:
         session = boto3.session.Session(**SANDBOX_CREDENTIALS, region_name="eu-west-1")
         return session.client(  # type: ignore[call-overload]
@@ -298,6 +434,7 @@ class Demo:
         command = [
             sys.executable, "-m", "closeloop_cli.sandbox",
             "--aws-port", str(self.aws_port), "--api-port", str(self.api_port),
+            "--smtp-port", str(self.smtp_port),
             "--outbox", str(self.outbox), "--outputs", str(self.outputs_path),
             "--template", str(REPO_ROOT / "template.yaml"), "--templates", str(REPO_ROOT / "templates"),
             "--param", "FollowUpDelayMinutes=0", "--param", "QuietHours=off",
@@ -305,7 +442,10 @@ class Demo:
             "--param", f"ZendeskBaseUrl={zendesk_url}",
             "--param", "GraceMinutes=0", "--param", f"LeadAlertAddress={LEAD_ADDRESS}",
         ]  # fmt: skip
-        say(f"2. Starting the sandbox (moto on :{self.aws_port}, HTTP API on :{self.api_port})")
+        say(
+            f"2. Starting the sandbox (moto on :{self.aws_port}, HTTP API on :{self.api_port},"
+            f" SMTP on :{self.smtp_port})"
+        )
         say(f"     its log: {self.log_path}")
         log = self.log_path.open("w", encoding="utf-8")
         process = subprocess.Popen(  # the sandbox is this package's own module, run with this interpreter

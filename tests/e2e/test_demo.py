@@ -17,7 +17,7 @@ def test_the_demo_tells_the_whole_story_and_exits_cleanly(tmp_path: Path) -> Non
     # WHEN the demo runs on free ports
     result = subprocess.run(
         [sys.executable, "-m", "closeloop_cli.demo", "--aws-port", str(free_port()),
-         "--api-port", str(free_port()), "--workdir", str(tmp_path)],
+         "--api-port", str(free_port()), "--smtp-port", str(free_port()), "--workdir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     # THEN it succeeds, and each step of the story happened
@@ -31,7 +31,20 @@ def test_the_demo_tells_the_whole_story_and_exits_cleanly(tmp_path: Path) -> Non
         "-> HTTP 200 (thank-you page)",
         "status=open, private note:",
         "The support lead was alerted",
+        # the second customer replies by email instead of clicking
+        "Reply-To:   reply+",
+        'he hits Reply and writes "No, it still doesn\'t work"',
+        "In-Reply-To: <",
+        "marked the message closeloop-outcome=recorded",
+        'source=email, comment="No, it still doesn\'t work", negative=True',
+        "PUT /api/v2/tickets/5171.json  status=open, private note:",
+        "      | > No, it still doesn't work\n",
+        "the support lead was alerted again",
     ):
         assert step in result.stdout
-    # AND the survey email and the lead alert are in the outbox
-    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+    # AND the reply's note holds no quoted history (the quote header, the survey's own lines)
+    note = result.stdout.split("PUT /api/v2/tickets/5171.json", 1)[1].split("16.", 1)[0]
+    assert "wrote:" not in note
+    assert "| > >" not in note
+    # AND both survey emails and both lead alerts are in the outbox
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 4
