@@ -10,7 +10,11 @@ Three measurements, each against a baseline so the numbers mean something on any
   with a bare Jinja render of the same HTML template;
 - **throughput**: ticket events through the plan and send functions, each in its layer-only worker
   process as the sandbox runs them, on a moto server, with the real
-  template's resources, checked afterwards (N surveys sent, N raw messages in SES).
+  template's resources, checked afterwards (N surveys sent, N raw messages in SES);
+- **judgment**: how the comment judgment's verdicts compare with the labels of the corpus in
+  ``tests/corpus/judgment/`` (``closeloop_cli.judge.corpus_scores``), per language, the tuning part and the
+  held-out part apart, against issue 9's goals. Not a timing: it runs in a second, and is never skipped by
+  ``--quick``.
 
 ``python -m closeloop_cli.bench --write docs/PERFORMANCE.md`` also writes the Markdown report, from
 ``templates/performance.md.j2``. Only the standard library times anything (``time.perf_counter_ns``);
@@ -46,11 +50,15 @@ from closeloop_cli.runtime import FAKE_CREDENTIALS
 if TYPE_CHECKING:
     from closeloop.adapters.rendering import EmailRenderer, SurveyEmailContent
     from closeloop.domain.tickets import TicketClosed, TicketReopened
+    from closeloop_cli.judge import LanguageScores
     from closeloop_cli.runtime import LambdaRuntime
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 TICKET_CLOSED_EXAMPLE = REPO / "events" / "canonical" / "ticket_closed.json"
+# The labeled judgment corpus: the part the lexicon is tuned on, and the part kept apart from tuning.
+JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
+JUDGMENT_PARTS: Mapping[str, Path] = {"tuning": JUDGMENT_CORPUS, "held-out": JUDGMENT_CORPUS / "holdout"}
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.
 REPORT_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -246,6 +254,8 @@ class Report:
     latencies: list[Latency] = field(default_factory=list)
     throughput: Throughput | None = None
     missing_handlers: list[str] = field(default_factory=list)  # in the template, but no such module yet
+    # Corpus part ("tuning", "held-out") -> language -> how its verdicts compare with its labels.
+    judgment: dict[str, dict[str, LanguageScores]] = field(default_factory=dict)
 
 
 # Cold start -----------------------------------------------------------------------------------------------
@@ -892,6 +902,16 @@ def check_throughput(
         raise BenchmarkCheckError("throughput run is invalid: " + "; ".join(problems))
 
 
+# Judgment -----------------------------------------------------------------------------------------------
+
+
+def measure_judgment(parts: Mapping[str, Path] = JUDGMENT_PARTS) -> dict[str, dict[str, LanguageScores]]:
+    """Each corpus part's figures per language, judged with the default thresholds (as deployed)."""
+    from closeloop_cli.judge import corpus_scores
+
+    return {part: corpus_scores([folder]) for part, folder in parts.items()}
+
+
 # Report -------------------------------------------------------------------------------------------------
 
 
@@ -1068,6 +1088,82 @@ def throughput_table(result: Throughput) -> str:
     return _table(headers, rows, [False, True, True, True, True])
 
 
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def judgment_table(scores: Mapping[str, LanguageScores]) -> str:
+    """One corpus part's figures, a row per language, with whether it meets issue 9's goals."""
+    rows = [
+        [
+            item.language,
+            f"{item.caught} / {item.negatives}",
+            _percent(item.recall),
+            f"{item.flagged} / {item.others}",
+            _percent(item.false_alarm_rate),
+            _percent(item.precision),
+            str(item.happy_reopened),
+            "yes" if item.meets_goals else "no",
+        ]
+        for item in scores.values()
+    ]
+    headers = [
+        "language",
+        "caught / negatives",
+        "recall",
+        "flagged / positives",
+        "flagged",
+        "precision",
+        "happy reopened",
+        "goals met",
+    ]
+    return _table(headers, rows, [False, True, True, True, True, True, True, False])
+
+
+def judgment_verdicts(judgment: Mapping[str, Mapping[str, LanguageScores]]) -> list[str]:
+    """Whether issue 9's goals hold, per corpus part: the languages that meet them, what the others miss,
+    and how much one comment weighs there."""
+    from closeloop_cli.judge import FALSE_ALARM_GOAL, RECALL_GOAL
+
+    lines = [
+        f"Judgment goals (issue 9, per language): at least {RECALL_GOAL:.0%} of clear negatives caught, at "
+        f"most {FALSE_ALARM_GOAL:.0%} of positive or neutral comments flagged, no happy explicit answer "
+        "reopened."
+    ]
+    for part, scores in judgment.items():
+        if not scores:
+            continue
+        failing = [item for item in scores.values() if not item.meets_goals]
+        smallest = min(min(item.negatives, item.others) for item in scores.values())
+        weight = (
+            f" A language there has as few as {smallest} comments of a label: one comment moves its recall "
+            f"or flagged share by {1 / smallest:.0%}."
+            if smallest
+            else ""
+        )
+        if not failing:
+            lines.append(
+                f"Judgment, {part} corpus: the goals hold in every language ({len(scores)} of {len(scores)})."
+                + weight
+            )
+            continue
+        misses = []
+        for item in failing:
+            reasons = []
+            if item.recall is not None and item.recall < RECALL_GOAL:
+                reasons.append(f"recall {_percent(item.recall)}")
+            if item.false_alarm_rate is not None and item.false_alarm_rate > FALSE_ALARM_GOAL:
+                reasons.append(f"{_percent(item.false_alarm_rate)} flagged")
+            if item.happy_reopened:
+                reasons.append(f"{item.happy_reopened} happy answers reopened")
+            misses.append(f"{item.language} ({', '.join(reasons)})")
+        lines.append(
+            f"Judgment, {part} corpus: the goals do not hold; they hold in {len(scores) - len(failing)} of "
+            f"{len(scores)} languages, not in {'; '.join(misses)}." + weight
+        )
+    return lines
+
+
 def interpretation(report: Report) -> list[str]:
     """A few sentences derived from the numbers, so the report never contradicts its own tables."""
     lines = []
@@ -1177,6 +1273,8 @@ def interpretation(report: Report) -> list[str]:
             "Moto is an emulator on this machine: the throughput table compares closeloop revisions on "
             "one machine, it does not predict AWS throughput (SES quotas and Lambda concurrency bound that)."
         )
+    if report.judgment:
+        lines += judgment_verdicts(report.judgment)
     return lines
 
 
@@ -1204,6 +1302,9 @@ def render_markdown(report: Report) -> str:
         beyond_baseline_table=beyond_baseline_table,
         latency_table=latency_table,
         throughput_table=throughput_table,
+        judgment_table=judgment_table,
+        judgment_parts=JUDGMENT_PARTS,
+        repo=REPO,
         interpretation=interpretation(report),
     )
 
@@ -1224,6 +1325,8 @@ def render_text(report: Report) -> str:
         parts += ["", "Per-operation latency (in process)", latency_table(report.latencies)]
     if report.throughput:
         parts += ["", "Throughput on a moto server (layer-only workers)", throughput_table(report.throughput)]
+    for part, scores in report.judgment.items():
+        parts += ["", f"Judgment of comments, {part} corpus", judgment_table(scores)]
     parts += ["", *interpretation(report)]
     return "\n".join(parts)
 
@@ -1259,7 +1362,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip",
         action="append",
-        choices=("cold", "latency", "throughput"),
+        choices=("cold", "latency", "throughput", "judgment"),
         default=[],
         help="leave a part out",
     )
@@ -1297,6 +1400,9 @@ def main(argv: list[str] | None = None) -> int:
         report.latencies = measure_latencies(iterations, warmup, _progress)
     if "throughput" not in args.skip:
         report.throughput = measure_throughput(events, _progress)
+    if "judgment" not in args.skip:
+        _progress("judgment: the labeled corpus, per language")
+        report.judgment = measure_judgment()
     print(render_text(report))
     _progress(f"done in {time.perf_counter() - started:.0f} s")
     if args.write:

@@ -5,7 +5,9 @@ Nothing here asserts on speed: only that each workload does what it claims and t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from closeloop.domain.planning import PlanResult
 from closeloop.domain.sending import SendResult
 from closeloop.domain.surveys import SurveyStatus
 from closeloop_cli import bench
+from closeloop_cli.judge import LanguageScores
 
 NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 
@@ -70,7 +73,15 @@ def _fake_report() -> bench.Report:
             surveys_sent=20,
             raw_messages=20,
         ),
+        judgment={
+            "tuning": {"en": _scores("en", caught=24, negatives=24, flagged=1, others=21)},
+            "held-out": {"en": _scores("en", caught=6, negatives=9, flagged=0, others=9)},
+        },
     )
+
+
+def _scores(language: str, *, caught: int, negatives: int, flagged: int, others: int) -> LanguageScores:
+    return LanguageScores(language, negatives, caught, others, flagged, 0, (), ())
 
 
 def test_every_function_of_the_template_is_a_cold_start_subject() -> None:
@@ -176,6 +187,7 @@ def test_the_markdown_report_has_every_section_and_table() -> None:
         "## Cold start per handler",
         "## Per-operation latency (in process)",
         "## Throughput on a moto server, functions in layer-only workers",
+        "## Judgment of comments on the labeled corpus",
         "## Interpretation",
     ):
         assert f"\n{heading}\n" in f"\n{markdown}"
@@ -218,3 +230,60 @@ def test_each_function_is_shown_beside_its_floor_and_what_closeloop_adds_to_it()
     # cannot be met with these libraries
     assert not any(line.startswith("| SendFunction floor") for line in markdown.splitlines())
     assert "No function can reach the 1.25x goal with these libraries" in markdown
+
+
+def test_the_judgment_figures_are_measured_per_language_on_each_corpus_part(tmp_path: Path) -> None:
+    # GIVEN a tuning part and a held-out part, each with an English and an Italian file
+    tuning, held_out = tmp_path / "tuning", tmp_path / "holdout"
+    for folder, negative in ((tuning, "I still can't log in."), (held_out, "The problem came back again.")):
+        folder.mkdir()
+        lines = [{"text": negative, "locale": "en", "negative": True},
+                 {"text": "Thanks, all good now!", "locale": "en", "negative": False}]  # fmt: skip
+        (folder / "en.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+        italian = {"text": "Tutto risolto, grazie mille!", "locale": "it", "negative": False}
+        (folder / "it.jsonl").write_text(json.dumps(italian), encoding="utf-8")
+
+    # WHEN the bench measures the judgment
+    judgment = bench.measure_judgment({"tuning": tuning, "held-out": held_out})
+
+    # THEN each part has each language's own figures
+    assert list(judgment) == ["tuning", "held-out"]
+    assert sorted(judgment["tuning"]) == ["en", "it"]
+    english = judgment["tuning"]["en"]
+    assert (english.caught, english.negatives, english.flagged, english.others) == (1, 1, 0, 1)
+    assert judgment["held-out"]["en"].caught == 1
+    assert judgment["held-out"]["it"].others == 1
+
+
+def test_the_judgment_table_shows_counts_rates_and_whether_the_goals_are_met() -> None:
+    table = bench.judgment_table(
+        {
+            "en": _scores("en", caught=24, negatives=24, flagged=0, others=21),
+            "vi": _scores("vi", caught=7, negatives=9, flagged=1, others=9),
+        }
+    )
+
+    en_row = next(line for line in table.splitlines() if line.startswith("| en "))
+    vi_row = next(line for line in table.splitlines() if line.startswith("| vi "))
+    assert [cell.strip() for cell in en_row.strip("|").split("|")] == [
+        "en", "24 / 24", "100%", "0 / 21", "0%", "100%", "0", "yes",
+    ]  # fmt: skip
+    assert [cell.strip() for cell in vi_row.strip("|").split("|")] == [
+        "vi", "7 / 9", "78%", "1 / 9", "11%", "88%", "0", "no",
+    ]  # fmt: skip
+
+
+def test_the_interpretation_says_where_the_judgment_goals_hold_and_where_not() -> None:
+    # GIVEN English meeting the goals on the tuning part (one false alarm in 21 is under 5 %) and missing
+    # the recall goal on the held-out part (6 of 9)
+    report = _fake_report()
+
+    # WHEN the interpretation is written
+    lines = bench.interpretation(report)
+
+    # THEN it states the goals, that they hold on the tuning part, and what misses them on the held-out one
+    assert any("at least 90% of clear negatives caught, at most 5%" in line for line in lines)
+    assert "Judgment, tuning corpus: the goals hold in every language (1 of 1)." in "\n".join(lines)
+    held_out = next(line for line in lines if line.startswith("Judgment, held-out corpus"))
+    assert "the goals do not hold; they hold in 0 of 1 languages, not in en (recall 67%)" in held_out
+    assert "one comment moves its recall or flagged share by 11%" in held_out
