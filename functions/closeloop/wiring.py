@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import urllib3
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
@@ -560,8 +561,9 @@ def delivery_queue_disposal() -> MessageDisposal:
 
 
 @cache
-def s3_client() -> Any:
-    return _client("s3")
+def s3_client() -> S3Client:
+    client: S3Client = _client("s3")
+    return client
 
 
 @cache

@@ -3,7 +3,7 @@ marked with what became of them (``RawMail`` and ``MailArchive`` of ``closeloop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -15,6 +15,9 @@ from closeloop.domain.replies import (
     ReplyOutcome,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 # The object tag that says what became of a stored message (docs/operations.md: what is kept).
 OUTCOME_TAG = "closeloop-outcome"
 _MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404"})
@@ -23,14 +26,13 @@ _MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404"})
 class S3InboundMail:
     """Reads stored messages and tags each with its outcome; the objects stay until the lifecycle rule."""
 
-    # The S3 client is typed Any: the project's boto3-stubs extras do not include s3 (``boto3-stubs[s3]``).
-    def __init__(self, client: Any, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, client: S3Client, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self._client = client
         self._max_bytes = max_bytes
 
     def read(self, location: MailLocation) -> bytes:
         try:
-            stored: dict[str, Any] = self._client.get_object(Bucket=location.bucket, Key=location.key)
+            stored = self._client.get_object(Bucket=location.bucket, Key=location.key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _MISSING:
                 raise InboundMessageMissingError(f"no object {location.key} in the inbound bucket") from error
