@@ -3,9 +3,9 @@
 A translator reviews a locale by reading what customers and leads read, not the catalog: this writes to
 ``DIR`` the survey email (HTML and text, each survey type, with and without names), every survey page
 (each survey type, answered before, with every error, thanks, unsubscribe, every refusal) and every lead
-alert (each reopen result: subject, text, HTML and SNS message), the helpdesk note and the follow-up
-ticket's subject, plus ``index.html`` linking them all. It uses the renderer and the adapters the
-deployed functions use, with sample data.
+alert (each reopen result: subject, text, HTML and SNS message), the helpdesk note, the note of a reply by
+email and the follow-up ticket's subject, plus ``index.html`` linking them all. It uses the renderer and
+the adapters the deployed functions use, with sample data.
 """
 
 from __future__ import annotations
@@ -32,17 +32,20 @@ from closeloop.domain.messages import one_line
 from closeloop.domain.reopening import (
     FOLLOW_UP_SUBJECT_TEMPLATE,
     NOTE_TEMPLATE,
+    REPLY_NOTE_TEMPLATE,
     EarlierSurvey,
     LeadAlert,
     ReopenResult,
     describe_answer,
     note_marker,
     reopen_reference,
+    reply_note_reference,
 )
 from closeloop.domain.surveys import (
     ANSWER_SCALES,
     REASON_CODES,
     SURVEY_TYPES,
+    ResponseSource,
     Survey,
     SurveyResponse,
     SurveyType,
@@ -177,6 +180,15 @@ def _alerts(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[tup
             "marker": note_marker(reopen_reference(alerted.survey_id))
         }
         yield f"helpdesk-note{label}.txt", renderer.render_template(NOTE_TEMPLATE, locale, described)
+    # A reply by email has no score and no "resolved": its words, judged, become a note of their own.
+    reply = replace(
+        response, score=None, resolved=None, reasons=(), source=ResponseSource.EMAIL, verdict_reasons=()
+    )
+    for label, answer in (("", reply), ("-negative", replace(reply, verdict_reasons=("negative_comment",)))):
+        described = describe_answer(survey, answer, locale) | {
+            "marker": note_marker(reply_note_reference(answer.response_id))
+        }
+        yield f"reply-note{label}.txt", renderer.render_template(REPLY_NOTE_TEMPLATE, locale, described)
     for label, subject in (("", survey.subject), ("-no-subject", None)):
         variables = describe_answer(replace(survey, subject=subject), response, locale)
         rendered = one_line(renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, variables))

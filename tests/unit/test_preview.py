@@ -153,6 +153,7 @@ def test_all_writes_every_message_of_every_part_in_context(
         "page-error-expired.html",
         "alert-cap_reached.html",
         "helpdesk-note.txt",
+        "reply-note.txt",
     } <= names
     text = _review_text(tmp_path)
     unseen = []
