@@ -8,9 +8,11 @@ import email
 import email.policy
 import json
 import smtplib
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +22,10 @@ from closeloop_cli.fake_helpdesk import DEFAULT_ZENDESK_EMAIL, DEFAULT_ZENDESK_T
 from tests.e2e.sandbox_process import (
     RunningSandbox,
     eventually,
+    fixture_template,
     put_ticket_event,
     seeded_zendesk,
+    start_sandbox,
     start_story_sandbox,
 )
 
@@ -184,3 +188,16 @@ def test_the_smtp_listener_refuses_a_message_over_10_mb_with_552(
 
     assert refused.value.smtp_code == 552
     assert stored_keys(sandbox) == before
+
+
+def test_an_empty_reply_domain_turns_replies_and_the_smtp_listener_off(tmp_path: Path) -> None:
+    # GIVEN a sandbox told to leave replies off, as the template's default does
+    sandbox = start_sandbox(tmp_path, fixture_template(), "ReplyDomain=")
+    try:
+        # THEN no inbound bucket exists, the summary names none, and nothing listens for SMTP
+        assert "InboundBucketName" not in sandbox.outputs()
+        assert not any("replies to" in line for line in sandbox.lines)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", sandbox.smtp_port), timeout=5).close()
+    finally:
+        assert sandbox.stop() == 0
