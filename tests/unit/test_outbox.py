@@ -1,0 +1,50 @@
+"""The sandbox's outbox writes each sent message as its recipient gets it from SES."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from closeloop_cli.outbox import message_files
+
+
+@dataclass
+class SentMessage:
+    """What moto's SES keeps of a raw send."""
+
+    id: str
+    raw_data: str
+
+
+def sent(raw: str) -> SentMessage:
+    return SentMessage(id="0102019abc-def", raw_data=raw)
+
+
+def test_the_message_carries_the_message_id_ses_gives_it_in_place_of_the_senders() -> None:
+    # GIVEN a message sent with its own, folded, Message-ID
+    raw = (
+        "From: support@acme.example\r\nMessage-ID:\r\n <own-id@acme.example>\r\nSubject: How did we do?\r\n"
+        "\r\nMessage-ID: in the body stays\r\n"
+    )
+
+    # WHEN the outbox writes it for region eu-west-1
+    written, _, text = message_files(sent(raw), "eu-west-1")
+
+    # THEN it has exactly SES's Message-ID, and the rest is untouched
+    message = email.message_from_bytes(written, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message.get_all("Message-ID") == ["<0102019abc-def@eu-west-1.amazonses.com>"]
+    assert message["Subject"] == "How did we do?"
+    assert text is not None
+    assert text.strip() == "Message-ID: in the body stays"
+    assert written.endswith(b"Subject: How did we do?\r\n\r\nMessage-ID: in the body stays\r\n")
+
+
+def test_without_a_region_the_message_is_written_as_sent() -> None:
+    raw = "From: support@acme.example\r\nMessage-ID: <own-id@acme.example>\r\n\r\nhello\r\n"
+
+    written, _, _ = message_files(sent(raw))
+
+    assert written == raw.encode()
