@@ -23,6 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from botocore.exceptions import BotoCoreError, ClientError
 
 from closeloop.domain.inbound_mail import MAX_MESSAGE_BYTES
 
@@ -96,9 +97,14 @@ class InboundMailHandler:
         )
         key = f"{self._prefix}{message_id}"
         # boto3 blocks: out of the event loop, so other sessions keep being served meanwhile.
-        await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
-        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
+            )
+        except (BotoCoreError, ClientError) as error:
+            # A temporary failure: the sending server keeps the message and tries again, as with SES.
+            logger.exception("storing mail received over SMTP in s3://%s failed", self._bucket)
+            return f"451 4.3.0 the message could not be stored ({type(error).__name__}); try again later"
         logger.info("mail received over SMTP: s3://%s/%s (%d bytes)", self._bucket, key, len(body))
         return f"250 2.0.0 Ok: stored as {message_id}"
 
