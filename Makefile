@@ -64,7 +64,7 @@ openapi: $(VENV_STAMP) ## regenerate docs/openapi.json from the HTTP API's route
 	.venv/bin/closeloop openapi
 
 .PHONY: sandbox
-sandbox: $(VENV_STAMP) runtime .tools/sam/.stamp ## run the whole stack locally (moto on :4566, HTTP API on :3000); Ctrl-C stops it
+sandbox: $(VENV_STAMP) runtime .tools/sam/.stamp ## run the whole stack locally (moto on :4566, HTTP API on :3000, replies by SMTP on :2525); Ctrl-C stops it
 	.venv/bin/closeloop sandbox
 
 .PHONY: demo
