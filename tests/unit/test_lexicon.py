@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from closeloop.domain.lexicon import Lexicon, language_of
+from closeloop.domain.lexicon import Lexicon, PhraseKind, language_of
 
 
 def test_a_lexicon_with_an_unknown_key_is_refused() -> None:
@@ -115,3 +115,71 @@ def test_a_resolution_ends_a_story_told_without_tense_unless_it_is_negated() -> 
     assert phrases(lexicon, "Máy không in được, chưa sửa xong.", "vi") == ["không ... được"]
     # what comes after the story's end still counts
     assert phrases(lexicon, "Anh ấy sửa xong, nhưng máy vẫn không in được.", "vi") == ["không ... được"]
+
+
+PERSISTING = EN | {
+    "unresolved": ["not working"],
+    "persistence": ["still", "keeps", "every time"],
+    "trouble": ["error*", "printer jam"],
+    "remedies": ["fixed", "gone"],
+    "negators": ["not", "never", "no"],
+    "contrast": ["but", "fixed"],
+}
+
+
+def test_a_persistence_word_and_a_trouble_word_in_one_clause_say_the_problem_remains() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    # GIVEN no phrase for these words, WHEN they pair "still" with "error", THEN the problem remains
+    assert phrases(lexicon, "The error message still shows.", "en") == ["error ... still"]
+    assert phrases(lexicon, "It keeps giving me a printer jam.", "en") == ["keeps ... printer jam"]
+    assert [match.kind for match in lexicon.find_matches("Still an error.", "en")] == [PhraseKind.UNRESOLVED]
+
+
+def test_a_trouble_word_ending_in_a_star_is_a_stem() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "Still errors everywhere.", "en") == ["still ... errors"]
+    assert phrases(lexicon, "Still erroring out.", "en") == ["still ... erroring"]
+    assert phrases(lexicon, "Still err.", "en") == []  # shorter than the stem
+
+
+def test_the_persistence_rule_reads_one_clause_a_contrast_word_ends_one() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "I still called, the error is rare.", "en") == []
+    assert phrases(lexicon, "I still called but an error showed.", "en") == []
+    # a partial fix: what works now does not excuse what still fails after "but"
+    assert phrases(lexicon, "Mail works now but the error still shows.", "en") == ["error ... still"]
+
+
+def test_a_negator_or_a_remedy_in_the_clause_cancels_the_persistence_rule() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "Still no error since Monday.", "en") == []
+    assert phrases(lexicon, "The error never came back, still happy.", "en") == []
+    # a remedy that is also a contrast word still vetoes its own clause
+    assert phrases(lexicon, "Every time I had an error you fixed it.", "en") == []
+    assert phrases(lexicon, "The error is gone, it still amazes me.", "en") == []
+
+
+def test_a_story_overturned_by_a_contrast_cancels_the_persistence_rule() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "At first the error still showed, but all is well.", "en") == []
+
+
+def test_a_phrase_is_preferred_to_the_persistence_rule_as_evidence() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "Still an error, not working.", "en") == ["not working"]
+
+
+def test_the_persistence_rule_needs_tone_marks_where_they_carry_meaning() -> None:
+    lexicon = tiny(
+        vi={"persistence": ["vẫn"], "trouble": ["lỗi"], "negators": ["không"], "diacritics": "significant"}
+    )
+
+    assert phrases(lexicon, "Máy vẫn lỗi.", "vi") == ["vẫn ... lỗi"]
+    # "van loi" may be "vẫn lỗi" (still an error) or "văn lời" (words): not read without marks
+    assert phrases(lexicon, "May van loi.", "vi") == []

@@ -22,6 +22,13 @@ Each language's entry says, besides its phrases:
   xong", "là xong": fixed, done) overturns what its sentence said before it, without a setup word; a
   negated resolution ("chưa sửa xong": not fixed yet) overturns nothing.
 
+- ``persistence``, ``trouble`` and ``remedies``: a clause that says the trouble persists ("the error
+  message *still* shows", "l'errore compare *ancora*", "die Fehlermeldung kommt *immer noch*") is
+  unresolved without a phrase for it: a persistence word and a trouble word (a word ending in ``*`` is a
+  stem: ``greš*`` is "greška", "grešci", "grešku") in the same clause, a contrast word ("but") ending a
+  clause too, with no negator and no remedy ("fixed", "works") in it. This is what lets the lexicon hear
+  the many ways customers say "it is still there" that no phrase list foresees.
+
 A phrase may hold a gap, written ``...``: up to ``MAX_GAP_TOKENS`` words of the same clause
 ("nobody ... called" matches "nobody has ever called").
 
@@ -118,6 +125,9 @@ LEXICON_KEYS = frozenset(
         "resolution",
         "expansions",
         "diacritics",
+        "persistence",
+        "trouble",
+        "remedies",
     }
 )
 
@@ -165,6 +175,9 @@ class _Form:
     setups: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     contrasts: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     resolutions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    persistence: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    trouble: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    remedies: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
 
 
 @dataclass(frozen=True)
@@ -231,10 +244,16 @@ class Lexicon:
                 ("setup", "setups"),
                 ("contrast", "contrasts"),
                 ("resolution", "resolutions"),
+                ("persistence", "persistence"),
+                ("trouble", "trouble"),
+                ("remedies", "remedies"),
             ):
                 for text in _strings(entry, key, language):
+                    stem = key == "trouble" and text.endswith("*")
                     for form, marked in ((self._plain, False), (self._marked, True)):
-                        tokens = self._phrase_tokens(text, marked=marked)
+                        tokens = self._phrase_tokens(text.removesuffix("*") if stem else text, marked=marked)
+                        if stem:
+                            tokens = (*tokens[:-1], tokens[-1] + "*")
                         if _GAP in tokens:
                             raise ValueError(f"lexicon entry {language!r}: {key} {text!r} cannot hold a gap")
                         getattr(form, table).setdefault(language, []).append(tokens)
@@ -297,7 +316,32 @@ class Lexicon:
                         # negated before it, or in its gap ("the problem never came back")
                         continue
                     candidates.append((index, end, phrase))
+            # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
+            for name in [language] if known and language is not None else list(self._languages):
+                if not self._form_applies_to_rule(name, in_marked_form, marked_text):
+                    continue
+                if any(
+                    phrase.kind is PhraseKind.UNRESOLVED and phrase.language == name
+                    for *_, phrase in candidates
+                ):
+                    continue  # a phrase already says it, in words the lead will recognize
+                if name not in by_language:
+                    tokens = _masked(raw_tokens, form.masks.get(name, ()))
+                    by_language[name] = (tokens, _overturned(tokens, form, name, self._languages[name]))
+                tokens, overturned = by_language[name]
+                persisting = _persisting_trouble(tokens, form, name, self._languages[name])
+                if persisting is not None and not any(
+                    start <= persisting[0] and persisting[1] <= stop for start, stop in overturned
+                ):
+                    candidates.append(persisting)
         return _longest_first(candidates, language)
+
+    def _form_applies_to_rule(self, language: str, in_marked_form: bool, marked_text: bool) -> bool:
+        """The persistence rule pairs single words: for a language whose marks carry meaning, only a comment
+        written with them is read (a lone "loi" may be "lỗi", an error, or "lời", words)."""
+        if self._languages[language].marks_significant:
+            return in_marked_form and marked_text
+        return not in_marked_form
 
     def _form_applies(self, phrase: _Phrase, in_marked_form: bool, marked_text: bool) -> bool:
         if not self._languages[phrase.language].marks_significant:
@@ -397,6 +441,68 @@ def _overturned(
         if not _negated(tokens, start, rules):
             spans.append((_sentence_start(tokens, start), start))
     return spans
+
+
+def _persisting_trouble(
+    tokens: tuple[str, ...], form: _Form, language: str, rules: _Language
+) -> tuple[int, int, _Phrase] | None:
+    """The first clause that pairs a persistence word ("still") with a trouble word ("error"), without a
+    negator or a remedy ("fixed") in it, as a candidate match; clauses end at punctuation and at contrast
+    words ("works now, but the printer still fails")."""
+    persistence = _occurrences(tokens, form.persistence.get(language, ()))
+    if not persistence:
+        return None
+    troubles = form.trouble.get(language, ())
+    remedies = _occurrences(tokens, form.remedies.get(language, ()))
+    remedy_starts = {start for start, _ in remedies}
+    breaks = sorted(
+        {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
+        | {
+            start
+            for start, _ in _occurrences(tokens, form.contrasts.get(language, ()))
+            if start not in remedy_starts  # "fixed" is a contrast too, but vetoes its own clause
+        }
+        | {len(tokens)}
+    )
+    clause_start = 0
+    for clause_end in breaks:
+        clause = range(clause_start, clause_end)
+        kept = [(start, end) for start, end in persistence if start in clause and end <= clause_end]
+        if (
+            kept
+            and not any(start in clause for start, _ in remedies)
+            and not any(
+                tokens[index] in rules.negators or tokens[index] in rules.emphatic_negators
+                for index in clause
+            )
+        ):
+            for index in clause:
+                for trouble in troubles:
+                    end = _trouble_at(tokens, index, trouble)
+                    if end is not None and end <= clause_end:
+                        start, stop = min(index, kept[0][0]), max(end, kept[0][1])
+                        words = (" ".join(tokens[kept[0][0] : kept[0][1]]), " ".join(tokens[index:end]))
+                        text = " ... ".join(words if kept[0][0] < index else reversed(words))
+                        phrase = _Phrase(text, language, PhraseKind.UNRESOLVED, tokens[start:stop], True)
+                        return start, stop, phrase
+        clause_start = (
+            clause_end + 1 if clause_end < len(tokens) and tokens[clause_end] in _CLAUSE_BREAK else clause_end
+        )
+    return None
+
+
+def _trouble_at(tokens: Sequence[str], start: int, trouble: tuple[str, ...]) -> int | None:
+    """Where ``trouble`` ends if it is at ``start``; its last word may be a stem (``greš*``)."""
+    end = start + len(trouble)
+    if end > len(tokens):
+        return None
+    for token, word in zip(tokens[start:end], trouble, strict=True):
+        if word.endswith("*") and len(word) > 1:
+            if not token.startswith(word[:-1]):
+                return None
+        elif token != word:
+            return None
+    return end
 
 
 def _sentence_start(tokens: Sequence[str], position: int) -> int:
