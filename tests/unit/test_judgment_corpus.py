@@ -1,11 +1,11 @@
 """The labeled judgment corpus (tests/corpus/judgment): the goals of issue 9, per shipped language.
 
-The corpus is split: ``<lang>.jsonl`` is the part the lexicon is tuned on; ``holdout/<lang>.jsonl`` is kept
-apart; ``holdout/second/<lang>.jsonl`` was written before the lexicon's second tuning and never used to
-choose rules (the first ``holdout/`` part was, in that tuning). The goals (at least 90 % of clear negatives caught, at most 5 % of
-positive or neutral comments flagged) are held on the tuning part; on every part, no happy explicit
-answer ("resolved" without a low score) is ever reopened. ``closeloop judge --evaluate`` prints both parts'
-figures; docs/judgment.md records them.
+The corpus is split: ``<lang>.jsonl`` is the part the lexicon is tuned on; ``holdout/<lang>.jsonl`` was
+kept apart for the first tuning and used in the second; ``holdout/second/<lang>.jsonl`` was written before
+the second tuning and never used to choose rules. The goals (at least 90 % of clear negatives caught, at
+most 5 % of positive or neutral comments flagged) are held on the tuning part; on every part, no happy
+explicit answer ("resolved" without a low score) is ever reopened. ``closeloop judge --evaluate`` prints
+each part's figures; docs/judgment.md records them.
 """
 
 from __future__ import annotations
