@@ -688,3 +688,68 @@ def test_a_vietnamese_story_ending_in_its_fix_is_not_negative(comment: str) -> N
 def test_a_vietnamese_fix_that_did_not_hold_is_negative() -> None:
     assert judge_comment("Nhân viên bảo là xong rồi nhưng vẫn lỗi.", "vi").negative
     assert judge_comment("Máy vẫn không in được, chưa sửa xong.", "vi").negative
+
+
+# ---- complaints no single phrase foresees: persistence, money, wrong answers, being passed around ----------
+
+# Each row: (locale, comment, pattern). Written for these tests, apart from the labeled corpus.
+GENERAL_NEGATIVES = [
+    ("en", "The sync error still pops up on my laptop.", "persistence"),
+    ("en", "Nobody followed up after the engineer left.", "no follow-up"),
+    ("en", "Your agent gave me wrong information twice.", "wrong information"),
+    ("it", "Il messaggio di errore compare ancora all'avvio.", "persistence"),
+    ("it", "Operatrice sgarbata, mi ha chiuso il telefono in faccia e nessun rimborso.", "rude, refund"),
+    ("vi", "Ứng dụng vẫn báo lỗi khi thanh toán.", "persistence"),
+    ("vi", "Tổng đài viên tư vấn sai, tôi phải giải thích lại hai lần.", "wrong information, repeat"),
+    ("ca", "L'avís d'error encara surt cada matí.", "persistence"),
+    ("ca", "Vaig haver de tornar a explicar-ho tot i no m'han ajudat.", "repeat, no help"),
+    ("hr", "Greska se i dalje pojavljuje na mobitelu.", "persistence, no diacritics"),
+    ("hr", "Agent je bio neljubazan i dao mi krive informacije.", "rude, wrong information"),
+    ("es", "El aviso de error sigue saliendo en el móvil.", "persistence"),
+    ("es", "Cerraron el ticket sin arreglar nada y nadie hizo seguimiento.", "closed without a fix"),
+    ("fr", "Le message d'erreur apparaît toujours au démarrage.", "persistence"),
+    ("fr", "On m'a donné de fausses informations et personne n'a donné suite.", "wrong information"),
+    ("de", "Die Fehlermeldung erscheint weiterhin bei jedem Login.", "persistence"),
+    ("de", "Ich hing ewig in der Warteschleife und bekam falsche Auskünfte.", "on hold, wrong information"),
+    ("pt-BR", "A mensagem de erro ainda aparece no celular.", "persistence"),
+    ("pt-BR", "Fecharam o chamado sem resolver e ninguém deu retorno.", "closed without a fix"),
+    ("en", "Thanks for nothing.", "sarcasm"),
+    ("fr", "Merci pour rien, je ne recommande pas.", "sarcasm, warning others"),
+    ("es", "Me pasaron de uno a otro y nadie sabía nada.", "passed around"),
+]
+
+GENERAL_NON_NEGATIVES = [
+    ("en", "Every time I had an error you fixed it the same day.", "remedy in the clause"),
+    ("en", "Still the best support I know, no errors since.", "negated trouble"),
+    ("it", "Grazie ancora, nessun errore da allora.", "negated trouble"),
+    ("vi", "Cảm ơn, giờ hết lỗi rồi.", "remedy"),
+    ("ca", "Gràcies, l'error ja està resolt.", "remedy"),
+    ("hr", "Hvala, problem je riješen još jučer.", "remedy"),
+    ("es", "Sigue siendo el mejor servicio, cero problemas.", "no trouble word"),
+    ("fr", "Vous êtes toujours là quand j'ai un souci, merci.", "praise"),
+    ("de", "Das Problem wurde noch am selben Tag gelöst.", "remedy"),
+    ("pt-BR", "Ainda bem que resolveram o problema rápido.", "idiom"),
+    ("pt-BR", "Sempre que tenho um problema vocês resolvem rápido.", "remedy in the clause"),
+    ("en", "Still no errors since the update, thanks.", "negated trouble"),
+    ("it", "Il tecnico ha mantenuto tutte le promesse.", "promises kept"),
+]
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), GENERAL_NEGATIVES)
+def test_complaints_said_in_words_no_phrase_foresees_are_negative(
+    locale: str, comment: str, pattern: str
+) -> None:
+    assert judge_comment(comment, locale).negative, pattern
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), GENERAL_NON_NEGATIVES)
+def test_a_trouble_word_that_is_fixed_negated_or_praised_is_not_negative(
+    locale: str, comment: str, pattern: str
+) -> None:
+    assert not judge_comment(comment, locale).negative, pattern
+
+
+def test_a_persisting_trouble_is_evidence_the_lead_can_read() -> None:
+    verdict = judge_comment("The sync error still pops up on my laptop.", "en")
+
+    assert verdict.evidence == ('comment matches "error ... still" (en)',)
