@@ -178,6 +178,11 @@ class _Form:
     persistence: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     trouble: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     remedies: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    # The first words of each language's persistence markers: most comments hold none, and skip the rule.
+    persistence_heads: dict[str, set[str]] = field(default_factory=dict)
+    # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
+    trouble_heads: dict[str, set[str]] = field(default_factory=dict)
+    trouble_stems: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,15 @@ class Lexicon:
                         if _GAP in tokens:
                             raise ValueError(f"lexicon entry {language!r}: {key} {text!r} cannot hold a gap")
                         getattr(form, table).setdefault(language, []).append(tokens)
+                        if key == "persistence":
+                            form.persistence_heads.setdefault(language, set()).add(tokens[0])
+                        elif key == "trouble" and len(tokens) == 1 and stem:
+                            form.trouble_stems[language] = (
+                                *form.trouble_stems.get(language, ()),
+                                tokens[0][:-1],
+                            )
+                        elif key == "trouble":
+                            form.trouble_heads.setdefault(language, set()).add(tokens[0])
         rule_sets = self._languages.values()
         self._any_language = _Language(
             negators=frozenset().union(*(rules.negators for rules in rule_sets)),
@@ -289,6 +303,7 @@ class Lexicon:
         )
         candidates: list[tuple[int, int, _Phrase]] = []
         for raw_tokens, form, in_marked_form in readings:
+            words = frozenset(raw_tokens)
             # Each language's phrases are read in the comment as that language's masks leave it.
             by_language: dict[str, tuple[tuple[str, ...], list[tuple[int, int]]]] = {}
             for index in range(len(raw_tokens)):
@@ -318,6 +333,12 @@ class Lexicon:
                     candidates.append((index, end, phrase))
             # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
             for name in [language] if known and language is not None else list(self._languages):
+                stems = form.trouble_stems.get(name, ())
+                if words.isdisjoint(form.persistence_heads.get(name, ())) or (
+                    words.isdisjoint(form.trouble_heads.get(name, ()))
+                    and not any(word.startswith(stems) for word in words)
+                ):
+                    continue  # cheap tests first: masks and stories cost more
                 if not self._form_applies_to_rule(name, in_marked_form, marked_text):
                     continue
                 if any(
