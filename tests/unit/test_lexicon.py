@@ -183,3 +183,11 @@ def test_the_persistence_rule_needs_tone_marks_where_they_carry_meaning() -> Non
     assert phrases(lexicon, "Máy vẫn lỗi.", "vi") == ["vẫn ... lỗi"]
     # "van loi" may be "vẫn lỗi" (still an error) or "văn lời" (words): not read without marks
     assert phrases(lexicon, "May van loi.", "vi") == []
+
+
+def test_never_before_a_phrase_and_an_intensifier_after_it_is_praise() -> None:
+    lexicon = tiny(en=EN | {"complaint": ["never got a reply"], "intensifiers": ["so", "such"]})
+
+    assert phrases(lexicon, "I never got a reply so fast.", "en") == []
+    assert phrases(lexicon, "I never got a reply, so I called.", "en") == ["never got a reply"]
+    assert phrases(lexicon, "I never got a reply from anyone.", "en") == ["never got a reply"]

@@ -53,6 +53,8 @@ MAX_FILLERS_AFTER_NEGATOR = 3
 MAX_GAP_TOKENS = 3
 # How far before a negator an emphatic one may stand ("mai no m'havia sentit tan decebut").
 EMPHASIS_REACH = 2
+# How far after a phrase opened by "never" an intensifier makes it praise ("never got a reply *so* fast").
+PRAISE_REACH = 3
 # Phrases of another language than the comment's are tried only when this long and without a gap:
 # explicit statements ("still not working") that cannot be mistaken across languages.
 MIN_CROSS_LANGUAGE_TOKENS = 3
@@ -330,6 +332,8 @@ class Lexicon:
                     ):
                         # negated before it, or in its gap ("the problem never came back")
                         continue
+                    if _praised(tokens, index, end, rules):
+                        continue
                     candidates.append((index, end, phrase))
             # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
             for name in [language] if known and language is not None else list(self._languages):
@@ -552,6 +556,20 @@ def _negated(tokens: Sequence[str], start: int, rules: _Language) -> bool:
             return False
         fillers_seen += 1
         position -= 1
+    return False
+
+
+def _praised(tokens: Sequence[str], start: int, end: int, rules: _Language) -> bool:
+    """True when an emphatic negator opens the phrase and an intensifier follows it closely, in the same
+    clause: "never received *such* fast help", "nikad nisam dobio *tako* brz odgovor" is praise."""
+    opening = tokens[max(0, start - EMPHASIS_REACH) : start + 1]
+    if not any(word in rules.emphatic_negators for word in opening):
+        return False
+    for token in tokens[end : end + PRAISE_REACH]:
+        if token in _CLAUSE_BREAK:
+            return False
+        if token in rules.intensifiers:
+            return True
     return False
 
 
