@@ -716,6 +716,8 @@ GENERAL_NEGATIVES = [
     ("en", "Thanks for nothing.", "sarcasm"),
     ("fr", "Merci pour rien, je ne recommande pas.", "sarcasm, warning others"),
     ("es", "Me pasaron de uno a otro y nadie sabía nada.", "passed around"),
+    ("de", "Seit zwei Wochen immer noch ohne Internet.", "still without"),
+    ("hr", "I dalje naplaćujete pretplatu iako sam otkazala.", "billed after cancelling"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -732,6 +734,7 @@ GENERAL_NON_NEGATIVES = [
     ("pt-BR", "Sempre que tenho um problema vocês resolvem rápido.", "remedy in the clause"),
     ("en", "Still no errors since the update, thanks.", "negated trouble"),
     ("it", "Il tecnico ha mantenuto tutte le promesse.", "promises kept"),
+    ("vi", "Máy không còn bị treo nữa, cảm ơn.", "no longer: negator and filler, not a mask"),
 ]
 
 
