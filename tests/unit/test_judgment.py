@@ -718,6 +718,8 @@ GENERAL_NEGATIVES = [
     ("es", "Me pasaron de uno a otro y nadie sabía nada.", "passed around"),
     ("de", "Seit zwei Wochen immer noch ohne Internet.", "still without"),
     ("hr", "I dalje naplaćujete pretplatu iako sam otkazala.", "billed after cancelling"),
+    ("de", "Ich habe ein Gerät, das seit Tagen nicht richtig funktioniert.", "verb last in a German clause"),
+    ("de", "Eine Rechnung, die ich nicht herunterladen kann.", "verb last in a German clause"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -735,6 +737,8 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Still no errors since the update, thanks.", "negated trouble"),
     ("it", "Il tecnico ha mantenuto tutte le promesse.", "promises kept"),
     ("vi", "Máy không còn bị treo nữa, cảm ơn.", "no longer: negator and filler, not a mask"),
+    ("de", "Ein besseres Team kann man sich nicht wünschen.", "idiom with the verb last"),
+    ("de", "Mehr kann man nicht verlangen.", "idiom"),
 ]
 
 
