@@ -410,12 +410,21 @@ class Lexicon:
 def _masked(tokens: tuple[str, ...], masks: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     """``tokens`` with every occurrence of a mask blanked out."""
     masked = list(tokens)
+    positions = _positions(tokens)
     for mask in masks:
         width = len(mask)
-        for index in range(len(masked) - width + 1):
+        for index in positions.get(mask[0], ()):
             if tuple(masked[index : index + width]) == mask:
                 masked[index : index + width] = [_MASKED] * width
     return tuple(masked)
+
+
+def _positions(tokens: Sequence[str]) -> dict[str, list[int]]:
+    """Where each word stands: a marker is looked for only where its first word is."""
+    positions: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens):
+        positions.setdefault(token, []).append(index)
+    return positions
 
 
 def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int | None:
@@ -441,10 +450,11 @@ def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int 
 
 def _occurrences(tokens: Sequence[str], markers: Sequence[tuple[str, ...]]) -> list[tuple[int, int]]:
     """Where each marker occurs, as (start, end) spans, in order."""
+    positions = _positions(tokens)
     found = [
         (index, index + len(marker))
         for marker in markers
-        for index in range(len(tokens) - len(marker) + 1)
+        for index in positions.get(marker[0], ())
         if tuple(tokens[index : index + len(marker)]) == marker
     ]
     return sorted(found)
