@@ -739,6 +739,9 @@ GENERAL_NON_NEGATIVES = [
     ("vi", "Máy không còn bị treo nữa, cảm ơn.", "no longer: negator and filler, not a mask"),
     ("de", "Ein besseres Team kann man sich nicht wünschen.", "idiom with the verb last"),
     ("de", "Mehr kann man nicht verlangen.", "idiom"),
+    ("en", "The technician replaced the damaged cable, works perfectly.", "damaged, but not on arrival"),
+    ("pt-PT", "A app descarrega as faturas num segundo.", "descarregar: to download"),
+    ("es", "La factura se descarga desde la web sin problema.", "descargarse: to be downloaded"),
 ]
 
 
