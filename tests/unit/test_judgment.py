@@ -720,6 +720,8 @@ GENERAL_NEGATIVES = [
     ("hr", "I dalje naplaćujete pretplatu iako sam otkazala.", "billed after cancelling"),
     ("de", "Ich habe ein Gerät, das seit Tagen nicht richtig funktioniert.", "verb last in a German clause"),
     ("de", "Eine Rechnung, die ich nicht herunterladen kann.", "verb last in a German clause"),
+    ("es", "La misma avería de siempre, nada nuevo.", "the same trouble"),
+    ("fr", "Le décodeur est mort à nouveau après votre passage.", "a device dead again"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -742,6 +744,10 @@ GENERAL_NON_NEGATIVES = [
     ("en", "The technician replaced the damaged cable, works perfectly.", "damaged, but not on arrival"),
     ("pt-PT", "A app descarrega as faturas num segundo.", "descarregar: to download"),
     ("es", "La factura se descarga desde la web sin problema.", "descargarse: to be downloaded"),
+    ("en", "It was broken for a day, then you replaced it.", "a short story overturned by a replacement"),
+    ("de", "Der gleiche Techniker kam wieder, alles erledigt.", "same, with a remedy"),
+    ("it", "Aspetto lo stesso tecnico domani, grazie.", "lo stesso, no trouble word"),
+    ("pt-BR", "Mesmo esperando um pouco, valeu a pena.", "mesmo: even"),
 ]
 
 
