@@ -20,6 +20,8 @@ from closeloop_cli.judge import FALSE_ALARM_GOAL, RECALL_GOAL, corpus_files, cor
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "judgment"
 HOLDOUT = CORPUS / "holdout"
+# Written without sight of the lexicon or this corpus; never tuned on (docs/judgment.md).
+BLIND = CORPUS.parent / "judgment-blind"
 SECOND_HOLDOUT = HOLDOUT / "second"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
@@ -63,7 +65,9 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 
 @pytest.mark.parametrize(
-    "part", [CORPUS, HOLDOUT, SECOND_HOLDOUT], ids=["tuning", "holdout", "second-holdout"]
+    "part",
+    [CORPUS, HOLDOUT, SECOND_HOLDOUT, BLIND],
+    ids=["tuning", "holdout", "second-holdout", "blind"],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     scores = corpus_scores([part])
