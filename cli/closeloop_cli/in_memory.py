@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.config import Settings
     from closeloop.domain.planning import FollowUpPlanner
+    from closeloop.domain.policies import RulesSource
     from closeloop.domain.sending import SurveySender
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -275,13 +276,18 @@ class InMemoryDomain:
 
 
 def in_memory_domain(
-    templates: Path = TEMPLATES, *, store: InMemorySurveyStore | None = None, **settings: Any
+    templates: Path = TEMPLATES,
+    *,
+    store: InMemorySurveyStore | None = None,
+    rules: RulesSource | None = None,
+    **settings: Any,
 ) -> InMemoryDomain:
     """The planner and sender as ``closeloop.wiring`` builds them, over in-memory adapters.
 
     The settings are the production defaults (the template parameters' defaults), with the sender, the
     public base URL and the templates set, and any ``settings`` given (``Settings`` field names). Both
-    share ``store`` (a new ``InMemorySurveyStore`` unless given).
+    share ``store`` (a new ``InMemorySurveyStore`` unless given); the planner reads ``rules`` (no rules
+    unless given).
     """
     from closeloop.adapters.rendering import EmailRenderer
     from closeloop.config import Settings
@@ -301,7 +307,7 @@ def in_memory_domain(
     store = store if store is not None else InMemorySurveyStore()
     scheduler, publisher, mailer = RecordingScheduler(), RecordingPublisher(), MimeBuildingMailer()
     renderer = EmailRenderer(templates, config.default_locale, config.supported_locales)
-    planner = FollowUpPlanner(store, scheduler, publisher, planning_policy(config))
+    planner = FollowUpPlanner(store, scheduler, publisher, planning_policy(config), rules=rules)
     sender = SurveySender(
         store,
         renderer,

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from closeloop.domain.surveys import SurveyType, is_email_address
+from closeloop.domain.surveys import NegativeAnswerPolicy, SurveyType, is_email_address
 from closeloop.domain.timing import QuietHours
 
 CommentAnalysis = Literal["lexicon", "comprehend", "bedrock"]
@@ -60,6 +60,7 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "freshdesk_secret_arn": ("resource", "FreshdeskSecret"),
     "ses_configuration_set": ("resource", "SesConfigurationSet"),
     "templates_path": ("resource", "TemplatesLayer"),
+    "rules_parameter": ("resource", "RulesParameter"),
     "sender_address": ("parameter", "SenderAddress"),
     "sender_name": ("parameter", "SenderName"),
     "public_base_url": ("parameter", "PublicBaseUrl"),
@@ -75,6 +76,8 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "supported_locales": ("parameter", "SupportedLocales"),
     "default_timezone": ("parameter", "DefaultTimezone"),
     "excluded_tags": ("parameter", "ExcludedTags"),
+    "internal_domains": ("parameter", "InternalDomains"),
+    "negative_answer_policy": ("parameter", "NegativeAnswerPolicy"),
     "zendesk_base_url": ("parameter", "ZendeskBaseUrl"),
     "freshdesk_base_url": ("parameter", "FreshdeskBaseUrl"),
     "retention_days": ("parameter", "RetentionDays"),
@@ -165,6 +168,10 @@ def _domain(value: str) -> str:
     return value
 
 
+def _domains(value: str) -> frozenset[str]:
+    return frozenset(_domain(item) for item in _csv(value))
+
+
 def _tags(value: str) -> frozenset[str]:
     return frozenset(tag.lower() for tag in _csv(value))
 
@@ -210,6 +217,8 @@ class Settings:
     freshdesk_secret_arn: str = _setting("")
     ses_configuration_set: str = _setting("")
     templates_path: str = _setting("")
+    # The SSM parameter holding the rules document (closeloop.domain.policies); empty: no rules.
+    rules_parameter: str = _setting("")
 
     # Behaviour (template parameters)
     sender_address: str = _setting("", _email_address)
@@ -231,6 +240,8 @@ class Settings:
     )
     default_timezone: str = _setting("UTC")
     excluded_tags: frozenset[str] = _setting(frozenset({"no_survey", "spam"}), _tags)
+    # The business's own domains: their addresses get no survey (subdomains included).
+    internal_domains: frozenset[str] = _setting(frozenset(), _domains)
     zendesk_base_url: str = _setting("", _http_url)
     freshdesk_base_url: str = _setting("", _http_url)
     retention_days: int = _setting(400, _integer(1))
@@ -238,6 +249,8 @@ class Settings:
     # Closing the loop: answers, reopening, lead alerts (team leads are items in the surveys table)
     grace_minutes: int = _setting(10, _integer(0, 15))
     reopen_cap: int = _setting(2, _integer(0))
+    # What a negative answer does where the rules document does not say (closeloop.domain.policies).
+    negative_answer_policy: NegativeAnswerPolicy = _setting("reopen", _one_of(NegativeAnswerPolicy))
     negative_thresholds: str = _setting("csat<=2,nps<=6,ces>=5")
     comment_analysis: CommentAnalysis = _setting("lexicon", _one_of(CommentAnalysis))
     bedrock_model_id: str = _setting("amazon.nova-micro-v1:0")

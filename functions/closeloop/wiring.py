@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from closeloop.domain.judgment import CommentClassifier
     from closeloop.domain.links import LinkSigner
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
+    from closeloop.domain.policies import RulesSource
     from closeloop.domain.reopening import CaseReopener, HelpdeskGateway
     from closeloop.domain.replies import ReplyPolicy, ReplyRecorder
     from closeloop.domain.reply_addresses import ReplyTokens
@@ -234,6 +235,7 @@ def planning_policy(config: Settings | None = None) -> PlanningPolicy:
             excluded_tags=config.excluded_tags,
             max_ticket_age_days=config.max_ticket_age_days,
             resurvey_after_reopen=config.resurvey_after_reopen,
+            internal_domains=config.internal_domains,
         ),
         delay=timedelta(minutes=config.follow_up_delay_minutes),
         quiet_hours=config.quiet_hours,
@@ -241,14 +243,35 @@ def planning_policy(config: Settings | None = None) -> PlanningPolicy:
         survey_type=config.survey_type,
         expiry=timedelta(days=config.survey_expiry_days),
         throttle=timedelta(days=config.throttle_days),
+        negative_answer=config.negative_answer_policy,
     )
+
+
+@cache
+def ssm_client() -> Any:
+    return _client("ssm")
+
+
+@cache
+def rules_source() -> RulesSource:
+    """The rules document: the ``RulesParameter``'s, cached per container; none when it is not set."""
+    from closeloop.domain.policies import FixedRules
+
+    name = settings().rules_parameter
+    if not name:
+        return FixedRules()
+    from closeloop.adapters.rules import ParameterRules
+
+    return ParameterRules(ssm_client(), name)
 
 
 @cache
 def follow_up_planner() -> FollowUpPlanner:
     from closeloop.domain.planning import FollowUpPlanner
 
-    return FollowUpPlanner(planning_store(), send_scheduler(), event_publisher(), planning_policy())
+    return FollowUpPlanner(
+        planning_store(), send_scheduler(), event_publisher(), planning_policy(), rules=rules_source()
+    )
 
 
 @cache

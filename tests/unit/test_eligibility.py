@@ -77,3 +77,46 @@ def test_ticket_already_surveyed_is_skipped_unless_resurvey_is_enabled() -> None
     assert skip(ticket(), surveyed=True) is SkipReason.ALREADY_SURVEYED
     resurvey = EligibilityRules(frozenset(), 14, resurvey_after_reopen=True)
     assert skip(ticket(), surveyed=True, rules=resurvey) is None
+
+
+# --- internal requesters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["agent", "admin"])
+def test_a_requester_who_is_an_agent_of_the_helpdesk_is_skipped(role: str) -> None:
+    customer = {"email": "ana.agent@example.com", "role": role}
+    assert skip(ticket(customer=customer)) is SkipReason.INTERNAL_REQUESTER
+
+
+def test_an_end_user_requester_is_surveyed() -> None:
+    assert skip(ticket(customer={"email": "giulia.rossi@example.com", "role": "end-user"})) is None
+
+
+def test_a_ticket_solved_by_its_own_requester_is_skipped_whatever_the_case() -> None:
+    # GIVEN an agent who opened a ticket and solved it themselves (no role in the event)
+    solved_by_self = ticket(
+        customer={"email": "Marta.Puig@acme.example"}, agent={"id": "1", "email": "marta.puig@ACME.example"}
+    )
+    assert skip(solved_by_self) is SkipReason.INTERNAL_REQUESTER
+
+
+@pytest.mark.parametrize(
+    ("address", "internal"),
+    [
+        ("marta@acme.example", True),
+        ("marta@ACME.Example", True),
+        ("marta@support.acme.example", True),
+        ("marta@notacme.example", False),
+        ("marta@acme.example.org", False),
+        ("acme.example@gmail.com", False),
+    ],
+)
+def test_internal_domains_cover_their_subdomains_and_nothing_else(address: str, internal: bool) -> None:
+    rules = EligibilityRules(
+        excluded_tags=frozenset(),
+        max_ticket_age_days=14,
+        resurvey_after_reopen=False,
+        internal_domains=frozenset({"acme.example"}),
+    )
+    reason = skip(ticket(customer={"email": address}), rules=rules)
+    assert reason is (SkipReason.INTERNAL_DOMAIN if internal else None)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from closeloop.domain.planning import PlanResult
+from closeloop.domain.policies import FixedRules, RulesDocument, RulesUnavailableError, parse_rules_document
 from closeloop.domain.surveys import SkipReason, SurveyStatus, SurveyType
 from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_event
 from closeloop.domain.timing import QuietHours
@@ -432,3 +433,109 @@ def test_a_reopen_of_another_ticket_cancels_nothing() -> None:
 
     assert domain.planner.cancel_followup(reopened("9999"), NOW) == []
     assert domain.store.surveys[survey_id].status is SurveyStatus.PLANNED
+
+
+# --- policies: the rules document, internal requesters, sampling ----------------------------------------
+
+
+def rules(text: str) -> FixedRules:
+    return FixedRules(parse_rules_document(text))
+
+
+def test_the_survey_records_the_rule_and_policy_that_applied() -> None:
+    # GIVEN a rule for the Billing team (the canonical ticket's) asking NPS, sooner, from another name
+    domain = in_memory_domain(
+        rules=rules(
+            '{"version": 1, "rules": [{"name": "billing", "match": {"team": "Billing"}, "survey_type": "nps",'
+            ' "delay_minutes": 60, "sender_name": "Billing desk", "negative_answer": "alert"}]}'
+        )
+    )
+    # WHEN a Billing ticket is planned (an afternoon in Rome: no quiet hours in the way)
+    outcome = domain.planner.plan_followup(solved(), NOW)
+    # THEN the survey asks NPS an hour after the solve, and remembers the rule and its policy
+    assert outcome.survey_id is not None
+    assert outcome.rule == "billing"
+    survey = domain.store.surveys[outcome.survey_id]
+    assert (survey.survey_type, survey.send_at) == ("nps", SOLVED_AT + timedelta(minutes=60))
+    assert (survey.rule, survey.negative_answer, survey.sender_name) == ("billing", "alert", "Billing desk")
+    [planned] = domain.publisher.of("Survey Planned")
+    assert planned["survey_type"] == "nps"
+
+
+def test_without_a_matching_rule_the_global_negative_answer_policy_is_recorded() -> None:
+    domain = in_memory_domain(negative_answer_policy="note")
+    outcome = domain.planner.plan_followup(solved(), NOW)
+    assert outcome.survey_id is not None
+    survey = domain.store.surveys[outcome.survey_id]
+    assert (survey.rule, survey.negative_answer, survey.sender_name) == (None, "note", None)
+
+
+def test_a_rule_that_says_no_survey_skips_with_its_reason() -> None:
+    domain = in_memory_domain(
+        rules=rules(
+            '{"version": 1, "rules": [{"name": "no-email", "match": {"channel": "email"}, "survey": false}]}'
+        )
+    )
+    outcome = domain.planner.plan_followup(solved(), NOW)
+    assert (outcome.result, outcome.reason, outcome.rule) == (
+        PlanResult.SKIPPED,
+        SkipReason.RULE_NO_SURVEY,
+        "no-email",
+    )
+    [skipped] = domain.publisher.of("Survey Skipped")
+    assert skipped["reason"] == "rule_no_survey"
+
+
+def test_an_agent_requester_and_an_internal_domain_are_skipped_and_published() -> None:
+    domain = in_memory_domain(internal_domains=frozenset({"acme.example"}))
+    agent = domain.planner.plan_followup(
+        solved(ticket_id="1", customer={"email": "ana.agent@example.com", "role": "agent"}), NOW
+    )
+    colleague = domain.planner.plan_followup(
+        solved(ticket_id="2", customer={"email": "luca@eu.acme.example"}), NOW
+    )
+    assert (agent.reason, colleague.reason) == (SkipReason.INTERNAL_REQUESTER, SkipReason.INTERNAL_DOMAIN)
+    assert [event["reason"] for event in domain.publisher.of("Survey Skipped")] == [
+        "internal_requester",
+        "internal_domain",
+    ]
+
+
+def test_a_sampled_team_surveys_its_share_and_redeliveries_agree() -> None:
+    # GIVEN the Billing team sampled at 30 %, and no throttle (each ticket a different customer anyway)
+    domain = in_memory_domain(
+        rules=rules(
+            '{"version": 1, "rules": [{"name": "billing", "match": {"team": "Billing"}, "sample": 0.3}]}'
+        ),
+    )
+    tickets = [solved(ticket_id=str(n), customer={"email": f"c{n}@example.com"}) for n in range(400)]
+    # WHEN 400 tickets are planned, then every event is delivered again
+    first = [domain.planner.plan_followup(t, NOW) for t in tickets]
+    again = [domain.planner.plan_followup(t, NOW) for t in tickets]
+    # THEN about 30 % are planned, the rest skipped as sampled out, and the redeliveries change nothing
+    planned = [o for o in first if o.result is PlanResult.PLANNED]
+    sampled_out = [o for o in first if o.reason is SkipReason.SAMPLED_OUT]
+    assert len(planned) + len(sampled_out) == 400
+    assert 0.25 <= len(planned) / 400 <= 0.35
+    assert all(o.result is PlanResult.DUPLICATE for o in again)
+    assert len(domain.store.surveys) == len(planned)
+    # AND a fresh deployment decides exactly the same tickets
+    other = in_memory_domain(
+        rules=rules(
+            '{"version": 1, "rules": [{"name": "billing", "match": {"team": "Billing"}, "sample": 0.3}]}'
+        ),
+    )
+    assert [other.planner.plan_followup(t, NOW).result for t in tickets] == [o.result for o in first]
+
+
+def test_planning_waits_when_no_valid_rules_document_was_read() -> None:
+    class Unavailable:
+        def current(self) -> RulesDocument:
+            raise RulesUnavailableError("rules parameter unreadable")
+
+    domain = in_memory_domain(rules=Unavailable())
+    with pytest.raises(RulesUnavailableError):
+        domain.planner.plan_followup(solved(), NOW)
+    # nothing was recorded, so the retried event plans normally
+    assert not domain.store.surveys
+    assert not domain.publisher.events

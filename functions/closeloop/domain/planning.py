@@ -11,6 +11,14 @@ from typing import Any, Protocol
 
 from closeloop.domain.eligibility import EligibilityRules, find_skip_reason
 from closeloop.domain.messages import header_display_name, mailbox_problem
+from closeloop.domain.policies import (
+    AppliedPolicy,
+    FixedRules,
+    PolicyDefaults,
+    RulesSource,
+    apply_rules,
+    in_sample,
+)
 from closeloop.domain.published import (
     EventPublisher,
     ReminderSkipped,
@@ -21,7 +29,14 @@ from closeloop.domain.published import (
 )
 from closeloop.domain.surveys import CustomerThrottledError as CustomerThrottledError  # re-exported
 from closeloop.domain.surveys import DuplicateCloseError as DuplicateCloseError  # re-exported
-from closeloop.domain.surveys import ReminderSkipReason, SkipReason, Survey, SurveyType, ticket_key
+from closeloop.domain.surveys import (
+    NegativeAnswerPolicy,
+    ReminderSkipReason,
+    SkipReason,
+    Survey,
+    SurveyType,
+    ticket_key,
+)
 from closeloop.domain.tickets import Agent, Team, TicketClosed, TicketReopened
 from closeloop.domain.timing import QuietHours, customer_zone, send_time
 
@@ -60,6 +75,7 @@ class PlanOutcome:
     survey_id: str | None = None
     reason: SkipReason | None = None
     send_at: datetime | None = None
+    rule: str | None = None  # the rules document's rule that applied (None: none matched, or not reached)
 
     def log_fields(self) -> dict[str, Any]:
         """What the logs say about it: ids, codes and a time, nothing personal."""
@@ -68,6 +84,7 @@ class PlanOutcome:
             "survey_id": self.survey_id,
             "reason": self.reason.value if self.reason else None,
             "send_at": self.send_at.isoformat() if self.send_at else None,
+            "rule": self.rule,
         }
 
 
@@ -82,6 +99,18 @@ class PlanningPolicy:
     survey_type: SurveyType
     expiry: timedelta
     throttle: timedelta
+    negative_answer: NegativeAnswerPolicy = "reopen"
+    sample: float = 1.0
+
+    @property
+    def defaults(self) -> PolicyDefaults:
+        """What applies where the rules document sets nothing."""
+        return PolicyDefaults(
+            survey_type=self.survey_type,
+            delay=self.delay,
+            negative_answer=self.negative_answer,
+            sample=self.sample,
+        )
 
 
 def _new_survey_id() -> str:
@@ -89,7 +118,11 @@ def _new_survey_id() -> str:
 
 
 class FollowUpPlanner:
-    """Turns ticket events into stored, scheduled surveys (or recorded skips)."""
+    """Turns ticket events into stored, scheduled surveys (or recorded skips).
+
+    ``rules`` is the business's rules document (``closeloop.domain.policies``), read for every ticket: a
+    changed document applies to the next ticket, without a redeploy.
+    """
 
     def __init__(
         self,
@@ -98,12 +131,21 @@ class FollowUpPlanner:
         publisher: EventPublisher,
         policy: PlanningPolicy,
         new_id: Callable[[], str] = _new_survey_id,
+        rules: RulesSource | None = None,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
         self._publisher = publisher
         self._policy = policy
         self._new_id = new_id
+        self._rules = rules or FixedRules()
+
+    def policy_for(self, ticket: TicketClosed) -> AppliedPolicy:
+        """The policy a ticket gets: the first matching rule over the deployment's parameters.
+
+        Raises ``RulesUnavailableError`` when no valid rules document has been read yet.
+        """
+        return apply_rules(ticket, self._rules.current(), self._policy.defaults)
 
     def plan_followup(self, ticket: TicketClosed, now: datetime) -> PlanOutcome:
         """Plan one survey for one solve of a ticket, at most once however often the event arrives."""
@@ -114,10 +156,11 @@ class FollowUpPlanner:
         if earlier is not None:
             return PlanOutcome(PlanResult.DUPLICATE, reason=earlier)
 
+        applied = self.policy_for(ticket)
         if mailbox_problem(ticket.customer.email) is not None:
             # Checked here, not only before sending: a survey that can never be mailed is a skip with a
             # reason, not a planned survey that fails at its send.
-            return self._skip(ticket, SkipReason.INVALID_ADDRESS, now)
+            return self._skip(ticket, SkipReason.INVALID_ADDRESS, now, applied.rule)
         reason = find_skip_reason(
             ticket,
             self._policy.rules,
@@ -125,19 +168,26 @@ class FollowUpPlanner:
             address_suppressed=self._store.is_suppressed(ticket.customer.email),
             ticket_already_surveyed=self._store.ticket_was_surveyed(key),
         )
+        if reason is None and not applied.survey:
+            reason = SkipReason.RULE_NO_SURVEY
+        if reason is None and not in_sample(ticket.helpdesk, ticket.ticket_id, applied.sample):
+            # Decided last, so the share is of the tickets that could have been surveyed.
+            reason = SkipReason.SAMPLED_OUT
         if reason is not None:
-            return self._skip(ticket, reason, now)
+            return self._skip(ticket, reason, now, applied.rule)
 
-        survey = self._new_survey(ticket, now)
+        survey = self._new_survey(ticket, applied, now)
         throttle_until = now + self._policy.throttle if self._policy.throttle else None
         try:
             self._store.create_survey(survey, throttle_until)
         except DuplicateCloseError:
             return PlanOutcome(PlanResult.DUPLICATE)
         except CustomerThrottledError:
-            return self._skip(ticket, SkipReason.THROTTLED, now)
+            return self._skip(ticket, SkipReason.THROTTLED, now, applied.rule)
         self._schedule_and_announce(survey, now)
-        return PlanOutcome(PlanResult.PLANNED, survey_id=survey.survey_id, send_at=survey.send_at)
+        return PlanOutcome(
+            PlanResult.PLANNED, survey_id=survey.survey_id, send_at=survey.send_at, rule=applied.rule
+        )
 
     def cancel_followup(self, reopened: TicketReopened, now: datetime) -> list[str]:
         """Cancel every survey of the ticket that has not been sent yet, and the reminder of every one
@@ -172,9 +222,9 @@ class FollowUpPlanner:
                 )
                 self._scheduler.cancel_reminder(survey.survey_id)
 
-    def _new_survey(self, ticket: TicketClosed, now: datetime) -> Survey:
+    def _new_survey(self, ticket: TicketClosed, applied: AppliedPolicy, now: datetime) -> Survey:
         zone = customer_zone(ticket.customer.timezone, self._policy.default_timezone)
-        send_at = send_time(ticket.closed_at, self._policy.delay, self._policy.quiet_hours, zone, now)
+        send_at = send_time(ticket.closed_at, applied.delay, self._policy.quiet_hours, zone, now)
         return Survey(
             survey_id=self._new_id(),
             helpdesk=ticket.helpdesk,
@@ -184,7 +234,7 @@ class FollowUpPlanner:
             customer_name=header_display_name(ticket.customer.email, ticket.customer.name),
             locale=ticket.customer.locale,
             timezone=zone.key,
-            survey_type=self._policy.survey_type,
+            survey_type=applied.survey_type,
             planned_at=now,
             send_at=send_at,
             expires_at=send_at + self._policy.expiry,
@@ -195,6 +245,9 @@ class FollowUpPlanner:
             tags=tuple(ticket.tags),
             agent=_snapshot(ticket.agent),
             team=_snapshot(ticket.team),
+            rule=applied.rule,
+            negative_answer=applied.negative_answer,
+            sender_name=applied.sender_name,
         )
 
     def _resume(self, survey: Survey, now: datetime) -> PlanOutcome:
@@ -220,7 +273,9 @@ class FollowUpPlanner:
             ),
         )
 
-    def _skip(self, ticket: TicketClosed, reason: SkipReason, now: datetime) -> PlanOutcome:
+    def _skip(
+        self, ticket: TicketClosed, reason: SkipReason, now: datetime, rule: str | None = None
+    ) -> PlanOutcome:
         try:
             self._store.record_skip(ticket, reason, now)
         except DuplicateCloseError:
@@ -229,7 +284,7 @@ class FollowUpPlanner:
             self._publisher,
             SurveySkipped(helpdesk=ticket.helpdesk, ticket_id=ticket.ticket_id, reason=reason.value),
         )
-        return PlanOutcome(PlanResult.SKIPPED, reason=reason)
+        return PlanOutcome(PlanResult.SKIPPED, reason=reason, rule=rule)
 
 
 def _snapshot(part: Agent | Team | None) -> dict[str, Any]:

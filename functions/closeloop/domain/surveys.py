@@ -14,6 +14,11 @@ from typing import Any, Literal, get_args
 SurveyType = Literal["csat", "nps", "ces", "resolved"]
 SURVEY_TYPES: tuple[SurveyType, ...] = get_args(SurveyType)
 
+# What a negative answer does (a policy, global or per rule: closeloop.domain.policies): reopen the ticket
+# and alert the lead; only alert the lead, who decides; or add a private note, the status unchanged.
+NegativeAnswerPolicy = Literal["reopen", "alert", "note"]
+NEGATIVE_ANSWER_POLICIES: tuple[NegativeAnswerPolicy, ...] = get_args(NegativeAnswerPolicy)
+
 
 class SurveyStatus(StrEnum):
     PLANNED = "planned"  # stored and scheduled; nothing sent yet
@@ -73,6 +78,10 @@ class SkipReason(StrEnum):
     STALE = "stale"
     ALREADY_SURVEYED = "already_surveyed"
     INVALID_ADDRESS = "invalid_address"  # no email can ever be built for it (domain.messages.mailbox_problem)
+    INTERNAL_REQUESTER = "internal_requester"  # the requester is an agent of the helpdesk
+    INTERNAL_DOMAIN = "internal_domain"  # the requester's address is in one of the InternalDomains
+    RULE_NO_SURVEY = "rule_no_survey"  # the matching rule of the rules document says "survey": false
+    SAMPLED_OUT = "sampled_out"  # outside the share of tickets surveyed ("sample" of the rule or default)
 
 
 # The inclusive score range of each scored survey type. CES runs from 1 (very easy) to 7 (very difficult).
@@ -195,6 +204,12 @@ class Survey:
     reminder_scheduled: bool = False
     reminder_sent_at: datetime | None = None
     reminder_skip_reason: ReminderSkipReason | None = None
+    # The policy applied when the survey was planned (closeloop.domain.policies): the matching rule's name
+    # (None: no rule matched), what a negative answer does (None: planned before policies existed, the
+    # reopen function's NegativeAnswerPolicy applies) and the sender name (None: the SenderName parameter).
+    rule: str | None = None
+    negative_answer: NegativeAnswerPolicy | None = None
+    sender_name: str | None = None
 
     @property
     def ticket_key(self) -> str:

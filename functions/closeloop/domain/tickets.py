@@ -63,6 +63,11 @@ EventMoment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
 HelpdeskName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", examples=["zendesk", "freshdesk"])]
 
 
+# Zendesk's user roles; other helpdesks map to them (a Freshdesk agent is "agent", a contact "end-user").
+RequesterRole = Literal["end-user", "agent", "admin"]
+INTERNAL_ROLES: frozenset[str] = frozenset({"agent", "admin"})
+
+
 class _Open(BaseModel):
     # Unknown fields are kept, so a sender can add context without a schema change.
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -75,6 +80,11 @@ class Customer(_Open):
     name: str | None = Field(default=None, max_length=200)
     locale: str | None = Field(default=None, max_length=35, description="BCP 47 tag, e.g. pt-BR.")
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. Europe/Rome.")
+    role: RequesterRole | None = Field(
+        default=None,
+        description="The requester's role at the helpdesk, when known: an agent or admin is internal and "
+        "gets no survey.",
+    )
 
     @field_validator("email")
     @classmethod

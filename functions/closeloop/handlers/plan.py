@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 from closeloop import wiring
 from closeloop.adapters.queues import QueueConsumer, Report
+from closeloop.domain.planning import PlanResult
+from closeloop.domain.policies import RulesUnavailableError
 from closeloop.domain.tickets import TicketClosed, TicketReopened, parse_ticket_event_message
 from closeloop.handlers.queue_function import queue_function
-from closeloop.observability import count, logger
+from closeloop.observability import count, count_by, logger
 
 # What this function needs from its environment, checked before the first message is touched.
 REQUIRED_SETTINGS = (
@@ -31,6 +33,8 @@ def plan_ticket_event(ticket_event: TicketClosed | TicketReopened) -> None:
         outcome = planner.plan_followup(ticket_event, now)
         logger.info("follow-up planned", extra=context | outcome.log_fields())
         count(f"Surveys{outcome.result.value.title()}")
+        if outcome.reason is not None and outcome.result is PlanResult.SKIPPED:
+            count_by("SurveysSkippedByReason", "reason", outcome.reason.value)
     else:
         cancelled = planner.cancel_followup(ticket_event, now)
         logger.info("ticket reopened", extra=context | {"cancelled_surveys": cancelled})
@@ -43,5 +47,8 @@ TICKET_EVENTS = QueueConsumer(
     disposal=wiring.plan_queue_disposal,
     # An event that breaks the contract (InvalidTicketEventError) is parked; docs/operations.md says why.
     dead_lettered=Report("ticket event rejected", "TicketEventsRejected"),
+    # No valid rules document read yet (closeloop.adapters.rules): the ticket waits for one.
+    retryable=(RulesUnavailableError,),
+    deferred=Report("ticket event waits for the rules document", "TicketEventsDeferred"),
 )
 lambda_handler = queue_function(TICKET_EVENTS, REQUIRED_SETTINGS)
