@@ -357,6 +357,7 @@ class _StackBuilder:
             "AWS::Scheduler::ScheduleGroup": self._schedule_group,
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SES::EmailIdentity": self._email_identity,
+            "AWS::SSM::Parameter": self._ssm_parameter,
         }
         creator = creators.get(kind)
         if creator is not None:
@@ -599,6 +600,16 @@ class _StackBuilder:
             arguments["Tags"] = props["Tags"]
         arn = self._client("secretsmanager").create_secret(**arguments)["ARN"]
         self._register(logical_id, "AWS::SecretsManager::Secret", arn, Id=arn)
+
+    def _ssm_parameter(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props.get("Name") or self._default_name(logical_id))
+        arguments: dict[str, Any] = {"Name": name, "Value": str(props["Value"]), "Type": props["Type"]}
+        for key in ("Description", "Tier", "AllowedPattern", "DataType"):
+            if props.get(key):
+                arguments[key] = props[key]
+        self._client("ssm").put_parameter(**arguments)
+        self._register(logical_id, "AWS::SSM::Parameter", name, Type=props["Type"], Value=arguments["Value"])
 
     def _schedule_group(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         props = self._resolved(properties)

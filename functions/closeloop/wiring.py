@@ -254,15 +254,10 @@ def ssm_client() -> Any:
 
 @cache
 def rules_source() -> RulesSource:
-    """The rules document: the ``RulesParameter``'s, cached per container; none when it is not set."""
-    from closeloop.domain.policies import FixedRules
-
-    name = settings().rules_parameter
-    if not name:
-        return FixedRules()
+    """The rules document in the ``RulesParameter``, cached per container (``closeloop.adapters.rules``)."""
     from closeloop.adapters.rules import ParameterRules
 
-    return ParameterRules(ssm_client(), name)
+    return ParameterRules(ssm_client(), settings().rules_parameter)
 
 
 @cache
@@ -547,6 +542,7 @@ def case_reopener() -> CaseReopener:
                 )
                 if url
             },
+            negative_answer=config.negative_answer_policy,
         ),
     )
 

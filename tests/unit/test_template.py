@@ -64,6 +64,7 @@ KNOWN_IAM_ACTIONS = {
     "sns:Publish",
     "sqs:ChangeMessageVisibility",
     "sqs:SendMessage",
+    "ssm:GetParameter",
 }
 
 SHORT_FORM_TAGS = (

@@ -336,3 +336,34 @@ def test_an_ordinary_event_detail_is_the_json_model() -> None:
     closed = normalize_freshdesk(load_event("freshdesk/ticket_resolved.json"), NOW)
     assert isinstance(closed, TicketClosed)
     assert event_detail(closed) == closed.model_dump(mode="json", exclude_none=True)
+
+
+# --- the requester's role: agents and admins are internal (closeloop.domain.eligibility) -----------------
+
+
+@pytest.mark.parametrize(
+    ("role", "canonical"), [("agent", "agent"), ("admin", "admin"), ("end-user", "end-user")]
+)
+def test_zendesk_requesters_role_reaches_the_event(role: str, canonical: str) -> None:
+    # GIVEN a ticket whose requester, as the Zendesk API returns them, has a role
+    requester = HelpdeskUser(id="8447388090494", email="ana.agent@example.com", role=role)
+    # WHEN it is solved
+    result = zendesk_ticket_closed(zendesk_change("ticket_solved.json"), requester, AGENT, GROUP, BASE_URL)
+    # THEN the canonical event names the role
+    assert result.customer.role == canonical
+
+
+def test_a_zendesk_role_closeloop_does_not_know_is_left_out() -> None:
+    requester = HelpdeskUser(id="1", email="a@example.com", role="light-agent-ish")
+    result = zendesk_ticket_closed(zendesk_change("ticket_solved.json"), requester, AGENT, GROUP, BASE_URL)
+    assert result.customer.role is None
+
+
+@pytest.mark.parametrize(("role", "canonical"), [("Agent", "agent"), ("contact", "end-user"), ("", None)])
+def test_freshdesk_requester_role_is_read_when_the_payload_carries_it(
+    role: str, canonical: str | None
+) -> None:
+    payload = load_event("freshdesk/ticket_resolved.json") | {"requester_role": role}
+    result = normalize_freshdesk(payload, NOW)
+    assert isinstance(result, TicketClosed)
+    assert result.customer.role == canonical

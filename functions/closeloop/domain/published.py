@@ -16,7 +16,9 @@ from typing import Any, ClassVar, Literal, Protocol
 # JSON Schemas with pydantic, outside the functions.
 
 
-ReopenSkipReason = Literal["answer_changed", "already_reopened", "cap_reached", "please_look"]
+ReopenSkipReason = Literal[
+    "answer_changed", "already_reopened", "cap_reached", "please_look", "policy_alert", "policy_note"
+]
 # Why a reminder was not sent (closeloop.domain.surveys.ReminderSkipReason).
 ReminderSkipReasonCode = Literal[
     "answered", "suppressed", "bounced", "complained", "reopened", "expired", "turned_off"

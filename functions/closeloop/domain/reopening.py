@@ -11,11 +11,15 @@ mis-click is not escalated. When the request fires, :class:`CaseReopener` decide
 - the answer's action is ``alert`` (mixed signals, see ``closeloop.domain.judgment``) → the ticket is left
   as it is; the lead gets a "please look" alert and ``Reopen Skipped`` (please_look) is published, once
   per survey, and nothing counts against the cap;
+- the survey's negative-answer policy (``closeloop.domain.policies``: its rule's, else
+  ``NegativeAnswerPolicy``) is ``alert`` → the same "please look" alert, saying the policy left the
+  decision to the lead (``Reopen Skipped``: policy_alert); ``note`` → a private note on the ticket, its
+  status unchanged, added once by its marker (``Reopen Skipped``: policy_note), no alert;
 - otherwise the helpdesk adapter of the survey reopens the ticket with a private note holding the
   customer's answer, the reopen is recorded, ``Case Reopened`` is published and the lead is alerted.
 
-What an answer asks for is decided in one place, :meth:`CaseReopener.action_for`, where a per-team policy
-can later turn a reopen into an alert.
+What an answer asks for is decided in one place, :meth:`CaseReopener.action_for`: the answer's verdict,
+then the survey's negative-answer policy.
 
 Each side effect of a reopen (the helpdesk write, the event, the SNS alert, the alert email) is its own
 :class:`ReopenStep`, recorded in the reopen's record when started and when done, so a retried request
@@ -53,6 +57,7 @@ from closeloop.domain.published import (
 from closeloop.domain.surveys import (
     ANSWER_SCALES,
     MAX_COMMENT_CHARS,
+    NegativeAnswerPolicy,
     ReopenClaim,
     Survey,
     SurveyResponse,
@@ -121,6 +126,26 @@ class ReopenResult(StrEnum):
     ALREADY_REOPENED = "already_reopened"
     CAP_REACHED = "cap_reached"
     PLEASE_LOOK = "please_look"  # mixed signals: the lead was alerted, the ticket left as it is
+    POLICY_ALERT = "policy_alert"  # the "alert" policy: the lead was alerted and decides; nothing reopened
+    POLICY_NOTE = "policy_note"  # the "note" policy: a private note on the ticket, its status unchanged
+
+
+class CaseAction(StrEnum):
+    """What closeloop does about one answer (:meth:`CaseReopener.action_for`)."""
+
+    REOPEN = "reopen"
+    PLEASE_LOOK = "please_look"  # mixed signals (the verdict's "alert")
+    POLICY_ALERT = "policy_alert"  # negative, under the "alert" policy
+    POLICY_NOTE = "policy_note"  # negative, under the "note" policy
+    NONE = "none"
+
+
+# What each negative-answer policy makes of a negative answer.
+_POLICY_ACTIONS: Mapping[NegativeAnswerPolicy, CaseAction] = {
+    "reopen": CaseAction.REOPEN,
+    "alert": CaseAction.POLICY_ALERT,
+    "note": CaseAction.POLICY_NOTE,
+}
 
 
 # The results that reopen nothing, as the Reopen Skipped event names them.
@@ -129,6 +154,8 @@ _SKIP_REASONS: Mapping[ReopenResult, ReopenSkipReason] = {
     ReopenResult.ALREADY_REOPENED: "already_reopened",
     ReopenResult.CAP_REACHED: "cap_reached",
     ReopenResult.PLEASE_LOOK: "please_look",
+    ReopenResult.POLICY_ALERT: "policy_alert",
+    ReopenResult.POLICY_NOTE: "policy_note",
 }
 
 
@@ -219,16 +246,25 @@ def reply_note_reference(response_id: str) -> str:
     return f"reply-{response_id}"
 
 
+def policy_note_reference(response_id: str) -> str:
+    """What identifies the note the "note" policy adds for one negative answer."""
+    return f"note-{response_id}"
+
+
 @dataclass(frozen=True)
 class TicketNote:
-    """A private note with the text of an email reply, for a ticket that is not reopened for it."""
+    """A private note for a ticket that is not reopened: the text of an email reply, or (``policy``) a
+    negative answer under the "note" policy."""
 
     survey: Survey
     response: SurveyResponse
     note: str
+    policy: bool = False
 
     @property
     def reference(self) -> str:
+        if self.policy:
+            return policy_note_reference(self.response.response_id)
         return reply_note_reference(self.response.response_id)
 
     @property
@@ -474,6 +510,8 @@ class ReopenPolicy:
     cap: int
     leads: TeamLeads
     helpdesk_urls: Mapping[str, str] = field(default_factory=dict)  # see LeadAlert.helpdesk_urls
+    # For surveys planned before policies were recorded with them (``Survey.negative_answer`` is None).
+    negative_answer: NegativeAnswerPolicy = "reopen"
 
 
 # --- the service -------------------------------------------------------------------------------------
@@ -513,7 +551,7 @@ class CaseReopener:
         if latest is None:
             raise UnknownResponseError(f"survey {survey_id} has no answer")
         action = self.action_for(survey, latest)
-        if action is VerdictAction.NONE:
+        if action is CaseAction.NONE:
             # The customer changed their mind within the grace period (or later): no escalation.
             self._skip(survey, response_id, ReopenResult.ANSWER_CHANGED)
             return ReopenResult.ANSWER_CHANGED
@@ -521,8 +559,12 @@ class CaseReopener:
         response = latest
         lead = self._policy.leads.lead_for(survey.team)
         locale = self._renderer.resolve_locale(lead.locale if lead else self._policy.leads.default_locale)
-        if action is VerdictAction.ALERT:
-            return self._ask_lead_to_look(survey, response, lead, locale, now)
+        if action is CaseAction.PLEASE_LOOK:
+            return self._ask_lead_to_look(survey, response, lead, locale, now, ReopenResult.PLEASE_LOOK)
+        if action is CaseAction.POLICY_ALERT:
+            return self._ask_lead_to_look(survey, response, lead, locale, now, ReopenResult.POLICY_ALERT)
+        if action is CaseAction.POLICY_NOTE:
+            return self._note_on_ticket(survey, response, locale)
         # Resolved before claiming, so a missing adapter does not count against the ticket's cap.
         gateway = self._helpdesks.gateway_for(survey.helpdesk)
 
@@ -554,24 +596,48 @@ class CaseReopener:
         self._take_steps(survey, response, result, done, lead, locale, progress, now)
         return result
 
-    def action_for(self, survey: Survey, response: SurveyResponse) -> VerdictAction:
-        """What the answer asks for: the action its verdict stored.
+    def action_for(self, survey: Survey, response: SurveyResponse) -> CaseAction:
+        """What to do about the answer: its verdict's action, and for a negative one (a reopen) the survey's
+        negative-answer policy, recorded when it was planned (else this deployment's).
 
-        The one place where what to do is decided: a per-team policy (reopen, alert or note) plugs in here.
+        The one place where what to do is decided.
         """
-        return response.verdict_action
+        verdict = response.verdict_action
+        if verdict is VerdictAction.NONE:
+            return CaseAction.NONE
+        if verdict is VerdictAction.ALERT:
+            return CaseAction.PLEASE_LOOK
+        return _POLICY_ACTIONS[survey.negative_answer or self._policy.negative_answer]
 
     def _ask_lead_to_look(
-        self, survey: Survey, response: SurveyResponse, lead: Lead | None, locale: str, now: datetime
+        self,
+        survey: Survey,
+        response: SurveyResponse,
+        lead: Lead | None,
+        locale: str,
+        now: datetime,
+        result: ReopenResult,
     ) -> ReopenResult:
-        """Mixed signals: alert the lead ("please look") and leave the ticket alone, once per survey."""
+        """Alert the lead ("please look": mixed signals, or the "alert" policy) and leave the ticket alone,
+        once per survey."""
         progress = self._store.claim_alert(survey, now)
         if progress.owes(LOOK_STEPS):
-            self._take_steps(
-                survey, response, ReopenResult.PLEASE_LOOK, None, lead, locale, progress, now, LOOK_STEPS
-            )
+            self._take_steps(survey, response, result, None, lead, locale, progress, now, LOOK_STEPS)
         # A redelivered request whose steps are all done has nothing left to do.
-        return ReopenResult.PLEASE_LOOK
+        return result
+
+    def _note_on_ticket(self, survey: Survey, response: SurveyResponse, locale: str) -> ReopenResult:
+        """The "note" policy: the answer as a private note, the ticket's status unchanged; added once (the
+        adapter looks for the note's marker first), and ``Reopen Skipped`` (policy_note) when added."""
+        gateway = self._helpdesks.gateway_for(survey.helpdesk)
+        described = describe_answer(survey, response, locale) | {
+            "marker": note_marker(policy_note_reference(response.response_id)),
+            "policy": "note",
+        }
+        note = self._renderer.render_template(NOTE_TEMPLATE, locale, described).strip()
+        if gateway.add_note(TicketNote(survey=survey, response=response, note=note, policy=True)):
+            self._skip(survey, response.response_id, ReopenResult.POLICY_NOTE)
+        return ReopenResult.POLICY_NOTE
 
     def follow_up_reply(self, survey_id: str, response_id: str, now: datetime) -> ReplyFollowUp:
         """Follow up one email reply: a negative one asks for the reopen (``reopen_case``: latest answer,
@@ -588,8 +654,16 @@ class CaseReopener:
         if response is None:
             raise UnknownResponseError(f"survey {survey_id} has no answer {response_id}")
         reopened = None
-        if self.action_for(survey, response) is not VerdictAction.NONE:
+        if self.action_for(survey, response) is not CaseAction.NONE:
             reopened = self.reopen_case(survey_id, response_id, now)
+            latest = self._store.latest_response(survey_id)
+            if (
+                reopened is ReopenResult.POLICY_NOTE
+                and latest is not None
+                and latest.response_id == response_id
+            ):
+                # The policy's note quotes the latest answer: this reply.
+                return ReplyFollowUp(reopened, ReplyNoteResult.IN_REOPEN_NOTE)
             progress = self._store.reopen_progress(survey)
             if (
                 progress is not None

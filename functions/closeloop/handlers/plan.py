@@ -23,6 +23,7 @@ REQUIRED_SETTINGS = (
     "send_queue_arn",
     "send_queue_url",
     "send_dlq_arn",
+    "rules_parameter",
 )
 
 

@@ -65,7 +65,7 @@ class ZendeskClient:
         self._credentials = credentials
 
     def get_user(self, user_id: str) -> HelpdeskUser:
-        """A user by id: email, name, locale and time zone (IANA when Zendesk knows it)."""
+        """A user by id: email, name, locale, time zone (IANA when Zendesk knows it) and role."""
         body = self._lookup(f"/api/v2/users/{_path_id(user_id)}.json")
         user = body.get("user")
         if not isinstance(user, dict):
@@ -77,6 +77,7 @@ class ZendeskClient:
             locale=_optional_text(user.get("locale")),
             # Zendesk's time_zone is a Rails name ("Eastern Time (US & Canada)"); iana_time_zone is IANA.
             time_zone=_optional_text(user.get("iana_time_zone")) or _optional_text(user.get("time_zone")),
+            role=_optional_text(user.get("role")),
         )
 
     def get_group(self, group_id: str) -> HelpdeskGroup:

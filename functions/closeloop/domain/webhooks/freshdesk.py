@@ -13,7 +13,7 @@ from typing import Any
 from closeloop.domain.tickets import TicketClosed, TicketReopened
 from closeloop.domain.webhook_errors import WebhookPayloadError
 from closeloop.domain.webhooks.canonical import Ignored, ticket_closed, ticket_reopened
-from closeloop.domain.webhooks.payloads import FRESHDESK, id_of, tags_of, text_of, time_of
+from closeloop.domain.webhooks.payloads import FRESHDESK, id_of, role_of, tags_of, text_of, time_of
 from closeloop.domain.webhooks.timezones import iana_time_zone
 
 # Freshdesk's built-in statuses: {{ticket.status}} renders the name, the REST API uses the number.
@@ -78,6 +78,7 @@ def normalize_freshdesk(
                 "name": text_of(payload.get("requester_name")),
                 "locale": text_of(payload.get("requester_locale")),
                 "timezone": iana_time_zone(text_of(payload.get("requester_time_zone"))),
+                "role": role_of(payload.get("requester_role")),
             },
             "agent": {"id": id_of(payload.get("agent_id")), "name": agent_name, "email": agent_email}
             if agent_name or agent_email

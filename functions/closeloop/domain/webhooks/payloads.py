@@ -101,3 +101,23 @@ def time_of(value: Any, what: str) -> datetime:
     if moment.tzinfo is None:
         raise WebhookPayloadError(f"{what} has no time zone")
     return moment
+
+
+# What helpdesks call their users' roles, as the canonical event's ``customer.role`` names them.
+_ROLES = {
+    "end-user": "end-user",
+    "end_user": "end-user",
+    "enduser": "end-user",
+    "contact": "end-user",
+    "customer": "end-user",
+    "agent": "agent",
+    "admin": "admin",
+    "administrator": "admin",
+}
+
+
+def role_of(value: Any) -> str | None:
+    """A requester's role (``end-user``, ``agent`` or ``admin``), or None when absent or not one of them:
+    an unknown role neither refuses the ticket nor makes its requester internal."""
+    text = text_of(value)
+    return _ROLES.get(text.strip().lower()) if text else None

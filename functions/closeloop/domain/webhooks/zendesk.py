@@ -15,7 +15,7 @@ from typing import Any, Literal
 from closeloop.domain.tickets import TicketClosed, TicketReopened
 from closeloop.domain.webhook_errors import WebhookPayloadError
 from closeloop.domain.webhooks.canonical import Ignored, ticket_closed, ticket_reopened
-from closeloop.domain.webhooks.payloads import ZENDESK, id_of, tags_of, text_of, time_of
+from closeloop.domain.webhooks.payloads import ZENDESK, id_of, role_of, tags_of, text_of, time_of
 from closeloop.domain.webhooks.timezones import iana_time_zone
 
 # Zendesk ids are 64-bit integers: at most 20 digits. They go into API paths, so they must be ids.
@@ -35,6 +35,7 @@ class HelpdeskUser:
     name: str | None = None
     locale: str | None = None
     time_zone: str | None = None
+    role: str | None = None  # Zendesk's role: end-user, agent or admin
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def zendesk_ticket_closed(
                 "name": requester.name,
                 "locale": requester.locale,
                 "timezone": iana_time_zone(requester.time_zone),
+                "role": role_of(requester.role),
             },
             "agent": {"id": assignee.id, "name": assignee.name, "email": assignee.email}
             if assignee
