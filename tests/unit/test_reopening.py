@@ -42,6 +42,7 @@ from closeloop.domain.reopening import (
     is_look_step,
 )
 from closeloop.domain.surveys import (
+    NegativeAnswerPolicy,
     ReopenClaim,
     ResponseSource,
     Survey,
@@ -252,7 +253,12 @@ BILLING_LEAD = team_lead("Billing", "ana@acme.example", "es")
 
 
 class World:
-    def __init__(self, leads: tuple[TeamLead, ...] = (BILLING_LEAD,), cap: int = 2) -> None:
+    def __init__(
+        self,
+        leads: tuple[TeamLead, ...] = (BILLING_LEAD,),
+        cap: int = 2,
+        policy: NegativeAnswerPolicy = "reopen",
+    ) -> None:
         self.store = InMemoryStore()
         self.zendesk = RecordingHelpdesk()
         self.generic: RecordingHelpdesk | None = None
@@ -261,6 +267,7 @@ class World:
         self.renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
         self.leads = team_leads(*leads)
         self.cap = cap
+        self.policy = policy
 
     def reopener(self) -> CaseReopener:
         generic = self.generic
@@ -270,7 +277,7 @@ class World:
             self.alerter,
             self.renderer,
             self.publisher,
-            ReopenPolicy(cap=self.cap, leads=self.leads),
+            ReopenPolicy(cap=self.cap, leads=self.leads, negative_answer=self.policy),
         )
 
 
@@ -429,6 +436,96 @@ def test_the_please_look_alert_says_nothing_was_reopened_in_the_leads_language()
     assert "Please look" in subject
     assert "not reopened" in subject
     assert "closeloop non ha riaperto il ticket" in text
+
+
+# --- the negative-answer policy: reopen, alert or note -----------------------------------------------
+
+
+def test_a_team_set_to_alert_gets_a_lead_alert_and_nothing_is_reopened(world: World) -> None:
+    # GIVEN a survey planned under the "alert" policy (its team's rule), answered negatively
+    world.store.add(a_survey(negative_answer="alert"), an_answer())
+    # WHEN the request fires
+    result = world.reopener().reopen_case("s-1", "r-1", NOW)
+    # THEN the helpdesk is not touched and nothing counts against the cap
+    assert result is ReopenResult.POLICY_ALERT
+    assert world.zendesk.requests == []
+    assert world.zendesk.notes == []
+    assert world.store.reopens_per_ticket == {}
+    # AND the lead is alerted once on both channels, and the skip names the policy
+    [alert] = world.alerter.alerts
+    assert alert.result is ReopenResult.POLICY_ALERT
+    assert world.alerter.published == [alert]
+    [skipped] = world.publisher.of("Reopen Skipped")
+    assert skipped["reason"] == "policy_alert"
+
+
+def test_a_redelivered_policy_alert_alerts_the_lead_once(world: World) -> None:
+    world.store.add(a_survey(negative_answer="alert"), an_answer())
+    reopener = world.reopener()
+    reopener.reopen_case("s-1", "r-1", NOW)
+    assert reopener.reopen_case("s-1", "r-1", NOW) is ReopenResult.POLICY_ALERT
+    assert len(world.alerter.alerts) == 1
+    assert len(world.publisher.of("Reopen Skipped")) == 1
+
+
+def test_a_team_set_to_note_gets_a_private_note_once_and_no_status_change(world: World) -> None:
+    # GIVEN a survey planned under the "note" policy, answered negatively
+    world.store.add(a_survey(negative_answer="note"), an_answer())
+    reopener = world.reopener()
+    # WHEN the request fires, and is delivered again
+    first = reopener.reopen_case("s-1", "r-1", NOW)
+    again = reopener.reopen_case("s-1", "r-1", NOW)
+    # THEN one private note quotes the answer and says the status was left alone; nothing is reopened
+    assert (first, again) == (ReopenResult.POLICY_NOTE, ReopenResult.POLICY_NOTE)
+    assert world.zendesk.requests == []
+    [note] = world.zendesk.notes
+    assert note.policy
+    assert "> Ancora addebitato due volte." in note.note
+    # (in the Billing lead's Spanish)
+    assert "«note», así que el estado del ticket no se modificó." in note.note
+    assert "volver a resolver" not in note.note
+    assert note.note.endswith("closeloop-ref: note-r-1")
+    # AND no lead alert, one skip naming the policy
+    assert world.alerter.alerts == []
+    assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["policy_note"]
+
+
+def test_a_survey_without_a_recorded_policy_follows_the_deployments(world: World) -> None:
+    # GIVEN a survey planned before policies were recorded, and NegativeAnswerPolicy=alert
+    world = World(policy="alert")
+    world.store.add(a_survey(), an_answer())
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.POLICY_ALERT
+    # AND the survey's own policy wins over the deployment's
+    world.store.add(a_survey(survey_id="s-2", negative_answer="reopen"), an_answer(survey_id="s-2"))
+    assert world.reopener().reopen_case("s-2", "r-1", NOW) is ReopenResult.REOPENED
+
+
+def test_mixed_signals_stay_a_please_look_alert_whatever_the_policy() -> None:
+    world = World(policy="note")
+    world.store.add(a_survey(), a_mixed_answer())
+    assert world.reopener().reopen_case("s-1", "r-1", NOW) is ReopenResult.PLEASE_LOOK
+    assert world.zendesk.notes == []
+
+
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+def test_the_policy_alert_says_which_policy_applied_in_every_locale(locale: str) -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
+    alert = LeadAlert(a_survey(), an_answer(), ReopenResult.POLICY_ALERT, None, None, locale, 2, ())
+    subject = renderer.render_template(SUBJECT_TEMPLATE, locale, alert_variables(alert, locale))
+    text = renderer.render_template(TEXT_TEMPLATE, locale, alert_variables(alert, locale))
+    please_look = LeadAlert(a_survey(), an_answer(), ReopenResult.PLEASE_LOOK, None, None, locale, 2, ())
+    assert "alert" in subject
+    assert "alert" in text
+    assert subject != renderer.render_template(SUBJECT_TEMPLATE, locale, alert_variables(please_look, locale))
+
+
+def test_a_negative_reply_under_the_note_policy_reaches_the_ticket_in_one_note(world: World) -> None:
+    reply = an_answer(response_id="e-1", source=ResponseSource.EMAIL, comment="Ancora niente.")
+    world.store.add(a_survey(negative_answer="note"), reply)
+    done = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    assert (done.reopen, done.note) == (ReopenResult.POLICY_NOTE, ReplyNoteResult.IN_REOPEN_NOTE)
+    [note] = world.zendesk.notes
+    assert "> Ancora niente." in note.note
 
 
 def test_a_failed_attempt_is_retried_without_counting_twice_against_the_cap() -> None:
