@@ -18,13 +18,14 @@ from closeloop_cli import (
     openapi,
     preview,
     redrive,
+    rules,
     sandbox,
     schemas,
     status,
 )
 
 # Commands for operators of a stack (deployed or the sandbox), after the developers' ones.
-OPERATIONS = (status, redrive, erase)
+OPERATIONS = (status, redrive, erase, rules)
 
 
 def build_parser() -> argparse.ArgumentParser:

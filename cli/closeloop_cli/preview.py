@@ -5,6 +5,13 @@
     closeloop preview --survey-type nps --screenshots docs/img   # PNGs as mail clients show it
     python -m closeloop_cli.preview --locale vi --format html
     closeloop preview --locale pt-PT --all /tmp/review-pt-PT   # every email, page and alert, for review
+    closeloop preview --ticket events/canonical/ticket_closed.json --rules rules.json   # the plan
+
+With ``--ticket`` (a ``Ticket Closed`` event, or its detail) it shows the plan instead: which rule of the
+rules document (``--rules FILE``; without it, none) the ticket matches, the policy that results, and what
+planning would do with it (a survey, when and of which type, or a skip and its reason), as the plan
+function decides a minute after the solve, with the deployment's parameters from the environment
+(``INTERNAL_DOMAINS=acme.com closeloop preview --ticket ...``; otherwise their defaults).
 
 It uses the same renderer and templates as the deployed send function, so what it shows is what a
 customer receives (without the MIME wrapping, which the send function adds).
@@ -13,6 +20,7 @@ customer receives (without the MIME wrapping, which the send function adds).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -163,6 +171,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-name", help="agent's name; '' previews the wording without one")
     parser.add_argument("--ticket-subject", help="ticket subject; '' previews the wording without one")
     parser.add_argument(
+        "--ticket",
+        type=Path,
+        metavar="FILE",
+        help="show the plan for this Ticket Closed event instead: the matched rule, the policy, the outcome",
+    )
+    parser.add_argument(
+        "--rules", type=Path, metavar="FILE", help="with --ticket: the rules document to match (JSON)"
+    )
+    parser.add_argument(
         "--screenshots",
         type=Path,
         metavar="DIR",
@@ -184,6 +201,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Render and show or write the preview; returns the process exit code."""
+    if arguments.ticket is not None:
+        return _run_plan_preview(arguments)
+    if arguments.rules is not None:
+        print("--rules goes with --ticket (the plan preview)", file=sys.stderr)
+        return 2
     if arguments.all is not None:
         return _run_review(arguments)
     if arguments.screenshots is not None:
@@ -234,6 +256,71 @@ def _run_screenshots(arguments: argparse.Namespace) -> int:
         return 1
     for path in write_screenshots(email.html, SCREENSHOT_VIEWS, arguments.screenshots):
         print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def plan_preview(ticket_file: Path, rules_file: Path | None) -> dict[str, Any]:
+    """What planning makes of the ticket in ``ticket_file`` under the rules in ``rules_file``.
+
+    Raises ``OSError``, ``ValueError`` (an invalid event) or ``RulesDocumentError``.
+    """
+    from closeloop.config import Settings
+    from closeloop.domain.policies import EMPTY_RULES, FixedRules, parse_rules_document
+    from closeloop.domain.tickets import TicketClosed, parse_ticket_event
+    from closeloop_cli.in_memory import in_memory_domain
+
+    event = json.loads(ticket_file.read_text(encoding="utf-8"))
+    ticket = parse_ticket_event(event) if "detail" in event else TicketClosed.model_validate(event)
+    if not isinstance(ticket, TicketClosed):
+        raise ValueError(
+            f"{ticket_file} is a {type(ticket).__name__} event: a plan needs a Ticket Closed one"
+        )
+    document = parse_rules_document(rules_file.read_bytes()) if rules_file else EMPTY_RULES
+    settings = Settings.from_environ(os.environ)
+    parameters = {
+        name: getattr(settings, name)
+        for name in (
+            "survey_type",
+            "follow_up_delay_minutes",
+            "quiet_hours",
+            "default_timezone",
+            "survey_expiry_days",
+            "throttle_days",
+            "max_ticket_age_days",
+            "excluded_tags",
+            "internal_domains",
+            "negative_answer_policy",
+            "sender_name",
+        )
+    }
+    domain = in_memory_domain(rules=FixedRules(document), **parameters)
+    now = ticket.closed_at + timedelta(minutes=1)
+    applied = domain.planner.policy_for(ticket)
+    outcome = domain.planner.plan_followup(ticket, now)
+    plan: dict[str, Any] = {"ticket": f"{ticket.helpdesk}#{ticket.ticket_id}", "policy": applied.to_dict()}
+    plan["policy"]["sender_name"] = applied.sender_name or settings.sender_name
+    plan["outcome"] = {"result": outcome.result.value}
+    if outcome.reason is not None:
+        plan["outcome"]["reason"] = outcome.reason.value
+    if outcome.survey_id is not None:
+        survey = domain.store.surveys[outcome.survey_id]
+        plan["outcome"] |= {"survey_type": survey.survey_type, "send_at": survey.send_at.isoformat()}
+    return plan
+
+
+def _run_plan_preview(arguments: argparse.Namespace) -> int:
+    from closeloop.config import ConfigurationError
+    from closeloop.domain.policies import RulesDocumentError
+
+    try:
+        plan = plan_preview(arguments.ticket, arguments.rules)
+    except RulesDocumentError as error:
+        print(f"closeloop preview: {arguments.rules}: {error}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, ConfigurationError) as error:
+        print(f"closeloop preview: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(plan, indent=2, ensure_ascii=False))
     return 0
 
 
