@@ -539,3 +539,23 @@ def test_planning_waits_when_no_valid_rules_document_was_read() -> None:
     # nothing was recorded, so the retried event plans normally
     assert not domain.store.surveys
     assert not domain.publisher.events
+
+
+def test_the_rules_sender_name_is_the_from_name_of_the_survey_email() -> None:
+    # GIVEN a rule giving the Billing team's surveys their own sender name, and no delay
+    domain = in_memory_domain(
+        rules=rules(
+            '{"version": 1, "rules": [{"name": "billing", "match": {"team": "Billing"},'
+            ' "sender_name": "Acme Billing"}]}'
+        ),
+        follow_up_delay_minutes=0,
+        quiet_hours=QuietHours.parse("off"),
+    )
+    outcome = domain.planner.plan_followup(solved(), NOW)
+    assert outcome.survey_id is not None
+    # WHEN the survey is sent
+    domain.sender.send_survey(outcome.survey_id, NOW)
+    # THEN it comes from the rule's name, at the deployment's address
+    [email] = domain.mailer.sent
+    assert email.sender_name == "Acme Billing"
+    assert "Acme Billing" in email.text

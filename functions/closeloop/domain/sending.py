@@ -390,7 +390,8 @@ class SurveySender:
             ticket_id=survey.ticket_id,
             ticket_subject=survey.subject,
             agent_name=survey.agent.get("name"),
-            brand=self._policy.sender_name,
+            # The rule's sender name when the survey's rule set one (closeloop.domain.policies).
+            brand=survey.sender_name or self._policy.sender_name,
             survey_type=survey.survey_type,
             answers=tuple(
                 AnswerLink(value=value, url=f"{base}/s/{survey_token}?{key}={value}")
@@ -404,7 +405,7 @@ class SurveySender:
         rendered = self._renderer.render_survey(content)
         return OutgoingEmail(
             sender_address=self._policy.sender_address,
-            sender_name=self._policy.sender_name,
+            sender_name=survey.sender_name or self._policy.sender_name,
             recipient_address=survey.customer_email,
             recipient_name=header_display_name(survey.customer_email, survey.customer_name),
             subject=rendered.subject,
