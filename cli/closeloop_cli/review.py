@@ -38,6 +38,7 @@ from closeloop.domain.reopening import (
     ReopenResult,
     describe_answer,
     note_marker,
+    policy_note_reference,
     reopen_reference,
     reply_note_reference,
 )
@@ -63,6 +64,7 @@ ALERT_RESULTS = (
     ReopenResult.WEBHOOK_DELIVERED,
     ReopenResult.CAP_REACHED,
     ReopenResult.PLEASE_LOOK,
+    ReopenResult.POLICY_ALERT,
 )
 
 
@@ -189,6 +191,12 @@ def _alerts(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[tup
             "marker": note_marker(reply_note_reference(answer.response_id))
         }
         yield f"reply-note{label}.txt", renderer.render_template(REPLY_NOTE_TEMPLATE, locale, described)
+    # The note of the "note" policy: the answer, the status left as it was.
+    described = describe_answer(survey, response, locale) | {
+        "marker": note_marker(policy_note_reference(response.response_id)),
+        "policy": "note",
+    }
+    yield "helpdesk-note-policy-note.txt", renderer.render_template(NOTE_TEMPLATE, locale, described)
     for label, subject in (("", survey.subject), ("-no-subject", None)):
         variables = describe_answer(replace(survey, subject=subject), response, locale)
         rendered = one_line(renderer.render_template(FOLLOW_UP_SUBJECT_TEMPLATE, locale, variables))
