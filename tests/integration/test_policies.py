@@ -12,8 +12,8 @@ from closeloop import wiring
 from closeloop.adapters.rules import ParameterRules
 from closeloop.domain.policies import RulesUnavailableError
 from closeloop_cli.main import main
-from tests.integration.conftest import Stack
-from tests.integration.journeys import deliver, solved_ticket, surveys
+from tests.integration.conftest import ReopenStack, Stack
+from tests.integration.journeys import answer, deliver, sent_messages, sent_survey, solved_ticket, surveys
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "events" / "rules" / "rules.json"
 NPS_FOR_BILLING = {
@@ -121,3 +121,55 @@ def test_an_agent_requester_and_an_internal_domain_are_skipped_with_their_reason
 def test_the_example_rules_document_is_accepted_by_the_stack(stack: Stack) -> None:
     assert main(["rules", "put", str(EXAMPLE_RULES), "--parameter", stack.outputs["RulesParameterName"]]) == 0
     assert json.loads(stored_rules(stack)) == json.loads(EXAMPLE_RULES.read_text(encoding="utf-8"))
+
+
+# --- what a negative answer does, through the reopen function and the fake Zendesk ---------------------
+
+
+def test_under_the_alert_policy_the_lead_is_alerted_and_zendesk_is_not_touched(
+    reopen_stack: ReopenStack, tmp_path: Path
+) -> None:
+    # GIVEN Billing set to "alert" in the rules document, and a sent Billing survey answered 1 star
+    rules = {
+        "version": 1,
+        "rules": [{"name": "pilot", "match": {"team": "Billing"}, "negative_answer": "alert"}],
+    }
+    assert put_rules(reopen_stack.stack, tmp_path, rules) == 0
+    survey = sent_survey(reopen_stack.stack)
+    assert (survey.rule, survey.negative_answer) == ("pilot", "alert")
+    reopen_stack.request(survey, answer(survey, 1, "Ancora addebitato due volte."))
+    # WHEN the reopen function handles the request
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    # THEN Zendesk is not written to, the lead's alert names the policy, and the skip says why
+    assert [r for r in reopen_stack.helpdesk.requests if r.method in ("PUT", "POST")] == []
+    [message] = reopen_stack.sns_messages()
+    assert message["MessageAttributes"]["result"]["Value"] == "policy_alert"
+    [alert] = sent_messages()  # to the Billing lead, who reads Spanish
+    assert "usted decide (política «alert», no reabierto)" in alert["Subject"]
+    [skipped] = reopen_stack.stack.published("Reopen Skipped")
+    assert skipped["detail"]["reason"] == "policy_alert"
+
+
+def test_under_the_note_policy_zendesk_gets_one_private_note_and_keeps_its_status(
+    reopen_stack: ReopenStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the deployment's NegativeAnswerPolicy is "note" (no rule), and a sent survey answered 1 star
+    monkeypatch.setenv("NEGATIVE_ANSWER_POLICY", "note")
+    wiring.reset()
+    survey = sent_survey(reopen_stack.stack)
+    assert survey.negative_answer == "note"
+    response = answer(survey, 1, "Ancora addebitato due volte.")
+    # WHEN the request is handled, and delivered again
+    reopen_stack.request(survey, response)
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    reopen_stack.request(survey, response)
+    assert reopen_stack.run() == {"batchItemFailures": []}
+    # THEN Zendesk has one private comment with the answer, and the ticket is still solved
+    [comment] = reopen_stack.helpdesk.zendesk_comments("4521")
+    assert comment["public"] is False
+    assert "> Ancora addebitato due volte." in comment["body"]
+    assert f"closeloop-ref: note-{response.response_id}" in comment["body"]
+    assert reopen_stack.helpdesk.zendesk_ticket("4521")["status"] == "solved"  # type: ignore[index]
+    # AND nobody is alerted; one Reopen Skipped names the policy
+    assert reopen_stack.sns_messages() == []
+    assert [e["detail"]["reason"] for e in reopen_stack.stack.published("Reopen Skipped")] == ["policy_note"]
