@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from closeloop.adapters.rules import ParameterRules
 from closeloop.domain.policies import (
     MAX_DOCUMENT_BYTES,
     PolicyDefaults,
     RulesDocumentError,
+    RulesUnavailableError,
     apply_rules,
     in_sample,
     parse_rules_document,
@@ -184,3 +187,53 @@ def test_the_same_ticket_id_at_another_helpdesk_is_another_ticket() -> None:
 def test_a_share_of_one_surveys_all_and_of_zero_none() -> None:
     assert all(in_sample("zendesk", str(n), 1.0) for n in range(100))
     assert not any(in_sample("zendesk", str(n), 0.0) for n in range(100))
+
+
+# --- the rules parameter, read at most once a cache period (closeloop.adapters.rules) -------------------
+
+
+class FlakySsm:
+    """An SSM client whose parameter value can be changed, or whose next calls fail."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.failing = False
+        self.calls = 0
+
+    def get_parameter(self, Name: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.failing:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetParameter"
+            )
+        return {"Parameter": {"Name": Name, "Value": self.value}}
+
+
+def test_the_parameter_is_read_once_per_cache_period() -> None:
+    ssm, moment = FlakySsm(example_rules()), [0.0]
+    rules = ParameterRules(ssm, "rules", max_age=60, clock=lambda: moment[0])
+    first = rules.current()
+    moment[0] += 59
+    assert rules.current() is first
+    assert ssm.calls == 1
+    moment[0] += 2
+    rules.current()
+    assert ssm.calls == 2
+
+
+def test_an_unreachable_parameter_keeps_the_last_good_rules_and_asks_again_later() -> None:
+    ssm, moment = FlakySsm(example_rules()), [0.0]
+    rules = ParameterRules(ssm, "rules", max_age=60, clock=lambda: moment[0])
+    good = rules.current()
+    ssm.failing = True
+    moment[0] += 61
+    assert rules.current() is good
+    assert rules.current() is good
+    assert ssm.calls == 2  # not on every ticket: once more per cache period
+
+
+def test_an_unreachable_parameter_at_cold_start_makes_planning_wait() -> None:
+    ssm = FlakySsm(example_rules())
+    ssm.failing = True
+    with pytest.raises(RulesUnavailableError, match="ClientError"):
+        ParameterRules(ssm, "rules").current()
