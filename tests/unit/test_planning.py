@@ -232,7 +232,7 @@ def test_an_ineligible_solve_is_recorded_and_announced_with_its_reason_and_nothi
     [skipped] = domain.publisher.events
     assert skipped == (
         "Survey Skipped",
-        {"version": 1, "helpdesk": "zendesk", "ticket_id": "4521", "reason": reason.value},
+        {"version": 1, "helpdesk": "zendesk", "ticket_id": "4521", "reason": reason.value, "rule": None},
     )
 
 
@@ -459,7 +459,11 @@ def test_the_survey_records_the_rule_and_policy_that_applied() -> None:
     assert (survey.survey_type, survey.send_at) == ("nps", SOLVED_AT + timedelta(minutes=60))
     assert (survey.rule, survey.negative_answer, survey.sender_name) == ("billing", "alert", "Billing desk")
     [planned] = domain.publisher.of("Survey Planned")
-    assert planned["survey_type"] == "nps"
+    assert (planned["survey_type"], planned["rule"], planned["negative_answer"]) == (
+        "nps",
+        "billing",
+        "alert",
+    )
 
 
 def test_without_a_matching_rule_the_global_negative_answer_policy_is_recorded() -> None:
@@ -483,7 +487,7 @@ def test_a_rule_that_says_no_survey_skips_with_its_reason() -> None:
         "no-email",
     )
     [skipped] = domain.publisher.of("Survey Skipped")
-    assert skipped["reason"] == "rule_no_survey"
+    assert (skipped["reason"], skipped["rule"]) == ("rule_no_survey", "no-email")
 
 
 def test_an_agent_requester_and_an_internal_domain_are_skipped_and_published() -> None:

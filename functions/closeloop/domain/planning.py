@@ -270,6 +270,8 @@ class FollowUpPlanner:
                 send_at=survey.send_at,
                 agent_id=survey.agent.get("id"),
                 team_id=survey.team.get("id"),
+                rule=survey.rule,
+                negative_answer=survey.negative_answer,
             ),
         )
 
@@ -282,7 +284,9 @@ class FollowUpPlanner:
             return PlanOutcome(PlanResult.DUPLICATE)
         announce(
             self._publisher,
-            SurveySkipped(helpdesk=ticket.helpdesk, ticket_id=ticket.ticket_id, reason=reason.value),
+            SurveySkipped(
+                helpdesk=ticket.helpdesk, ticket_id=ticket.ticket_id, reason=reason.value, rule=rule
+            ),
         )
         return PlanOutcome(PlanResult.SKIPPED, reason=reason, rule=rule)
 

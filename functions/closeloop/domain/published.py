@@ -48,14 +48,19 @@ class SurveyPlanned(PublishedEvent):
     send_at: datetime
     agent_id: str | None = None
     team_id: str | None = None
+    # The rules document's rule that applied (None: no rule matched) and what a negative answer will do.
+    rule: str | None = None
+    negative_answer: Literal["reopen", "alert", "note"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SurveySkipped(PublishedEvent):
-    """A solved ticket gets no survey; ``reason`` says why (an excluded tag, a recent survey, ...)."""
+    """A solved ticket gets no survey; ``reason`` says why (an excluded tag, a recent survey, a rule,
+    sampling, ...); ``rule`` names the rules document's rule that applied, if one matched."""
 
     detail_type: ClassVar[str] = "Survey Skipped"
     reason: str
+    rule: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
