@@ -50,7 +50,9 @@ RULES = {
         {"name": "acme", "match": {"brand": "Acme"}, "survey_type": "ces"},
     ],
 }
-SAMPLED_TICKETS = 300
+# Enough tickets to see both outcomes and a redelivery agree; the share's precision over 1,000 tickets is
+# tests/unit/test_policies.py's (these 100 hash to 24 % planned).
+SAMPLED_TICKETS = 100
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +255,7 @@ def test_a_thirty_percent_sample_surveys_its_share_and_redeliveries_agree(sandbo
         found = {key: item for key, item in close_outcomes(sandbox).items() if key.startswith("generic#S")}
         return found if len(found) == SAMPLED_TICKETS else None
 
-    # WHEN 300 of its tickets are solved
+    # WHEN 100 of its tickets are solved
     put_all()
     first = eventually(sampled, timeout=240)
     # THEN about 30 % are planned and the others skipped as sampled out
