@@ -120,7 +120,8 @@ def test_a_claim_write_applied_but_answered_late_is_recognised_and_the_survey_se
     retried: list[str] = []
 
     def applied_then_retried(**request: Any) -> Any:
-        if "claim_id" in request.get("UpdateExpression", "") and not retried:
+        claims = ":claim" in request.get("ExpressionAttributeValues", {})
+        if claims and request.get("ExpressionAttributeNames", {}).get("#state") == "status" and not retried:
             real_update(**request)  # applied; the answer never arrives
             retried.append(request["ExpressionAttributeValues"][":claim"]["S"])
         return real_update(**request)

@@ -232,20 +232,9 @@ class SurveySender:
             self._store.claim_for_sending(survey_id, now)
         except SurveyNotClaimableError:
             return SendResult.NOT_PENDING
-        try:
-            message_id = self._mailer.send(email, now)
-        except MailRetryableError:
-            self._store.release_claim(survey_id, now)
-            raise
-        except MailRejectedError as error:
-            # Nothing was sent: the survey waits again, so the parked request can be redriven once fixed.
-            self._store.release_claim(survey_id, now)
-            if isinstance(error, MailRecipientUnverifiedError):
-                raise RecipientNotVerifiedError(f"survey {survey_id} was not sent: {error}") from error
-            raise SendRejectedError(f"mail service refused survey {survey_id}: {error}") from error
-        except MailOutcomeUnknownError as error:
-            # The request may have reached the mail service: the claim stays, so no retry can send twice.
-            raise SendOutcomeUnknownError(f"survey {survey_id}: {error}") from error
+        message_id = self._send_claimed(
+            email, now, lambda: self._store.release_claim(survey_id, now), f"survey {survey_id}"
+        )
         reminder_at = self._reminder_time(survey, now, expires_at)
         self._store.mark_sent(survey_id, message_id, now, expires_at, reminder_at)
         announce(
@@ -305,22 +294,12 @@ class SurveySender:
             self._store.claim_reminder(survey_id, now)
         except ReminderNotClaimableError:
             return SendResult.NOT_PENDING
-        try:
-            message_id = self._mailer.send(email, now)
-        except MailRetryableError:
-            self._store.release_reminder(survey_id, now)
-            raise
-        except MailRejectedError as error:
-            self._store.release_reminder(survey_id, now)
-            if isinstance(error, MailRecipientUnverifiedError):
-                raise RecipientNotVerifiedError(
-                    f"the reminder of survey {survey_id} was not sent: {error}"
-                ) from error
-            raise SendRejectedError(
-                f"mail service refused the reminder of survey {survey_id}: {error}"
-            ) from error
-        except MailOutcomeUnknownError as error:
-            raise SendOutcomeUnknownError(f"the reminder of survey {survey_id}: {error}") from error
+        message_id = self._send_claimed(
+            email,
+            now,
+            lambda: self._store.release_reminder(survey_id, now),
+            f"the reminder of survey {survey_id}",
+        )
         self._store.mark_reminder_sent(survey_id, message_id, now)
         announce(
             self._publisher,
@@ -335,6 +314,27 @@ class SurveySender:
             ),
         )
         return SendResult.SENT
+
+    def _send_claimed(
+        self, email: OutgoingEmail, now: datetime, release: Callable[[], None], what: str
+    ) -> str:
+        """Send a claimed email (the survey's or its reminder's) and return the mail service's message id.
+
+        ``release`` gives the claim back when nothing was sent, so a retry or a redrive can send it; when
+        the request may have reached the mail service the claim stays, so nothing can send it twice.
+        """
+        try:
+            return self._mailer.send(email, now)
+        except MailRetryableError:
+            release()
+            raise
+        except MailRejectedError as error:
+            release()
+            if isinstance(error, MailRecipientUnverifiedError):
+                raise RecipientNotVerifiedError(f"{what} was not sent: {error}") from error
+            raise SendRejectedError(f"mail service refused {what}: {error}") from error
+        except MailOutcomeUnknownError as error:
+            raise SendOutcomeUnknownError(f"{what}: {error}") from error
 
     def _reminder_time(self, survey: Survey, sent_at: datetime, expires_at: datetime) -> datetime | None:
         """When the survey's reminder is due: ``reminder_after`` the email, moved out of the customer's

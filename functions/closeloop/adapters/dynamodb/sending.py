@@ -48,30 +48,8 @@ class DynamoSendingStore:
         token in the item returned with that failure tells our own claim from a concurrent sender's, so
         the send goes ahead once instead of leaving the survey claimed by nobody.
         """
-        claim_id = uuid.uuid4().hex
-        refusal = self._table.write(
-            self._table.client.update_item,
-            TableName=self._table.name,
-            Key=survey_key(survey_id),
-            UpdateExpression="SET #status = :target, claim_id = :claim, updated_at = :now",
-            ConditionExpression="#status = :source",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=marshal(
-                {
-                    ":target": SurveyStatus.SENDING.value,
-                    ":source": SurveyStatus.PLANNED.value,
-                    ":claim": claim_id,
-                    ":now": iso(now),
-                }
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-        if refusal is None:
-            return
-        current = unmarshal(refusal.old_item)
-        ours = current.get("status") == SurveyStatus.SENDING.value and current.get("claim_id") == claim_id
-        if not ours:
-            raise SurveyNotClaimableError(survey_id) from refusal.error
+        if not self._claim(survey_id, now, "status", "claim_id", SurveyStatus.PLANNED, SurveyStatus.SENDING):
+            raise SurveyNotClaimableError(survey_id)
 
     def release_claim(self, survey_id: str, now: datetime) -> None:
         """Give a claimed survey back (SES refused before accepting it), so a retry can send it."""
@@ -132,32 +110,11 @@ class DynamoSendingStore:
     def claim_reminder(self, survey_id: str, now: datetime) -> None:
         """Move the reminder scheduled → sending; exactly one sender wins (the claim's token tells a retried
         write of our own from a concurrent sender's, as ``claim_for_sending`` does)."""
-        claim_id = uuid.uuid4().hex
-        refusal = self._table.write(
-            self._table.client.update_item,
-            TableName=self._table.name,
-            Key=survey_key(survey_id),
-            UpdateExpression="SET reminder = :target, reminder_claim_id = :claim, updated_at = :now",
-            ConditionExpression="reminder = :source",
-            ExpressionAttributeValues=marshal(
-                {
-                    ":target": ReminderStatus.SENDING.value,
-                    ":source": ReminderStatus.SCHEDULED.value,
-                    ":claim": claim_id,
-                    ":now": iso(now),
-                }
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        claimed = self._claim(
+            survey_id, now, "reminder", "reminder_claim_id", ReminderStatus.SCHEDULED, ReminderStatus.SENDING
         )
-        if refusal is None:
-            return
-        current = unmarshal(refusal.old_item)
-        ours = (
-            current.get("reminder") == ReminderStatus.SENDING.value
-            and current.get("reminder_claim_id") == claim_id
-        )
-        if not ours:
-            raise ReminderNotClaimableError(survey_id) from refusal.error
+        if not claimed:
+            raise ReminderNotClaimableError(survey_id)
 
     def release_reminder(self, survey_id: str, now: datetime) -> None:
         """Give a claimed reminder back (SES refused before accepting it), so a retry can send it."""
@@ -185,6 +142,36 @@ class DynamoSendingStore:
 
     def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool:
         return self._table.skip_reminder(survey_id, reason, now)
+
+    def _claim(
+        self,
+        survey_id: str,
+        now: datetime,
+        state: str,
+        claim: str,
+        source: SurveyStatus | ReminderStatus,
+        target: SurveyStatus | ReminderStatus,
+    ) -> bool:
+        """Move the survey's ``state`` attribute from ``source`` to ``target`` with a token of this call in
+        ``claim``; whether this call holds the claim (a retried write of our own that DynamoDB had already
+        applied is told from a concurrent sender's by the token in the item returned with the refusal)."""
+        claim_id = uuid.uuid4().hex
+        refusal = self._table.write(
+            self._table.client.update_item,
+            TableName=self._table.name,
+            Key=survey_key(survey_id),
+            UpdateExpression="SET #state = :target, #claim = :claim, updated_at = :now",
+            ConditionExpression="#state = :source",
+            ExpressionAttributeNames={"#state": state, "#claim": claim},
+            ExpressionAttributeValues=marshal(
+                {":target": target.value, ":source": source.value, ":claim": claim_id, ":now": iso(now)}
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if refusal is None:
+            return True
+        current = unmarshal(refusal.old_item)
+        return current.get(state) == target.value and current.get(claim) == claim_id
 
     def _reminder_transition(
         self, survey_id: str, source: ReminderStatus, target: ReminderStatus, now: datetime
