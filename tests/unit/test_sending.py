@@ -99,7 +99,7 @@ def test_a_sent_survey_is_recorded_with_the_message_id_and_its_answer_window() -
     assert (survey.sent_at, survey.expires_at) == (NOW, NOW + timedelta(days=28))
 
 
-def test_the_send_is_announced_with_the_language_and_the_answer_window() -> None:
+def test_the_send_is_announced_with_the_language_the_answer_window_and_the_snapshot() -> None:
     domain, survey_id = due_survey()
 
     domain.sender.send_survey(survey_id, NOW)
@@ -114,6 +114,15 @@ def test_the_send_is_announced_with_the_language_and_the_answer_window() -> None
             "locale": "it",
             "sent_at": "2025-11-20T16:00:00Z",
             "expires_at": "2025-12-18T16:00:00Z",
+            # the planning snapshot again, so reports of a period's sends need no earlier event
+            "agent_id": "361245",
+            "agent_name": "Marta Puig",
+            "team_id": "20455932",
+            "team_name": "Billing",
+            "brand": "Acme",
+            "channel": "email",
+            "rule": None,
+            "negative_answer": "reopen",
         }
     ]
 

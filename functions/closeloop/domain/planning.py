@@ -272,6 +272,10 @@ class FollowUpPlanner:
                 team_id=survey.team.get("id"),
                 rule=survey.rule,
                 negative_answer=survey.negative_answer,
+                agent_name=survey.agent.get("name"),
+                team_name=survey.team.get("name"),
+                brand=survey.brand,
+                channel=survey.channel,
             ),
         )
 

@@ -51,6 +51,12 @@ class SurveyPlanned(PublishedEvent):
     # The rules document's rule that applied (None: no rule matched) and what a negative answer will do.
     rule: str | None = None
     negative_answer: Literal["reopen", "alert", "note"] | None = None
+    # The snapshot reports group by: the agent and team who solved the ticket (names as the helpdesk sent
+    # them: the support team's own, never the customer's), the brand and channel.
+    agent_name: str | None = None
+    team_name: str | None = None
+    brand: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +88,16 @@ class SurveySent(PublishedEvent):
     locale: str
     sent_at: datetime
     expires_at: datetime
+    # The planning snapshot again (see SurveyPlanned), so a report of the surveys sent in a period needs
+    # no event from before it.
+    agent_id: str | None = None
+    agent_name: str | None = None
+    team_id: str | None = None
+    team_name: str | None = None
+    brand: str | None = None
+    channel: str | None = None
+    rule: str | None = None
+    negative_answer: Literal["reopen", "alert", "note"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -247,6 +247,14 @@ class SurveySender:
                 locale=email.locale,
                 sent_at=now,
                 expires_at=expires_at,
+                agent_id=survey.agent.get("id"),
+                agent_name=survey.agent.get("name"),
+                team_id=survey.team.get("id"),
+                team_name=survey.team.get("name"),
+                brand=survey.brand,
+                channel=survey.channel,
+                rule=survey.rule,
+                negative_answer=survey.negative_answer,
             ),
         )
         if reminder_at is not None:
