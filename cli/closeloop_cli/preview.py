@@ -6,12 +6,16 @@
     python -m closeloop_cli.preview --locale vi --format html
     closeloop preview --locale pt-PT --all /tmp/review-pt-PT   # every email, page and alert, for review
     closeloop preview --ticket events/canonical/ticket_closed.json --rules rules.json   # the plan
+    closeloop preview --ticket ticket.json --stored-rules        # the rules the sandbox's stack reads now
+    closeloop preview --ticket ticket.json --stored-rules closeloop-prod-RulesParameter-AB12
 
 With ``--ticket`` (a ``Ticket Closed`` event, or its detail) it shows the plan instead: which rule of the
-rules document (``--rules FILE``; without it, none) the ticket matches, the policy that results, and what
-planning would do with it (a survey, when and of which type, or a skip and its reason), as the plan
-function decides a minute after the solve, with the deployment's parameters from the environment
-(``INTERNAL_DOMAINS=acme.com closeloop preview --ticket ...``; otherwise their defaults).
+rules document (``--rules FILE``, or ``--stored-rules``: the document stored in the stack's
+``RulesParameterName``, the sandbox's when no name is given; without either, no rules) the ticket
+matches, the policy that results, and what planning would do with it (a survey, when and of which type,
+or a skip and its reason), as the plan function decides a minute after the solve, with the deployment's
+parameters from the environment (``INTERNAL_DOMAINS=acme.com closeloop preview --ticket ...``; otherwise
+their defaults).
 
 It uses the same renderer and templates as the deployed send function, so what it shows is what a
 customer receives (without the MIME wrapping, which the send function adds).
@@ -176,8 +180,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="show the plan for this Ticket Closed event instead: the matched rule, the policy, the outcome",
     )
-    parser.add_argument(
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument(
         "--rules", type=Path, metavar="FILE", help="with --ticket: the rules document to match (JSON)"
+    )
+    rules.add_argument(
+        "--stored-rules",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PARAMETER",
+        help="with --ticket: match the rules document stored in this SSM parameter (the stack's "
+        "RulesParameterName output, read with your AWS credentials); without a name, the sandbox's",
     )
     parser.add_argument(
         "--screenshots",
@@ -203,8 +217,8 @@ def run(arguments: argparse.Namespace) -> int:
     """Render and show or write the preview; returns the process exit code."""
     if arguments.ticket is not None:
         return _run_plan_preview(arguments)
-    if arguments.rules is not None:
-        print("--rules goes with --ticket (the plan preview)", file=sys.stderr)
+    if arguments.rules is not None or arguments.stored_rules is not None:
+        print("--rules and --stored-rules go with --ticket (the plan preview)", file=sys.stderr)
         return 2
     if arguments.all is not None:
         return _run_review(arguments)
@@ -259,8 +273,8 @@ def _run_screenshots(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def plan_preview(ticket_file: Path, rules_file: Path | None) -> dict[str, Any]:
-    """What planning makes of the ticket in ``ticket_file`` under the rules in ``rules_file``.
+def plan_preview(ticket_file: Path, rules: bytes | str | None) -> dict[str, Any]:
+    """What planning makes of the ticket in ``ticket_file`` under the rules document ``rules`` (its JSON).
 
     Raises ``OSError``, ``ValueError`` (an invalid event) or ``RulesDocumentError``.
     """
@@ -275,7 +289,7 @@ def plan_preview(ticket_file: Path, rules_file: Path | None) -> dict[str, Any]:
         raise ValueError(
             f"{ticket_file} is a {type(ticket).__name__} event: a plan needs a Ticket Closed one"
         )
-    document = parse_rules_document(rules_file.read_bytes()) if rules_file else EMPTY_RULES
+    document = parse_rules_document(rules) if rules is not None else EMPTY_RULES
     settings = Settings.from_environ(os.environ)
     parameters = {
         name: getattr(settings, name)
@@ -309,14 +323,25 @@ def plan_preview(ticket_file: Path, rules_file: Path | None) -> dict[str, Any]:
 
 
 def _run_plan_preview(arguments: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from closeloop.config import ConfigurationError
     from closeloop.domain.policies import RulesDocumentError
+    from closeloop_cli.rules import ParameterNotFoundError, stored_rules
 
+    source = arguments.rules
     try:
-        plan = plan_preview(arguments.ticket, arguments.rules)
+        if arguments.stored_rules is not None:
+            source, rules = stored_rules(arguments.stored_rules or None)
+        else:
+            rules = arguments.rules.read_bytes() if arguments.rules is not None else None
+        plan = plan_preview(arguments.ticket, rules)
     except RulesDocumentError as error:
-        print(f"closeloop preview: {arguments.rules}: {error}", file=sys.stderr)
+        print(f"closeloop preview: {source}: {error}", file=sys.stderr)
         return 2
+    except (ParameterNotFoundError, ClientError, BotoCoreError) as error:
+        print(f"closeloop preview: the stored rules: {error}", file=sys.stderr)
+        return 1
     except (OSError, ValueError, ConfigurationError) as error:
         print(f"closeloop preview: {error}", file=sys.stderr)
         return 1

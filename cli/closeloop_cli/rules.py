@@ -163,13 +163,28 @@ def rules_parameter(parameter: str | None, outputs: Path) -> str:
     return name
 
 
+def stored_rules(parameter: str | None, region: str | None = None) -> tuple[str, str]:
+    """The rules document stored in ``parameter`` (else the sandbox's parameter) and that parameter's name.
+
+    Raises ``ParameterNotFoundError``, ``ClientError`` or ``BotoCoreError``.
+    """
+    name = rules_parameter(parameter, SANDBOX_OUTPUTS)
+    text: str = _ssm_client(parameter, region).get_parameter(Name=name)["Parameter"]["Value"]
+    return name, text
+
+
+def _ssm_client(parameter: str | None, region: str | None) -> Any:
+    # A deployed stack is reached in the deployer's region; the sandbox always runs in its own.
+    region = region or _default_region() or (None if parameter else SANDBOX_REGION)
+    return boto3.session.Session(region_name=region).client(
+        "ssm", config=Config(retries={"mode": "standard", "total_max_attempts": 3})
+    )
+
+
 def _with_parameter(arguments: argparse.Namespace) -> int:
     try:
         parameter = rules_parameter(arguments.parameter, arguments.outputs)
-        region = arguments.region or _default_region() or (None if arguments.parameter else SANDBOX_REGION)
-        client = boto3.session.Session(region_name=region).client(
-            "ssm", config=Config(retries={"mode": "standard", "total_max_attempts": 3})
-        )
+        client = _ssm_client(arguments.parameter, arguments.region)
         status: int = arguments.action(arguments, client, parameter)
     except OSError as error:
         print(f"closeloop rules: {error}", file=sys.stderr)

@@ -56,6 +56,29 @@ def test_rules_put_with_the_cli_apply_to_the_next_ticket(stack: Stack, tmp_path:
     assert survey["sender_name"]["S"] == "Billing"
 
 
+def test_preview_matches_a_ticket_against_the_rules_stored_in_the_stack(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN Billing's tickets asked NPS, in the stack's rules parameter
+    assert put_rules(stack, tmp_path, NPS_FOR_BILLING) == 0
+    capsys.readouterr()
+    ticket = Path(__file__).resolve().parents[2] / "events" / "canonical" / "ticket_closed.json"
+    # WHEN the example (Billing) ticket is previewed against the stored rules
+    parameter = stack.outputs["RulesParameterName"]
+    assert main(["preview", "--ticket", str(ticket), "--stored-rules", parameter]) == 0
+    # THEN the stored rule is the one that applies
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["policy"]["rule"], shown["outcome"]["survey_type"]) == ("billing-nps", "nps")
+
+
+def test_preview_names_the_missing_parameter_it_was_asked_to_read(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ticket = Path(__file__).resolve().parents[2] / "events" / "canonical" / "ticket_closed.json"
+    assert main(["preview", "--ticket", str(ticket), "--stored-rules", "no-such-parameter"]) == 1
+    assert "the stored rules: " in capsys.readouterr().err
+
+
 def test_a_broken_document_is_refused_by_the_cli_and_nothing_is_stored(
     stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
