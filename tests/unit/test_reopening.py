@@ -18,7 +18,7 @@ from closeloop.adapters.alerts import (
     sns_subject,
 )
 from closeloop.adapters.rendering import EmailRenderer
-from closeloop.domain.helpdesk_errors import HelpdeskUnavailableError
+from closeloop.domain.helpdesk_errors import HelpdeskRefusedError, HelpdeskUnavailableError
 from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, TeamLeads, team_lead
 from closeloop.domain.reopening import (
     REOPEN_STEPS,
@@ -161,14 +161,20 @@ def _record(survey: Survey, step: ReopenStep) -> str:
 
 
 class RecordingHelpdesk:
+    """``failure`` makes reopens fail; ``note_failure`` makes notes fail (a closed ticket's 422)."""
+
     def __init__(
-        self, action: ReopenAction = ReopenAction.REOPENED, failure: Exception | None = None
+        self,
+        action: ReopenAction = ReopenAction.REOPENED,
+        failure: Exception | None = None,
+        note_failure: Exception | None = None,
     ) -> None:
         self.requests: list[TicketReopen] = []
         self.verified: list[bool] = []
         self.notes: list[TicketNote] = []
         self._action = action
         self._failure = failure
+        self._note_failure = note_failure
 
     def reopen(self, request: TicketReopen, verify_first: bool = False) -> HelpdeskReopen:
         self.requests.append(request)
@@ -180,6 +186,8 @@ class RecordingHelpdesk:
 
     def add_note(self, request: TicketNote) -> bool:
         """Like the adapters: nothing is written when a note with the same marker is on the ticket."""
+        if self._note_failure is not None:
+            raise self._note_failure
         if any(request.marker in note.note for note in self.notes):
             return False
         self.notes.append(request)
@@ -488,6 +496,51 @@ def test_a_team_set_to_note_gets_a_private_note_once_and_no_status_change(world:
     # AND no lead alert, one skip naming the policy
     assert world.alerter.alerts == []
     assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["policy_note"]
+
+
+CLOSED_TICKET = HelpdeskRefusedError("zendesk answered 422: Status: closed prevents ticket update")
+
+
+def test_a_note_the_closed_ticket_refuses_goes_to_the_lead_once_instead_of_a_dead_letter(
+    world: World,
+) -> None:
+    # GIVEN a "note" survey whose ticket is closed for good (Zendesk refuses comments with a 422)
+    world.zendesk = RecordingHelpdesk(note_failure=CLOSED_TICKET)
+    world.store.add(a_survey(negative_answer="note"), an_answer())
+    reopener = world.reopener()
+    # WHEN the request fires, and is delivered again
+    first = reopener.reopen_case("s-1", "r-1", NOW)
+    again = reopener.reopen_case("s-1", "r-1", NOW)
+    # THEN the customer's words reach the lead once, the alert saying why; nothing is reopened
+    assert (first, again) == (ReopenResult.NOTE_REFUSED, ReopenResult.NOTE_REFUSED)
+    [alert] = world.alerter.alerts
+    assert alert.result is ReopenResult.NOTE_REFUSED
+    assert world.zendesk.requests == []
+    assert [e["reason"] for e in world.publisher.of("Reopen Skipped")] == ["note_refused"]
+
+
+def test_a_reply_note_the_closed_ticket_refuses_stays_with_its_survey(world: World) -> None:
+    # GIVEN a happy email reply to a survey whose ticket is closed for good
+    world.zendesk = RecordingHelpdesk(note_failure=CLOSED_TICKET)
+    reply = an_answer(response_id="e-1", score=5, source=ResponseSource.EMAIL, comment="Grazie mille!")
+    world.store.add(a_survey(), reply)
+    # WHEN it is followed up
+    done = world.reopener().follow_up_reply("s-1", "e-1", NOW)
+    # THEN the refusal is the outcome (no dead letter), and no one is alerted about a thank-you
+    assert (done.reopen, done.note) == (None, ReplyNoteResult.NOTE_REFUSED)
+    assert world.alerter.alerts == []
+
+
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+def test_the_refused_note_alert_names_the_policy_in_every_locale(locale: str) -> None:
+    renderer = EmailRenderer(TEMPLATES, "en", SHIPPED_LOCALES)
+    alert = LeadAlert(a_survey(), an_answer(), ReopenResult.NOTE_REFUSED, None, None, locale, 2, ())
+    subject = renderer.render_template(SUBJECT_TEMPLATE, locale, alert_variables(alert, locale))
+    text = renderer.render_template(TEXT_TEMPLATE, locale, alert_variables(alert, locale))
+    assert "note" in subject
+    assert "note" in text
+    other = LeadAlert(a_survey(), an_answer(), ReopenResult.POLICY_ALERT, None, None, locale, 2, ())
+    assert subject != renderer.render_template(SUBJECT_TEMPLATE, locale, alert_variables(other, locale))
 
 
 def test_a_survey_without_a_recorded_policy_follows_the_deployments(world: World) -> None:

@@ -17,7 +17,13 @@ from typing import Any, ClassVar, Literal, Protocol
 
 
 ReopenSkipReason = Literal[
-    "answer_changed", "already_reopened", "cap_reached", "please_look", "policy_alert", "policy_note"
+    "answer_changed",
+    "already_reopened",
+    "cap_reached",
+    "please_look",
+    "policy_alert",
+    "policy_note",
+    "note_refused",
 ]
 # Why a reminder was not sent (closeloop.domain.surveys.ReminderSkipReason).
 ReminderSkipReasonCode = Literal[

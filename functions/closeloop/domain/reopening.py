@@ -128,6 +128,9 @@ class ReopenResult(StrEnum):
     PLEASE_LOOK = "please_look"  # mixed signals: the lead was alerted, the ticket left as it is
     POLICY_ALERT = "policy_alert"  # the "alert" policy: the lead was alerted and decides; nothing reopened
     POLICY_NOTE = "policy_note"  # the "note" policy: a private note on the ticket, its status unchanged
+    # The "note" policy, but the helpdesk refused the note (a Zendesk ticket is Closed for good a few days
+    # after it is solved, and takes no comment): the lead was alerted with the answer instead.
+    NOTE_REFUSED = "note_refused"
 
 
 class CaseAction(StrEnum):
@@ -156,6 +159,7 @@ _SKIP_REASONS: Mapping[ReopenResult, ReopenSkipReason] = {
     ReopenResult.PLEASE_LOOK: "please_look",
     ReopenResult.POLICY_ALERT: "policy_alert",
     ReopenResult.POLICY_NOTE: "policy_note",
+    ReopenResult.NOTE_REFUSED: "note_refused",
 }
 
 
@@ -165,6 +169,8 @@ class ReplyNoteResult(StrEnum):
     IN_REOPEN_NOTE = "in_reopen_note"  # the reopen's own note quotes this reply
     NOTE_ADDED = "note_added"
     NOTE_ALREADY_ADDED = "note_already_added"  # an earlier delivery added it (its marker is on the ticket)
+    # The helpdesk refused the note (a closed ticket): the reply stays in closeloop's table, with its survey.
+    NOTE_REFUSED = "note_refused"
 
 
 class ReopenStep(StrEnum):
@@ -564,7 +570,7 @@ class CaseReopener:
         if action is CaseAction.POLICY_ALERT:
             return self._ask_lead_to_look(survey, response, lead, locale, now, ReopenResult.POLICY_ALERT)
         if action is CaseAction.POLICY_NOTE:
-            return self._note_on_ticket(survey, response, locale)
+            return self._note_on_ticket(survey, response, lead, locale, now)
         # Resolved before claiming, so a missing adapter does not count against the ticket's cap.
         gateway = self._helpdesks.gateway_for(survey.helpdesk)
 
@@ -626,16 +632,26 @@ class CaseReopener:
         # A redelivered request whose steps are all done has nothing left to do.
         return result
 
-    def _note_on_ticket(self, survey: Survey, response: SurveyResponse, locale: str) -> ReopenResult:
+    def _note_on_ticket(
+        self, survey: Survey, response: SurveyResponse, lead: Lead | None, locale: str, now: datetime
+    ) -> ReopenResult:
         """The "note" policy: the answer as a private note, the ticket's status unchanged; added once (the
-        adapter looks for the note's marker first), and ``Reopen Skipped`` (policy_note) when added."""
+        adapter looks for the note's marker first), and ``Reopen Skipped`` (policy_note) when added.
+
+        A ticket that takes no note (a closed Zendesk ticket answers 422) must not lose the customer's
+        words to a dead-letter queue: the lead is alerted with them instead, once (``note_refused``).
+        """
         gateway = self._helpdesks.gateway_for(survey.helpdesk)
         described = describe_answer(survey, response, locale) | {
             "marker": note_marker(policy_note_reference(response.response_id)),
             "policy": "note",
         }
         note = self._renderer.render_template(NOTE_TEMPLATE, locale, described).strip()
-        if gateway.add_note(TicketNote(survey=survey, response=response, note=note, policy=True)):
+        try:
+            added = gateway.add_note(TicketNote(survey=survey, response=response, note=note, policy=True))
+        except HelpdeskRefusedError:
+            return self._ask_lead_to_look(survey, response, lead, locale, now, ReopenResult.NOTE_REFUSED)
+        if added:
             self._skip(survey, response.response_id, ReopenResult.POLICY_NOTE)
         return ReopenResult.POLICY_NOTE
 
@@ -678,7 +694,12 @@ class CaseReopener:
             "marker": note_marker(reply_note_reference(response_id))
         }
         note = self._renderer.render_template(REPLY_NOTE_TEMPLATE, locale, described).strip()
-        added = gateway.add_note(TicketNote(survey=survey, response=response, note=note))
+        try:
+            added = gateway.add_note(TicketNote(survey=survey, response=response, note=note))
+        except HelpdeskRefusedError:
+            # A closed ticket takes no note; the reply is kept with its survey (and, when negative, the
+            # reopen above already acted on it: a follow-up ticket, or the lead alerted).
+            return ReplyFollowUp(reopened, ReplyNoteResult.NOTE_REFUSED)
         return ReplyFollowUp(
             reopened, ReplyNoteResult.NOTE_ADDED if added else ReplyNoteResult.NOTE_ALREADY_ADDED
         )
