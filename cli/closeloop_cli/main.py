@@ -18,6 +18,7 @@ from closeloop_cli import (
     openapi,
     preview,
     redrive,
+    report,
     rules,
     sandbox,
     schemas,
@@ -25,7 +26,7 @@ from closeloop_cli import (
 )
 
 # Commands for operators of a stack (deployed or the sandbox), after the developers' ones.
-OPERATIONS = (status, redrive, erase, rules)
+OPERATIONS = (status, report, redrive, erase, rules)
 
 
 def build_parser() -> argparse.ArgumentParser:
