@@ -186,7 +186,8 @@ def collect(
     """Ask the chosen engine every question the report's format needs."""
     queries, origin, stack = _queries(arguments, period, today, scratch, stack)
     groups = queries.figures(period, by)
-    total = queries.figures(period)[0]
+    # Without --by the one group is the total (one query fewer).
+    total = groups[0] if not by else queries.figures(period)[0]
     data = ReportData(period, by, origin, arguments.engine, groups, total)
     if arguments.format == "html":
         data.weeks = queries.figures(period, ("week",))
