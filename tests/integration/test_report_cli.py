@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -19,6 +20,7 @@ import pytest
 from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.server import ThreadedMotoServer
 
 from closeloop.adapters.archive_reader import COUNT_NAMES, AthenaReport
 from closeloop.domain.reports import ReportPeriod
@@ -255,3 +257,41 @@ def test_the_athena_engine_runs_the_query_in_the_stacks_workgroup_and_reads_type
     assert execution.execution_parameters == ["'o''brien''s team'", "'o''brien''s team'"]
     assert 'FROM "closeloop_analytics"."events" a' in execution.query
     assert "approx_percentile(f.minutes_to_answer, 0.5)" in execution.query
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def test_against_the_sandbox_the_archive_is_found_through_its_outputs_file(
+    moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a running sandbox: AWS_ENDPOINT_URL set, its outputs written, its archive bucket filled
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    put_archive(s3, BUCKET, a_month_of_surveys())
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps({"ArchiveBucketName": BUCKET, "ArchivePrefix": "events/"}), encoding="utf-8"
+    )
+    # WHEN the report is asked for without a stack name
+    code = main(["report", "--outputs", str(outputs), "--format", "json"])
+    # THEN it reads the sandbox's archive
+    assert code == 0
+    [total] = json.loads(capsys.readouterr().out)
+    assert (total["surveys_sent"], total["answers"], total["reopens"]) == (6, 4, 1)
+
+
+def test_without_a_stack_or_a_sandbox_the_report_says_what_to_pass(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["report", "--outputs", "/nonexistent/outputs.json"]) == 2
+    assert "pass --stack-name" in capsys.readouterr().err
