@@ -120,7 +120,11 @@ def survey_events(number: int, rng: random.Random, days: int) -> list[dict[str, 
                 )
     if rng.random() < 0.01:
         events.append(
-            ("Customer Suppressed", sent, base | {"reason": "bounce", "suppressed_at": z(sent + timedelta(minutes=1))})
+            (
+                "Customer Suppressed",
+                sent,
+                base | {"reason": "bounce", "suppressed_at": z(sent + timedelta(minutes=1))},
+            )
         )
     return [
         {"id": f"{rng.getrandbits(128):032x}", "time": z(moment), "detail-type": kind_, "detail": detail}
@@ -129,13 +133,17 @@ def survey_events(number: int, rng: random.Random, days: int) -> list[dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--surveys", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--batch", type=int, action="append", help="events per file (repeatable)")
     arguments = parser.parse_args()
-    rng = random.Random(7)
-    events = [event for number in range(arguments.surveys) for event in survey_events(number, rng, arguments.days)]
+    rng = random.Random(7)  # noqa: S311 (a repeatable sample, not a secret)
+    events = [
+        event for number in range(arguments.surveys) for event in survey_events(number, rng, arguments.days)
+    ]
     events.sort(key=lambda event: str(event["time"]))
     rows = [archive_row(event) for event in events]
     print(f"{arguments.surveys} surveys, {len(rows)} events ({len(rows) / arguments.surveys:.2f} per survey)")

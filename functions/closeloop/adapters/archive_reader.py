@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -289,7 +289,7 @@ class ReportQueries:
         self._today = today
 
     def _days(self, period: ReportPeriod) -> list[date]:
-        return period.archive_days(self._today or datetime.now().date())
+        return period.archive_days(self._today or datetime.now(UTC).date())
 
     def _rows(
         self,
