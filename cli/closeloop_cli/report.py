@@ -217,6 +217,10 @@ def _queries(
         stack = locate_stack(arguments)
     if arguments.engine == "athena":
         assert stack is not None
+        if stack.endpoint:
+            raise ReportUsageError(
+                "the sandbox's Athena is moto's, which runs no SQL: use --engine duckdb on the sandbox"
+            )
         report = AthenaReport(
             stack.client("athena"),
             workgroup=stack.output("AthenaWorkGroupName"),

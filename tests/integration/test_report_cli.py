@@ -295,3 +295,13 @@ def test_without_a_stack_or_a_sandbox_the_report_says_what_to_pass(
 ) -> None:
     assert main(["report", "--outputs", "/nonexistent/outputs.json"]) == 2
     assert "pass --stack-name" in capsys.readouterr().err
+
+
+def test_the_athena_engine_is_refused_on_the_sandbox_whose_athena_runs_no_sql(
+    moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"AthenaWorkGroupName": "closeloop-analytics"}), encoding="utf-8")
+    assert main(["report", "--outputs", str(outputs), "--engine", "athena"]) == 2
+    assert "runs no SQL: use --engine duckdb" in capsys.readouterr().err

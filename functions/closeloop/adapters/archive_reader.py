@@ -321,6 +321,9 @@ class ReportQueries:
                     ),
                 )
             )
+        if not groupings and not result:
+            # The SQL gives one row without GROUP BY; an engine that returns none has counted nothing.
+            result.append(figures({}, GroupCounts()))
         return result
 
     def negative_answers(
