@@ -22,7 +22,7 @@ from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
-from closeloop.adapters.archive_reader import COUNT_NAMES, AthenaReport
+from closeloop.adapters.archive_reader import COUNT_NAMES, ArchiveFiles, AthenaReport
 from closeloop.domain.reports import ReportPeriod
 from closeloop_cli import report
 from closeloop_cli.main import build_parser, main
@@ -305,3 +305,22 @@ def test_the_athena_engine_is_refused_on_the_sandbox_whose_athena_runs_no_sql(
     outputs.write_text(json.dumps({"AthenaWorkGroupName": "closeloop-analytics"}), encoding="utf-8")
     assert main(["report", "--outputs", str(outputs), "--engine", "athena"]) == 2
     assert "runs no SQL: use --engine duckdb" in capsys.readouterr().err
+
+
+def test_downloaded_partitions_keep_their_layout_and_are_not_fetched_twice(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    # GIVEN the archive in S3, downloaded once
+    keys = put_archive(aws["s3"], BUCKET, a_month_of_surveys())
+    files = ArchiveFiles(aws["s3"], BUCKET, "events/")
+    days = ReportPeriod(SENT.date(), SENT.date() + timedelta(days=1)).archive_days(TODAY)
+    first = files.download(days, tmp_path)
+    assert sorted(str(path.relative_to(tmp_path)) for path in first) == sorted(
+        key.removeprefix("events/") for key in keys
+    )
+    # WHEN a local copy is replaced by bytes of the same size and the days are downloaded again
+    first[0].write_bytes(b"x" * first[0].stat().st_size)
+    again = files.download(days, tmp_path)
+    # THEN the same files are listed and the local copy was not fetched again
+    assert again == first
+    assert set(first[0].read_bytes()) == {ord("x")}
