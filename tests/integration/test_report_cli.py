@@ -23,7 +23,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
 from closeloop.adapters.archive_reader import COUNT_NAMES, ArchiveFiles, AthenaReport
-from closeloop.domain.reports import ReportPeriod
+from closeloop.domain.reports import NegativeAnswer, ReportPeriod
 from closeloop_cli import report
 from closeloop_cli.main import build_parser, main
 from closeloop_cli.stack_access import StackAccess
@@ -324,3 +324,38 @@ def test_downloaded_partitions_keep_their_layout_and_are_not_fetched_twice(
     # THEN the same files are listed and the local copy was not fetched again
     assert again == first
     assert set(first[0].read_bytes()) == {ord("x")}
+
+
+def test_a_comment_whose_moment_athena_rounded_is_found_in_its_own_surveys_answers(
+    aws: dict[str, Any],
+) -> None:
+    # GIVEN an answer stored at a moment with microseconds, which Athena returns to the millisecond
+    stored = datetime(2026, 11, 3, 10, 0, 0, 123456, tzinfo=UTC)
+    aws["dynamodb"].put_item(
+        TableName=TABLE,
+        Item={
+            "PK": {"S": "SURVEY#s-9"},
+            "SK": {"S": f"RESPONSE#{stored.isoformat()}#r-9"},
+            "response_id": {"S": "r-9"},
+            "comment": {"S": "Nobody called me back"},
+        },
+    )
+    rounded = NegativeAnswer(
+        survey_id="s-9",
+        response_id="r-9",
+        helpdesk="zendesk",
+        ticket_id="9",
+        survey_type="csat",
+        score=1,
+        resolved=None,
+        reasons=(),
+        agent=None,
+        team=None,
+        received_at=datetime(2026, 11, 3, 10, 0, 0, 123000),
+        source="page",
+        has_comment=True,
+    )
+    # WHEN its comment is read
+    comments = report.read_comments(aws["dynamodb"], TABLE, [rounded])
+    # THEN it is found by its response id among its survey's answers
+    assert comments == {"r-9": "Nobody called me back"}
