@@ -56,6 +56,7 @@ class Dialect:
         sql = re.sub(r"ISO_WEEK\(([^()]*)\)", week, sql)
         sql = re.sub(r"MEDIAN\(([^()]*)\)", median, sql)
         sql = re.sub(r"JOINED\(([^()]*)\)", joined, sql)
+        sql = sql.replace("REPORT_COLUMNS", ", ".join(f"a.{name}" for name in REPORT_COLUMNS))
         return sql.replace("ARCHIVE_SOURCE", source)
 
 
@@ -98,10 +99,14 @@ FILTER_EXPRESSIONS: dict[str, str] = {
 
 # The cohort: every event once by id; the surveys sent in the period, once each, with their snapshot; of
 # each survey's answers the latest, and when the first came; and what else happened to it.
+# The columns the report reads: every column but ``detail`` (the whole event as JSON, by far the widest),
+# so a columnar engine never reads it; Athena bills the bytes it scans.
+REPORT_COLUMNS = tuple(name for name, _, _ in ARCHIVE_COLUMNS if name != "detail")
+
 COHORT_SQL = """
 WITH events AS (
   SELECT * FROM (
-    SELECT a.*, row_number() OVER (PARTITION BY a.id ORDER BY a.time) AS copy_number
+    SELECT REPORT_COLUMNS, row_number() OVER (PARTITION BY a.id ORDER BY a.time) AS copy_number
     FROM ARCHIVE_SOURCE a
     WHERE a.dt BETWEEN '{first_day}' AND '{last_day}'
   ) deduplicated WHERE copy_number = 1
@@ -389,31 +394,49 @@ def _text_or_none(value: Any) -> str | None:
 
 
 class DuckDBRunner:
-    """Runs report queries with DuckDB over local day partitions (``…/dt=YYYY-MM-DD/*.parquet``)."""
+    """Runs report queries with DuckDB over local day partitions (``…/dt=YYYY-MM-DD/*.parquet``).
+
+    The files are read once, into an in-memory table of the columns the report uses, which every query
+    of the report then reads: a report is several queries (figures, answers, reopens, reasons, scores).
+    """
 
     dialect = DUCKDB
 
     def __init__(self, files: Sequence[Path]) -> None:
         self._files = [Path(path) for path in files]
+        self._connection: Any = None
 
     def rows(self, query: Query) -> list[dict[str, Any]]:
+        sql = query.sql.replace("ARCHIVE_SOURCE", "archive_events")
+        cursor = self._loaded().execute(sql, list(query.parameters))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _loaded(self) -> Any:
         import duckdb  # only what reads the archive loads it
 
-        with duckdb.connect(config=_duckdb_config()) as connection:
-            if self._files:
-                # Our own downloaded paths, quotes doubled: no report input reaches this text.
-                listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in self._files)
-                connection.execute(
-                    f"CREATE VIEW archive_events AS SELECT * FROM read_parquet([{listed}], "  # noqa: S608
-                    "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)"
-                )
-            else:
-                columns = ", ".join(f"{name} {kind}" for name, kind, _ in ARCHIVE_COLUMNS)
-                connection.execute(f"CREATE TABLE archive_events ({columns}, dt VARCHAR)")
-            sql = query.sql.replace("ARCHIVE_SOURCE", "archive_events")
-            cursor = connection.execute(sql, list(query.parameters))
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if self._connection is not None:
+            return self._connection
+        connection = duckdb.connect(config=_duckdb_config())
+        kinds = {name: kind for name, kind, _ in ARCHIVE_COLUMNS}
+        if self._files:
+            # Our own downloaded paths, quotes doubled: no report input reaches this text.
+            listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in self._files)
+            columns = ", ".join(REPORT_COLUMNS)
+            connection.execute(
+                f"CREATE TABLE archive_events AS SELECT {columns}, dt FROM read_parquet([{listed}], "  # noqa: S608
+                "hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)"
+            )
+        else:
+            columns = ", ".join(f"{name} {kinds[name]}" for name in REPORT_COLUMNS)
+            connection.execute(f"CREATE TABLE archive_events ({columns}, dt VARCHAR)")
+        self._connection = connection
+        return connection
 
 
 def _duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
