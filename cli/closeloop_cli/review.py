@@ -65,6 +65,7 @@ ALERT_RESULTS = (
     ReopenResult.CAP_REACHED,
     ReopenResult.PLEASE_LOOK,
     ReopenResult.POLICY_ALERT,
+    ReopenResult.NOTE_REFUSED,
 )
 
 
