@@ -78,11 +78,15 @@ _CATALAN_GEMINATE = re.compile(r"l[·.]l")
 # English contractions: "doesn't" -> "doesnt", expanded to "does not" by the lexicon's expansions.
 _CONTRACTION = re.compile(r"n't\b")
 # Words, plus the punctuation that closes a clause: a negator never reaches across it.
-_TOKEN = re.compile(r"\w+|[.,;:!?¡¿…]")
+_TOKEN = re.compile(r"\w+|#|[.,;:!?¡¿…]")
 _CLAUSE_BREAK = frozenset(".,;:!?¡¿…")
 # What ends a sentence (a setup's story starts after the last one).
 _SENTENCE_BREAK = frozenset(".!?…")
 _MASKED = ""
+# What a number written in digits becomes, in comments and in phrases alike.
+NUMBER = "#"
+# A word class in a phrase: "{number} {period} to get" stands for every member of both classes.
+_CLASS_REFERENCE = re.compile(r"\{(\w+)\}")
 _GAP_MARK = "..."
 _GAP = "\x00gap"
 
@@ -107,6 +111,9 @@ def _has_marks(text: str) -> bool:
 def _tokenize(text: str, expansions: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     tokens: list[str] = []
     for token in _TOKEN.findall(text):
+        if token.isdecimal():
+            tokens.append(NUMBER)  # "9 days" and "15 giorni" read like "{number} days"
+            continue
         tokens.extend(expansions.get(token, (token,)))
     return tuple(tokens)
 
@@ -130,6 +137,9 @@ LEXICON_KEYS = frozenset(
         "persistence",
         "trouble",
         "remedies",
+        "positives",
+        "asides",
+        "classes",
     }
 )
 
@@ -148,6 +158,8 @@ class _Phrase:
     kind: PhraseKind
     tokens: tuple[str, ...]  # _GAP stands for a gap
     self_negated: bool  # holds a negator of its language ("not working"): never negated again
+    # A positive word ("satisfied"): it is a complaint only when negated ("not at all satisfied").
+    needs_negation: bool = False
 
     @property
     def crosses_languages(self) -> bool:
@@ -180,11 +192,17 @@ class _Form:
     persistence: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     trouble: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     remedies: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    asides: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
     persistence_heads: dict[str, set[str]] = field(default_factory=dict)
     # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
     trouble_heads: dict[str, set[str]] = field(default_factory=dict)
     trouble_stems: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+# The comment as one language reads it: tokens with its masks blanked out, the spans its stories overturn,
+# and its minor remarks (asides).
+_Reading = tuple[tuple[str, ...], list[tuple[int, int]], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -243,9 +261,16 @@ class Lexicon:
                 emphatic_negators=self._words(entry, "emphatic_negators", language),
                 intensifiers=self._words(entry, "intensifiers", language),
             )
+            classes = _classes(entry, language)
             for kind in PhraseKind:
-                for text in _strings(entry, kind.value, language):
-                    self._add_phrase(text, language, kind, marks_significant)
+                for template in _strings(entry, kind.value, language):
+                    for text in _expanded(template, classes, language):
+                        self._add_phrase(text, language, kind, marks_significant)
+            for template in _strings(entry, "positives", language):
+                for text in _expanded(template, classes, language):
+                    self._add_phrase(
+                        text, language, PhraseKind.COMPLAINT, marks_significant, needs_negation=True
+                    )
             for key, table in (
                 ("not_negative", "masks"),
                 ("setup", "setups"),
@@ -254,8 +279,13 @@ class Lexicon:
                 ("persistence", "persistence"),
                 ("trouble", "trouble"),
                 ("remedies", "remedies"),
+                ("asides", "asides"),
             ):
-                for text in _strings(entry, key, language):
+                for text in (
+                    expanded
+                    for template in _strings(entry, key, language)
+                    for expanded in _expanded(template, classes, language)
+                ):
                     stem = key == "trouble" and text.endswith("*")
                     for form, marked in ((self._plain, False), (self._marked, True)):
                         tokens = self._phrase_tokens(text.removesuffix("*") if stem else text, marked=marked)
@@ -307,7 +337,7 @@ class Lexicon:
         for raw_tokens, form, in_marked_form in readings:
             words = frozenset(raw_tokens)
             # Each language's phrases are read in the comment as that language's masks leave it.
-            by_language: dict[str, tuple[tuple[str, ...], list[tuple[int, int]]]] = {}
+            by_language: dict[str, _Reading] = {}
             for index in range(len(raw_tokens)):
                 for phrase in form.phrases.get(raw_tokens[index], ()):
                     if known and phrase.language != language and not phrase.crosses_languages:
@@ -315,17 +345,24 @@ class Lexicon:
                     if not self._form_applies(phrase, in_marked_form, marked_text):
                         continue
                     if phrase.language not in by_language:
-                        tokens = _masked(raw_tokens, form.masks.get(phrase.language, ()))
-                        overturned = _overturned(
-                            tokens, form, phrase.language, self._languages[phrase.language]
-                        )
-                        by_language[phrase.language] = (tokens, overturned)
-                    tokens, overturned = by_language[phrase.language]
+                        by_language[phrase.language] = self._reading(raw_tokens, form, phrase.language)
+                    tokens, overturned, asides = by_language[phrase.language]
                     end = _match_at(tokens, index, phrase.tokens)
                     if end is None or any(start <= index and end <= stop for start, stop in overturned):
                         continue
+                    if phrase.kind is PhraseKind.COMPLAINT and any(
+                        start <= index and end <= stop for start, stop in asides
+                    ):
+                        continue  # a minor remark ("small thing: ..."), not a complaint about the help
                     # A known locale's own rules decide; otherwise any language's negator counts.
                     rules = self._languages[phrase.language] if known else self._any_language
+                    if phrase.needs_negation:
+                        negator = _negator_before(tokens, index, rules)
+                        if negator is not None and not _praised(tokens, negator, end, rules):
+                            candidates.append(
+                                (negator, end, _negated_positive(tokens, negator, index, phrase))
+                            )
+                        continue
                     if not phrase.self_negated and (
                         _negated(tokens, index, rules)
                         or any(token in rules.negators for token in tokens[index:end])
@@ -351,15 +388,24 @@ class Lexicon:
                 ):
                     continue  # a phrase already says it, in words the lead will recognize
                 if name not in by_language:
-                    tokens = _masked(raw_tokens, form.masks.get(name, ()))
-                    by_language[name] = (tokens, _overturned(tokens, form, name, self._languages[name]))
-                tokens, overturned = by_language[name]
+                    by_language[name] = self._reading(raw_tokens, form, name)
+                tokens, overturned, _ = by_language[name]
                 persisting = _persisting_trouble(tokens, form, name, self._languages[name])
                 if persisting is not None and not any(
                     start <= persisting[0] and persisting[1] <= stop for start, stop in overturned
                 ):
                     candidates.append(persisting)
         return _longest_first(candidates, language)
+
+    def _reading(self, raw_tokens: tuple[str, ...], form: _Form, language: str) -> _Reading:
+        """The comment as one language reads it: its masks blanked out, the spans its stories overturn, and
+        its minor remarks."""
+        tokens = _masked(raw_tokens, form.masks.get(language, ()))
+        return (
+            tokens,
+            _overturned(tokens, form, language, self._languages[language]),
+            _aside_spans(tokens, form, language),
+        )
 
     def _form_applies_to_rule(self, language: str, in_marked_form: bool, marked_text: bool) -> bool:
         """The persistence rule pairs single words: for a language whose marks carry meaning, only a comment
@@ -377,7 +423,15 @@ class Lexicon:
         # Typed without any diacritics: only multi-syllable phrases are unambiguous enough.
         return not marked_text and len([token for token in phrase.tokens if token != _GAP]) > 1
 
-    def _add_phrase(self, text: str, language: str, kind: PhraseKind, marks_significant: bool) -> None:
+    def _add_phrase(
+        self,
+        text: str,
+        language: str,
+        kind: PhraseKind,
+        marks_significant: bool,
+        *,
+        needs_negation: bool = False,
+    ) -> None:
         forms = ((self._plain, False), (self._marked, True)) if marks_significant else ((self._plain, False),)
         for form, marked in forms:
             tokens = self._phrase_tokens(text, marked=marked)
@@ -385,7 +439,11 @@ class Lexicon:
                 raise ValueError(f"lexicon phrase {text!r} cannot start or end with a gap")
             rules = self._languages[language]
             self_negated = any(token in rules.negators | rules.emphatic_negators for token in tokens)
-            form.phrases.setdefault(tokens[0], []).append(_Phrase(text, language, kind, tokens, self_negated))
+            if needs_negation and self_negated:
+                raise ValueError(f"lexicon entry {language!r}: positive {text!r} cannot hold a negator")
+            form.phrases.setdefault(tokens[0], []).append(
+                _Phrase(text, language, kind, tokens, self_negated, needs_negation)
+            )
 
     def _phrase_tokens(self, text: str, *, marked: bool) -> tuple[str, ...]:
         tokens: list[str] = []
@@ -552,6 +610,11 @@ def _negated(tokens: Sequence[str], start: int, rules: _Language) -> bool:
     An emphatic negator ("never") with an intensifier between it and the word ("never been so
     disappointed") is emphasis: the word is not negated.
     """
+    return _negator_before(tokens, start, rules) is not None
+
+
+def _negator_before(tokens: Sequence[str], start: int, rules: _Language) -> int | None:
+    """Where the negator that negates the word at ``start`` stands (see ``_negated``), or None."""
     position = start - 1
     fillers_seen = 0
     intensified = False
@@ -559,14 +622,40 @@ def _negated(tokens: Sequence[str], start: int, rules: _Language) -> bool:
         token = tokens[position]
         if token in rules.negators or token in rules.emphatic_negators:
             reach = tokens[max(0, position - EMPHASIS_REACH) : position + 1]
-            return not (intensified and any(word in rules.emphatic_negators for word in reach))
+            if intensified and any(word in rules.emphatic_negators for word in reach):
+                return None
+            # "not at all": the negator may stand before the fillers that intensify it
+            return position
         if token in rules.intensifiers:
             intensified = True
         elif token not in rules.fillers:
-            return False
+            return None
         fillers_seen += 1
         position -= 1
-    return False
+    return None
+
+
+def _negated_positive(tokens: Sequence[str], negator: int, start: int, phrase: _Phrase) -> _Phrase:
+    """A negated positive word as a complaint, quoted as written: "not satisfied", "pas ... satisfait"."""
+    text = f"{tokens[negator]} {'... ' if start > negator + 1 else ''}{phrase.text}"
+    covered = tuple(tokens[negator : start + len(phrase.tokens)])
+    return _Phrase(text, phrase.language, PhraseKind.COMPLAINT, covered, True)
+
+
+def _aside_spans(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
+    """The minor remarks: from an aside ("small thing", "kleine Anmerkung") to the next contrast word ("but
+    whatever") or the end of its sentence."""
+    asides = _occurrences(tokens, form.asides.get(language, ()))
+    if not asides:
+        return []
+    contrasts = [start for start, _ in _occurrences(tokens, form.contrasts.get(language, ()))]
+    spans: list[tuple[int, int]] = []
+    for start, end in asides:
+        stop = end
+        while stop < len(tokens) and tokens[stop] not in _SENTENCE_BREAK and stop not in contrasts:
+            stop += 1
+        spans.append((start, stop))
+    return spans
 
 
 def _praised(tokens: Sequence[str], start: int, end: int, rules: _Language) -> bool:
@@ -613,6 +702,26 @@ def _strings(entry: Mapping[str, object], key: str, language: str) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(value, str) and value.strip() for value in values):
         raise ValueError(f"lexicon entry {language!r}: {key!r} must be a list of non-empty strings")
     return list(values)
+
+
+def _classes(entry: Mapping[str, object], language: str) -> dict[str, list[str]]:
+    """A language's word classes (``{"number": ["#", "two"]}``), named in phrases as ``{number}``."""
+    classes = entry.get("classes", {})
+    if not isinstance(classes, Mapping):
+        raise ValueError(f"lexicon entry {language!r}: 'classes' must be an object")
+    return {str(name): _strings(classes, str(name), language) for name in classes}
+
+
+def _expanded(template: str, classes: Mapping[str, list[str]], language: str) -> list[str]:
+    """Every phrase a template stands for: ``"{number} weeks"`` gives ``"# weeks"``, ``"two weeks"``, ..."""
+    reference = _CLASS_REFERENCE.search(template)
+    if reference is None:
+        return [template]
+    members = classes.get(reference[1])
+    if members is None:
+        raise ValueError(f"lexicon entry {language!r}: {template!r} names the unknown class {reference[1]!r}")
+    head, tail = template[: reference.start()], template[reference.end() :]
+    return [text for member in members for text in _expanded(head + member + tail, classes, language)]
 
 
 @cache
