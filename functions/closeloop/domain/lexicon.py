@@ -291,7 +291,7 @@ class Lexicon:
                         tokens = self._phrase_tokens(text.removesuffix("*") if stem else text, marked=marked)
                         if stem:
                             tokens = (*tokens[:-1], tokens[-1] + "*")
-                        if _GAP in tokens:
+                        if _GAP in tokens and key != "resolution":
                             raise ValueError(f"lexicon entry {language!r}: {key} {text!r} cannot hold a gap")
                         getattr(form, table).setdefault(language, []).append(tokens)
                         if key == "persistence":
@@ -510,10 +510,10 @@ def _occurrences(tokens: Sequence[str], markers: Sequence[tuple[str, ...]]) -> l
     """Where each marker occurs, as (start, end) spans, in order."""
     positions = _positions(tokens)
     found = [
-        (index, index + len(marker))
+        (index, end)
         for marker in markers
         for index in positions.get(marker[0], ())
-        if tuple(tokens[index : index + len(marker)]) == marker
+        if (end := _match_at(tokens, index, marker)) is not None
     ]
     return sorted(found)
 
@@ -523,16 +523,21 @@ def _overturned(
 ) -> list[tuple[int, int]]:
     """The spans a later contrast overturns: from the start of a setup's sentence ("It didn't work at
     first") to the first contrast word after the setup ("but", "now"); and from the start of a
-    resolution's sentence to the resolution ("sửa xong"), unless the resolution is negated."""
+    resolution's sentence to its end ("sửa xong"; "the refund ... arrived", whose gap may hold the
+    double charge), unless the resolution is negated ("still haven't received the refund")."""
     contrasts = _occurrences(tokens, form.contrasts.get(language, ()))
     spans: list[tuple[int, int]] = []
     for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, ())):
         following = [start for start, _ in contrasts if start >= setup_end]
         if following:
             spans.append((_sentence_start(tokens, setup_start), following[0]))
-    for start, _ in _occurrences(tokens, form.resolutions.get(language, ())):
-        if not _negated(tokens, start, rules):
-            spans.append((_sentence_start(tokens, start), start))
+    for start, end in _occurrences(tokens, form.resolutions.get(language, ())):
+        # negated before it, or in its gap ("the refund never arrived")
+        if not _negated(tokens, start, rules) and not any(
+            token in rules.negators or token in rules.emphatic_negators for token in tokens[start:end]
+        ):
+            # what the customer says after the resolution still counts ("refunded me only half")
+            spans.append((_sentence_start(tokens, start), end))
     return spans
 
 
