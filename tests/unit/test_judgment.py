@@ -769,3 +769,65 @@ def test_a_persisting_trouble_is_evidence_the_lead_can_read() -> None:
     verdict = judge_comment("The sync error still pops up on my laptop.", "en")
 
     assert verdict.evidence == ('comment matches "error ... still" (en)',)
+
+
+# ---- word classes, negated praise, minor remarks and refunds -------------------------------------------
+
+# Each row: (locale, comment, pattern). Written for these tests, apart from the labeled corpus.
+CLASS_AND_PRAISE_NEGATIVES = [
+    ("en", "It took 12 days to get somebody on the phone.", "a waiting time in digits"),
+    ("en", "Honestly not helpful at all.", "negated praise"),
+    ("it", "Ci sono volute tre settimane per una risposta.", "a waiting time in words"),
+    ("it", "Non sono stato per niente soddisfatto.", "negated praise with fillers"),
+    ("vi", "Tôi không hài lòng chút nào, chờ 3 ngày mới có người gọi.", "negated praise, waiting"),
+    ("ca", "Dues setmanes per canviar una contrasenya.", "a waiting time"),
+    ("ca", "No estic gens satisfeta amb el tracte.", "negated praise"),
+    ("hr", "Tri tjedna za jedan odgovor.", "a waiting time"),
+    ("hr", "Nisam bila nimalo zadovoljna uslugom.", "negated praise"),
+    ("es", "Cuatro semanas para darme de alta la línea.", "a waiting time"),
+    ("es", "La operadora fue muy borde y me colgó.", "rude"),
+    ("fr", "Dix jours pour avoir un rappel, franchement.", "a waiting time"),
+    ("fr", "Pas du tout content du technicien.", "negated praise"),
+    ("de", "Drei Wochen auf einen Techniker gewartet.", "a waiting time"),
+    ("de", "Mit dem Ergebnis bin ich gar nicht zufrieden.", "negated praise"),
+    ("pt-BR", "Quinze dias pra religarem a internet.", "a waiting time"),
+    ("pt-BR", "Não fiquei nada satisfeita com o técnico.", "negated praise"),
+    ("en", "Another week without internet, brilliant.", "a service lost, sarcasm"),
+    ("de", "Ich musste es drei verschiedenen Leuten erklären.", "repeated to different people"),
+    ("pt-PT", "Vou cancelar e mudar para outra operadora.", "leaving"),
+]
+
+CLASS_AND_PRAISE_NON_NEGATIVES = [
+    ("en", "Fixed in 2 days, very helpful.", "a duration that is praise"),
+    ("en", "Thanks! Small thing: the survey link was slow, but whatever.", "a minor remark"),
+    ("en", "The refund for the double charge arrived, thanks.", "a refund that arrived"),
+    ("it", "Non potrei essere più soddisfatto.", "could not be more satisfied"),
+    ("vi", "Chưa bao giờ hài lòng như vậy.", "never so satisfied"),
+    ("ca", "Mai havia estat tan content amb un servei.", "never so satisfied"),
+    ("hr", "Jedina zamjerka je spora stranica, ali sve ostalo super.", "a minor remark"),
+    ("es", "Nunca había estado tan satisfecho, gracias.", "never so satisfied"),
+    ("fr", "Petit bémol, l'attente était longue, mais tout est réglé.", "a minor remark"),
+    ("de", "Ich war noch nie so zufrieden mit einem Support.", "never so satisfied"),
+    ("pt-BR", "Não podia estar mais satisfeito.", "could not be more satisfied"),
+    ("de", "Die Erstattung für die doppelte Abbuchung ist angekommen.", "a refund that arrived"),
+]
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), CLASS_AND_PRAISE_NEGATIVES)
+def test_waiting_times_negated_praise_and_leaving_are_negative(
+    locale: str, comment: str, pattern: str
+) -> None:
+    assert judge_comment(comment, locale).negative, pattern
+
+
+@pytest.mark.parametrize(("locale", "comment", "pattern"), CLASS_AND_PRAISE_NON_NEGATIVES)
+def test_praise_minor_remarks_and_refunds_received_are_not_negative(
+    locale: str, comment: str, pattern: str
+) -> None:
+    assert not judge_comment(comment, locale).negative, pattern
+
+
+def test_a_negated_positive_word_is_quoted_as_the_customer_wrote_it() -> None:
+    verdict = judge_comment("Pas du tout satisfait.", "fr")
+
+    assert verdict.evidence == ('comment matches "pas ... satisfait" (fr)',)

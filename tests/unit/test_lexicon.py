@@ -191,3 +191,71 @@ def test_never_before_a_phrase_and_an_intensifier_after_it_is_praise() -> None:
     assert phrases(lexicon, "I never got a reply so fast.", "en") == []
     assert phrases(lexicon, "I never got a reply, so I called.", "en") == ["never got a reply"]
     assert phrases(lexicon, "I never got a reply from anyone.", "en") == ["never got a reply"]
+
+
+def test_a_word_class_in_a_phrase_stands_for_each_of_its_members() -> None:
+    # GIVEN a phrase naming the classes "number" and "period"
+    lexicon = tiny(
+        en=EN
+        | {
+            "complaint": ["took {number} {period}"],
+            "classes": {"number": ["#", "three"], "period": ["days", "weeks"]},
+        }
+    )
+
+    # WHEN a comment holds any member of each, written in words or in digits, THEN the phrase matches
+    assert phrases(lexicon, "It took three weeks.", "en") == ["took three weeks"]
+    assert phrases(lexicon, "Took 9 days for a first answer.", "en") == ["took # days"]
+    assert phrases(lexicon, "It took a while.", "en") == []
+
+
+def test_a_phrase_naming_an_unknown_class_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown class 'period'"):
+        tiny(en={"complaint": ["{period} to get"], "classes": {"number": ["two"]}})
+
+
+POSITIVES = EN | {
+    "positives": ["satisfied"],
+    "negators": ["not", "never"],
+    "fillers": ["at", "all", "i", "am", "was", "been", "have"],
+}
+
+
+def test_a_negated_positive_word_is_a_complaint_quoted_with_its_negator() -> None:
+    lexicon = tiny(en=POSITIVES)
+
+    assert phrases(lexicon, "Not satisfied.", "en") == ["not satisfied"]
+    assert phrases(lexicon, "I am not at all satisfied.", "en") == ["not ... satisfied"]
+    assert [match.kind for match in lexicon.find_matches("Not satisfied.", "en")] == [PhraseKind.COMPLAINT]
+    # unnegated, or "never ... so" emphasis, it is praise
+    assert phrases(lexicon, "Very satisfied.", "en") == []
+    assert phrases(lexicon, "I have never been so satisfied.", "en") == []
+    # a comma ends the negation
+    assert phrases(lexicon, "No, satisfied.", "en") == []
+
+
+def test_a_positive_word_holding_a_negator_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot hold a negator"):
+        tiny(en={"positives": ["not bad"], "negators": ["not"]})
+
+
+def test_a_minor_remark_silences_complaints_but_not_a_problem_that_remains() -> None:
+    lexicon = tiny(
+        en=EN | {"asides": ["small thing"], "unresolved": ["not working"], "complaint": ["terrible", "slow"]}
+    )
+
+    # GIVEN an aside up to a contrast word or to the end of its sentence
+    assert phrases(lexicon, "Thanks! Small thing: the hold music is terrible, but whatever.", "en") == []
+    assert phrases(lexicon, "Small thing, the form is slow. The agent was terrible.", "en") == ["terrible"]
+    # THEN what says the problem is still there counts all the same
+    assert phrases(lexicon, "Small thing: the printer is not working.", "en") == ["not working"]
+
+
+def test_a_resolution_may_hold_a_gap_and_is_cancelled_by_a_negator_inside_it() -> None:
+    lexicon = tiny(en=EN | {"unresolved": ["double charge"], "resolution": ["refund ... arrived"]})
+
+    # the double charge in the gap is what was refunded
+    assert phrases(lexicon, "Refund for double charge arrived.", "en") == []
+    assert phrases(lexicon, "Refund for double charge never arrived.", "en") == ["double charge"]
+    # what the customer says after the resolution still counts
+    assert phrases(lexicon, "The refund arrived, a double charge again.", "en") == ["double charge"]

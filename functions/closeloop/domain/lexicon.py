@@ -44,7 +44,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # How many filler words may separate a negator from the complaint word it negates ("not at all bad").
@@ -477,8 +477,10 @@ def _masked(tokens: tuple[str, ...], masks: Sequence[tuple[str, ...]]) -> tuple[
     return tuple(masked)
 
 
-def _positions(tokens: Sequence[str]) -> dict[str, list[int]]:
-    """Where each word stands: a marker is looked for only where its first word is."""
+@lru_cache(maxsize=32)
+def _positions(tokens: tuple[str, ...]) -> Mapping[str, list[int]]:
+    """Where each word stands: a marker is looked for only where its first word is. One reading of a
+    comment looks for many marker lists in the same tokens, hence the cache."""
     positions: dict[str, list[int]] = {}
     for index, token in enumerate(tokens):
         positions.setdefault(token, []).append(index)
@@ -506,7 +508,7 @@ def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int 
     return None
 
 
-def _occurrences(tokens: Sequence[str], markers: Sequence[tuple[str, ...]]) -> list[tuple[int, int]]:
+def _occurrences(tokens: tuple[str, ...], markers: Sequence[tuple[str, ...]]) -> list[tuple[int, int]]:
     """Where each marker occurs, as (start, end) spans, in order."""
     positions = _positions(tokens)
     found = [
