@@ -2,10 +2,12 @@
 
 The corpus is split: ``<lang>.jsonl`` is the part the lexicon is tuned on; ``holdout/<lang>.jsonl`` was
 kept apart for the first tuning and used in the second; ``holdout/second/<lang>.jsonl`` was written before
-the second tuning and never used to choose rules. The goals (at least 90 % of clear negatives caught, at
-most 5 % of positive or neutral comments flagged) are held on the tuning part; on every part, no happy
-explicit answer ("resolved" without a low score) is ever reopened. ``closeloop judge --evaluate`` prints
-each part's figures; docs/judgment.md records them.
+the second tuning and never used to choose rules; ``holdout/blind-1/<lang>.jsonl`` was written by someone
+who never saw the lexicon, measured blind twice, then tuned on in the third tuning. The goals (at least
+90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
+tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
+and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
+each part's figures.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from closeloop_cli.judge import FALSE_ALARM_GOAL, RECALL_GOAL, corpus_files, cor
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "judgment"
 HOLDOUT = CORPUS / "holdout"
-# Written without sight of the lexicon or this corpus; never tuned on (docs/judgment.md).
-BLIND = CORPUS.parent / "judgment-blind"
 SECOND_HOLDOUT = HOLDOUT / "second"
+# Written without sight of the lexicon or this corpus; tuned on in the third tuning (docs/judgment.md).
+FIRST_BLIND = HOLDOUT / "blind-1"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -66,10 +68,48 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 @pytest.mark.parametrize(
     "part",
-    [CORPUS, HOLDOUT, SECOND_HOLDOUT, BLIND],
-    ids=["tuning", "holdout", "second-holdout", "blind"],
+    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND],
+    ids=["tuning", "holdout", "second-holdout", "first-blind"],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     scores = corpus_scores([part])
 
     assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
+
+
+# The figures reached by the third tuning, per part and language: (caught, negatives, flagged, others).
+# A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
+REACHED = {
+    "tuning": (
+        CORPUS,
+        {
+            "ca": (81, 81, 0, 50),
+            "de": (81, 81, 0, 50),
+            "en": (83, 83, 0, 52),
+            "es": (81, 81, 0, 50),
+            "fr": (81, 81, 0, 50),
+            "hr": (81, 81, 0, 51),
+            "it": (82, 82, 0, 51),
+            "pt": (80, 81, 1, 50),
+            "vi": (82, 82, 1, 51),
+        },
+    ),
+    "holdout": (HOLDOUT, dict.fromkeys(SHIPPED, (9, 9, 0, 9))),
+    "second-holdout": (SECOND_HOLDOUT, dict.fromkeys(SHIPPED, (12, 12, 0, 6)) | {"en": (11, 12, 0, 6)}),
+    # the flagged answer in each language said "not resolved" (en: CSAT 2), which reopens whatever the comment
+    "first-blind": (FIRST_BLIND, dict.fromkeys(SHIPPED, (20, 20, 1, 20)) | {"en": (19, 20, 2, 20)}),
+}
+
+
+@pytest.mark.parametrize("part", list(REACHED))
+def test_no_language_falls_below_the_figures_reached(part: str) -> None:
+    folder, reached = REACHED[part]
+
+    scores = corpus_scores([folder])
+
+    assert sorted(scores) == sorted(SHIPPED)
+    for language, (caught, negatives, flagged, others) in reached.items():
+        now = scores[language]
+        assert (now.negatives, now.others) == (negatives, others), language
+        assert now.caught >= caught, (language, now.missed)
+        assert now.flagged <= flagged, (language, now.false_alarms)
