@@ -19,8 +19,16 @@ Each language's entry says, besides its phrases:
   *but* Daniel fixed it") does not count: phrases between the start of the setup's sentence and the
   contrast word are dropped;
 - ``resolution``: for a language whose verbs carry no tense (Vietnamese), the end of the story ("sửa
-  xong", "là xong": fixed, done) overturns what its sentence said before it, without a setup word; a
-  negated resolution ("chưa sửa xong": not fixed yet) overturns nothing.
+  xong", "là xong": fixed, done) overturns what its sentence said before it, without a setup word; in
+  every language, a refund received ("refunded me", "remboursement ... arrivé") does too. A resolution
+  may hold a gap (what it covers is overturned as well); a resolution negated before it or in its gap
+  ("chưa sửa xong": not fixed yet; "the refund never arrived") overturns nothing.
+- ``positives``: praise words ("satisfied", "soddisfatto") that are a complaint when negated ("not at all
+  satisfied", "per niente soddisfatto"), with the negator rules above;
+- ``asides``: a minor remark ("small thing", "kleine Anmerkung") runs to the next contrast word or the end
+  of its sentence, and the complaint phrases inside it do not count (unresolved ones do);
+- ``classes``: word classes a phrase may name: ``"took {number} {period}"`` stands for "took # days",
+  "took three weeks", ... (a number written in digits is the word ``#``).
 
 - ``persistence``, ``trouble`` and ``remedies``: a clause that says the trouble persists ("the error
   message *still* shows", "l'errore compare *ancora*", "die Fehlermeldung kommt *immer noch*") is
