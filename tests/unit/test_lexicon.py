@@ -259,3 +259,22 @@ def test_a_resolution_may_hold_a_gap_and_is_cancelled_by_a_negator_inside_it() -
     assert phrases(lexicon, "Refund for double charge never arrived.", "en") == ["double charge"]
     # what the customer says after the resolution still counts
     assert phrases(lexicon, "The refund arrived, a double charge again.", "en") == ["double charge"]
+
+
+def test_a_long_spell_is_a_story_only_when_an_unnegated_remedy_ends_it() -> None:
+    lexicon = tiny(
+        en=EN
+        | {
+            "complaint": ["crashing"],
+            "spells": ["for weeks"],
+            "remedies": ["sorted", "fixed"],
+            "negators": ["not", "never", "nobody"],
+        }
+    )
+
+    # GIVEN a trouble that lasted weeks, WHEN a remedy ends it in the same sentence, THEN it is the past
+    assert phrases(lexicon, "It had been crashing for weeks, you sorted it in one call.", "en") == []
+    # without a remedy, or with one that is negated, the trouble is there
+    assert phrases(lexicon, "It has been crashing for weeks.", "en") == ["crashing"]
+    assert phrases(lexicon, "It has been crashing for weeks and nobody fixed it.", "en") == ["crashing"]
+    assert phrases(lexicon, "Crashing for weeks. Fixed? Never.", "en") == ["crashing"]

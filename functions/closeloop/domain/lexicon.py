@@ -25,6 +25,8 @@ Each language's entry says, besides its phrases:
   ("chưa sửa xong": not fixed yet; "the refund never arrived") overturns nothing.
 - ``positives``: praise words ("satisfied", "soddisfatto") that are a complaint when negated ("not at all
   satisfied", "per niente soddisfatto"), with the negator rules above;
+- ``spells``: a long spell ("for weeks", "wochenlang") followed in its sentence by an unnegated remedy is
+  a story: what the sentence said before the remedy does not count;
 - ``asides``: a minor remark ("small thing", "kleine Anmerkung") runs to the next contrast word or the end
   of its sentence, and the complaint phrases inside it do not count (unresolved ones do);
 - ``classes``: word classes a phrase may name: ``"took {number} {period}"`` stands for "took # days",
@@ -147,6 +149,7 @@ LEXICON_KEYS = frozenset(
         "remedies",
         "positives",
         "asides",
+        "spells",
         "classes",
     }
 )
@@ -201,6 +204,7 @@ class _Form:
     trouble: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     remedies: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     asides: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    spells: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
     persistence_heads: dict[str, set[str]] = field(default_factory=dict)
     # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
@@ -288,6 +292,7 @@ class Lexicon:
                 ("trouble", "trouble"),
                 ("remedies", "remedies"),
                 ("asides", "asides"),
+                ("spells", "spells"),
             ):
                 for text in (
                     expanded
@@ -541,6 +546,16 @@ def _overturned(
         following = [start for start, _ in contrasts if start >= setup_end]
         if following:
             spans.append((_sentence_start(tokens, setup_start), following[0]))
+    # A long spell ("for weeks") is a story only when a remedy ends it in the same sentence, unnegated:
+    # "it had been crashing for weeks, you sorted it in one call".
+    remedies = _occurrences(tokens, form.remedies.get(language, ()))
+    for spell_start, spell_end in _occurrences(tokens, form.spells.get(language, ())):
+        sentence = _sentence_start(tokens, spell_start)
+        for remedy_start, _ in remedies:
+            if remedy_start >= spell_end and _sentence_start(tokens, remedy_start) == sentence:
+                if not _negated(tokens, remedy_start, rules):
+                    spans.append((sentence, remedy_start))
+                break
     for start, end in _occurrences(tokens, form.resolutions.get(language, ())):
         # negated before it, or in its gap ("the refund never arrived")
         if not _negated(tokens, start, rules) and not any(
