@@ -191,20 +191,28 @@ class LexiconMatch:
     kind: PhraseKind
 
 
+# Markers of one kind in one language, by first word: a comment is searched only for the markers whose
+# first word it holds.
+_Markers = dict[str, list[tuple[str, ...]]]
+
+
 @dataclass(frozen=True)
 class _Form:
     """Phrases and markers in one normalization (plain: accents stripped; marked: accents kept)."""
 
     phrases: dict[str, list[_Phrase]] = field(default_factory=dict)  # indexed by first token
-    masks: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    setups: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    contrasts: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    resolutions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    persistence: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    # The phrases tried for a known locale (its own, and other languages' that cross languages), by first
+    # token: most phrases are another language's, and a comment need not walk past them.
+    by_locale: dict[str, dict[str, list[_Phrase]]] = field(default_factory=dict)
+    masks: dict[str, _Markers] = field(default_factory=dict)  # per language
+    setups: dict[str, _Markers] = field(default_factory=dict)  # per language
+    contrasts: dict[str, _Markers] = field(default_factory=dict)  # per language
+    resolutions: dict[str, _Markers] = field(default_factory=dict)  # per language
+    persistence: dict[str, _Markers] = field(default_factory=dict)  # per language
     trouble: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    remedies: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    asides: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
-    spells: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # per language
+    remedies: dict[str, _Markers] = field(default_factory=dict)  # per language
+    asides: dict[str, _Markers] = field(default_factory=dict)  # per language
+    spells: dict[str, _Markers] = field(default_factory=dict)  # per language
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
     persistence_heads: dict[str, set[str]] = field(default_factory=dict)
     # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
@@ -306,7 +314,11 @@ class Lexicon:
                             tokens = (*tokens[:-1], tokens[-1] + "*")
                         if _GAP in tokens and key != "resolution":
                             raise ValueError(f"lexicon entry {language!r}: {key} {text!r} cannot hold a gap")
-                        getattr(form, table).setdefault(language, []).append(tokens)
+                        if key == "trouble":
+                            form.trouble.setdefault(language, []).append(tokens)
+                        else:
+                            markers = getattr(form, table).setdefault(language, {})
+                            markers.setdefault(tokens[0], []).append(tokens)
                         if key == "persistence":
                             form.persistence_heads.setdefault(language, set()).add(tokens[0])
                         elif key == "trouble" and len(tokens) == 1 and stem:
@@ -316,6 +328,19 @@ class Lexicon:
                             )
                         elif key == "trouble":
                             form.trouble_heads.setdefault(language, set()).add(tokens[0])
+        for form in (self._plain, self._marked):
+            for name in self._languages:
+                form.by_locale[name] = {
+                    head: tried
+                    for head, phrases in form.phrases.items()
+                    if (
+                        tried := [
+                            phrase
+                            for phrase in phrases
+                            if phrase.language == name or phrase.crosses_languages
+                        ]
+                    )
+                }
         rule_sets = self._languages.values()
         self._any_language = _Language(
             negators=frozenset().union(*(rules.negators for rules in rule_sets)),
@@ -351,10 +376,9 @@ class Lexicon:
             words = frozenset(raw_tokens)
             # Each language's phrases are read in the comment as that language's masks leave it.
             by_language: dict[str, _Reading] = {}
+            index_of = form.by_locale[language] if known and language is not None else form.phrases
             for index in range(len(raw_tokens)):
-                for phrase in form.phrases.get(raw_tokens[index], ()):
-                    if known and phrase.language != language and not phrase.crosses_languages:
-                        continue
+                for phrase in index_of.get(raw_tokens[index], ()):
                     if not self._form_applies(phrase, in_marked_form, marked_text):
                         continue
                     if phrase.language not in by_language:
@@ -413,7 +437,7 @@ class Lexicon:
     def _reading(self, raw_tokens: tuple[str, ...], form: _Form, language: str) -> _Reading:
         """The comment as one language reads it: its masks blanked out, the spans its stories overturn, and
         its minor remarks."""
-        tokens = _masked(raw_tokens, form.masks.get(language, ()))
+        tokens = _masked(raw_tokens, form.masks.get(language, {}))
         return (
             tokens,
             _overturned(tokens, form, language, self._languages[language]),
@@ -478,15 +502,15 @@ class Lexicon:
         return frozenset(words)
 
 
-def _masked(tokens: tuple[str, ...], masks: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+def _masked(tokens: tuple[str, ...], masks: Mapping[str, Sequence[tuple[str, ...]]]) -> tuple[str, ...]:
     """``tokens`` with every occurrence of a mask blanked out."""
     masked = list(tokens)
-    positions = _positions(tokens)
-    for mask in masks:
-        width = len(mask)
-        for index in positions.get(mask[0], ()):
-            if tuple(masked[index : index + width]) == mask:
-                masked[index : index + width] = [_MASKED] * width
+    for head, indexes in _positions(tokens).items():
+        for mask in masks.get(head, ()):
+            width = len(mask)
+            for index in indexes:
+                if tuple(masked[index : index + width]) == mask:
+                    masked[index : index + width] = [_MASKED] * width
     return tuple(masked)
 
 
@@ -521,13 +545,15 @@ def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int 
     return None
 
 
-def _occurrences(tokens: tuple[str, ...], markers: Sequence[tuple[str, ...]]) -> list[tuple[int, int]]:
+def _occurrences(
+    tokens: tuple[str, ...], markers: Mapping[str, Sequence[tuple[str, ...]]]
+) -> list[tuple[int, int]]:
     """Where each marker occurs, as (start, end) spans, in order."""
-    positions = _positions(tokens)
     found = [
         (index, end)
-        for marker in markers
-        for index in positions.get(marker[0], ())
+        for head, indexes in _positions(tokens).items()
+        for marker in markers.get(head, ())
+        for index in indexes
         if (end := _match_at(tokens, index, marker)) is not None
     ]
     return sorted(found)
@@ -540,23 +566,23 @@ def _overturned(
     first") to the first contrast word after the setup ("but", "now"); and from the start of a
     resolution's sentence to its end ("sửa xong"; "the refund ... arrived", whose gap may hold the
     double charge), unless the resolution is negated ("still haven't received the refund")."""
-    contrasts = _occurrences(tokens, form.contrasts.get(language, ()))
+    contrasts = _occurrences(tokens, form.contrasts.get(language, {}))
     spans: list[tuple[int, int]] = []
-    for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, ())):
+    for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, {})):
         following = [start for start, _ in contrasts if start >= setup_end]
         if following:
             spans.append((_sentence_start(tokens, setup_start), following[0]))
     # A long spell ("for weeks") is a story only when a remedy ends it in the same sentence, unnegated:
     # "it had been crashing for weeks, you sorted it in one call".
-    remedies = _occurrences(tokens, form.remedies.get(language, ()))
-    for spell_start, spell_end in _occurrences(tokens, form.spells.get(language, ())):
+    remedies = _occurrences(tokens, form.remedies.get(language, {}))
+    for spell_start, spell_end in _occurrences(tokens, form.spells.get(language, {})):
         sentence = _sentence_start(tokens, spell_start)
         for remedy_start, _ in remedies:
             if remedy_start >= spell_end and _sentence_start(tokens, remedy_start) == sentence:
                 if not _negated(tokens, remedy_start, rules):
                     spans.append((sentence, remedy_start))
                 break
-    for start, end in _occurrences(tokens, form.resolutions.get(language, ())):
+    for start, end in _occurrences(tokens, form.resolutions.get(language, {})):
         # negated before it, or in its gap ("the refund never arrived")
         if not _negated(tokens, start, rules) and not any(
             token in rules.negators or token in rules.emphatic_negators for token in tokens[start:end]
@@ -572,17 +598,17 @@ def _persisting_trouble(
     """The first clause that pairs a persistence word ("still") with a trouble word ("error"), without a
     negator or a remedy ("fixed") in it, as a candidate match; clauses end at punctuation and at contrast
     words ("works now, but the printer still fails")."""
-    persistence = _occurrences(tokens, form.persistence.get(language, ()))
+    persistence = _occurrences(tokens, form.persistence.get(language, {}))
     if not persistence:
         return None
     troubles = form.trouble.get(language, ())
-    remedies = _occurrences(tokens, form.remedies.get(language, ()))
+    remedies = _occurrences(tokens, form.remedies.get(language, {}))
     remedy_starts = {start for start, _ in remedies}
     breaks = sorted(
         {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
         | {
             start
-            for start, _ in _occurrences(tokens, form.contrasts.get(language, ()))
+            for start, _ in _occurrences(tokens, form.contrasts.get(language, {}))
             if start not in remedy_starts  # "fixed" is a contrast too, but vetoes its own clause
         }
         | {len(tokens)}
@@ -675,10 +701,10 @@ def _negated_positive(tokens: Sequence[str], negator: int, start: int, phrase: _
 def _aside_spans(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
     """The minor remarks: from an aside ("small thing", "kleine Anmerkung") to the next contrast word ("but
     whatever") or the end of its sentence."""
-    asides = _occurrences(tokens, form.asides.get(language, ()))
+    asides = _occurrences(tokens, form.asides.get(language, {}))
     if not asides:
         return []
-    contrasts = [start for start, _ in _occurrences(tokens, form.contrasts.get(language, ()))]
+    contrasts = [start for start, _ in _occurrences(tokens, form.contrasts.get(language, {}))]
     spans: list[tuple[int, int]] = []
     for start, end in asides:
         stop = end
