@@ -810,6 +810,10 @@ CLASS_AND_PRAISE_NON_NEGATIVES = [
     ("de", "Ich war noch nie so zufrieden mit einem Support.", "never so satisfied"),
     ("pt-BR", "Não podia estar mais satisfeito.", "could not be more satisfied"),
     ("de", "Die Erstattung für die doppelte Abbuchung ist angekommen.", "a refund that arrived"),
+    ("it", "Non ne sono rimasto affatto deluso.", "four fillers: a clitic, two auxiliaries, an adverb"),
+    ("de", "Kein bisschen frustriert.", "not a bit"),
+    ("en", "Never once felt frustrated.", "never once"),
+    ("pt-BR", "Estava travando há semanas e vocês resolveram numa ligação.", "a long spell ended by a remedy"),
 ]
 
 

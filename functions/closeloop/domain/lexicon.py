@@ -58,7 +58,7 @@ from functools import cache, lru_cache
 from importlib import resources
 
 # How many filler words may separate a negator from the complaint word it negates ("not at all bad").
-MAX_FILLERS_AFTER_NEGATOR = 3
+MAX_FILLERS_AFTER_NEGATOR = 4
 # How many words a phrase's gap ("nobody ... called") may stand for, within one clause.
 MAX_GAP_TOKENS = 3
 # How far before a negator an emphatic one may stand ("mai no m'havia sentit tan decebut").
