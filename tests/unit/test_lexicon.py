@@ -115,6 +115,8 @@ def test_a_resolution_ends_a_story_told_without_tense_unless_it_is_negated() -> 
     assert phrases(lexicon, "Máy không in được, chưa sửa xong.", "vi") == ["không ... được"]
     # what comes after the story's end still counts
     assert phrases(lexicon, "Anh ấy sửa xong, nhưng máy vẫn không in được.", "vi") == ["không ... được"]
+    # a resolution asked about is no end: "the printer can't print, when will it be fixed?"
+    assert phrases(lexicon, "Máy không in được, khi nào sửa xong?", "vi") == ["không ... được"]
 
 
 PERSISTING = EN | {

@@ -583,9 +583,13 @@ def _overturned(
                     spans.append((sentence, remedy_start))
                 break
     for start, end in _occurrences(tokens, form.resolutions.get(language, {})):
-        # negated before it, or in its gap ("the refund never arrived")
-        if not _negated(tokens, start, rules) and not any(
-            token in rules.negators or token in rules.emphatic_negators for token in tokens[start:end]
+        # negated before it, or in its gap ("the refund never arrived"), or asked ("khi nào mới sửa xong?")
+        if (
+            not _negated(tokens, start, rules)
+            and not any(
+                token in rules.negators or token in rules.emphatic_negators for token in tokens[start:end]
+            )
+            and not _asked(tokens, end)
         ):
             # what the customer says after the resolution still counts ("refunded me only half")
             spans.append((_sentence_start(tokens, start), end))
@@ -652,6 +656,13 @@ def _trouble_at(tokens: Sequence[str], start: int, trouble: tuple[str, ...]) -> 
         elif token != word:
             return None
     return end
+
+
+def _asked(tokens: Sequence[str], position: int) -> bool:
+    """Whether the sentence around ``position`` ends with a question mark."""
+    while position < len(tokens) and tokens[position] not in _SENTENCE_BREAK:
+        position += 1
+    return position < len(tokens) and tokens[position] == "?"
 
 
 def _sentence_start(tokens: Sequence[str], position: int) -> int:
