@@ -813,7 +813,23 @@ CLASS_AND_PRAISE_NON_NEGATIVES = [
     ("it", "Non ne sono rimasto affatto deluso.", "four fillers: a clitic, two auxiliaries, an adverb"),
     ("de", "Kein bisschen frustriert.", "not a bit"),
     ("en", "Never once felt frustrated.", "never once"),
-    ("pt-BR", "Estava travando há semanas e vocês resolveram numa ligação.", "a long spell ended by a remedy"),
+    ("pt-BR", "Estava travando há semanas e vocês resolveram numa ligação.", "a long spell, a remedy"),
+    # words of complaint phrases that are praise or neutral on their own
+    ("vi", "Gói cước hỗn hợp rất tiện.", "hỗn hợp: a combined plan"),
+    ("vi", "Được cho thêm một tuần dùng thử, cảm ơn.", "an extra week, as a gift"),
+    ("vi", "So với nhà mạng khác thì tốt hơn nhiều.", "better than other carriers"),
+    ("pt-BR", "Vim de outra operadora e vocês são bem melhores.", "coming from another provider"),
+    ("pt-BR", "Só faltou um detalhe, mas tudo ótimo.", "only a detail was missing"),
+    ("de", "Der Mitarbeiter war gut aufgelegt und hilfsbereit.", "gut aufgelegt: in a good mood"),
+    ("en", "We went back and forth a bit but got it sorted.", "back and forth"),
+    ("en", "I had enough information, thanks.", "had enough"),
+    ("it", "Un altro operatore mi ha aiutato subito.", "another agent helped"),
+    ("es", "Me pasaron a otro operador que lo resolvió enseguida.", "another agent helped"),
+    ("hr", "Drugi operater mi je odmah pomogao.", "another agent helped"),
+    ("fr", "Bien mieux que la concurrence.", "better than the competition"),
+    ("hr", "Puno bolji od konkurencije.", "better than the competition"),
+    ("ca", "Vinc d'una altra companyia i sou molt millors.", "coming from another company"),
+    ("en", "Are you going to fix the other one too? Thanks!", "a question, no complaint"),
 ]
 
 
