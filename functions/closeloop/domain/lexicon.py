@@ -29,8 +29,8 @@ Each language's entry says, besides its phrases:
   a story: what the sentence said before the remedy does not count;
 - ``asides``: a minor remark ("small thing", "kleine Anmerkung") runs to the next contrast word or the end
   of its sentence, and the complaint phrases inside it do not count (unresolved ones do);
-- ``classes``: word classes a phrase may name: ``"took {number} {period}"`` stands for "took # days",
-  "took three weeks", ... (a number written in digits is the word ``#``).
+- ``classes``: word classes a phrase may name: ``"{number} {period} to get"`` stands for "# days to get",
+  "three weeks to get", ... (a number written in digits is the word ``#``).
 
 - ``persistence``, ``trouble`` and ``remedies``: a clause that says the trouble persists ("the error
   message *still* shows", "l'errore compare *ancora*", "die Fehlermeldung kommt *immer noch*") is
