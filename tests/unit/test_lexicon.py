@@ -280,3 +280,12 @@ def test_a_long_spell_is_a_story_only_when_an_unnegated_remedy_ends_it() -> None
     assert phrases(lexicon, "It has been crashing for weeks.", "en") == ["crashing"]
     assert phrases(lexicon, "It has been crashing for weeks and nobody fixed it.", "en") == ["crashing"]
     assert phrases(lexicon, "Crashing for weeks. Fixed? Never.", "en") == ["crashing"]
+
+
+def test_a_negated_function_says_the_problem_is_still_there() -> None:
+    lexicon = tiny(en=POSITIVES | {"functions": ["activate"], "negators": ["not", "never"]})
+
+    assert phrases(lexicon, "The key does not activate.", "en") == ["not activate"]
+    kinds = [match.kind for match in lexicon.find_matches("It will not activate.", "en")]
+    assert kinds == [PhraseKind.UNRESOLVED]
+    assert phrases(lexicon, "Activated at once.", "en") == []

@@ -25,6 +25,8 @@ Each language's entry says, besides its phrases:
   ("chưa sửa xong": not fixed yet; "the refund never arrived") overturns nothing.
 - ``positives``: praise words ("satisfied", "soddisfatto") that are a complaint when negated ("not at all
   satisfied", "per niente soddisfatto"), with the negator rules above;
+- ``functions``: what a device or service does ("activate", "load", "carga", "si attiva") that says the
+  problem is there when negated ("doesn't activate", "no carga", "non si attiva");
 - ``spells``: a long spell ("for weeks", "wochenlang") followed in its sentence by an unnegated remedy is
   a story: what the sentence said before the remedy does not count;
 - ``asides``: a minor remark ("small thing", "kleine Anmerkung") runs to the next contrast word or the end
@@ -148,6 +150,7 @@ LEXICON_KEYS = frozenset(
         "trouble",
         "remedies",
         "positives",
+        "functions",
         "asides",
         "spells",
         "classes",
@@ -286,11 +289,12 @@ class Lexicon:
                 for template in _strings(entry, kind.value, language):
                     for text in _expanded(template, classes, language):
                         self._add_phrase(text, language, kind, marks_significant)
-            for template in _strings(entry, "positives", language):
-                for text in _expanded(template, classes, language):
-                    self._add_phrase(
-                        text, language, PhraseKind.COMPLAINT, marks_significant, needs_negation=True
-                    )
+            # Words that say something bad only when negated: praise ("not satisfied") is a complaint,
+            # a device's function ("doesn't activate", "no carga") says the problem is there.
+            for key, kind in (("positives", PhraseKind.COMPLAINT), ("functions", PhraseKind.UNRESOLVED)):
+                for template in _strings(entry, key, language):
+                    for text in _expanded(template, classes, language):
+                        self._add_phrase(text, language, kind, marks_significant, needs_negation=True)
             for key, table in (
                 ("not_negative", "masks"),
                 ("setup", "setups"),
@@ -397,7 +401,7 @@ class Lexicon:
                         negator = _negator_before(tokens, index, rules)
                         if negator is not None and not _praised(tokens, negator, end, rules):
                             candidates.append(
-                                (negator, end, _negated_positive(tokens, negator, index, phrase))
+                                (negator, end, _negated_word(tokens, negator, index, phrase))
                             )
                         continue
                     if not phrase.self_negated and (
@@ -477,7 +481,9 @@ class Lexicon:
             rules = self._languages[language]
             self_negated = any(token in rules.negators | rules.emphatic_negators for token in tokens)
             if needs_negation and self_negated:
-                raise ValueError(f"lexicon entry {language!r}: positive {text!r} cannot hold a negator")
+                raise ValueError(
+                    f"lexicon entry {language!r}: {text!r} is read negated and cannot hold a negator"
+                )
             form.phrases.setdefault(tokens[0], []).append(
                 _Phrase(text, language, kind, tokens, self_negated, needs_negation)
             )
@@ -702,11 +708,11 @@ def _negator_before(tokens: Sequence[str], start: int, rules: _Language) -> int 
     return None
 
 
-def _negated_positive(tokens: Sequence[str], negator: int, start: int, phrase: _Phrase) -> _Phrase:
-    """A negated positive word as a complaint, quoted as written: "not satisfied", "pas ... satisfait"."""
+def _negated_word(tokens: Sequence[str], negator: int, start: int, phrase: _Phrase) -> _Phrase:
+    """A negated word as the match it makes, quoted as written: "not satisfied", "pas ... satisfait"."""
     text = f"{tokens[negator]} {'... ' if start > negator + 1 else ''}{phrase.text}"
     covered = tuple(tokens[negator : start + len(phrase.tokens)])
-    return _Phrase(text, phrase.language, PhraseKind.COMPLAINT, covered, True)
+    return _Phrase(text, phrase.language, phrase.kind, covered, True)
 
 
 def _aside_spans(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
