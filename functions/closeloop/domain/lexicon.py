@@ -400,9 +400,7 @@ class Lexicon:
                     if phrase.needs_negation:
                         negator = _negator_before(tokens, index, rules)
                         if negator is not None and not _praised(tokens, negator, end, rules):
-                            candidates.append(
-                                (negator, end, _negated_word(tokens, negator, index, phrase))
-                            )
+                            candidates.append((negator, end, _negated_word(tokens, negator, index, phrase)))
                         continue
                     if not phrase.self_negated and (
                         _negated(tokens, index, rules)
