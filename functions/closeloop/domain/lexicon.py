@@ -382,7 +382,12 @@ class Lexicon:
             by_language: dict[str, _Reading] = {}
             index_of = form.by_locale[language] if known and language is not None else form.phrases
             for index in range(len(raw_tokens)):
+                following = raw_tokens[index + 1] if index + 1 < len(raw_tokens) else None
                 for phrase in index_of.get(raw_tokens[index], ()):
+                    # a masked word is blank, never a phrase's word: the raw text rules most phrases out
+                    second = phrase.tokens[1] if len(phrase.tokens) > 1 else _GAP
+                    if second != _GAP and second != following:
+                        continue
                     if not self._form_applies(phrase, in_marked_form, marked_text):
                         continue
                     if phrase.language not in by_language:
@@ -509,10 +514,11 @@ class Lexicon:
 def _masked(tokens: tuple[str, ...], masks: Mapping[str, Sequence[tuple[str, ...]]]) -> tuple[str, ...]:
     """``tokens`` with every occurrence of a mask blanked out."""
     masked = list(tokens)
-    for head, indexes in _positions(tokens).items():
-        for mask in masks.get(head, ()):
+    positions = _positions(tokens)
+    for head in positions.keys() & masks.keys():
+        for mask in masks[head]:
             width = len(mask)
-            for index in indexes:
+            for index in positions[head]:
                 if tuple(masked[index : index + width]) == mask:
                     masked[index : index + width] = [_MASKED] * width
     return tuple(masked)
@@ -553,11 +559,12 @@ def _occurrences(
     tokens: tuple[str, ...], markers: Mapping[str, Sequence[tuple[str, ...]]]
 ) -> list[tuple[int, int]]:
     """Where each marker occurs, as (start, end) spans, in order."""
+    positions = _positions(tokens)
     found = [
         (index, end)
-        for head, indexes in _positions(tokens).items()
-        for marker in markers.get(head, ())
-        for index in indexes
+        for head in positions.keys() & markers.keys()
+        for marker in markers[head]
+        for index in positions[head]
         if (end := _match_at(tokens, index, marker)) is not None
     ]
     return sorted(found)
