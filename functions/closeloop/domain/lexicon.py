@@ -255,6 +255,7 @@ class Lexicon:
             raise ValueError("lexicon needs a non-empty 'languages' object")
         self._languages: dict[str, _Language] = {}
         self._expansions: dict[str, tuple[str, ...]] = {}
+        self._word_tokens: dict[tuple[str, bool], tuple[str, ...]] = {}
         entries: dict[str, Mapping[str, object]] = {}
         for language, entry in languages.items():
             if not isinstance(language, str) or not isinstance(entry, Mapping):
@@ -333,15 +334,19 @@ class Lexicon:
                         elif key == "trouble":
                             form.trouble_heads.setdefault(language, set()).add(tokens[0])
         for form in (self._plain, self._marked):
+            crossing = {
+                id(phrase)
+                for phrases in form.phrases.values()
+                for phrase in phrases
+                if phrase.crosses_languages
+            }
             for name in self._languages:
                 form.by_locale[name] = {
                     head: tried
                     for head, phrases in form.phrases.items()
                     if (
                         tried := [
-                            phrase
-                            for phrase in phrases
-                            if phrase.language == name or phrase.crosses_languages
+                            phrase for phrase in phrases if phrase.language == name or id(phrase) in crossing
                         ]
                     )
                 }
@@ -496,8 +501,15 @@ class Lexicon:
         for number, part in enumerate(text.split(_GAP_MARK)):
             if number:
                 tokens.append(_GAP)
-            prepared = _prepare(part)
-            tokens.extend(_tokenize(prepared if marked else _strip_marks(prepared), self._expansions))
+            # Word by word, remembered: word classes repeat the same words in thousands of phrases.
+            for word in part.split():
+                key = (word, marked)
+                if key not in self._word_tokens:
+                    prepared = _prepare(word)
+                    self._word_tokens[key] = _tokenize(
+                        prepared if marked else _strip_marks(prepared), self._expansions
+                    )
+                tokens.extend(self._word_tokens[key])
         if not [token for token in tokens if token != _GAP]:
             raise ValueError(f"lexicon phrase {text!r} has no words")
         return tuple(tokens)
