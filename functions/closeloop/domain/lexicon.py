@@ -56,7 +56,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 # How many filler words may separate a negator from the complaint word it negates ("not at all bad").
@@ -172,7 +172,7 @@ class _Phrase:
     kind: PhraseKind
     tokens: tuple[str, ...]  # _GAP stands for a gap
     self_negated: bool  # holds a negator of its language ("not working"): never negated again
-    # A positive word ("satisfied"): it is a complaint only when negated ("not at all satisfied").
+    # A word read only when negated: praise ("not at all satisfied"), a function ("doesn't activate").
     needs_negation: bool = False
 
     @property
@@ -223,9 +223,11 @@ class _Form:
     trouble_stems: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-# The comment as one language reads it: tokens with its masks blanked out, the spans its stories overturn,
-# and its minor remarks (asides).
-_Reading = tuple[tuple[str, ...], list[tuple[int, int]], list[tuple[int, int]]]
+# Where each word of a text stands: a marker is looked for only where its first word is.
+_Positions = Mapping[str, list[int]]
+# The comment as one language reads it: tokens with its masks blanked out, where their words stand, the
+# spans its stories overturn, and its minor remarks (asides).
+_Reading = tuple[tuple[str, ...], _Positions, list[tuple[int, int]], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,7 @@ class Lexicon:
             words = frozenset(raw_tokens)
             # Each language's phrases are read in the comment as that language's masks leave it.
             by_language: dict[str, _Reading] = {}
+            raw_positions = _positions(raw_tokens)
             index_of = form.by_locale[language] if known and language is not None else form.phrases
             for index in range(len(raw_tokens)):
                 following = raw_tokens[index + 1] if index + 1 < len(raw_tokens) else None
@@ -396,8 +399,10 @@ class Lexicon:
                     if not self._form_applies(phrase, in_marked_form, marked_text):
                         continue
                     if phrase.language not in by_language:
-                        by_language[phrase.language] = self._reading(raw_tokens, form, phrase.language)
-                    tokens, overturned, asides = by_language[phrase.language]
+                        by_language[phrase.language] = self._reading(
+                            raw_tokens, raw_positions, form, phrase.language
+                        )
+                    tokens, _, overturned, asides = by_language[phrase.language]
                     end = _match_at(tokens, index, phrase.tokens)
                     if end is None or any(start <= index and end <= stop for start, stop in overturned):
                         continue
@@ -437,23 +442,27 @@ class Lexicon:
                 ):
                     continue  # a phrase already says it, in words the lead will recognize
                 if name not in by_language:
-                    by_language[name] = self._reading(raw_tokens, form, name)
-                tokens, overturned, _ = by_language[name]
-                persisting = _persisting_trouble(tokens, form, name, self._languages[name])
+                    by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
+                tokens, positions, overturned, _ = by_language[name]
+                persisting = _persisting_trouble(tokens, positions, form, name, self._languages[name])
                 if persisting is not None and not any(
                     start <= persisting[0] and persisting[1] <= stop for start, stop in overturned
                 ):
                     candidates.append(persisting)
         return _longest_first(candidates, language)
 
-    def _reading(self, raw_tokens: tuple[str, ...], form: _Form, language: str) -> _Reading:
-        """The comment as one language reads it: its masks blanked out, the spans its stories overturn, and
-        its minor remarks."""
-        tokens = _masked(raw_tokens, form.masks.get(language, {}))
+    def _reading(
+        self, raw_tokens: tuple[str, ...], raw_positions: _Positions, form: _Form, language: str
+    ) -> _Reading:
+        """The comment as one language reads it: its masks blanked out, where its words stand, the spans its
+        stories overturn, and its minor remarks."""
+        tokens = _masked(raw_tokens, raw_positions, form.masks.get(language, {}))
+        positions = _positions(tokens) if tokens != raw_tokens else raw_positions
         return (
             tokens,
-            _overturned(tokens, form, language, self._languages[language]),
-            _aside_spans(tokens, form, language),
+            positions,
+            _overturned(tokens, positions, form, language, self._languages[language]),
+            _aside_spans(tokens, positions, form, language),
         )
 
     def _form_applies_to_rule(self, language: str, in_marked_form: bool, marked_text: bool) -> bool:
@@ -523,10 +532,11 @@ class Lexicon:
         return frozenset(words)
 
 
-def _masked(tokens: tuple[str, ...], masks: Mapping[str, Sequence[tuple[str, ...]]]) -> tuple[str, ...]:
+def _masked(
+    tokens: tuple[str, ...], positions: _Positions, masks: Mapping[str, Sequence[tuple[str, ...]]]
+) -> tuple[str, ...]:
     """``tokens`` with every occurrence of a mask blanked out."""
     masked = list(tokens)
-    positions = _positions(tokens)
     for head in positions.keys() & masks.keys():
         for mask in masks[head]:
             width = len(mask)
@@ -536,10 +546,8 @@ def _masked(tokens: tuple[str, ...], masks: Mapping[str, Sequence[tuple[str, ...
     return tuple(masked)
 
 
-@lru_cache(maxsize=32)
-def _positions(tokens: tuple[str, ...]) -> Mapping[str, list[int]]:
-    """Where each word stands: a marker is looked for only where its first word is. One reading of a
-    comment looks for many marker lists in the same tokens, hence the cache."""
+def _positions(tokens: Sequence[str]) -> _Positions:
+    """Where each word stands, computed once per reading: it looks for many marker lists in the same words."""
     positions: dict[str, list[int]] = {}
     for index, token in enumerate(tokens):
         positions.setdefault(token, []).append(index)
@@ -568,10 +576,9 @@ def _match_at(tokens: Sequence[str], start: int, pattern: Sequence[str]) -> int 
 
 
 def _occurrences(
-    tokens: tuple[str, ...], markers: Mapping[str, Sequence[tuple[str, ...]]]
+    tokens: tuple[str, ...], positions: _Positions, markers: Mapping[str, Sequence[tuple[str, ...]]]
 ) -> list[tuple[int, int]]:
     """Where each marker occurs, as (start, end) spans, in order."""
-    positions = _positions(tokens)
     found = [
         (index, end)
         for head in positions.keys() & markers.keys()
@@ -583,29 +590,29 @@ def _occurrences(
 
 
 def _overturned(
-    tokens: tuple[str, ...], form: _Form, language: str, rules: _Language
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str, rules: _Language
 ) -> list[tuple[int, int]]:
     """The spans a later contrast overturns: from the start of a setup's sentence ("It didn't work at
     first") to the first contrast word after the setup ("but", "now"); and from the start of a
     resolution's sentence to its end ("sửa xong"; "the refund ... arrived", whose gap may hold the
     double charge), unless the resolution is negated ("still haven't received the refund")."""
-    contrasts = _occurrences(tokens, form.contrasts.get(language, {}))
+    contrasts = _occurrences(tokens, positions, form.contrasts.get(language, {}))
     spans: list[tuple[int, int]] = []
-    for setup_start, setup_end in _occurrences(tokens, form.setups.get(language, {})):
+    for setup_start, setup_end in _occurrences(tokens, positions, form.setups.get(language, {})):
         following = [start for start, _ in contrasts if start >= setup_end]
         if following:
             spans.append((_sentence_start(tokens, setup_start), following[0]))
     # A long spell ("for weeks") is a story only when a remedy ends it in the same sentence, unnegated:
     # "it had been crashing for weeks, you sorted it in one call".
-    remedies = _occurrences(tokens, form.remedies.get(language, {}))
-    for spell_start, spell_end in _occurrences(tokens, form.spells.get(language, {})):
+    remedies = _occurrences(tokens, positions, form.remedies.get(language, {}))
+    for spell_start, spell_end in _occurrences(tokens, positions, form.spells.get(language, {})):
         sentence = _sentence_start(tokens, spell_start)
         for remedy_start, _ in remedies:
             if remedy_start >= spell_end and _sentence_start(tokens, remedy_start) == sentence:
                 if not _negated(tokens, remedy_start, rules):
                     spans.append((sentence, remedy_start))
                 break
-    for start, end in _occurrences(tokens, form.resolutions.get(language, {})):
+    for start, end in _occurrences(tokens, positions, form.resolutions.get(language, {})):
         # negated before it, or in its gap ("the refund never arrived"), or asked ("khi nào mới sửa xong?")
         if (
             not _negated(tokens, start, rules)
@@ -620,22 +627,22 @@ def _overturned(
 
 
 def _persisting_trouble(
-    tokens: tuple[str, ...], form: _Form, language: str, rules: _Language
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str, rules: _Language
 ) -> tuple[int, int, _Phrase] | None:
     """The first clause that pairs a persistence word ("still") with a trouble word ("error"), without a
     negator or a remedy ("fixed") in it, as a candidate match; clauses end at punctuation and at contrast
     words ("works now, but the printer still fails")."""
-    persistence = _occurrences(tokens, form.persistence.get(language, {}))
+    persistence = _occurrences(tokens, positions, form.persistence.get(language, {}))
     if not persistence:
         return None
     troubles = form.trouble.get(language, ())
-    remedies = _occurrences(tokens, form.remedies.get(language, {}))
+    remedies = _occurrences(tokens, positions, form.remedies.get(language, {}))
     remedy_starts = {start for start, _ in remedies}
     breaks = sorted(
         {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
         | {
             start
-            for start, _ in _occurrences(tokens, form.contrasts.get(language, {}))
+            for start, _ in _occurrences(tokens, positions, form.contrasts.get(language, {}))
             if start not in remedy_starts  # "fixed" is a contrast too, but vetoes its own clause
         }
         | {len(tokens)}
@@ -732,13 +739,15 @@ def _negated_word(tokens: Sequence[str], negator: int, start: int, phrase: _Phra
     return _Phrase(text, phrase.language, phrase.kind, covered, True)
 
 
-def _aside_spans(tokens: tuple[str, ...], form: _Form, language: str) -> list[tuple[int, int]]:
+def _aside_spans(
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str
+) -> list[tuple[int, int]]:
     """The minor remarks: from an aside ("small thing", "kleine Anmerkung") to the next contrast word ("but
     whatever") or the end of its sentence."""
-    asides = _occurrences(tokens, form.asides.get(language, {}))
+    asides = _occurrences(tokens, positions, form.asides.get(language, {}))
     if not asides:
         return []
-    contrasts = [start for start, _ in _occurrences(tokens, form.contrasts.get(language, {}))]
+    contrasts = [start for start, _ in _occurrences(tokens, positions, form.contrasts.get(language, {}))]
     spans: list[tuple[int, int]] = []
     for start, end in asides:
         stop = end
