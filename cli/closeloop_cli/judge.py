@@ -350,6 +350,14 @@ def _evaluate(paths: list[Path], thresholds: NegativityThresholds, *, as_json: b
     except (BadLineError, OSError) as error:
         print(f"closeloop judge: {error}", file=sys.stderr)
         return 1
+    if not scores:
+        # An empty table would read as "nothing missed"; a folder holds only the *.jsonl directly in it.
+        named = ", ".join(str(path) for path in paths)
+        print(
+            f"closeloop judge: no labeled lines in {named} (a folder stands for its own *.jsonl files)",
+            file=sys.stderr,
+        )
+        return 1
     if as_json:
         print(json.dumps([item.as_json() for item in scores.values()], indent=2))
     else:

@@ -157,3 +157,21 @@ def test_an_unlabeled_corpus_line_is_an_error_naming_its_place(
 
     assert status == 1
     assert f"{corpus}:1" in err
+
+
+def test_a_folder_without_labeled_lines_is_an_error_not_an_empty_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a folder whose corpus sits one level down (a folder stands for its own *.jsonl files)
+    (tmp_path / "round2").mkdir()
+    (tmp_path / "round2" / "en.jsonl").write_text(
+        json.dumps({"text": "Hi", "locale": "en", "negative": False}) + "\n", encoding="utf-8"
+    )
+
+    # WHEN it is evaluated
+    status, out, err = judge(capsys, "--evaluate", str(tmp_path))
+
+    # THEN it fails and says why, instead of printing a table that misses nothing
+    assert status == 1
+    assert out == ""
+    assert "no labeled lines" in err
