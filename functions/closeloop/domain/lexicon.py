@@ -406,6 +406,13 @@ class Lexicon:
                     end = _match_at(tokens, index, phrase.tokens)
                     if end is None or any(start <= index and end <= stop for start, stop in overturned):
                         continue
+                    if not known and phrase.kind is PhraseKind.COMPLAINT and not asides:
+                        # without a locale, a remark in any language is a remark ("una pega: ... horrible")
+                        asides = [
+                            span
+                            for name in self._languages
+                            for span in _aside_spans(raw_tokens, raw_positions, form, name)
+                        ]
                     if phrase.kind is PhraseKind.COMPLAINT and any(
                         start <= index and end <= stop for start, stop in asides
                     ):
