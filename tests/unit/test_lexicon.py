@@ -289,3 +289,13 @@ def test_a_negated_function_says_the_problem_is_still_there() -> None:
     kinds = [match.kind for match in lexicon.find_matches("It will not activate.", "en")]
     assert kinds == [PhraseKind.UNRESOLVED]
     assert phrases(lexicon, "Activated at once.", "en") == []
+
+
+def test_a_sentence_ending_on_a_bare_negation_after_something_that_works_is_a_partial_fix() -> None:
+    lexicon = tiny(en=EN | {"working": ["works"], "ellipses": ["not"], "negators": ["not"]})
+
+    # GIVEN one thing that works and another that, elliptically, does not
+    assert phrases(lexicon, "Printer works, scanner does not.", "en") == ["works ... not"]
+    # a question is not an answer, and a bare negation needs something said to work before it
+    assert phrases(lexicon, "Everything works, does it not?", "en") == []
+    assert phrases(lexicon, "Thanks. Anything else? Not really, no, not.", "en") == []

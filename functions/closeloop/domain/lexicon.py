@@ -31,6 +31,8 @@ Each language's entry says, besides its phrases:
   a story: what the sentence said before the remedy does not count;
 - ``asides``: a minor remark ("small thing", "kleine Anmerkung") runs to the next contrast word or the end
   of its sentence, and the complaint phrases inside it do not count (unresolved ones do);
+- ``working`` and ``ellipses``: a sentence that says one thing works and ends, after a clause break, on a
+  bare negator ("Printer works, scanner doesn't.") is a partial fix, unresolved;
 - ``classes``: word classes a phrase may name: ``"{number} {period} to get"`` stands for "# days to get",
   "three weeks to get", ... (a number written in digits is the word ``#``).
 
@@ -153,6 +155,8 @@ LEXICON_KEYS = frozenset(
         "functions",
         "asides",
         "spells",
+        "working",
+        "ellipses",
         "classes",
     }
 )
@@ -216,6 +220,9 @@ class _Form:
     remedies: dict[str, _Markers] = field(default_factory=dict)  # per language
     asides: dict[str, _Markers] = field(default_factory=dict)  # per language
     spells: dict[str, _Markers] = field(default_factory=dict)  # per language
+    working: dict[str, _Markers] = field(default_factory=dict)  # per language
+    # Bare negators that end a sentence elliptically ("the scanner doesn't."), per language.
+    ellipses: dict[str, frozenset[str]] = field(default_factory=dict)
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
     persistence_heads: dict[str, set[str]] = field(default_factory=dict)
     # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
@@ -308,6 +315,7 @@ class Lexicon:
                 ("remedies", "remedies"),
                 ("asides", "asides"),
                 ("spells", "spells"),
+                ("working", "working"),
             ):
                 for text in (
                     expanded
@@ -336,6 +344,8 @@ class Lexicon:
                         elif key == "trouble":
                             form.trouble_heads.setdefault(language, set()).add(tokens[0])
         for form in (self._plain, self._marked):
+            for language, entry in entries.items():
+                form.ellipses[language] = self._words(entry, "ellipses", language)
             crossing = {
                 id(phrase)
                 for phrases in form.phrases.values()
@@ -435,6 +445,17 @@ class Lexicon:
                     candidates.append((index, end, phrase))
             # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
             for name in [language] if known and language is not None else list(self._languages):
+                if not words.isdisjoint(form.ellipses[name]) and self._form_applies_to_rule(
+                    name, in_marked_form, marked_text
+                ):
+                    if name not in by_language:
+                        by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
+                    tokens, positions, overturned, _ = by_language[name]
+                    partial = _partial_fix(tokens, positions, form, name)
+                    if partial is not None and not any(
+                        start <= partial[0] and partial[1] <= stop for start, stop in overturned
+                    ):
+                        candidates.append(partial)
                 stems = form.trouble_stems.get(name, ())
                 if words.isdisjoint(form.persistence_heads.get(name, ())) or (
                     words.isdisjoint(form.trouble_heads.get(name, ()))
@@ -678,6 +699,32 @@ def _persisting_trouble(
         clause_start = (
             clause_end + 1 if clause_end < len(tokens) and tokens[clause_end] in _CLAUSE_BREAK else clause_end
         )
+    return None
+
+
+def _partial_fix(
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str
+) -> tuple[int, int, _Phrase] | None:
+    """A sentence that says one thing works and ends on a bare negation about another: "Printer works,
+    scanner doesn't.", "Drucker geht, Scanner nicht.", "La impresora va, el escáner no." (a question,
+    "works, no?", is not one)."""
+    working = _occurrences(tokens, positions, form.working.get(language, {}))
+    if not working:
+        return None
+    for index, token in enumerate(tokens):
+        if token not in form.ellipses[language] or (
+            index + 1 < len(tokens) and tokens[index + 1] not in ".!…"
+        ):
+            continue
+        sentence = _sentence_start(tokens, index)
+        for start, end in working:
+            if sentence <= start and end < index and any(word in _CLAUSE_BREAK for word in tokens[end:index]):
+                text = f"{' '.join(tokens[start:end])} ... {token}"
+                return (
+                    start,
+                    index + 1,
+                    _Phrase(text, language, PhraseKind.UNRESOLVED, tokens[start : index + 1], True),
+                )
     return None
 
 
