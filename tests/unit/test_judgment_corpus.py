@@ -3,7 +3,9 @@
 The corpus is split: ``<lang>.jsonl`` is the part the lexicon is tuned on; ``holdout/<lang>.jsonl`` was
 kept apart for the first tuning and used in the second; ``holdout/second/<lang>.jsonl`` was written before
 the second tuning and never used to choose rules; ``holdout/blind-1/<lang>.jsonl`` was written by someone
-who never saw the lexicon, measured blind twice, then tuned on in the third tuning. The goals (at least
+who never saw the lexicon, measured blind twice, then tuned on in the third tuning;
+``holdout/blind-2/<lang>.jsonl`` likewise, measured blind before and after the third tuning, then tuned
+on in the fourth. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -25,6 +27,8 @@ HOLDOUT = CORPUS / "holdout"
 SECOND_HOLDOUT = HOLDOUT / "second"
 # Written without sight of the lexicon or this corpus; tuned on in the third tuning (docs/judgment.md).
 FIRST_BLIND = HOLDOUT / "blind-1"
+# Likewise, by someone else, during the third tuning; tuned on in the fourth (docs/judgment.md).
+SECOND_BLIND = HOLDOUT / "blind-2"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -68,8 +72,8 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 @pytest.mark.parametrize(
     "part",
-    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND],
-    ids=["tuning", "holdout", "second-holdout", "first-blind"],
+    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND],
+    ids=["tuning", "holdout", "second-holdout", "first-blind", "second-blind"],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     scores = corpus_scores([part])
@@ -98,6 +102,11 @@ REACHED = {
     "second-holdout": (SECOND_HOLDOUT, dict.fromkeys(SHIPPED, (12, 12, 0, 6)) | {"en": (11, 12, 0, 6)}),
     # the flagged answer in each language said "not resolved" (en: CSAT 2), which reopens whatever the comment
     "first-blind": (FIRST_BLIND, dict.fromkeys(SHIPPED, (20, 20, 1, 20)) | {"en": (19, 20, 2, 20)}),
+    # after the fourth tuning (blind before it: see docs/judgment.md)
+    "second-blind": (
+        SECOND_BLIND,
+        dict.fromkeys(SHIPPED, (20, 20, 1, 20)) | dict.fromkeys(("ca", "es", "hr", "it"), (20, 20, 0, 20)),
+    ),
 }
 
 
