@@ -5,6 +5,7 @@
     closeloop redrive --queue send                       # after the fix: back to the send queue
     closeloop redrive --queue send --reason RecipientNotVerifiedError
     closeloop redrive --queue plan --delete --reason InvalidTicketEventError   # what can never succeed
+    closeloop redrive --queue archive                    # events the archive could not take, after the fix
     closeloop redrive --queue reopen --stack-name closeloop-prod --region eu-west-1
 
 Each message is shown with the ``reason`` closeloop parked it with (or, for one that reached the queue
@@ -56,6 +57,7 @@ QUEUES = (
     DeadLetterQueue("reopen", "ReopenDeadLetterQueueUrl", "ReopenQueueUrl"),
     DeadLetterQueue("delivery", "DeliveryEventsDeadLetterQueueUrl", "DeliveryEventsQueueUrl"),
     DeadLetterQueue("inbound", "InboundDeadLetterQueueUrl", "InboundQueueUrl"),
+    DeadLetterQueue("archive", "ArchiveDeadLetterQueueUrl", "ArchiveQueueUrl"),
 )
 QUEUES_BY_NAME = {queue.name: queue for queue in QUEUES}
 # How long a message read here stays hidden from the functions and other readers: enough to replay or
@@ -116,6 +118,8 @@ def about(queue: str, body: str) -> str:
         return (
             f"{loaded.get('detail-type', '?')} {detail.get('helpdesk', '?')}#{detail.get('ticket_id', '?')}"
         )
+    if queue == "archive":
+        return f"{loaded.get('detail-type', '?')} id={loaded.get('id', '?')} time={loaded.get('time', '?')}"
     if queue == "delivery":
         survey = _mapping(_mapping(detail.get("mail")).get("tags")).get("survey_id")
         survey_id = survey[0] if isinstance(survey, list) and survey else "?"

@@ -358,6 +358,10 @@ class _StackBuilder:
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SES::EmailIdentity": self._email_identity,
             "AWS::SSM::Parameter": self._ssm_parameter,
+            "AWS::Glue::Database": self._glue_database,
+            "AWS::Glue::Table": self._glue_table,
+            "AWS::Athena::WorkGroup": self._athena_work_group,
+            "AWS::Athena::NamedQuery": self._athena_named_query,
         }
         creator = creators.get(kind)
         if creator is not None:
@@ -611,6 +615,45 @@ class _StackBuilder:
         self._client("ssm").put_parameter(**arguments)
         self._register(logical_id, "AWS::SSM::Parameter", name, Type=props["Type"], Value=arguments["Value"])
 
+    # The catalogue and the workgroup exist so the archive's names resolve and can be listed; moto never
+    # runs a query nor reads a table's partition projection (docs/sandbox.md).
+    def _glue_database(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        database = dict(props["DatabaseInput"])
+        name = str(database.get("Name") or self._default_name(logical_id)).lower()
+        database["Name"] = name
+        self._client("glue").create_database(DatabaseInput=database)
+        self._register(logical_id, "AWS::Glue::Database", name)
+
+    def _glue_table(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        table = dict(props["TableInput"])
+        name = str(table.get("Name") or logical_id.lower())
+        table["Name"] = name
+        self._client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        self._register(logical_id, "AWS::Glue::Table", name)
+
+    def _athena_work_group(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        name = str(props["Name"])
+        arguments: dict[str, Any] = {"Name": name}
+        if props.get("Description"):
+            arguments["Description"] = props["Description"]
+        configuration = props.get("WorkGroupConfiguration")
+        if configuration:
+            arguments["Configuration"] = {
+                key: value for key, value in configuration.items() if key != "AdditionalConfiguration"
+            }
+        self._client("athena").create_work_group(**arguments)
+        self._register(logical_id, "AWS::Athena::WorkGroup", name)
+
+    def _athena_named_query(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = self._resolved(properties)
+        keys = ("Name", "Description", "Database", "QueryString", "WorkGroup")
+        arguments = {key: props[key] for key in keys if props.get(key)}
+        query_id = self._client("athena").create_named_query(**arguments)["NamedQueryId"]
+        self._register(logical_id, "AWS::Athena::NamedQuery", query_id, NamedQueryId=query_id)
+
     def _schedule_group(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         props = self._resolved(properties)
         name = str(props.get("Name") or self._default_name(logical_id))
@@ -764,6 +807,9 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
     if "ExpirationInDays" in rule:
         converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
     return converted
 
 

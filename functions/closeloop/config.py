@@ -51,6 +51,10 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "delivery_dlq_url": ("resource", "DeliveryEventsDeadLetterQueue"),
     "inbound_queue_url": ("resource", "InboundQueue"),
     "inbound_dlq_url": ("resource", "InboundDeadLetterQueue"),
+    "archive_bucket": ("resource", "ArchiveBucket"),
+    "archive_prefix": ("resource", "ArchiveBucket"),
+    "archive_queue_url": ("resource", "ArchiveQueue"),
+    "archive_dlq_url": ("resource", "ArchiveDeadLetterQueue"),
     "lead_alert_topic_arn": ("resource", "LeadAlertTopic"),
     "generic_secret_arn": ("resource", "GenericHelpdeskSecret"),
     "schedule_group": ("resource", "ScheduleGroup"),
@@ -172,6 +176,15 @@ def _domains(value: str) -> frozenset[str]:
     return frozenset(_domain(item) for item in _csv(value))
 
 
+_KEY_PREFIX = re.compile(r"^(?:[a-z0-9][a-z0-9._-]{0,62}/){1,4}$")
+
+
+def _key_prefix(value: str) -> str:
+    if value and not _KEY_PREFIX.match(value):
+        raise ValueError("not an S3 key prefix such as events/ (lower-case folders, each ending in /)")
+    return value
+
+
 def _tags(value: str) -> frozenset[str]:
     return frozenset(tag.lower() for tag in _csv(value))
 
@@ -208,6 +221,11 @@ class Settings:
     delivery_dlq_url: str = _setting("")
     inbound_queue_url: str = _setting("")
     inbound_dlq_url: str = _setting("")
+    # The event archive: its bucket, the key prefix of its files (the template's Archive mapping), its queues
+    archive_bucket: str = _setting("")
+    archive_prefix: str = _setting("", _key_prefix)
+    archive_queue_url: str = _setting("")
+    archive_dlq_url: str = _setting("")
     lead_alert_topic_arn: str = _setting("")
     generic_secret_arn: str = _setting("")
     schedule_group: str = _setting("")
@@ -244,7 +262,7 @@ class Settings:
     internal_domains: frozenset[str] = _setting(frozenset(), _domains)
     zendesk_base_url: str = _setting("", _http_url)
     freshdesk_base_url: str = _setting("", _http_url)
-    retention_days: int = _setting(400, _integer(1))
+    retention_days: int = _setting(365, _integer(1))
 
     # Closing the loop: answers, reopening, lead alerts (team leads are items in the surveys table)
     grace_minutes: int = _setting(10, _integer(0, 15))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
+    from closeloop.adapters.archive_writer import EventArchiver
     from closeloop.adapters.dynamodb.answers import DynamoAnswerStore
     from closeloop.adapters.dynamodb.deliverability import DynamoDeliverabilityStore
     from closeloop.adapters.dynamodb.leads import TeamLeadRepository
@@ -574,6 +575,23 @@ def deliverability_recorder() -> DeliverabilityRecorder:
 def delivery_queue_disposal() -> MessageDisposal:
     config = settings()
     return _disposal(config.delivery_queue_url, config.delivery_dlq_url)
+
+
+# ---- the event archive (ArchiveFunction) ---------------------------------------------------------
+
+
+@cache
+def archive_queue_disposal() -> MessageDisposal:
+    config = settings()
+    return _disposal(config.archive_queue_url, config.archive_dlq_url)
+
+
+@cache
+def event_archiver() -> EventArchiver:
+    from closeloop.adapters.archive_writer import EventArchiver
+
+    config = settings()
+    return EventArchiver(s3_client(), config.archive_bucket, config.archive_prefix, archive_queue_disposal)
 
 
 # ---- replies by email (InboundFunction) ----------------------------------------------------------

@@ -38,6 +38,7 @@ COLD_STARTS = {
         "wiring.deliverability_recorder(); wiring.delivery_queue_disposal()",
     ),
     "InboundFunction": ("inbound", "wiring.reply_recorder(); wiring.inbound_queue_disposal()"),
+    "ArchiveFunction": ("archive", "wiring.event_archiver(); wiring.archive_queue_disposal()"),
 }
 PAGE_RENDERING = {"jinja2", "markupsafe", "closeloop.adapters.rendering", "closeloop.adapters.pages"}
 RENDERING = PAGE_RENDERING | {"babel"}
@@ -82,6 +83,11 @@ NOT_NEEDED: Mapping[str, set[str]] = {
     | HELPDESKS
     | {"babel", "closeloop.domain.reopening", "closeloop.adapters.mail", "closeloop.adapters.scheduler"}
     | {"closeloop.domain.tickets", "closeloop.domain.planning", "pydantic"},
+    # Events become rows and files: nothing of surveys, tickets or mail. DuckDB loads with the first file.
+    "ArchiveFunction": RENDERING
+    | HELPDESKS
+    | {"duckdb", "itsdangerous", "pydantic", "closeloop.adapters.mail", "closeloop.adapters.dynamodb.table"}
+    | {"closeloop.domain.tickets", "closeloop.domain.planning", "closeloop.domain.answers"},
 }
 
 # The stores on the surveys table each function builds (closeloop.adapters.dynamodb.<store>): no others.
@@ -93,6 +99,7 @@ SURVEY_TABLE_STORES: Mapping[str, set[str]] = {
     "ReopenFunction": {"reopening", "leads"},
     "DeliverabilityFunction": {"deliverability"},
     "InboundFunction": {"replies", "answers"},
+    "ArchiveFunction": set(),
 }
 SHARED_BY_STORES = {"items", "table"}
 

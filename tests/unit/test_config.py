@@ -13,7 +13,7 @@ import pytest
 
 from closeloop import wiring
 from closeloop.config import SOURCES, ConfigurationError, Settings
-from closeloop.handlers import api, deliverability, plan, reopen, send
+from closeloop.handlers import api, archive, deliverability, plan, reopen, send
 from tests.conftest import TEMPLATES
 from tests.fakes import LambdaContext
 
@@ -23,6 +23,7 @@ HANDLERS: dict[str, ModuleType] = {
     "SendFunction": send,
     "ReopenFunction": reopen,
     "DeliverabilityFunction": deliverability,
+    "ArchiveFunction": archive,
 }
 # What each function builds on its first event (the factories its handler reaches).
 COLD_START_FACTORIES = {
@@ -37,6 +38,7 @@ COLD_START_FACTORIES = {
         "generic_reopener",
     ),
     "DeliverabilityFunction": ("deliverability_recorder", "delivery_queue_disposal"),
+    "ArchiveFunction": ("event_archiver", "archive_queue_disposal"),
 }
 RESOURCES = {name for name, (kind, _) in SOURCES.items() if kind == "resource"}
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/"
@@ -52,6 +54,7 @@ TEMPLATE_VALUES |= {
     "freshdesk_base_url": "https://acme.freshdesk.com",
     "generic_reopen_url": "https://hooks.acme.example/reopen",
     "reply_domain": "replies.acme.example",
+    "archive_prefix": "events/",
 }
 
 

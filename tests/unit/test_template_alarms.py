@@ -46,9 +46,10 @@ def dimension(alarm: dict[str, Any], name: str) -> Any:
     return value
 
 
-def test_the_template_parks_messages_in_the_five_dead_letter_queues() -> None:
+def test_the_template_parks_messages_in_the_six_dead_letter_queues() -> None:
     # A guard for the tests below: a new dead-letter queue must be found by dead_letter_queue_ids().
     assert dead_letter_queue_ids() == [
+        "ArchiveDeadLetterQueue",
         "DeliveryEventsDeadLetterQueue",
         "InboundDeadLetterQueue",
         "PlanDeadLetterQueue",

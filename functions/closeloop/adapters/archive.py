@@ -119,6 +119,25 @@ def archive_row(event: Mapping[str, Any]) -> ArchiveRow:
     return ArchiveRow(day=when.date(), values=values)
 
 
+def archive_row_of_message(body: str) -> ArchiveRow:
+    """The archive row of an SQS message's body: the EventBridge event an ``ArchiveRule`` target delivers.
+
+    Raises ``InvalidArchiveEventError`` for a body that is not a JSON object or not an archivable event; its
+    text names what is wrong, never the body's content.
+    """
+    try:
+        event = json.loads(body)
+    except json.JSONDecodeError as error:
+        reason = f"the message is not JSON ({error.msg} at character {error.pos})"
+        raise InvalidArchiveEventError(reason) from error
+    except (ValueError, RecursionError) as error:
+        reason = f"the message is JSON closeloop cannot read ({type(error).__name__})"
+        raise InvalidArchiveEventError(reason) from error
+    if not isinstance(event, dict):
+        raise InvalidArchiveEventError(f"the message is a JSON {type(event).__name__}, not an event object")
+    return archive_row(event)
+
+
 def _column_value(name: str, value: Any) -> Any:
     if value is None:
         return None
