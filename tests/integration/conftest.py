@@ -45,7 +45,7 @@ PARAMETERS = {
 }
 # The template's queues wait minutes before a message a function did not delete comes back (Lambda's
 # retry pace); a test runs the next batch at once, so here such a message is visible again at once.
-WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue", "InboundQueue")
+WORK_QUEUES = ("PlanQueue", "SendQueue", "ReopenQueue", "DeliveryEventsQueue", "InboundQueue", "ArchiveQueue")
 # One session for every test's provisioning: it loads each service's model once (clients come and go
 # with each test's mock_aws).
 PROVISIONING_SESSION = boto3.session.Session()
