@@ -22,6 +22,7 @@ from closeloop_cli import (
     rules,
     sandbox,
     schemas,
+    seed,
     status,
 )
 
@@ -32,7 +33,7 @@ OPERATIONS = (status, report, redrive, erase, rules)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closeloop", description=__doc__)
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (sandbox, demo, preview, schemas, openapi, doctor, leads, fuzz, judge, *OPERATIONS):
+    for command in (sandbox, demo, seed, preview, schemas, openapi, doctor, leads, fuzz, judge, *OPERATIONS):
         command.register(subparsers)
     return parser
 

@@ -24,7 +24,7 @@ def test_an_s3_notification_is_shown_by_object_key() -> None:
     assert about("inbound", json.dumps(body)) == "object inbound/abc"
 
 
-@pytest.mark.parametrize("queue", ["plan", "send", "reopen", "delivery", "inbound"])
+@pytest.mark.parametrize("queue", ["plan", "send", "reopen", "delivery", "inbound", "archive"])
 @pytest.mark.parametrize(
     "body",
     ["", "not json", "[1, 2]", '{"detail": 3}', '{"detail": {"mail": {"tags": {"survey_id": "x"}}}}',
