@@ -107,14 +107,17 @@ class SqsRelay(threading.Thread):
         messages: list[dict[str, Any]] = response.get("Messages") or []
         # A batch larger than one receive (BatchSize above 10, as Lambda allows with a batching window) is
         # filled from what is waiting now: the sandbox does not wait out MaximumBatchingWindowInSeconds.
-        while messages and len(messages) < self.source.batch_size:
-            more = self.sqs.receive_message(
-                QueueUrl=self.source.queue_url,
-                MaxNumberOfMessages=min(self.source.batch_size - len(messages), 10),
-                WaitTimeSeconds=0,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages") or []
+        while messages and len(messages) < self.source.batch_size and not self.stop_event.is_set():
+            more = (
+                self.sqs.receive_message(
+                    QueueUrl=self.source.queue_url,
+                    MaxNumberOfMessages=min(self.source.batch_size - len(messages), 10),
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages")
+                or []
+            )
             if not more:
                 break
             messages += more
