@@ -302,3 +302,88 @@ def test_the_glue_table_projects_one_partition_per_day_where_the_function_writes
     assert with_mappings(function_prefix) == prefix == "events/"
     located = template.replace("${Prefix}", prefix).replace("${!dt}", "2026-12-01")
     assert located == "s3://${ArchiveBucket}/" + day_prefix(prefix, date(2026, 12, 1))
+
+
+# --- the saved Athena queries ------------------------------------------------------------------------------
+
+NAMED_QUERIES = sorted(name for name, res in RESOURCES.items() if res["Type"] == "AWS::Athena::NamedQuery")
+
+
+def on_duckdb(query: str, files: Path) -> str:
+    """An Athena (Trino) query of the saved ones as DuckDB runs it: the table is the archive's files, and
+    Trino's ``date_format`` is DuckDB's ``strftime``; nothing else is changed."""
+    source = f"read_parquet('{files}/**/*.parquet', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})"
+    return query.replace("FROM events", f"FROM {source}").replace("date_format(", "strftime(")
+
+
+@pytest.fixture(scope="module")
+def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight weeks of ``closeloop seed``'s surveys up to now, as ArchiveFunction writes them (each event
+    once, plus a redelivered copy of the first hundred in files of their own)."""
+    from closeloop_cli.seed import generate
+
+    folder = tmp_path_factory.mktemp("archive")
+    events = generate(400, 8, 5, datetime.now(UTC))
+    rows = [
+        archive_row(
+            {"id": f"e-{n}", "time": e.time.isoformat(), "detail-type": e.detail_type, "detail": e.detail()}
+        )
+        for n, e in enumerate(events)
+    ]
+    for copy, batch in ((0, rows), (1, rows[:100])):
+        for day_file in day_files([(row.event_id, row) for row in batch]):
+            path = folder / partition_key(
+                "events/", day_file.day, [f"{copy}"] + [r.event_id for r in day_file.rows]
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(parquet_bytes(day_file.rows))
+    return folder
+
+
+def test_the_template_saves_three_queries_for_the_analytics_workgroup() -> None:
+    assert len(NAMED_QUERIES) == 3
+    for name in NAMED_QUERIES:
+        properties = RESOURCES[name]["Properties"]
+        assert properties["Database"] == {"Ref": "AnalyticsDatabase"}
+        assert properties["WorkGroup"] == {"Ref": "AnalyticsWorkGroup"}
+        assert "dt >=" in properties["QueryString"]  # every query reads only the days it needs
+
+
+def test_the_csat_query_gives_each_agents_share_of_good_latest_answers(seeded_archive: Path) -> None:
+    query = on_duckdb(RESOURCES["CsatPerAgentQuery"]["Properties"]["QueryString"], seeded_archive)
+    with duckdb.connect() as connection:
+        rows = connection.execute(query).fetchall()
+    assert rows
+    for _agent, team, answers, csat in rows:
+        assert team
+        assert answers > 0
+        assert 0 <= csat <= 100
+
+
+def test_the_team_weeks_query_counts_each_survey_once_despite_redelivered_events(
+    seeded_archive: Path,
+) -> None:
+    query = on_duckdb(RESOURCES["TeamWeeksQuery"]["Properties"]["QueryString"], seeded_archive)
+    with duckdb.connect() as connection:
+        rows = connection.execute(query).fetchall()
+        sent = connection.execute(
+            on_duckdb(
+                "SELECT count(DISTINCT survey_id) FROM events WHERE detail_type = 'Survey Sent' "
+                "AND sent_at >= CAST(current_date - INTERVAL '84' DAY AS timestamp)",
+                seeded_archive,
+            )
+        ).fetchall()
+    assert sum(row[2] for row in rows) == sent[0][0]
+    for _week, _team, surveys, answered, rate, negative, reopened in rows:
+        assert answered <= surveys
+        assert 0 <= rate <= 100
+        assert negative <= answered
+        assert reopened <= answered  # a reopen follows an answer (perhaps one changed since)
+
+
+def test_the_events_per_day_query_counts_copies_beyond_the_first(seeded_archive: Path) -> None:
+    query = on_duckdb(RESOURCES["ArchivedEventsQuery"]["Properties"]["QueryString"], seeded_archive)
+    with duckdb.connect() as connection:
+        rows = connection.execute(query).fetchall()
+    assert rows
+    assert all(extra >= 0 for *_, extra in rows)
