@@ -44,7 +44,7 @@ def fixture_template() -> Path:
     template = load_template(REPO / "template.yaml")
     folder = REPO / ".aws-sam" / "e2e"
     resources = template["Resources"]
-    for name in ("ReopenFunction", "DeliverabilityFunction", "InboundFunction"):
+    for name in ("ReopenFunction", "DeliverabilityFunction", "InboundFunction", "ArchiveFunction"):
         del resources[name], resources[f"{name}LogGroup"]
     template["Globals"]["Function"]["CodeUri"] = os.path.relpath(REPO / "tests" / "fixtures", folder)
     for name, handler in (("ApiFunction", "api"), ("PlanFunction", "plan"), ("SendFunction", "send")):

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, SQSEvent
 
+from closeloop.adapters.archive import archive_row_of_message
 from closeloop.domain.deliverability import parse_delivery_event_message
 from closeloop.domain.queue_messages import ReopenRequest, SendRequest
 from closeloop.domain.replies import parse_inbound_notification
@@ -64,6 +65,10 @@ def _inbound_body(body: str) -> None:
     assert location.key.startswith("inbound/")
 
 
+def _archive_body(body: str) -> None:
+    assert archive_row_of_message(body).values["detail_type"] in ("Survey Sent", "Survey Response Received")
+
+
 def _deliverability_body(body: str) -> None:
     assert parse_delivery_event_message(body).event_type == "Bounce"
 
@@ -75,6 +80,7 @@ BODY_READERS: dict[str, Callable[[str], None]] = {
     "ReopenFunction": _reopen_body,
     "DeliverabilityFunction": _deliverability_body,
     "InboundFunction": _inbound_body,
+    "ArchiveFunction": _archive_body,
 }
 
 
