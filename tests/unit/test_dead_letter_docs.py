@@ -54,3 +54,10 @@ def test_dead_letter_reasons_are_documented(handler: str) -> None:
 def test_the_collector_sees_subclasses_raised_in_place_of_the_caught_class() -> None:
     assert {"InvalidRecipientError", "RecipientNotVerifiedError"} <= dead_letter_reason_classes("send")
     assert "NoHelpdeskAdapterError" in dead_letter_reason_classes("reopen")
+
+
+def test_the_archive_functions_dead_letter_reason_is_documented() -> None:
+    # The archive writes a batch as a whole rather than through a QueueConsumer; it parks one error class.
+    from closeloop.adapters.archive import InvalidArchiveEventError
+
+    assert f"`{InvalidArchiveEventError.__name__}`" in dead_letter_table()
