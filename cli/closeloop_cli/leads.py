@@ -2,12 +2,17 @@
 
     closeloop leads set Billing ana@acme.example --locale es --table closeloop-prod-SurveysTable-1AB2
     closeloop leads set 20455932 marc@acme.example --table ...     # a team id works too
+    closeloop leads set Billing ana@acme.example --locale es --timezone Europe/Madrid --table ...
     closeloop leads list --table ...
     closeloop leads remove Billing --table ...
 
 ``TEAM`` is the team's id or name as the helpdesk sends it (matched case-insensitively, id first); a
 lead without ``--locale`` reads alerts in the stack's ``LeadLocale``. Teams without a lead alert
 ``LeadAlertAddress``. Changes apply to the next alert: nothing is redeployed.
+
+``--timezone`` sets the clock the lead's weekly digest keeps (``DigestSchedule``, e.g. Monday 08:00 in
+Europe/Madrid); without it, ``DefaultTimezone``. Setting a lead again also turns their digest back on
+after they unsubscribed from it.
 
 ``--table`` is the stack's ``SurveysTableName`` output, reached with your own AWS credentials (profile,
 ``--region``). Without it, the local sandbox's table is used: ``SurveysTableName`` from
@@ -54,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     set_parser.add_argument("team", metavar="TEAM", help="the team's id or name, as the helpdesk sends it")
     set_parser.add_argument("email", metavar="EMAIL", help="the lead's email address")
     set_parser.add_argument("--locale", help="the language of the lead's alerts, e.g. es or pt-BR")
+    set_parser.add_argument(
+        "--timezone", help="the IANA time zone of the lead's weekly digest, e.g. Europe/Madrid"
+    )
     set_parser.set_defaults(run=_run, action=set_lead)
 
     list_parser = actions.add_parser("list", help="list every team's lead")
@@ -76,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def set_lead(arguments: argparse.Namespace, repository: TeamLeadRepository) -> int:
-    lead = team_lead(arguments.team, arguments.email, arguments.locale)
+    lead = team_lead(arguments.team, arguments.email, arguments.locale, arguments.timezone)
     repository.put(lead, datetime.now(UTC))
     print(f"{lead.team}: {_describe(lead)}")
     return 0
@@ -85,7 +93,10 @@ def set_lead(arguments: argparse.Namespace, repository: TeamLeadRepository) -> i
 def list_leads(arguments: argparse.Namespace, repository: TeamLeadRepository) -> int:
     leads = repository.all()
     if arguments.format == "json":
-        rows = [{"team": lead.team, "email": lead.email, "locale": lead.locale} for lead in leads]
+        rows = [
+            {"team": lead.team, "email": lead.email, "locale": lead.locale, "timezone": lead.timezone}
+            for lead in leads
+        ]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not leads:
@@ -105,7 +116,7 @@ def remove_lead(arguments: argparse.Namespace, repository: TeamLeadRepository) -
 
 
 def _describe(lead: TeamLead) -> str:
-    return f"{lead.email} ({lead.locale or 'LeadLocale'})"
+    return f"{lead.email} ({lead.locale or 'LeadLocale'}, {lead.timezone or 'DefaultTimezone'})"
 
 
 def surveys_table(table: str | None, outputs: Path) -> str:

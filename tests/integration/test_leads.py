@@ -40,21 +40,49 @@ def test_leads_are_listed_with_the_team_as_written(stack: Stack, capsys: pytest.
     assert leads("set", "Billing", "ana@acme.example", "--locale", "es") == 0
     assert leads("set", "20455932", "marc@acme.example") == 0
     assert listed(capsys) == [
-        {"team": "20455932", "email": "marc@acme.example", "locale": None},
-        {"team": "Billing", "email": "ana@acme.example", "locale": "es"},
+        {"team": "20455932", "email": "marc@acme.example", "locale": None, "timezone": None},
+        {"team": "Billing", "email": "ana@acme.example", "locale": "es", "timezone": None},
     ]
     capsys.readouterr()
     assert leads("list") == 0
     assert capsys.readouterr().out.splitlines() == [
-        "20455932: marc@acme.example (LeadLocale)",
-        "Billing: ana@acme.example (es)",
+        "20455932: marc@acme.example (LeadLocale, DefaultTimezone)",
+        "Billing: ana@acme.example (es, DefaultTimezone)",
     ]
 
 
 def test_setting_a_lead_again_replaces_it(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     assert leads("set", "Billing", "ana@acme.example", "--locale", "es") == 0
     assert leads("set", "billing", "luis@acme.example") == 0
-    assert listed(capsys) == [{"team": "billing", "email": "luis@acme.example", "locale": None}]
+    assert listed(capsys) == [
+        {"team": "billing", "email": "luis@acme.example", "locale": None, "timezone": None}
+    ]
+
+
+def test_a_lead_keeps_the_time_zone_their_digest_is_sent_by(stack: Stack) -> None:
+    # WHEN an operator sets Billing's lead with a time zone
+    assert leads("set", "Billing", "ana@acme.example", "--timezone", "Europe/Madrid") == 0
+    # THEN the lead is stored with it
+    found = wiring.team_lead_repository().team_lead("billing")
+    assert found is not None and found.timezone == "Europe/Madrid"
+
+
+def test_a_lead_item_written_before_time_zones_reads_without_one(stack: Stack) -> None:
+    # GIVEN a lead item as the previous release wrote it: no timezone attribute
+    wiring.dynamodb_client().put_item(
+        TableName=stack.table,
+        Item={
+            "PK": {"S": "LEAD#billing"},
+            "SK": {"S": "LEAD"},
+            "type": {"S": "lead"},
+            "team": {"S": "Billing"},
+            "email": {"S": "ana@acme.example"},
+            "GSI1PK": {"S": "LEADS"},
+            "GSI1SK": {"S": "LEAD#billing"},
+        },
+    )
+    # THEN it still reads, as a lead without a time zone
+    assert wiring.team_lead_repository().all() == [TeamLead(team="Billing", email="ana@acme.example")]
 
 
 def test_removing_a_lead_forgets_it(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,6 +103,8 @@ def test_removing_a_team_without_a_lead_is_an_error(stack: Stack, capsys: pytest
         (("Billing", "ana.acme.example"), "is not an email address"),
         (("Billing", "ana@acme.example", "--locale", "Spanish"), "is not a locale"),
         (("  ", "ana@acme.example"), "the team is empty"),
+        (("Billing", "ana@acme.example", "--timezone", "Europe/Gotham"), "is not an IANA time zone"),
+        (("Billing", "ana@acme.example", "--timezone", "../../etc/passwd"), "is not an IANA time zone"),
     ],
 )
 def test_an_invalid_lead_is_refused_and_nothing_is_stored(

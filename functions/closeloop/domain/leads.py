@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closeloop.domain.surveys import is_email_address
 
@@ -20,10 +21,12 @@ from closeloop.domain.surveys import is_email_address
 MAX_TEAM_CHARS = 128
 # A language, optionally a region or script: ``es``, ``pt-BR``, ``zh-Hant``, ``ca_ES``.
 _LOCALE_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+# IANA names are far shorter (the longest is America/Argentina/ComodRivadavia, 32 characters).
+MAX_TIMEZONE_CHARS = 64
 
 
 class InvalidTeamLeadError(ValueError):
-    """A team, address or locale that cannot make a team lead; the message says which and why."""
+    """A team, address, locale or time zone that cannot make a team lead; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,13 @@ class Lead:
 
 @dataclass(frozen=True)
 class TeamLead:
-    """One team's lead as an operator set it; without a locale, the lead reads ``LeadLocale``."""
+    """One team's lead as an operator set it; without a locale, the lead reads ``LeadLocale``, and without
+    a time zone, the weekly digest arrives by ``DefaultTimezone``'s clock (``closeloop.domain.digest``)."""
 
     team: str
     email: str
     locale: str | None = None
+    timezone: str | None = None
 
     @property
     def key(self) -> str:
@@ -52,7 +57,7 @@ def team_key(team: str) -> str:
     return team.strip().casefold()
 
 
-def team_lead(team: str, email: str, locale: str | None = None) -> TeamLead:
+def team_lead(team: str, email: str, locale: str | None = None, timezone: str | None = None) -> TeamLead:
     """A valid team lead, or ``InvalidTeamLeadError`` saying what is wrong."""
     team, email = team.strip(), email.strip()
     if not team:
@@ -64,7 +69,21 @@ def team_lead(team: str, email: str, locale: str | None = None) -> TeamLead:
     tag = (locale or "").strip() or None
     if tag is not None and not _LOCALE_TAG.match(tag):
         raise InvalidTeamLeadError(f"{tag!r} is not a locale such as es or pt-BR")
-    return TeamLead(team=team, email=email, locale=tag)
+    zone = (timezone or "").strip() or None
+    if zone is not None and not is_time_zone(zone):
+        raise InvalidTeamLeadError(f"{zone!r} is not an IANA time zone such as Europe/Madrid")
+    return TeamLead(team=team, email=email, locale=tag, timezone=zone)
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this Python knows (``Europe/Madrid``, ``UTC``)."""
+    if not name or len(name) > MAX_TIMEZONE_CHARS:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class LeadDirectory(Protocol):

@@ -337,6 +337,7 @@ def lead_to_item(lead: TeamLead, now: datetime) -> dict[str, Any]:
             "team": lead.team,
             "email": lead.email,
             "locale": lead.locale,
+            "timezone": lead.timezone,
             "updated_at": iso(now),
             "GSI1PK": LEADS_PARTITION,
             "GSI1SK": f"LEAD#{lead.key}",
@@ -346,4 +347,10 @@ def lead_to_item(lead: TeamLead, now: datetime) -> dict[str, Any]:
 
 def lead_from_item(item: dict[str, Any]) -> TeamLead:
     values = unmarshal(item)
-    return TeamLead(team=values["team"], email=values["email"], locale=values.get("locale"))
+    # Items written before leads had a time zone have none: the lead then reads DefaultTimezone's clock.
+    return TeamLead(
+        team=values["team"],
+        email=values["email"],
+        locale=values.get("locale"),
+        timezone=values.get("timezone"),
+    )
