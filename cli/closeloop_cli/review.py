@@ -4,7 +4,8 @@ A translator reviews a locale by reading what customers and leads read, not the 
 ``DIR`` the survey email (HTML and text, each survey type, with and without names), every survey page
 (each survey type, answered before, with every error, thanks, unsubscribe, every refusal) and every lead
 alert (each reopen result: subject, text, HTML and SNS message), the helpdesk note, the note of a reply by
-email and the follow-up ticket's subject, plus ``index.html`` linking them all. It uses the renderer and
+email and the follow-up ticket's subject, the weekly digest and its unsubscribe page, plus ``index.html``
+linking them all. It uses the renderer and
 the adapters the deployed functions use, with sample data.
 """
 
@@ -23,9 +24,15 @@ from closeloop.adapters.alerts import (
     TEXT_TEMPLATE,
     alert_variables,
 )
+from closeloop.adapters.digest_email import HTML_TEMPLATE as DIGEST_HTML_TEMPLATE
+from closeloop.adapters.digest_email import PAGE_TEMPLATE as DIGEST_PAGE_TEMPLATE
+from closeloop.adapters.digest_email import SUBJECT_TEMPLATE as DIGEST_SUBJECT_TEMPLATE
+from closeloop.adapters.digest_email import TEXT_TEMPLATE as DIGEST_TEXT_TEMPLATE
+from closeloop.adapters.digest_email import digest_variables
 from closeloop.adapters.pages import SurveyPages
 from closeloop.adapters.rendering import EmailRenderer
 from closeloop.domain.answers import AnswerForm
+from closeloop.domain.digest import build_digest
 from closeloop.domain.judgment import NegativityThresholds
 from closeloop.domain.leads import Lead
 from closeloop.domain.messages import one_line
@@ -52,6 +59,7 @@ from closeloop.domain.surveys import (
     SurveyType,
     answer_key,
 )
+from closeloop_cli.digest_samples import SampleReports, sample_recipient, sample_reports, sample_week
 from closeloop_cli.preview import PREVIEW_BRAND, PREVIEW_TICKET_ID, sample_content, sample_for
 
 # Stand-ins for the link and form tokens the pages carry (the preview signs nothing).
@@ -94,6 +102,29 @@ def _documents(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[
     yield from _emails(renderer, locale, now)
     yield from _pages(renderer, locale, now)
     yield from _alerts(renderer, locale, now)
+    yield from _digests(renderer, locale)
+
+
+def _digests(renderer: EmailRenderer, locale: str) -> Iterator[tuple[str, str]]:
+    """The weekly digest (a team lead's, the default lead's, an empty week's) and its unsubscribe page."""
+    weeks = sample_week()
+    full = sample_reports(weeks)
+    for name, recipient, reports in (
+        ("digest", sample_recipient(locale), full),
+        ("digest-all-teams", sample_recipient(locale, team=None), full),
+        ("digest-quiet-week", sample_recipient(locale), SampleReports()),
+    ):
+        digest = build_digest(recipient, weeks, reports)
+        variables = digest_variables(
+            digest, locale, {"zendesk": "https://acme.zendesk.com"}, "https://surveys.example.com/d/PREVIEW"
+        )
+        subject = one_line(renderer.render_template(DIGEST_SUBJECT_TEMPLATE, locale, variables))
+        yield f"{name}.html", renderer.render_template(DIGEST_HTML_TEMPLATE, locale, variables)
+        text = renderer.render_template(DIGEST_TEXT_TEMPLATE, locale, variables)
+        yield f"{name}.txt", f"Subject: {subject}\n\n{text}"
+    for state in ("confirm", "done", "invalid"):
+        page = renderer.render_template(DIGEST_PAGE_TEMPLATE, locale, {"state": state})
+        yield f"page-digest-unsubscribe-{state}.html", page
 
 
 def _emails(renderer: EmailRenderer, locale: str, now: datetime) -> Iterator[tuple[str, str]]:

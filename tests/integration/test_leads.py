@@ -64,7 +64,8 @@ def test_a_lead_keeps_the_time_zone_their_digest_is_sent_by(stack: Stack) -> Non
     assert leads("set", "Billing", "ana@acme.example", "--timezone", "Europe/Madrid") == 0
     # THEN the lead is stored with it
     found = wiring.team_lead_repository().team_lead("billing")
-    assert found is not None and found.timezone == "Europe/Madrid"
+    assert found is not None
+    assert found.timezone == "Europe/Madrid"
 
 
 def test_a_lead_item_written_before_time_zones_reads_without_one(stack: Stack) -> None:

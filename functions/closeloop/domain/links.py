@@ -20,6 +20,8 @@ from itsdangerous import BadData, URLSafeSerializer
 class LinkPurpose(StrEnum):
     SURVEY = "survey"
     UNSUBSCRIBE = "unsubscribe"
+    # A lead's weekly digest (closeloop.domain.digest): names the lead, not a survey.
+    DIGEST_UNSUBSCRIBE = "digest-unsubscribe"
 
 
 class InvalidLinkError(Exception):

@@ -354,3 +354,37 @@ def lead_from_item(item: dict[str, Any]) -> TeamLead:
         locale=values.get("locale"),
         timezone=values.get("timezone"),
     )
+
+
+# ---- weekly digest: a claim per lead and week, and the leads who unsubscribed from it ------------------
+#
+# DIGEST#<lead key> / WEEK#<ISO week>: the week's digest, claimed before SES is called (docs/data.md).
+# DIGEST#<lead key> / OFF, listed in GSI1 under DIGEST_OFF / DIGEST#<lead key>: the lead unsubscribed.
+
+DIGEST_OFF_PARTITION = "DIGEST_OFF"
+
+
+def digest_claim_key(lead_key: str, week: str) -> dict[str, Any]:
+    return {"PK": {"S": f"DIGEST#{lead_key}"}, "SK": {"S": f"WEEK#{week}"}}
+
+
+def digest_claim_item(lead_key: str, week: str, now: datetime, keep: timedelta) -> dict[str, Any]:
+    return digest_claim_key(lead_key, week) | marshal(
+        {"type": "digest", "state": "sending", "claimed_at": iso(now), "expires_at": epoch(now + keep)}
+    )
+
+
+def digest_off_key(lead_key: str) -> dict[str, Any]:
+    return {"PK": {"S": f"DIGEST#{lead_key}"}, "SK": {"S": "OFF"}}
+
+
+def digest_off_item(lead_key: str, now: datetime) -> dict[str, Any]:
+    return digest_off_key(lead_key) | marshal(
+        {
+            "type": "digest_off",
+            "lead_key": lead_key,
+            "unsubscribed_at": iso(now),
+            "GSI1PK": DIGEST_OFF_PARTITION,
+            "GSI1SK": f"DIGEST#{lead_key}",
+        }
+    )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from closeloop.adapters.dynamodb.items import LEADS_PARTITION, lead_from_item, lead_key, lead_to_item
+from closeloop.adapters.dynamodb.items import (
+    LEADS_PARTITION,
+    digest_off_key,
+    lead_from_item,
+    lead_key,
+    lead_to_item,
+)
 from closeloop.domain.leads import TeamLead, team_key
 
 if TYPE_CHECKING:
@@ -29,8 +35,9 @@ class TeamLeadRepository:
         return lead_from_item(item) if item is not None else None
 
     def put(self, lead: TeamLead, now: datetime) -> None:
-        """Set (or replace) the team's lead."""
+        """Set (or replace) the team's lead, with the weekly digest on (again, if they unsubscribed)."""
         self._client.put_item(TableName=self._table, Item=lead_to_item(lead, now))
+        self._client.delete_item(TableName=self._table, Key=digest_off_key(lead.key))
 
     def remove(self, team: str) -> TeamLead | None:
         """Forget the team's lead; the lead that was removed, or None when the team had none."""
