@@ -66,6 +66,9 @@ SKIPPED_TYPES = frozenset(
         "AWS::SES::ReceiptRule",
         "AWS::SES::ConfigurationSetEventDestination",
         "AWS::S3::BucketPolicy",
+        # Recurring schedules (the digest's hourly run): moto never fires them and the scheduler pump fires
+        # one-time schedules only; `closeloop digest --at` runs the digest for a chosen moment instead.
+        "AWS::Scheduler::Schedule",
     }
 )
 

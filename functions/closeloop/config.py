@@ -94,6 +94,9 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "lead_locale": ("parameter", "LeadLocale"),
     "generic_reopen_url": ("parameter", "GenericReopenUrl"),
     "reply_domain": ("parameter", "ReplyDomain"),
+    "digest_schedule": ("parameter", "DigestSchedule"),
+    "archive_bucket": ("resource", "ArchiveBucket"),
+    "archive_prefix": ("resource", "ArchiveBucket"),
 }
 
 
@@ -189,6 +192,15 @@ def _tags(value: str) -> frozenset[str]:
     return frozenset(tag.lower() for tag in _csv(value))
 
 
+def _digest_schedule(value: str) -> str:
+    """``off`` or ``MON 08:00``, checked here and read by ``closeloop.domain.digest.DigestSchedule``."""
+    # Imported here: only the digest function sets this variable, the others need not load the digest.
+    from closeloop.domain.digest import DigestSchedule
+
+    DigestSchedule.parse(value)
+    return value.strip()
+
+
 def _setting(default: Any, parse: Callable[[str], Any] = _text) -> Any:
     """A field whose environment variable ``parse`` reads (``Settings.from_environ``)."""
     return field(default=default, metadata={"parse": parse})
@@ -278,6 +290,12 @@ class Settings:
 
     # Replies by email: survey emails carry reply+<token>@<reply_domain> (empty: replies by email are off)
     reply_domain: str = _setting("", _domain)
+
+    # The leads' weekly digest (closeloop.domain.digest): when, in each lead's time zone; None is "off".
+    digest_schedule: str = _setting("MON 08:00", _digest_schedule)
+    # The event archive the digest reads (its figures come from the report API).
+    archive_bucket: str = _setting("")
+    archive_prefix: str = _setting("events/")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from closeloop.adapters.archive_writer import EventArchiver
     from closeloop.adapters.dynamodb.answers import DynamoAnswerStore
     from closeloop.adapters.dynamodb.deliverability import DynamoDeliverabilityStore
+    from closeloop.adapters.dynamodb.digests import DynamoDigestStore
     from closeloop.adapters.dynamodb.leads import TeamLeadRepository
     from closeloop.adapters.dynamodb.planning import DynamoPlanningStore
     from closeloop.adapters.dynamodb.reopening import DynamoReopenStore
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from closeloop.adapters.secrets import SecretStore
     from closeloop.domain.answers import AnswerPolicy, FormTokens
     from closeloop.domain.deliverability import DeliverabilityRecorder
+    from closeloop.domain.digest import DigestUnsubscribeFlow, WeeklyDigests
     from closeloop.domain.judgment import CommentClassifier
     from closeloop.domain.links import LinkSigner
     from closeloop.domain.planning import FollowUpPlanner, PlanningPolicy
@@ -661,3 +663,65 @@ def reset() -> None:
     for name, value in list(globals().items()):
         if callable(value) and hasattr(value, "cache_clear") and name != "load_settings":
             value.cache_clear()
+
+
+# ---- the leads' weekly digest -----------------------------------------------------------------------
+
+
+@cache
+def digest_store() -> DynamoDigestStore:
+    from closeloop.adapters.dynamodb.digests import DynamoDigestStore
+
+    return DynamoDigestStore(dynamodb_client(), settings().surveys_table)
+
+
+def weekly_digests() -> WeeklyDigests:
+    """Built per run: the link signer reads the (cached) signing keys, so a rotated key is picked up."""
+    import tempfile
+    from pathlib import Path
+
+    from closeloop.adapters.digest_email import DigestEmailComposer, SesDigestMailer
+    from closeloop.adapters.digest_reports import ArchiveReportSource
+    from closeloop.domain.digest import DigestPolicy, DigestSchedule, WeeklyDigests
+    from closeloop.domain.leads import Lead
+
+    config = settings()
+    lead_locale = config.lead_locale or config.default_locale
+    return WeeklyDigests(
+        store=digest_store(),
+        reports=ArchiveReportSource(
+            s3_client(),
+            config.archive_bucket,
+            config.archive_prefix,
+            Path(tempfile.gettempdir()) / "closeloop-digest",
+        ),
+        composer=DigestEmailComposer(
+            email_renderer(), link_signer(), config.public_base_url, _helpdesk_urls()
+        ),
+        mailer=SesDigestMailer(
+            sesv2_client(), config.sender_address, config.sender_name, config.ses_configuration_set or None
+        ),
+        policy=DigestPolicy(
+            schedule=DigestSchedule.parse(config.digest_schedule),
+            default_lead=Lead(config.lead_alert_address, lead_locale) if config.lead_alert_address else None,
+            default_locale=lead_locale,
+            default_timezone=config.default_timezone,
+        ),
+    )
+
+
+def _helpdesk_urls() -> dict[str, str]:
+    config = settings()
+    return {
+        name: url
+        for name, url in (("zendesk", config.zendesk_base_url), ("freshdesk", config.freshdesk_base_url))
+        if url
+    }
+
+
+def digest_unsubscribe_flow() -> DigestUnsubscribeFlow:
+    """Built per request from the cached signing keys, like ``link_signer``."""
+    from closeloop.adapters.digest_email import DigestUnsubscribePages
+    from closeloop.domain.digest import DigestUnsubscribeFlow
+
+    return DigestUnsubscribeFlow(link_signer(), digest_store(), DigestUnsubscribePages(email_renderer()))

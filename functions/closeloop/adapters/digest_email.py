@@ -60,12 +60,12 @@ SUMMARY_FIGURES: tuple[tuple[str, str, str], ...] = (
 _RETRYABLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 
 
-def ticket_url(helpdesk: str, ticket_id: str, helpdesk_urls: Mapping[str, str]) -> str | None:
+def ticket_url(helpdesk: str | None, ticket_id: str | None, helpdesk_urls: Mapping[str, str]) -> str | None:
     """The agent's view of a ticket at its helpdesk's configured base URL; None when closeloop has no
     base URL for that helpdesk (the digest then shows the number only)."""
-    base = helpdesk_urls.get(helpdesk.casefold())
-    path = _TICKET_PATHS.get(helpdesk.casefold())
-    if not base or not path or not ticket_id.strip():
+    base = helpdesk_urls.get((helpdesk or "").casefold())
+    path = _TICKET_PATHS.get((helpdesk or "").casefold())
+    if not base or not path or not ticket_id or not ticket_id.strip():
         return None
     return f"{base.rstrip('/')}{path}{urllib.parse.quote(ticket_id.strip(), safe='')}"
 
@@ -140,9 +140,9 @@ class DigestWriter:
     def period(self, since: Any, until: Any) -> str:
         return str(format_interval(since, until, skeleton="yMMMd", locale=self._locale))
 
-    def ticket(self, helpdesk: str, ticket_id: str) -> dict[str, Any]:
+    def ticket(self, helpdesk: str | None, ticket_id: str | None) -> dict[str, Any]:
         return {
-            "ref": ticket_id.strip().lstrip("#"),
+            "ref": (ticket_id or "").strip().lstrip("#") or "?",
             "url": ticket_url(helpdesk, ticket_id, self._helpdesk_urls),
         }
 
@@ -286,3 +286,13 @@ class SesDigestMailer:
         except HTTPClientError as error:
             raise MailOutcomeUnknownError(type(error).__name__) from error  # SES may have sent it
         return response["MessageId"]
+
+
+class DigestUnsubscribePages:
+    """``closeloop.domain.digest.DigestPages``: the unsubscribe page in the lead's language."""
+
+    def __init__(self, renderer: EmailRenderer) -> None:
+        self._renderer = renderer
+
+    def digest_unsubscribe_page(self, state: str, locale: str | None) -> str:
+        return self._renderer.render_template(PAGE_TEMPLATE, locale, {"state": state})

@@ -26,8 +26,15 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from closeloop.domain.answers import (
+    FormTooLargeError,
+    MalformedRequestError,
+    form_fields,
+    is_one_click_unsubscribe,
+)
 from closeloop.domain.leads import Lead, TeamLead, is_time_zone
-from closeloop.domain.links import LinkPurpose, LinkSigner
+from closeloop.domain.links import InvalidLinkError, LinkPurpose, LinkSigner
+from closeloop.domain.page_requests import Page
 from closeloop.domain.sending import MailOutcomeUnknownError, MailRejectedError, MailRetryableError
 
 # The default lead (LeadAlertAddress) has no team; no team key can be this (team keys are trimmed, and
@@ -38,6 +45,8 @@ UNSUBSCRIBE_VALIDITY = timedelta(days=400)
 # The negative answers a digest lists (the worst first); the rest are counted in the figures.
 MAX_NEGATIVE_ANSWERS = 10
 MAX_REOPENED_TICKETS = 25
+# A digest's token is about 150 characters (a team key of up to 128 inside); longer is no token of ours.
+MAX_TOKEN_CHARS = 512
 # How long a week's claim is kept: past any retry of that week's run.
 CLAIM_RETENTION = timedelta(days=60)
 
@@ -196,9 +205,9 @@ class ReopenedTicketRecord(Protocol):
     """``closeloop.domain.reports.ReopenedTicket``."""
 
     @property
-    def helpdesk(self) -> str: ...
+    def helpdesk(self) -> str | None: ...
     @property
-    def ticket_id(self) -> str: ...
+    def ticket_id(self) -> str | None: ...
     @property
     def helpdesk_ticket_id(self) -> str | None: ...
     @property
@@ -211,9 +220,9 @@ class NegativeAnswerRecord(Protocol):
     """``closeloop.domain.reports.NegativeAnswer``."""
 
     @property
-    def helpdesk(self) -> str: ...
+    def helpdesk(self) -> str | None: ...
     @property
-    def ticket_id(self) -> str: ...
+    def ticket_id(self) -> str | None: ...
     @property
     def score(self) -> int | None: ...
     @property
@@ -481,3 +490,59 @@ class WeeklyDigests:
         # Sent: should recording it fail, the claim stays, and the digest is never sent again.
         self.store.mark_digest_sent(recipient.key, weeks.label, message_id, now)
         return DigestOutcome.SENT
+
+
+# ---- unsubscribing from the digest (the /d/{token} route) --------------------------------------------
+
+
+class DigestOptOuts(Protocol):
+    def unsubscribe(self, lead_key: str, now: datetime) -> None: ...
+
+
+class DigestPages(Protocol):
+    def digest_unsubscribe_page(self, state: str, locale: str | None) -> str:
+        """The page in ``state`` ``confirm`` (a button), ``done`` or ``invalid``, in ``locale``."""
+        ...
+
+
+@dataclass(frozen=True)
+class DigestUnsubscribeFlow:
+    """A digest's unsubscribe link: GET shows a button and records nothing (mail scanners open every link);
+    POST with RFC 8058's ``List-Unsubscribe=One-Click`` (a mailbox's button, or the page's) turns the
+    lead's digest off. An altered or expired token gets 404 and changes nothing."""
+
+    signer: LinkSigner
+    opt_outs: DigestOptOuts
+    pages: DigestPages
+
+    def show(self, token: str, now: datetime) -> Page:
+        claims = self._verify(token, now)
+        if claims is None:
+            return Page(404, self.pages.digest_unsubscribe_page("invalid", None))
+        return Page(200, self.pages.digest_unsubscribe_page("confirm", claims[1]))
+
+    def unsubscribe(self, token: str, body: bytes, now: datetime) -> Page:
+        claims = self._verify(token, now)
+        if claims is None:
+            return Page(404, self.pages.digest_unsubscribe_page("invalid", None))
+        lead_key, locale = claims
+        try:
+            one_click = is_one_click_unsubscribe(form_fields(body))
+        except FormTooLargeError:
+            return Page(413, self.pages.digest_unsubscribe_page("confirm", locale))
+        except MalformedRequestError:
+            one_click = False
+        if not one_click:
+            return Page(400, self.pages.digest_unsubscribe_page("confirm", locale))
+        self.opt_outs.unsubscribe(lead_key, now)
+        return Page(200, self.pages.digest_unsubscribe_page("done", locale))
+
+    def _verify(self, token: str, now: datetime) -> tuple[str, str] | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        try:
+            return read_digest_link_subject(
+                self.signer.verify(token, LinkPurpose.DIGEST_UNSUBSCRIBE, now).survey_id
+            )
+        except (InvalidLinkError, ValueError):
+            return None

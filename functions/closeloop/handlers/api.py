@@ -312,6 +312,33 @@ def post_unsubscribe(token: str) -> Response[str]:
     return _html(page, recorded="Unsubscribes")
 
 
+@app.get(
+    "/d/<token>",
+    summary="A lead's weekly digest: unsubscribe confirmation page; records nothing",
+    responses=_PAGE_RESPONSES,
+    tags=["Unsubscribe"],
+)
+def get_digest_unsubscribe_page(token: str) -> Response[str]:
+    return _html(wiring.digest_unsubscribe_flow().show(token, datetime.now(UTC)))
+
+
+@app.head("/d/<token>", include_in_schema=False)
+def head_digest_unsubscribe_page(token: str) -> Response[str]:
+    return _headers_only(get_digest_unsubscribe_page(token))
+
+
+@app.post(
+    "/d/<token>",
+    summary="Unsubscribe a lead from the weekly digest (RFC 8058 one-click, or the page's button)",
+    responses=_UNSUBSCRIBE_POST_RESPONSES,
+    tags=["Unsubscribe"],
+    openapi_extensions=_ONE_CLICK_POST,
+)
+def post_digest_unsubscribe(token: str) -> Response[str]:
+    page = wiring.digest_unsubscribe_flow().unsubscribe(token, _page_body(), datetime.now(UTC))
+    return _html(page, recorded="DigestUnsubscribes")
+
+
 # Registered without decorator syntax: Powertools' exception_handler decorator is untyped.
 app.exception_handler(WebhookError)(reject_webhook)
 
