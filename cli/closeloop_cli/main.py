@@ -10,6 +10,7 @@ import sys
 
 from closeloop_cli import (
     demo,
+    digest,
     doctor,
     erase,
     fuzz,
@@ -27,7 +28,7 @@ from closeloop_cli import (
 )
 
 # Commands for operators of a stack (deployed or the sandbox), after the developers' ones.
-OPERATIONS = (status, report, redrive, erase, rules)
+OPERATIONS = (status, report, redrive, erase, rules, digest)
 
 
 def build_parser() -> argparse.ArgumentParser:

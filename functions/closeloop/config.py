@@ -295,7 +295,7 @@ class Settings:
     digest_schedule: str = _setting("MON 08:00", _digest_schedule)
     # The event archive the digest reads (its figures come from the report API).
     archive_bucket: str = _setting("")
-    archive_prefix: str = _setting("events/")
+    archive_prefix: str = _setting("")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -14,8 +14,10 @@ def test_the_committed_openapi_document_is_up_to_date() -> None:
 
 def test_the_document_lists_every_public_route() -> None:
     paths = openapi_document()["paths"]
-    assert set(paths) == {"/webhooks/{provider}", "/s/{token}", "/u/{token}"}
+    assert set(paths) == {"/webhooks/{provider}", "/s/{token}", "/u/{token}", "/d/{token}"}
     assert set(paths["/s/{token}"]) == {"get", "post"}
     assert set(paths["/u/{token}"]) == {"get", "post"}
-    one_click = paths["/u/{token}"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
-    assert json.dumps(one_click).count("One-Click") == 1
+    assert set(paths["/d/{token}"]) == {"get", "post"}
+    for unsubscribe in ("/u/{token}", "/d/{token}"):
+        one_click = paths[unsubscribe]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        assert json.dumps(one_click).count("One-Click") == 1

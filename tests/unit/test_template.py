@@ -57,6 +57,7 @@ KNOWN_IAM_ACTIONS = {
     "scheduler:GetSchedule",
     "secretsmanager:GetSecretValue",
     "s3:GetObject",
+    "s3:ListBucket",
     "s3:PutObject",
     "s3:PutObjectTagging",
     "ses:SendEmail",
@@ -627,10 +628,11 @@ def test_every_environment_variable_is_a_setting_or_a_powertools_variable(functi
 
 
 # Settings the template no longer sets, and why: the code must not need them from the environment.
-# Functions whose work touches neither the bus nor the surveys table, yet get Globals' variables (SAM gives
-# every function the global environment): what each one leaves unread, and why.
+# Functions that get Globals' variables (SAM gives every function the global environment) and leave some
+# unread: what each one leaves, and why.
 UNREAD_GLOBAL_VARIABLES = {
     "ArchiveFunction": {"EVENT_BUS_NAME", "SURVEYS_TABLE", "RETENTION_DAYS"},  # events in, files out
+    "DigestFunction": {"EVENT_BUS_NAME", "RETENTION_DAYS"},  # publishes no event; its claims keep their own TTL
 }
 
 RETIRED_SETTING_VARIABLES = {

@@ -164,33 +164,41 @@ def test_the_alarms_and_dashboard_read_only_metrics_closeloop_publishes() -> Non
     assert used <= documented, sorted(used - documented)
 
 
-def dashboard_body(receives_replies: bool) -> Any:
+def dashboard_body(receives_replies: bool, sends_digests: bool = True) -> Any:
     """The dashboard's JSON with every ``${...}`` filled in, as CloudFormation builds it."""
+    conditions = {"ReceivesReplies": receives_replies, "SendsDigests": sends_digests}
     join = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Join"]
     separator, parts = join
     text = []
     for part in parts:
         if isinstance(part, dict) and "Fn::If" in part:
             condition, when_true, when_false = part["Fn::If"]
-            assert condition == "ReceivesReplies"
-            part = when_true if receives_replies else when_false
+            assert condition in conditions
+            part = when_true if conditions[condition] else when_false
         if isinstance(part, dict):
             part = part["Fn::Sub"]
         text.append(re.sub(r"\$\{([\w:.]+)\}", lambda m: f"<{m.group(1)}>", part))
     return json.loads(separator.join(text))
 
 
+@pytest.mark.parametrize("sends_digests", [True, False])
 @pytest.mark.parametrize("receives_replies", [True, False])
-def test_the_dashboard_shows_every_dead_letter_queue_and_every_function(receives_replies: bool) -> None:
-    # GIVEN the dashboard as deployed with or without a ReplyDomain
-    body = json.dumps(dashboard_body(receives_replies))
+def test_the_dashboard_shows_every_dead_letter_queue_and_every_function(
+    receives_replies: bool, sends_digests: bool
+) -> None:
+    # GIVEN the dashboard as deployed with or without a ReplyDomain, with or without the weekly digest
+    body = json.dumps(dashboard_body(receives_replies, sends_digests))
+    conditions = {"ReceivesReplies": receives_replies, "SendsDigests": sends_digests}
+
+    def exists(resource_id: str) -> bool:
+        return "Condition" not in RESOURCES[resource_id] or conditions[RESOURCES[resource_id]["Condition"]]
+
     # THEN it shows the depth of each dead-letter queue and the errors of each function that exist then
     for queue_id in dead_letter_queue_ids():
-        exists = receives_replies or "Condition" not in RESOURCES[queue_id]
-        assert (f"<{queue_id}.QueueName>" in body) is exists, queue_id
+        assert (f"<{queue_id}.QueueName>" in body) is exists(queue_id), queue_id
     for function_id in FUNCTION_IDS:
-        exists = receives_replies or "Condition" not in RESOURCES[function_id]
-        assert (f'"Errors", "FunctionName", "<{function_id}>"' in body) is exists, function_id
+        exists_now = exists(function_id)
+        assert (f'"Errors", "FunctionName", "<{function_id}>"' in body) is exists_now, function_id
     # AND sent, answered, reopened, skipped by reason and send latency
     for shown in ("SurveysSent", "SurveyAnswersRecorded", "ReopenReopened", "by reason", "Duration"):
         assert shown in body

@@ -23,6 +23,7 @@ REQUIRED_SETTINGS = (
     "templates_path",
     "public_base_url",
     "archive_bucket",
+    "archive_prefix",
 )
 # An ISO 8601 moment with its offset is 25-32 characters; anything much longer is no moment.
 MAX_MOMENT_CHARS = 64
