@@ -1,0 +1,169 @@
+"""The digest function on the provisioned stack (moto): one digest per due lead, once; unsubscribing stops it.
+
+The archive is read through the report API, which is an adapter of its own (tested with the archive);
+here ``ArchiveReportSource`` answers from ``SampleReports``, and everything else is the stack's own:
+the leads and claims in the surveys table, the signing keys in Secrets Manager, SES v2, the HTTP API.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+import tests.integration.conftest as integration
+from closeloop import wiring
+from closeloop.adapters.digest_reports import ArchiveReportSource
+from closeloop.domain.leads import team_lead
+from closeloop.handlers import digest
+from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
+from closeloop_cli.main import main
+from tests.conftest import REPO
+from tests.fakes import LambdaContext
+from tests.integration.conftest import Stack
+from tests.integration.journeys import sent_messages
+from tests.integration.page_requests import call, http_event
+
+# Monday 30 November 2026 07:00 UTC: 08:00 in Madrid, 02:00 in New York.
+MONDAY_MADRID_8 = "2026-11-30T07:00:00Z"
+NEXT_MONDAY_MADRID_8 = "2026-12-07T07:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def template_with_an_archive(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository as the stack fixture provisions it, with an ``ArchiveBucket`` stand-in while the
+    archive (another part of the work) is not on this branch; a no-op once the template declares it."""
+    template = (REPO / "template.yaml").read_text(encoding="utf-8")
+    if "\n  ArchiveBucket:\n" in template:
+        return
+    root = tmp_path_factory.mktemp("repo")
+    for entry in REPO.iterdir():
+        if entry.name != "template.yaml":
+            (root / entry.name).symlink_to(entry)
+    stand_in = "  ArchiveBucket:\n    Type: AWS::S3::Bucket\n\n"
+    (root / "template.yaml").write_text(
+        template.replace("Resources:\n", "Resources:\n" + stand_in, 1), encoding="utf-8"
+    )
+    monkeypatch.setattr(integration, "REPO", root)
+
+
+@pytest.fixture
+def archive(monkeypatch: pytest.MonkeyPatch) -> SampleReports:
+    """The report API's answers for the weeks of 30 November 2026: Billing's."""
+    reports = sample_reports(sample_week(), team="Billing")
+
+    def reports_for(self: ArchiveReportSource, days: list[date]) -> SampleReports:
+        return reports.reports_for(days)
+
+    monkeypatch.setattr(ArchiveReportSource, "reports_for", reports_for)
+    return reports
+
+
+@pytest.fixture
+def leads(stack: Stack) -> None:
+    repository = wiring.team_lead_repository()
+    repository.put(team_lead("Billing", "ana@acme.example", "es", "Europe/Madrid"), datetime.now(UTC))
+    repository.put(team_lead("Returns", "marc@acme.example", "it", "America/New_York"), datetime.now(UTC))
+
+
+def run_digest(at: str) -> dict[str, Any]:
+    result: dict[str, Any] = digest.lambda_handler({"at": at}, LambdaContext())  # type: ignore[arg-type]
+    return result
+
+
+def digests_sent() -> list[Any]:
+    return [
+        message
+        for message in sent_messages()
+        if message["List-Unsubscribe"] and "/d/" in message["List-Unsubscribe"]
+    ]
+
+
+def test_each_due_lead_gets_one_digest_in_their_language(
+    stack: Stack, leads: None, archive: SampleReports
+) -> None:
+    # WHEN the hourly run of Monday 07:00 UTC comes
+    result = run_digest(MONDAY_MADRID_8)
+    # THEN Billing's lead (08:00 in Madrid) gets the digest; Returns' (02:00 in New York) is not due yet
+    assert result["outcomes"] == {"billing": "sent"}
+    [message] = digests_sent()
+    assert message["To"] == "ana@acme.example"
+    assert message["Subject"].startswith("Resumen semanal del equipo Billing")
+    assert message["Content-Language"] == "es"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Nguyễn Văn An" in message.get_body(("plain",)).get_content()
+    # AND the week is claimed in the table as sent
+    claim = stack.clients["dynamodb"].get_item(
+        TableName=stack.table, Key={"PK": {"S": "DIGEST#billing"}, "SK": {"S": "WEEK#2026-W48"}}
+    )["Item"]
+    assert claim["state"]["S"] == "sent"
+
+
+def test_a_retried_run_does_not_send_again(stack: Stack, leads: None, archive: SampleReports) -> None:
+    run_digest(MONDAY_MADRID_8)
+    # WHEN Scheduler retries the same hour (or a second run overlaps it)
+    result = run_digest(MONDAY_MADRID_8)
+    # THEN nothing more is sent
+    assert result["outcomes"] == {"billing": "already_sent"}
+    assert len(digests_sent()) == 1
+
+
+def test_a_lead_is_due_in_their_own_hour(stack: Stack, leads: None, archive: SampleReports) -> None:
+    # 08:00 in New York is 13:00 UTC: Returns' lead is due, and has nothing to report (no surveys)
+    assert run_digest("2026-11-30T13:00:00Z")["outcomes"] == {"returns": "nothing_to_report"}
+    assert digests_sent() == []
+
+
+def test_unsubscribing_stops_the_digest_and_setting_the_lead_again_restarts_it(
+    stack: Stack, leads: None, archive: SampleReports
+) -> None:
+    run_digest(MONDAY_MADRID_8)
+    [message] = digests_sent()
+    url = message["List-Unsubscribe"].strip("<>")
+    before = stack.clients["dynamodb"].scan(TableName=stack.table)["Count"]
+    # WHEN a mail scanner opens the link, THEN the page only asks
+    status, page = call(http_event("GET", url))
+    assert status == 200
+    assert 'name="List-Unsubscribe" value="One-Click"' in page
+    assert stack.clients["dynamodb"].scan(TableName=stack.table)["Count"] == before
+    # WHEN the mail client posts the one-click unsubscribe
+    status, page = call(http_event("POST", url, {"List-Unsubscribe": "One-Click"}))
+    assert status == 200
+    # THEN next Monday's run sends Billing nothing
+    assert run_digest(NEXT_MONDAY_MADRID_8)["outcomes"] == {}
+    assert len(digests_sent()) == 1
+    # AND setting the lead again turns it back on
+    again = ["leads", "set", "Billing", "ana@acme.example", "--timezone", "Europe/Madrid"]
+    assert main([*again, "--table", os.environ["SURVEYS_TABLE"]]) == 0
+    assert "billing" in run_digest(NEXT_MONDAY_MADRID_8)["outcomes"]
+
+
+def test_a_post_without_one_click_or_with_an_altered_token_changes_nothing(
+    stack: Stack, leads: None, archive: SampleReports
+) -> None:
+    run_digest(MONDAY_MADRID_8)
+    [message] = digests_sent()
+    url = message["List-Unsubscribe"].strip("<>")
+    assert call(http_event("POST", url, {"other": "x"}))[0] == 400
+    assert call(http_event("POST", url[:-3] + "abc", {"List-Unsubscribe": "One-Click"}))[0] == 404
+    assert call(http_event("GET", url[:-3] + "abc"))[0] == 404
+    assert wiring.digest_store().unsubscribed() == frozenset()
+
+
+def test_the_default_lead_can_be_resubscribed_with_the_cli(stack: Stack) -> None:
+    store = wiring.digest_store()
+    store.unsubscribe("@default", datetime.now(UTC))
+    assert store.unsubscribed() == frozenset({"@default"})
+    assert main(["digest", "--resubscribe", "@default", "--table", os.environ["SURVEYS_TABLE"]]) == 0
+    assert store.unsubscribed() == frozenset()
+
+
+def test_an_invalid_moment_is_refused_before_any_work(stack: Stack) -> None:
+    with pytest.raises(digest.InvalidDigestEventError):
+        run_digest("next monday")
+    with pytest.raises(digest.InvalidDigestEventError):
+        run_digest("2026-11-30T07:00:00")  # no offset
