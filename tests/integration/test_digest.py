@@ -8,6 +8,7 @@ the leads and claims in the surveys table, the signing keys in Secrets Manager, 
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,8 +19,10 @@ from closeloop import wiring
 from closeloop.adapters.digest_reports import ArchiveReportSource
 from closeloop.domain.leads import team_lead
 from closeloop.handlers import digest
+from closeloop_cli.digest import fire_digest
 from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
 from closeloop_cli.main import main
+from closeloop_cli.scheduler_pump import SchedulerPump
 from tests.conftest import REPO
 from tests.fakes import LambdaContext
 from tests.integration.conftest import Stack
@@ -167,3 +170,31 @@ def test_an_invalid_moment_is_refused_before_any_work(stack: Stack) -> None:
         run_digest("next monday")
     with pytest.raises(digest.InvalidDigestEventError):
         run_digest("2026-11-30T07:00:00")  # no offset
+
+
+def test_digest_at_is_fired_by_the_sandbox_pump_with_the_moment(stack: Stack) -> None:
+    # GIVEN the sandbox's scheduler (moto) and its pump, which fires one-time schedules
+    scheduler = stack.clients["scheduler"]
+    invoked: list[tuple[str, Any]] = []
+
+    class Runner:
+        def invoke(self, logical_id: str, event: Any) -> None:
+            invoked.append((logical_id, event))
+
+    pump = SchedulerPump(
+        scheduler_client=scheduler,
+        sqs_client=stack.clients["sqs"],
+        events_client=stack.clients["events"],
+        sns_client=None,
+        groups=[stack.outputs["ScheduleGroupName"]],
+        runner=Runner(),  # type: ignore[arg-type]
+        function_arns={stack.outputs["DigestFunctionArn"]: "DigestFunction"},
+        stop=threading.Event(),
+    )
+    # WHEN `closeloop digest --at` puts its schedule (no pump runs yet: it is not fired)
+    at = datetime(2026, 11, 30, 7, tzinfo=UTC)
+    assert fire_digest(scheduler, stack.outputs, at, wait=0) is False
+    # THEN the pump's next round invokes DigestFunction with that moment, once
+    assert pump.pump_once() == 1
+    assert pump.pump_once() == 0
+    assert invoked == [("DigestFunction", {"at": "2026-11-30T07:00:00Z"})]
