@@ -28,7 +28,9 @@ from closeloop.domain.digest import (
 )
 from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, team_lead
 from closeloop.domain.sending import MailOutcomeUnknownError, MailRejectedError, MailRetryableError
+from closeloop.handlers.digest import InvalidDigestEventError, digest_moment
 from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
+from tests.conftest import load_event
 
 MONDAY_8 = DigestSchedule(weekday=0, at=time(8, 0))
 
@@ -389,3 +391,19 @@ def test_one_lead_failing_does_not_stop_the_others() -> None:
     with pytest.raises(DigestRunError, match="billing: deferred"):
         digests(store, Composer(), mailer, reports).send_due(DUE)
     assert mailer.sent == ["marc@acme.example"]
+
+
+def test_the_sample_invocation_is_the_moment_scheduler_sends() -> None:
+    event = load_event("invoke/DigestFunction.json")
+    assert digest_moment(event, datetime(2030, 1, 1, tzinfo=UTC)) == datetime(2026, 11, 30, 7, tzinfo=UTC)
+
+
+def test_without_a_moment_the_run_is_for_now() -> None:
+    now = datetime(2026, 12, 7, 7, tzinfo=UTC)
+    assert digest_moment({}, now) == now
+
+
+@pytest.mark.parametrize("at", ["x" * 100, 17, "2026-11-30T07:00:00", "monday"])
+def test_a_moment_that_is_not_iso_with_an_offset_is_refused(at: object) -> None:
+    with pytest.raises(InvalidDigestEventError):
+        digest_moment({"at": at}, datetime(2026, 12, 7, tzinfo=UTC))
