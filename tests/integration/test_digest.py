@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import tests.integration.conftest as integration
 from closeloop import wiring
 from closeloop.adapters.digest_reports import ArchiveReportSource
 from closeloop.domain.leads import team_lead
@@ -23,7 +22,6 @@ from closeloop_cli.digest import fire_digest
 from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
 from closeloop_cli.main import main
 from closeloop_cli.scheduler_pump import SchedulerPump
-from tests.conftest import REPO
 from tests.fakes import LambdaContext
 from tests.integration.conftest import Stack
 from tests.integration.journeys import sent_messages
@@ -32,26 +30,6 @@ from tests.integration.page_requests import call, http_event
 # Monday 30 November 2026 07:00 UTC: 08:00 in Madrid, 02:00 in New York.
 MONDAY_MADRID_8 = "2026-11-30T07:00:00Z"
 NEXT_MONDAY_MADRID_8 = "2026-12-07T07:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def template_with_an_archive(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The repository as the stack fixture provisions it, with an ``ArchiveBucket`` stand-in while the
-    archive (another part of the work) is not on this branch; a no-op once the template declares it."""
-    template = (REPO / "template.yaml").read_text(encoding="utf-8")
-    if "\n  ArchiveBucket:\n" in template:
-        return
-    root = tmp_path_factory.mktemp("repo")
-    for entry in REPO.iterdir():
-        if entry.name != "template.yaml":
-            (root / entry.name).symlink_to(entry)
-    stand_in = "  ArchiveBucket:\n    Type: AWS::S3::Bucket\n\n"
-    (root / "template.yaml").write_text(
-        template.replace("Resources:\n", "Resources:\n" + stand_in, 1), encoding="utf-8"
-    )
-    monkeypatch.setattr(integration, "REPO", root)
 
 
 @pytest.fixture
