@@ -16,6 +16,7 @@ import pytest
 from closeloop.adapters.digest_email import (
     DigestEmailComposer,
     DigestUnsubscribePages,
+    DigestWriter,
     SesDigestMailer,
     ticket_url,
 )
@@ -23,7 +24,7 @@ from closeloop.adapters.rendering import SHIPPED_LOCALES, EmailRenderer
 from closeloop.domain.digest import DigestEmail, build_digest
 from closeloop.domain.links import LinkPurpose, LinkSigner
 from closeloop.domain.sending import MailOutcomeUnknownError, MailRetryableError
-from closeloop_cli.digest_samples import sample_recipient, sample_reports, sample_week
+from closeloop_cli.digest_samples import SampleFigures, sample_recipient, sample_reports, sample_week
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SIGNER = LinkSigner.from_secret({"active": "k1", "k1": "a-test-signing-key-of-enough-length"})
@@ -149,7 +150,7 @@ def test_the_figures_are_written_for_the_locale(renderer: EmailRenderer) -> None
     assert "45%" in english
     assert "+4 pts" in english
     assert "45\u00a0%" in french
-    assert "\u22124\u00a0pts" in french  # a typographic minus, a no-break space
+    assert "\u22123\u00a0pts" in french  # 82 % from 85 %: a typographic minus, a no-break space
     assert "Nov 23\u2009\u2013\u200929, 2026" in english  # CLDR's range: thin spaces around an en dash
 
 
@@ -226,3 +227,14 @@ def test_ses_failures_say_whether_the_digest_may_have_gone() -> None:
     timeout = ReadTimeoutError(endpoint_url="https://email.eu-west-1.amazonaws.com")
     with pytest.raises(MailOutcomeUnknownError):
         SesDigestMailer(FakeSes(timeout), "a@acme.example", "A").send_digest(digest, NOW)  # type: ignore[arg-type]
+
+
+def test_a_change_is_the_difference_of_the_figures_as_shown() -> None:
+    # 70.6 % shows as 71 %, 68.4 % as 68 %: the change reads +3 points, as the reader subtracts
+    now = SampleFigures({}, 10, 5, 0.5, 70.6, 5, nps=0.0)
+    before = SampleFigures({}, 10, 5, 0.5, 68.4, 5, nps=-3.4)
+    write = DigestWriter("en", {})
+    assert write.change(now, before, "csat", "percent")["text"] == "+3"
+    assert write.value(now, "nps", "score") == "0"
+    assert write.value(before, "nps", "score") == "\u22123"
+    assert write.change(now, before, "nps", "score")["text"] == "+3"

@@ -100,7 +100,8 @@ class DigestWriter:
             return format_percent(raw, locale=self._locale)
         if kind == "percent":
             return format_percent(raw / 100, locale=self._locale)
-        return format_decimal(raw, format="+0;-0", locale=self._locale)
+        shown = _shown(raw, kind)  # NPS, -100..100: signed, and 0 without a sign
+        return format_decimal(shown, format="+0;\u22120", locale=self._locale) if shown else "0"
 
     def change(self, now: GroupFigures | None, before: GroupFigures | None, attribute: str, kind: str) -> Any:
         """The change from the week before: ``{"text", "direction", "points"}``, or None without both."""
@@ -108,14 +109,15 @@ class DigestWriter:
         previous = getattr(before, attribute) if before is not None else None
         if current is None or previous is None:
             return None
-        delta = (current - previous) * (100 if kind == "rate" else 1)
+        # The difference of the figures as shown (whole numbers), so a reader's own subtraction agrees.
+        delta = _shown(current, kind) - _shown(previous, kind)
         # A typographic minus (U+2212), as a figure's sign is printed, not a hyphen.
         text = format_decimal(delta, format="+#,##0;\u2212#,##0", locale=self._locale)
         return {
-            "text": "±0" if round(delta) == 0 else text,
-            "direction": "up" if round(delta) > 0 else "down" if round(delta) < 0 else "same",
+            "text": "±0" if delta == 0 else text,
+            "direction": "up" if delta > 0 else "down" if delta < 0 else "same",
             "points": kind in ("rate", "percent"),
-            "size": abs(round(delta)),  # chooses the plural of "points"
+            "size": abs(delta),  # chooses the plural of "points"
         }
 
     def row(
@@ -145,6 +147,11 @@ class DigestWriter:
             "ref": (ticket_id or "").strip().lstrip("#") or "?",
             "url": ticket_url(helpdesk, ticket_id, self._helpdesk_urls),
         }
+
+
+def _shown(value: float, kind: str) -> int:
+    """A figure as the digest prints it: a whole number (of percent, for rates and percentages)."""
+    return round(value * 100) if kind == "rate" else round(value)
 
 
 def _bar(percent: float | None) -> int | None:
