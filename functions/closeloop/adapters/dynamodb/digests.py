@@ -17,7 +17,6 @@ from closeloop.adapters.dynamodb.items import (
     digest_claim_item,
     digest_claim_key,
     digest_off_item,
-    digest_off_key,
     iso,
 )
 from closeloop.adapters.dynamodb.leads import TeamLeadRepository
@@ -60,12 +59,6 @@ class DynamoDigestStore:
             Item=digest_off_item(lead_key, now),
             ConditionExpression="attribute_not_exists(PK)",
         )  # refused: already off, since the first unsubscribe
-
-    def is_unsubscribed(self, lead_key: str) -> bool:
-        response = self._table.client.get_item(
-            TableName=self._table.name, Key=digest_off_key(lead_key), ConsistentRead=True
-        )
-        return "Item" in response
 
     def claim_digest(self, lead_key: str, week: str, now: datetime) -> bool:
         refusal = self._table.write(
