@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from closeloop import wiring
@@ -22,6 +23,7 @@ from closeloop_cli.digest import fire_digest
 from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
 from closeloop_cli.main import main
 from closeloop_cli.scheduler_pump import SchedulerPump
+from tests import archives
 from tests.fakes import LambdaContext
 from tests.integration.conftest import Stack
 from tests.integration.journeys import sent_messages
@@ -176,3 +178,30 @@ def test_digest_at_is_fired_by_the_sandbox_pump_with_the_moment(stack: Stack) ->
     assert pump.pump_once() == 1
     assert pump.pump_once() == 0
     assert invoked == [("DigestFunction", {"at": "2026-11-30T07:00:00Z"})]
+
+
+def test_the_digest_reads_its_figures_from_the_archive_in_s3(stack: Stack, leads: None) -> None:
+    # GIVEN the archive in the stack's bucket: Billing sent 3 surveys last week (one answered badly and
+    # reopened) and 1 the week before; Returns sent one too
+    monday = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    events = [
+        archives.sent("s1", monday, agent="Marta Puig"),
+        archives.sent("s2", monday + timedelta(days=1), agent="Marta Puig"),
+        archives.sent("s3", monday + timedelta(days=2), agent="Nguyễn Văn An"),
+        archives.answered("s2", monday + timedelta(days=1, hours=3), 1, reasons=["slow"], resolved=False),
+        archives.reopened("s2", monday + timedelta(days=1, hours=4)),
+        archives.sent("s0", monday - timedelta(days=5), agent="Marta Puig"),
+        archives.sent("r1", monday, agent="Luis Pérez", team="Returns"),
+    ]
+    archives.put_archive(boto3.client("s3", region_name="eu-west-1"), os.environ["ARCHIVE_BUCKET"], events)
+    # WHEN Monday's 08:00 in Madrid comes
+    assert run_digest(MONDAY_MADRID_8)["outcomes"] == {"billing": "sent"}
+    # THEN Billing's lead reads Billing's week, from the archive
+    [message] = digests_sent()
+    text = message.get_body(("plain",)).get_content()
+    assert "Encuestas enviadas: 3 (Semana anterior: 1, Variación: +2)" in text
+    assert "Marta Puig" in text
+    assert "Nguyễn Văn An" in text
+    assert "Luis Pérez" not in text
+    assert text.count("#T-s2") == 2  # reopened, and a negative answer
+    assert "tardaron demasiado" in text
