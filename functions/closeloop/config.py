@@ -95,8 +95,6 @@ SOURCES: Mapping[str, tuple[Literal["parameter", "resource"], str]] = {
     "generic_reopen_url": ("parameter", "GenericReopenUrl"),
     "reply_domain": ("parameter", "ReplyDomain"),
     "digest_schedule": ("parameter", "DigestSchedule"),
-    "archive_bucket": ("resource", "ArchiveBucket"),
-    "archive_prefix": ("resource", "ArchiveBucket"),
 }
 
 
@@ -293,9 +291,6 @@ class Settings:
 
     # The leads' weekly digest (closeloop.domain.digest): when, in each lead's time zone; None is "off".
     digest_schedule: str = _setting("MON 08:00", _digest_schedule)
-    # The event archive the digest reads (its figures come from the report API).
-    archive_bucket: str = _setting("")
-    archive_prefix: str = _setting("")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,27 +104,6 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
     url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
-
-
-@pytest.fixture(autouse=True)
-def template_with_an_archive(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The repository as ``stack`` provisions it, with an ``ArchiveBucket`` stand-in while the event archive
-    (built on another branch) is not merged: ``DigestFunction`` reads it. A no-op once the template declares
-    the bucket; remove this fixture then."""
-    template = (REPO / "template.yaml").read_text(encoding="utf-8")
-    if "\n  ArchiveBucket:\n" in template:
-        return
-    root = tmp_path_factory.mktemp("repo")
-    for entry in REPO.iterdir():
-        if entry.name != "template.yaml":
-            (root / entry.name).symlink_to(entry)
-    stand_in = "  ArchiveBucket:\n    Type: AWS::S3::Bucket\n\n"
-    (root / "template.yaml").write_text(
-        template.replace("Resources:\n", "Resources:\n" + stand_in, 1), encoding="utf-8"
-    )
-    monkeypatch.setattr(sys.modules[__name__], "REPO", root)
 
 
 @pytest.fixture

@@ -243,10 +243,13 @@ def test_functions_get_their_handlers_event_sources_and_environment(stack: Stack
 
     assert api.handler == "closeloop.handlers.api.lambda_handler"
     assert sorted((route.method, route.path) for route in api.http_routes) == [
+        ("GET", "/d/{token}"),
         ("GET", "/s/{token}"),
         ("GET", "/u/{token}"),
+        ("HEAD", "/d/{token}"),
         ("HEAD", "/s/{token}"),
         ("HEAD", "/u/{token}"),
+        ("POST", "/d/{token}"),
         ("POST", "/s/{token}"),
         ("POST", "/u/{token}"),
         ("POST", "/webhooks/{provider}"),

@@ -632,7 +632,7 @@ def test_every_environment_variable_is_a_setting_or_a_powertools_variable(functi
 # unread: what each one leaves, and why.
 UNREAD_GLOBAL_VARIABLES = {
     "ArchiveFunction": {"EVENT_BUS_NAME", "SURVEYS_TABLE", "RETENTION_DAYS"},  # events in, files out
-    "DigestFunction": {"EVENT_BUS_NAME", "RETENTION_DAYS"},  # publishes no event; its claims keep their own TTL
+    "DigestFunction": {"EVENT_BUS_NAME", "RETENTION_DAYS"},  # no event published; claims keep their own TTL
 }
 
 RETIRED_SETTING_VARIABLES = {
