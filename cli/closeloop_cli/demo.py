@@ -6,7 +6,7 @@ A mail scanner opens every link (nothing happens); the customer answers badly wi
 the grace period the ticket is reopened at the fake Zendesk with a private note, and the lead is alerted.
 Then a second customer answers by replying to the survey email instead: the reply reaches the sandbox's
 SMTP listener (SES's part), and the ticket is reopened with the reply's new text, without the quoted
-history, in its private note.
+history, in its private note. Last, the report reads both surveys back from the event archive.
 Everything is driven from outside, as a user would: the sandbox runs in its own process, the secret is
 written with a plain AWS client, webhooks and answers are real HTTP requests.
 """
@@ -52,6 +52,7 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": 
 READY_TIMEOUT_SECONDS = 90
 LEAD_ADDRESS = "lead@acme.example"
 MAIL_TIMEOUT_SECONDS = 60
+ARCHIVE_TIMEOUT_SECONDS = 90
 # The customer who replies by email, as Zendesk's Users API knows him (events/zendesk has Giulia).
 REPLYING_CUSTOMER = {
     "id": 8447388090611, "name": "Sam Taylor", "email": "sam.taylor@example.com", "locale": "en-US",
@@ -199,6 +200,7 @@ class Demo:
             raise DemoError(f"a duplicate webhook must not send a second email ({len(emails)} sent)")
         self._answer_badly(message, outputs, zendesk, ticket["id"])
         self._reply_by_email(outputs, zendesk, webhook_url, payload)
+        self._report()
         self._where_to_look(outputs)
 
     def _answer_badly(
@@ -349,6 +351,46 @@ class Demo:
 
         alert = wait_for("the lead alert about Sam's ticket", lead_alert, MAIL_TIMEOUT_SECONDS)
         say(f'16. And the support lead was alerted again: "{alert["Subject"]}"')
+
+    def _report(self) -> None:
+        """Every event of the story went to the archive too: the report reads them, as a lead would."""
+        archive = self.workdir / "archive"
+        command = [
+            sys.executable, "-m", "closeloop_cli.main", "report", "--outputs", str(self.outputs_path),
+            "--download-dir", str(archive),
+        ]  # fmt: skip
+
+        def both_surveys_archived() -> dict[str, Any] | None:
+            shown = self._closeloop([*command, "--format", "json"])
+            totals = json.loads(shown) if shown else []
+            # Without --by, the report is one object: the period's total.
+            if len(totals) == 1 and (totals[0]["surveys_sent"], totals[0]["reopens"]) == (2, 2):
+                return dict(totals[0])
+            return None
+
+        # The archive function takes its queue in batches; both stories are done, so it soon has them all.
+        wait_for("both surveys in the event archive", both_surveys_archived, ARCHIVE_TIMEOUT_SECONDS)
+        say()
+        say("17. Every event closeloop published also went to the event archive (Parquet in S3, one")
+        say("    folder per day), which reports read without touching the surveys table:")
+        say(f"      closeloop report --by agent --outputs {self.outputs_path}")
+        for line in (self._closeloop([*command, "--by", "agent"]) or "").rstrip().splitlines():
+            say(f"      {line}")
+        say(f"    The files stay in {archive}/ ; read them again without a sandbox:")
+        say(f"      closeloop report --archive-dir {archive} --format html --out report.html")
+
+    def _closeloop(self, command: list[str]) -> str | None:
+        """Run a closeloop command against this sandbox; its standard output, or None when it failed."""
+        environment = os.environ | {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.aws_port}",
+            "AWS_ACCESS_KEY_ID": SANDBOX_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+        result = subprocess.run(  # this package's own command, run with this interpreter
+            command, capture_output=True, text=True, cwd=REPO_ROOT, env=environment, timeout=120, check=False
+        )
+        return result.stdout if result.returncode == 0 else None
 
     def _stored_reply_key(self, outputs: dict[str, Any]) -> str | None:
         """The key of the one message in the inbound bucket (the reply), once it is there."""

@@ -40,6 +40,9 @@ def test_the_demo_tells_the_whole_story_and_exits_cleanly(tmp_path: Path) -> Non
         "PUT /api/v2/tickets/5171.json  status=open, private note:",
         "      | > No, it still doesn't work\n",
         "the support lead was alerted again",
+        # and the report reads both surveys back from the event archive
+        "Every event closeloop published also went to the event archive",
+        "closeloop report --archive-dir",
     ):
         assert step in result.stdout
     # AND the reply's note holds no quoted history (the quote header, the survey's own lines)
@@ -48,3 +51,5 @@ def test_the_demo_tells_the_whole_story_and_exits_cleanly(tmp_path: Path) -> Non
     assert "| > >" not in note
     # AND both survey emails and both lead alerts are in the outbox
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 4
+    # AND the archive's files the report read are kept for the user
+    assert list((tmp_path / "archive").rglob("*.parquet"))

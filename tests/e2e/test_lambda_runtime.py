@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,13 @@ def test_each_function_imports_and_handles_its_sample_event_in_the_layer_only_ru
     # WHEN the function handles it in its own layer-only worker, with the template's environment
     result = runner.invoke(logical_id, event)
 
-    # THEN it answers as Lambda expects: an HTTP response, or a batch with no failed record
+    # THEN it answers as Lambda expects: an HTTP response, a batch with no failed record, or (a scheduled
+    # run) the moment it ran for and each due lead's outcome
     if "Records" in event:
         assert result == {"batchItemFailures": []}
+    elif "at" in event:
+        assert datetime.fromisoformat(result["at"]) == datetime.fromisoformat(event["at"])
+        assert isinstance(result["outcomes"], dict)
     else:
         assert result["statusCode"] == HTTP_STATUS[sample]
 
