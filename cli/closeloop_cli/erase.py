@@ -47,6 +47,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from closeloop.adapters.archive_erasure import ArchiveErasure, ArchiveErasureResult, ErasedSurvey
 from closeloop.adapters.dynamodb.items import (
     alert_key,
     close_key,
@@ -136,6 +137,9 @@ class ErasurePlan:
     inbound_objects: list[str] = field(default_factory=list)
     inbound_scanned: int = 0
     dead_letters: dict[str, list[DeadLetter]] = field(default_factory=dict)
+    # The archive files holding the surveys' rows with a ticket left (a dry run's; after ``apply_erasure``,
+    # the ones it rewrote). None: the stack has no archive.
+    archive: ArchiveErasureResult | None = None
 
     @property
     def suppression_kept(self) -> bool:
@@ -318,7 +322,31 @@ def plan_erasure(stack: StackAccess, address: str, now: datetime) -> ErasurePlan
             replies,
             now,
         )
+    archive = archive_erasure(stack)
+    if archive is not None:
+        surveys = [erased_survey(erasure.survey) for erasure in plan.surveys]
+        plan.archive = archive.anonymise(surveys, now.astimezone(UTC).date(), act=False)
     return plan
+
+
+def archive_erasure(stack: StackAccess) -> ArchiveErasure | None:
+    """The stack's event archive, or None when the stack has none (its outputs name no bucket)."""
+    bucket = stack.outputs.get("ArchiveBucketName")
+    if not bucket:
+        return None
+    return ArchiveErasure(stack.client("s3"), bucket, stack.outputs.get("ArchivePrefix", "events/"))
+
+
+def erased_survey(survey: Survey) -> ErasedSurvey:
+    """What the archive needs of a survey: its id, ticket, and the moments its events can carry."""
+    moments = [moment for moment in (survey.closed_at, survey.planned_at, survey.sent_at) if moment]
+    return ErasedSurvey(
+        survey_id=survey.survey_id,
+        helpdesk=survey.helpdesk,
+        ticket_id=survey.ticket_id,
+        first_moment=min(moments, key=lambda moment: moment.timestamp()),
+        expires_at=survey.expires_at,
+    )
 
 
 def dead_letters_naming(
@@ -359,6 +387,11 @@ def apply_erasure(stack: StackAccess, plan: ErasurePlan, address: str, suppress:
         s3, bucket = stack.client("s3"), stack.output("InboundBucketName")
         for key in plan.inbound_objects:
             s3.delete_object(Bucket=bucket, Key=key)
+    archive = archive_erasure(stack)
+    if archive is not None:
+        # Read again after the table's erasure: a file the archive wrote since the plan is caught too.
+        surveys = [erased_survey(erasure.survey) for erasure in plan.surveys]
+        plan.archive = archive.anonymise(surveys, now.astimezone(UTC).date(), act=True)
 
 
 def erase_dead_letters(stack: StackAccess, address: str, act: bool) -> dict[str, int]:
@@ -410,6 +443,13 @@ def render(
         "inbound_objects_removed": plan.inbound_objects,
         "inbound_objects_scanned": plan.inbound_scanned,
         "dead_letters_removed": dead_letters,
+        "archive_files_anonymised": (
+            [{"key": changed.key, "rows": changed.rows} for changed in plan.archive.files]
+            if plan.archive is not None
+            else None
+        ),
+        "archive_rows_anonymised": plan.archive.rows if plan.archive is not None else 0,
+        "archive_files_scanned": plan.archive.files_scanned if plan.archive is not None else 0,
         "kept": f"{len(plan.surveys)} anonymous survey records (SURVEY#<id> / {ERASED_SK})",
     }
 
@@ -435,6 +475,16 @@ def render_text(report: dict[str, Any]) -> str:
         "  dead letters: "
         + (", ".join(f"{queue} {n}" for queue, n in report["dead_letters_removed"].items()) or "none")
     )
+    anonymised = report["archive_files_anonymised"]
+    if anonymised is None:
+        lines.append("  archive: none in this stack")
+    else:
+        verb = "would anonymise" if report["dry_run"] else "anonymised"
+        lines.append(
+            f"  archive: {verb} {report['archive_rows_anonymised']} rows in {len(anonymised)} of"
+            f" {report['archive_files_scanned']} files looked at (ticket ids removed)"
+            + "".join(f"\n    {item['key']} ({item['rows']} rows)" for item in anonymised)
+        )
     lines.append(f"kept: {report['kept']}")
     return "\n".join(lines) + "\n"
 

@@ -1,17 +1,26 @@
-"""``closeloop erase`` against the stack in moto: a customer's data gone from the table, the inbound bucket
-and the dead-letter queues; anonymous counts and a wish not to be contacted kept."""
+"""``closeloop erase`` against the stack in moto: a customer's data gone from the table, the inbound bucket,
+the dead-letter queues and the event archive's tickets; anonymous counts and a wish not to be contacted
+kept."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import boto3
+import duckdb
 import pytest
 
 from closeloop import wiring
-from closeloop.adapters.dynamodb.items import throttle_item
-from closeloop.domain.surveys import customer_key
+from closeloop.adapters.archive import archive_row, parquet_bytes, partition_key
+from closeloop.adapters.archive_erasure import ArchiveErasure, ErasedSurvey
+from closeloop.adapters.archive_reader import ArchiveFiles, ArchiveReport
+from closeloop.adapters.dynamodb.items import survey_to_item, throttle_item
+from closeloop.domain.reports import ReportPeriod
+from closeloop.domain.surveys import SurveyStatus, customer_key
 from closeloop_cli.erase import (
     ERASED_SK,
     apply_erasure,
@@ -187,3 +196,189 @@ def test_erase_refuses_what_is_not_an_address_and_needs_a_stack(
     with pytest.raises(SystemExit) as usage:
         main(["erase"])
     assert usage.value.code == 2
+
+
+# ---------------------------------------------------------------------------------------- the archive
+
+ANA = "ana.lima@example.com"
+HER_TICKET, HER_HELPDESK_TICKET = "T-GIULIA-4521", "HT-GIULIA-9001"
+ANA_TICKET = "T-ANA-4600"
+ANA_SURVEY = "a" * 32
+
+
+def archived_survey(stack: Stack, survey_id: str, ticket_id: str, address: str, sent: datetime) -> None:
+    """A sent survey as the table holds it: found by its customer through GSI1."""
+    survey = replace(
+        the_survey(sent + timedelta(days=28)),
+        survey_id=survey_id,
+        ticket_id=ticket_id,
+        customer_email=address,
+        closed_at=sent - timedelta(minutes=30),
+        planned_at=sent - timedelta(minutes=30),
+        send_at=sent,
+        sent_at=sent,
+        status=SurveyStatus.SENT,
+    )
+    item = survey_to_item(survey, timedelta(days=400))
+    stack.clients["dynamodb"].put_item(TableName=stack.table, Item=item)
+
+
+def event(detail_type: str, when: datetime, survey_id: str | None, ticket_id: str, **detail: Any) -> Any:
+    body = {"version": 1, "helpdesk": "zendesk", "ticket_id": ticket_id} | detail
+    if survey_id is not None:
+        body["survey_id"] = survey_id
+    moment = when.isoformat().replace("+00:00", "Z")
+    return archive_row(
+        {
+            "id": f"{detail_type}-{survey_id}-{moment}",
+            "time": moment,
+            "detail-type": detail_type,
+            "detail": body,
+        }
+    )
+
+
+def sent_event(survey_id: str, ticket_id: str, when: datetime, agent: str) -> Any:
+    return event(
+        "Survey Sent", when, survey_id, ticket_id, survey_type="csat", locale="en",
+        sent_at=when.isoformat(), expires_at=(when + timedelta(days=28)).isoformat(),
+        agent_id=agent.lower(), agent_name=agent, team_id="t-1", team_name="Billing",
+    )  # fmt: skip
+
+
+def answer_event(survey_id: str, ticket_id: str, when: datetime, score: int) -> Any:
+    return event(
+        "Survey Response Received", when, survey_id, ticket_id, response_id=f"r-{survey_id}-{score}",
+        survey_type="csat", score=score, resolved=score >= 4, reasons=["slow"] if score <= 2 else [],
+        negative=score <= 2, verdict=[], action="reopen" if score <= 2 else "none", has_comment=True,
+        received_at=when.isoformat(), source="page",
+    )  # fmt: skip
+
+
+def put_archive_file(s3: Any, bucket: str, rows: list[Any]) -> str:
+    key = partition_key("events/", rows[0].day, [row.event_id for row in rows])
+    s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(rows))
+    return key
+
+
+def archive_objects(s3: Any, bucket: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="events/").get("Contents", [])
+    return {item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
+
+
+def archive_rows(files: dict[str, bytes], folder: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Each file's rows (every column, in order) and, under ``"schema"``, each file's columns and types."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for index, (key, body) in enumerate(sorted(files.items())):
+        path = folder / f"{index}.parquet"
+        path.write_bytes(body)
+        with duckdb.connect() as connection:
+            rows[key] = connection.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+            rows[f"schema {key}"] = connection.execute(
+                "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
+            ).fetchall()
+    return rows
+
+
+def report_of(s3: Any, bucket: str, folder: Path, today: date) -> tuple[Any, ...]:
+    """``closeloop report``'s figures over the archive as it is in the bucket now."""
+    files = ArchiveFiles(s3, bucket, "events/").download(
+        [today - timedelta(days=offset) for offset in range(10)], folder
+    )
+    report = ArchiveReport(files, today=today)
+    period = ReportPeriod(since=today - timedelta(days=9), until=today)
+    return (
+        report.figures(period),
+        report.figures(period, by=("agent", "day")),
+        report.top_reasons(period),
+        report.score_distribution(period),
+        [(r.survey_id, r.response_id, r.score) for r in report.negative_answers(period)],
+        [(r.survey_id, r.reopened_at) for r in report.reopened(period)],
+    )
+
+
+def test_erasing_a_customer_removes_her_tickets_from_the_archive_and_keeps_the_report(
+    stack: Stack, tmp_path: Path
+) -> None:
+    s3, bucket = boto3.client("s3"), stack.outputs["ArchiveBucketName"]
+    assert stack.outputs["ArchivePrefix"] == "events/"
+    now = datetime.now(UTC).replace(microsecond=0)
+    today, sent = now.date(), now - timedelta(days=3)
+    # GIVEN Giulia's survey and Ana's, both sent three days ago
+    archived_survey(stack, SURVEY_ID, HER_TICKET, GIULIA, sent)
+    archived_survey(stack, ANA_SURVEY, ANA_TICKET, ANA, sent)
+    # AND their events in the archive over four days, Giulia's and Ana's sharing files: the sends, the
+    # answers (Giulia's redelivered into a second file), Giulia's reopen, a later skip of her ticket, and a
+    # file of Ana's only
+    day = [sent + timedelta(days=offset) for offset in range(4)]
+    her_answer = answer_event(SURVEY_ID, HER_TICKET, day[1], 1)
+    reopen = event(
+        "Case Reopened", day[1] + timedelta(hours=1), SURVEY_ID, HER_TICKET, response_id=f"r-{SURVEY_ID}-1",
+        action="reopened", helpdesk_ticket_id=HER_HELPDESK_TICKET, verdict=["low_score"],
+        reopened_at=(day[1] + timedelta(hours=1)).isoformat(),
+    )  # fmt: skip
+    skipped = event("Survey Skipped", day[3], None, HER_TICKET, reason="recent_survey")
+    her_rows = {  # each shared file, and how many of its rows are hers
+        put_archive_file(
+            s3, bucket, [sent_event(SURVEY_ID, HER_TICKET, day[0], "Marta"),
+                         sent_event(ANA_SURVEY, ANA_TICKET, day[0], "Joan")]
+        ): 1,
+        put_archive_file(
+            s3, bucket, [her_answer, answer_event(ANA_SURVEY, ANA_TICKET, day[1], 5), reopen]
+        ): 2,
+        put_archive_file(s3, bucket, [her_answer, skipped]): 2,
+    }  # fmt: skip
+    anas_only = put_archive_file(
+        s3, bucket, [event("Reminder Sent", day[2], ANA_SURVEY, ANA_TICKET, survey_type="csat")]
+    )
+    original = archive_objects(s3, bucket)
+    before = archive_rows(original, tmp_path)
+    figures_before = report_of(s3, bucket, tmp_path / "before", today)
+    [overall] = figures_before[0]  # a guard: the fixture counts both answers and her reopen
+    assert (overall.answers, overall.reopens) == (2, 1)
+
+    # WHEN a dry run is asked for
+    preview = erase(stack, GIULIA, dry_run=True)
+    # THEN it names the three files holding her rows and how many rows, and the bucket is unchanged
+    assert {item["key"]: item["rows"] for item in preview["archive_files_anonymised"]} == her_rows
+    assert preview["archive_rows_anonymised"] == 5
+    assert preview["archive_files_scanned"] == 4
+    assert archive_objects(s3, bucket) == original
+
+    # WHEN she is erased
+    report = erase(stack, GIULIA)
+    # THEN the summary says what was anonymised
+    assert report["archive_rows_anonymised"] == 5
+    assert {item["key"]: item["rows"] for item in report["archive_files_anonymised"]} == her_rows
+    assert "archive: anonymised 5 rows in 3 of 4 files" in render_text(report)
+    # AND no file holds her ticket or her helpdesk's ticket anywhere, in a column or in the detail JSON
+    erased = archive_objects(s3, bucket)
+    after = archive_rows(erased, tmp_path)
+    assert set(erased) == set(original)
+    for key, rows in after.items():
+        for trace in (HER_TICKET, HER_HELPDESK_TICKET, "GIULIA"):
+            assert trace not in repr(rows), (key, trace)
+    # AND every file keeps its columns and types, its rows in order, Ana's rows as they were
+    for key in original:
+        assert after[f"schema {key}"] == before[f"schema {key}"]
+        assert len(after[key]) == len(before[key])
+        for old, new in zip(before[key], after[key], strict=True):
+            if HER_TICKET in repr(old):
+                assert [v for v, n in zip(old, new, strict=True) if v != n] != []
+                survey_column = [name for name, *_ in before[f"schema {key}"]].index("survey_id")
+                assert new[survey_column] == old[survey_column]
+            else:
+                assert new == old
+    assert erased[anas_only] == original[anas_only]
+    # AND her rows keep everything but the tickets: the report's figures are the same
+    assert report_of(s3, bucket, tmp_path / "after", today) == figures_before
+
+    # WHEN her surveys' archive is anonymised again (a second erase, or a late file's re-run)
+    again = ArchiveErasure(s3, bucket, "events/").anonymise(
+        [ErasedSurvey(SURVEY_ID, "zendesk", HER_TICKET, sent, sent + timedelta(days=28))], today, act=True
+    )
+    # THEN nothing changes
+    assert (again.files, again.files_scanned) == ((), 4)
+    assert archive_objects(s3, bucket) == erased
+    # AND erasing her again finds nothing left of her anywhere
+    assert erase(stack, GIULIA)["archive_rows_anonymised"] == 0
