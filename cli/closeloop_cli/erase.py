@@ -109,10 +109,15 @@ TRANSACTION_ACTIONS = 100
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REPLY_TOKEN = re.compile(rf"{re.escape(REPLY_LOCAL_PREFIX)}([a-z2-7]{{{TOKEN_CHARS}}})@", re.IGNORECASE)
 _SURVEY_ID_CHARS = 26  # the token's first part: the survey id's 16 bytes in base32 (reply_addresses)
+_SURVEY_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class InvalidAddressError(ValueError):
     """``--email`` is not an email address."""
+
+
+class NotErasedError(ValueError):
+    """A ``--survey-id`` is not the id of an erased survey (no anonymous record)."""
 
 
 @dataclass
@@ -140,6 +145,11 @@ class ErasurePlan:
     # The archive files holding the surveys' rows with a ticket left (a dry run's; after ``apply_erasure``,
     # the ones it rewrote). None: the stack has no archive.
     archive: ArchiveErasureResult | None = None
+    # Surveys of an earlier erasure (``--survey-id``) whose archive rows are anonymised again.
+    erased_before: list[ErasedSurvey] = field(default_factory=list)
+
+    def archive_surveys(self) -> list[ErasedSurvey]:
+        return [erased_survey(erasure.survey) for erasure in self.surveys] + self.erased_before
 
     @property
     def suppression_kept(self) -> bool:
@@ -299,10 +309,14 @@ def inbound_objects_of(
 # ---------------------------------------------------------------------------------------- the whole
 
 
-def plan_erasure(stack: StackAccess, address: str, now: datetime) -> ErasurePlan:
-    """Everything erasing ``address`` would remove, read without changing anything."""
+def plan_erasure(
+    stack: StackAccess, address: str, now: datetime, survey_ids: list[str] | None = None
+) -> ErasurePlan:
+    """Everything erasing ``address`` would remove, read without changing anything; ``survey_ids``: surveys
+    an earlier erasure anonymised, whose archive rows are looked at again (events archived late)."""
     dynamodb, table = stack.client("dynamodb"), stack.output("SurveysTableName")
     plan = ErasurePlan(address_key=customer_key(address))
+    plan.erased_before = erased_before(dynamodb, table, sorted(set(survey_ids or [])))
     plan.surveys = [
         plan_survey(dynamodb, table, item, now) for item in customer_surveys(dynamodb, table, address)
     ]
@@ -324,8 +338,7 @@ def plan_erasure(stack: StackAccess, address: str, now: datetime) -> ErasurePlan
         )
     archive = archive_erasure(stack)
     if archive is not None:
-        surveys = [erased_survey(erasure.survey) for erasure in plan.surveys]
-        plan.archive = archive.anonymise(surveys, now.astimezone(UTC).date(), act=False)
+        plan.archive = archive.anonymise(plan.archive_surveys(), now.astimezone(UTC).date(), act=False)
     return plan
 
 
@@ -335,6 +348,34 @@ def archive_erasure(stack: StackAccess) -> ArchiveErasure | None:
     if not bucket:
         return None
     return ArchiveErasure(stack.client("s3"), bucket, stack.outputs.get("ArchivePrefix", "events/"))
+
+
+def erased_before(dynamodb: Any, table: str, survey_ids: list[str]) -> list[ErasedSurvey]:
+    """The surveys an earlier erasure anonymised, from their anonymous records: their ids and dates (the
+    record keeps no ticket, so their archive rows are found by survey id only)."""
+    found = []
+    for survey_id in survey_ids:
+        if not _SURVEY_ID.match(survey_id):
+            raise NotErasedError(f"--survey-id {survey_id!r} is not a survey id (32 hexadecimal digits)")
+        key = {"PK": {"S": f"SURVEY#{survey_id}"}, "SK": {"S": ERASED_SK}}
+        item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            raise NotErasedError(f"--survey-id {survey_id}: no erased survey has this id")
+        record = unmarshal(item)
+        moments = [
+            datetime.fromisoformat(str(record[name]))
+            for name in ("closed_at", "planned_at", "sent_at")
+            if record.get(name)
+        ]
+        expires = record.get("survey_expires_at")
+        found.append(
+            ErasedSurvey(
+                survey_id=survey_id,
+                first_moment=min(moments, key=lambda moment: moment.timestamp()) if moments else None,
+                expires_at=datetime.fromisoformat(str(expires)) if expires else None,
+            )
+        )
+    return found
 
 
 def erased_survey(survey: Survey) -> ErasedSurvey:
@@ -390,8 +431,7 @@ def apply_erasure(stack: StackAccess, plan: ErasurePlan, address: str, suppress:
     archive = archive_erasure(stack)
     if archive is not None:
         # Read again after the table's erasure: a file the archive wrote since the plan is caught too.
-        surveys = [erased_survey(erasure.survey) for erasure in plan.surveys]
-        plan.archive = archive.anonymise(surveys, now.astimezone(UTC).date(), act=True)
+        plan.archive = archive.anonymise(plan.archive_surveys(), now.astimezone(UTC).date(), act=True)
 
 
 def erase_dead_letters(stack: StackAccess, address: str, act: bool) -> dict[str, int]:
@@ -504,6 +544,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="also suppress the address (reason erasure): no survey ever again, by its hash only",
     )
+    parser.add_argument(
+        "--survey-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a survey an earlier erase listed: anonymise its archived events again (events archived "
+        "after that erase); repeatable",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output (text)")
     add_stack_arguments(parser)
     parser.set_defaults(run=run)
@@ -515,11 +563,11 @@ def run(arguments: argparse.Namespace, stack: StackAccess | None = None) -> int:
         address = valid_address(arguments.email)
         stack = stack or locate_stack(arguments)
         now = datetime.now(UTC)
-        plan = plan_erasure(stack, address, now)
+        plan = plan_erasure(stack, address, now, arguments.survey_id)
         if not arguments.dry_run:
             apply_erasure(stack, plan, address, arguments.suppress, now)
         dead_letters = erase_dead_letters(stack, address, act=not arguments.dry_run)
-    except (InvalidAddressError, StackNotGivenError) as error:
+    except (InvalidAddressError, NotErasedError, StackNotGivenError) as error:
         print(f"closeloop erase: {error}", file=sys.stderr)
         return 2
     except (StackUnavailableError, ClientError, BotoCoreError) as error:

@@ -16,13 +16,13 @@ import pytest
 
 from closeloop import wiring
 from closeloop.adapters.archive import archive_row, parquet_bytes, partition_key
-from closeloop.adapters.archive_erasure import ArchiveErasure, ErasedSurvey
 from closeloop.adapters.archive_reader import ArchiveFiles, ArchiveReport
 from closeloop.adapters.dynamodb.items import survey_to_item, throttle_item
 from closeloop.domain.reports import ReportPeriod
 from closeloop.domain.surveys import SurveyStatus, customer_key
 from closeloop_cli.erase import (
     ERASED_SK,
+    NotErasedError,
     apply_erasure,
     erase_dead_letters,
     plan_erasure,
@@ -49,10 +49,17 @@ def bucket_keys(inbound: Inbound) -> set[str]:
     return {entry["Key"] for entry in listed}
 
 
-def erase(stack: Stack, address: str, *, dry_run: bool = False, suppress: bool = False) -> dict[str, Any]:
+def erase(
+    stack: Stack,
+    address: str,
+    *,
+    dry_run: bool = False,
+    suppress: bool = False,
+    survey_ids: list[str] | None = None,
+) -> dict[str, Any]:
     """What ``closeloop erase`` does, returning its report."""
     now = datetime.now(UTC)
-    plan = plan_erasure(access(stack), address, now)
+    plan = plan_erasure(access(stack), address, now, survey_ids)
     if not dry_run:
         apply_erasure(access(stack), plan, address, suppress, now)
     dead_letters = erase_dead_letters(access(stack), address, act=not dry_run)
@@ -373,12 +380,53 @@ def test_erasing_a_customer_removes_her_tickets_from_the_archive_and_keeps_the_r
     # AND her rows keep everything but the tickets: the report's figures are the same
     assert report_of(s3, bucket, tmp_path / "after", today) == figures_before
 
-    # WHEN her surveys' archive is anonymised again (a second erase, or a late file's re-run)
-    again = ArchiveErasure(s3, bucket, "events/").anonymise(
-        [ErasedSurvey(SURVEY_ID, "zendesk", HER_TICKET, sent, sent + timedelta(days=28))], today, act=True
-    )
-    # THEN nothing changes
-    assert (again.files, again.files_scanned) == ((), 4)
+    # WHEN she is erased again
+    again = erase(stack, GIULIA)
+    # THEN nothing changes: the table no longer links her to a survey, the archive holds none of her tickets
+    assert (again["surveys"], again["archive_rows_anonymised"]) == ([], 0)
     assert archive_objects(s3, bucket) == erased
-    # AND erasing her again finds nothing left of her anywhere
+
+
+def test_events_archived_after_an_erasure_are_anonymised_by_erasing_her_surveys_again(
+    stack: Stack, tmp_path: Path
+) -> None:
+    s3, bucket = boto3.client("s3"), stack.outputs["ArchiveBucketName"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    sent = now - timedelta(days=2)
+    # GIVEN Giulia erased, her survey's send in the archive
+    archived_survey(stack, SURVEY_ID, HER_TICKET, GIULIA, sent)
+    put_archive_file(s3, bucket, [sent_event(SURVEY_ID, HER_TICKET, sent, "Marta")])
+    first = erase(stack, GIULIA)
+    assert [survey["survey_id"] for survey in first["surveys"]] == [SURVEY_ID]
+    assert first["archive_rows_anonymised"] == 1
+    # AND her answer, on its way to the archive during the erasure, archived after it
+    late = put_archive_file(s3, bucket, [answer_event(SURVEY_ID, HER_TICKET, now - timedelta(hours=1), 2)])
+    anonymised = archive_objects(s3, bucket)
+
+    # WHEN she is erased again by address only
+    # THEN the late file is not found: nothing in the table links her to the survey any more
     assert erase(stack, GIULIA)["archive_rows_anonymised"] == 0
+    # WHEN she is erased again with the survey the first erasure listed, as a dry run
+    preview = erase(stack, GIULIA, dry_run=True, survey_ids=[SURVEY_ID])
+    # THEN it names the late file only, and changes nothing
+    assert preview["archive_files_anonymised"] == [{"key": late, "rows": 1}]
+    assert archive_objects(s3, bucket) == anonymised
+    # WHEN it is run for real
+    report = erase(stack, GIULIA, survey_ids=[SURVEY_ID])
+    # THEN the late file holds her ticket no more, and the files anonymised before are as they were
+    assert report["archive_files_anonymised"] == [{"key": late, "rows": 1}]
+    now_stored = archive_objects(s3, bucket)
+    assert HER_TICKET not in repr(archive_rows({late: now_stored[late]}, tmp_path))
+    assert {key: body for key, body in now_stored.items() if key != late} == {
+        key: body for key, body in anonymised.items() if key != late
+    }
+
+
+def test_erase_refuses_a_survey_id_that_no_erasure_left(stack: Stack) -> None:
+    # GIVEN Ana's survey, not erased
+    archived_survey(stack, ANA_SURVEY, ANA_TICKET, ANA, datetime.now(UTC) - timedelta(days=1))
+    # WHEN Giulia's erasure names it THEN it is refused: it would anonymise someone else's events
+    with pytest.raises(NotErasedError, match="no erased survey"):
+        erase(stack, GIULIA, survey_ids=[ANA_SURVEY])
+    with pytest.raises(NotErasedError, match="not a survey id"):
+        erase(stack, GIULIA, survey_ids=["../x"])
