@@ -3,6 +3,7 @@
     closeloop erase --email giulia@example.com --dry-run     # what would be removed (the local sandbox)
     closeloop erase --email giulia@example.com --stack-name closeloop-prod --region eu-west-1
     closeloop erase --email giulia@example.com --suppress    # and never survey the address again
+    closeloop erase --email giulia@example.com --survey-id ID  # an erased survey's late archived events
 
 What is removed (docs/data.md has the records):
 
@@ -18,16 +19,27 @@ What is removed (docs/data.md has the records):
   object under the prefix is looked at: their number is bounded by ``InboundRetentionDays``; only each
   object's first 64 KB, its headers, is read);
 - dead-lettered ticket events and SES events in the plan and delivery dead-letter queues that name the
-  address (the others are handed back at once).
+  address (the others are handed back at once);
+- in the event archive (outputs ``ArchiveBucketName``, ``ArchivePrefix``), the ticket of each of the surveys'
+  rows (``ticket_id``, ``helpdesk_ticket_id``, and those keys in the ``detail`` JSON; rows found by survey
+  id, and ``Survey Skipped`` rows by the surveys' tickets): each file of the days from a survey's solve to
+  its expiry plus 30 days is read, and one holding such rows is written back under its key with every other
+  value, row and column type unchanged (closeloop.adapters.archive_erasure). The report's figures stay the
+  same: the archive never held the address, and what is left of the rows is anonymous.
 
 What is kept, per survey, is an anonymous record (``SURVEY#<id>`` / ``ERASED``): the survey's status, type,
 helpdesk, locale, brand, channel, agent and team, its dates, what SES reported, whether it was reopened,
 and each answer's score, resolved flag, reason codes and verdict, with neither the address, the name, the
 ticket, its subject or link, nor any comment. It expires with the survey (``RetentionDays``). Logs never
-held the address; the archive of published events (reports) is not erased by this command.
+held the address.
 
 Each survey is erased in one DynamoDB transaction: its anonymous record appears exactly when its personal
-records are gone, so an interrupted run is completed by running it again.
+records are gone, so an interrupted run is completed by running it again. The archive is read after the
+table is erased (a file written in between is caught), and a second run rewrites nothing. Events of the
+surveys still on their way to the archive during the erasure (its queue's batching and retries, its
+dead-letter queue) are archived after it; since nothing then links the customer to those surveys, a later
+run finds them only with ``--survey-id`` for each survey the first run listed: the anonymous record gives
+the survey's dates, and its archive rows are found by survey id.
 """
 
 from __future__ import annotations
