@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import string
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -199,23 +200,31 @@ def provision(
     return builder.build()
 
 
+# Clients of each session, by service, region and endpoint, kept for the session's life: tests provision
+# the template hundreds of times with one session, and a client costs more to create than most calls.
+_SESSION_CLIENTS: weakref.WeakKeyDictionary[boto3.session.Session, dict[tuple[str, str, str | None], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class _Clients:
-    """boto3 clients of one session, region and endpoint, each created once."""
+    """boto3 clients of one session, region and endpoint, each created once per session."""
 
     def __init__(self, session: boto3.session.Session, region: str, endpoint_url: str | None) -> None:
         self.session = session
         self.region = region
         self.endpoint_url = endpoint_url
-        self._clients: dict[str, Any] = {}
+        self._clients = _SESSION_CLIENTS.setdefault(session, {})
 
     def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
+        key = (service, self.region, self.endpoint_url)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
                 service,  # type: ignore[call-overload]
                 region_name=self.region,
                 endpoint_url=self.endpoint_url,
             )
-        return self._clients[service]
+        return self._clients[key]
 
 
 class _StackBuilder:

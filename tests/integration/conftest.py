@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import boto3
@@ -106,15 +107,22 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
     return url, arn
 
 
+@cache
+def _test_clients() -> dict[str, Any]:
+    """The tests' own clients, created once: a client made under one ``mock_aws`` reaches the next one's
+    fresh state, and creating them for every test costs more than most tests."""
+    return {
+        name: PROVISIONING_SESSION.client(name, region_name=REGION)  # type: ignore[call-overload]
+        for name in ("dynamodb", "sqs", "events", "scheduler", "secretsmanager", "sesv2", "ses")
+    }
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         template = REPO / "template.yaml"
         provisioned = provision(template, PARAMETERS, region=REGION, session=PROVISIONING_SESSION)
-        clients = {
-            name: boto3.client(name, region_name=REGION)
-            for name in ("dynamodb", "sqs", "events", "scheduler", "secretsmanager", "sesv2", "ses")
-        }
+        clients = _test_clients()
         sqs = clients["sqs"]
         for queue in WORK_QUEUES:
             sqs.set_queue_attributes(QueueUrl=provisioned.ref(queue), Attributes={"VisibilityTimeout": "0"})

@@ -79,7 +79,9 @@ def page_event(
     method: str, route: str, token: str, query: dict[str, str], sent: dict[str, str]
 ) -> dict[str, Any]:
     event = http_event(method, f"https://{HOST}/{route}/x")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/{route}/{quote(token, safe='')}"
+    # A lone surrogate (an altered character) is sent as the bytes it stands for: invalid UTF-8 in the path.
+    path = f"/{route}/{quote(token, safe='', errors='surrogatepass')}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = {"token": token}
     event["headers"] |= sent
     if query:
