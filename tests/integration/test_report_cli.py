@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import socket
 from collections.abc import Iterator
@@ -318,12 +319,18 @@ def test_downloaded_partitions_keep_their_layout_and_are_not_fetched_twice(
     assert sorted(str(path.relative_to(tmp_path)) for path in first) == sorted(
         key.removeprefix("events/") for key in keys
     )
-    # WHEN a local copy is replaced by bytes of the same size and the days are downloaded again
-    first[0].write_bytes(b"x" * first[0].stat().st_size)
+    # WHEN a local copy is replaced by bytes of the same size and time, and the days are downloaded again
+    kept = first[0].stat()
+    first[0].write_bytes(b"x" * kept.st_size)
+    os.utime(first[0], (kept.st_mtime, kept.st_mtime))
     again = files.download(days, tmp_path)
     # THEN the same files are listed and the local copy was not fetched again
     assert again == first
     assert set(first[0].read_bytes()) == {ord("x")}
+    # AND a copy older than its object (closeloop erase rewrote the file under its key) is fetched again
+    os.utime(first[0], (0, 0))
+    files.download(days, tmp_path)
+    assert set(first[0].read_bytes()) != {ord("x")}
 
 
 def test_a_comment_whose_moment_athena_rounded_is_found_in_its_own_surveys_answers(

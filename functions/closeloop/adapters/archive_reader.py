@@ -12,6 +12,7 @@ as text formatted into it.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -461,7 +462,8 @@ class ArchiveFiles:
 
     def download(self, days: Iterable[date], into: Path) -> list[Path]:
         """Every Parquet file of those days, under ``into/dt=YYYY-MM-DD/``; a file already there with the
-        same size is not fetched again (an archive file is never rewritten with other content)."""
+        object's size and modification time is not fetched again (``closeloop erase`` rewrites a file under
+        its key, which changes its modification time)."""
         files: list[Path] = []
         paginator = self._s3.get_paginator("list_objects_v2")
         for day in days:
@@ -470,15 +472,24 @@ class ArchiveFiles:
             for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     key, size = str(item["Key"]), int(item["Size"])
+                    modified = item["LastModified"].timestamp()
                     name = key.rsplit("/", 1)[-1]
                     if not name.endswith(".parquet") or "/" in key[len(prefix) :]:
                         continue
                     target = folder / name
-                    if not (target.is_file() and target.stat().st_size == size):
+                    if not _same_file(target, size, modified):
                         folder.mkdir(parents=True, exist_ok=True)
                         self._s3.download_file(self._bucket, key, str(target))
+                        os.utime(target, (modified, modified))
                     files.append(target)
         return files
+
+
+def _same_file(path: Path, size: int, modified: float) -> bool:
+    if not path.is_file():
+        return False
+    local = path.stat()
+    return local.st_size == size and local.st_mtime == modified
 
 
 # ---- Athena -------------------------------------------------------------------------------------------
