@@ -106,8 +106,9 @@ def sample_week(local_day: date = date(2026, 11, 30)) -> DigestWeeks:
 
 
 def sample_reports(weeks: DigestWeeks, team: str = "Billing") -> SampleReports:
-    """A team of three agents: one better than the week before, one worse, one new; two reopened tickets
-    and three negative answers (one without reasons)."""
+    """A team of three agents: one better than the week before, one worse, one new; two policies (a rule
+    whose negative answers alert the lead, the rest reopening); two reopened tickets and three negative
+    answers (one without reasons)."""
 
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, time(hour), tzinfo=UTC)
@@ -126,6 +127,16 @@ def sample_reports(weeks: DigestWeeks, team: str = "Billing") -> SampleReports:
                 ),
                 SampleFigures(
                     {"agent": "Luis Pérez", "team": team}, 15, 6, 0.4, 100.0, 5, None, 0, 60.0, 1, 0
+                ),
+            ],
+            (now, ("rule", "negative_answer")): [
+                SampleFigures(
+                    {"rule": None, "negative_answer": "reopen", "team": team},
+                    *(90, 39, 0.433, 79.7, 35, 32.0, 4, 75.0, 4, 2),
+                ),
+                SampleFigures(
+                    {"rule": "VIP customers", "negative_answer": "alert", "team": team},
+                    *(30, 15, 0.5, 86.7, 15, None, 0, 81.0, 2, 0),
                 ),
             ],
             (before, ("agent",)): [

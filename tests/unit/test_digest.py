@@ -29,7 +29,7 @@ from closeloop.domain.digest import (
 from closeloop.domain.leads import InvalidTeamLeadError, Lead, TeamLead, team_lead
 from closeloop.domain.sending import MailOutcomeUnknownError, MailRejectedError, MailRetryableError
 from closeloop.handlers.digest import InvalidDigestEventError, digest_moment
-from closeloop_cli.digest_samples import SampleReports, sample_reports, sample_week
+from closeloop_cli.digest_samples import SampleFigures, SampleReports, sample_reports, sample_week
 from tests.conftest import load_event
 
 MONDAY_8 = DigestSchedule(weekday=0, at=time(8, 0))
@@ -190,6 +190,64 @@ def test_a_team_lead_reads_only_their_team() -> None:
     assert digest.current is None
     assert digest.agents == ()
     assert digest.is_empty
+
+
+def test_a_team_with_two_policies_gets_one_row_per_rule_and_policy_to_compare() -> None:
+    # GIVEN a week whose surveys were planned by no rule (negative answers reopen) and by the rule
+    # "VIP customers" (negative answers alert the lead)
+    weeks = sample_week()
+    # WHEN the team's lead's digest is built
+    digest = build_digest(recipient("Europe/Madrid", "Billing"), weeks, sample_reports(weeks))
+    # THEN it holds one row per (rule, policy), the most surveys first, and shows them
+    assert [(row.rule, row.negative_answer, row.figures.surveys_sent) for row in digest.policies] == [
+        (None, "reopen", 90),
+        ("VIP customers", "alert", 30),
+    ]
+    assert digest.shows_policies
+
+
+def plain_week(*groups: tuple[str | None, str | None, int]) -> SampleReports:
+    """A week of the team Billing whose surveys fall in these (rule, policy, surveys sent) groups."""
+    weeks = sample_week()
+    sent = sum(count for _, _, count in groups)
+    return SampleReports(
+        figures_rows={
+            (weeks.current.since, ()): [SampleFigures({"team": "Billing"}, sent, 1, 0.1, 80.0, 1)],
+            (weeks.current.since, ("rule", "negative_answer")): [
+                SampleFigures(
+                    {"rule": rule, "negative_answer": policy, "team": "Billing"}, count, 1, 0.1, 80.0, 1
+                )
+                for rule, policy, count in groups
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("groups", "shown"),
+    [
+        ([(None, "reopen", 12)], False),  # the plain default: nothing new for a team without policies
+        ([(None, None, 12)], False),  # surveys archived before the policy was recorded
+        ([(None, "note", 12)], True),  # one policy, but not the default
+        ([("Enterprise", "reopen", 12)], True),  # a rule planned them
+        ([(None, "reopen", 12), (None, "alert", 3)], True),  # two policies to compare
+        ([(None, "reopen", 0), ("Enterprise", "alert", 0)], False),  # no survey sent under either
+    ],
+)
+def test_the_policy_section_is_shown_only_when_there_is_more_than_the_plain_default(
+    groups: list[tuple[str | None, str | None, int]], shown: bool
+) -> None:
+    # GIVEN a week whose surveys fall in these (rule, policy) groups WHEN the digest is built
+    digest = build_digest(recipient("Europe/Madrid", "Billing"), sample_week(), plain_week(*groups))
+    # THEN the "by policy" section is shown exactly when a lead has something to compare
+    assert digest.shows_policies is shown
+
+
+def test_a_team_lead_compares_only_their_team_policies() -> None:
+    weeks = sample_week()
+    digest = build_digest(recipient("Europe/Madrid", "Returns"), weeks, sample_reports(weeks, team="Billing"))
+    assert digest.policies == ()
+    assert not digest.shows_policies
 
 
 def test_the_default_lead_reads_every_team() -> None:

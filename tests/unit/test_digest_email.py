@@ -18,13 +18,20 @@ from closeloop.adapters.digest_email import (
     DigestUnsubscribePages,
     DigestWriter,
     SesDigestMailer,
+    digest_variables,
     ticket_url,
 )
 from closeloop.adapters.rendering import SHIPPED_LOCALES, EmailRenderer
 from closeloop.domain.digest import DigestEmail, build_digest
 from closeloop.domain.links import LinkPurpose, LinkSigner
 from closeloop.domain.sending import MailOutcomeUnknownError, MailRetryableError
-from closeloop_cli.digest_samples import SampleFigures, sample_recipient, sample_reports, sample_week
+from closeloop_cli.digest_samples import (
+    SampleFigures,
+    SampleReports,
+    sample_recipient,
+    sample_reports,
+    sample_week,
+)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SIGNER = LinkSigner.from_secret({"active": "k1", "k1": "a-test-signing-key-of-enough-length"})
@@ -40,6 +47,11 @@ ENGLISH = (
     "Week before",
     "Unsubscribe from the weekly digest",
     "You receive this digest",
+    "By policy",
+    "Policy for negative answers",
+    "no rule",
+    "the rule that planned them",
+    " scores)",
 )
 
 
@@ -48,9 +60,11 @@ def renderer() -> EmailRenderer:
     return EmailRenderer(TEMPLATES)
 
 
-def compose(renderer: EmailRenderer, locale: str, team: str | None = "Billing") -> DigestEmail:
+def compose(
+    renderer: EmailRenderer, locale: str, team: str | None = "Billing", reports: SampleReports | None = None
+) -> DigestEmail:
     weeks = sample_week()
-    digest = build_digest(sample_recipient(locale, team), weeks, sample_reports(weeks))
+    digest = build_digest(sample_recipient(locale, team), weeks, reports or sample_reports(weeks))
     return DigestEmailComposer(renderer, SIGNER, "https://surveys.example.com", HELPDESKS).compose(
         digest, NOW
     )
@@ -156,6 +170,65 @@ def test_the_figures_are_written_for_the_locale(renderer: EmailRenderer) -> None
 
 def test_the_reasons_are_worded_as_the_alerts_word_them(renderer: EmailRenderer) -> None:
     assert "problema no resuelto, tardaron demasiado" in compose(renderer, "es").text
+
+
+@pytest.mark.parametrize("locale", SHIPPED_LOCALES)
+def test_a_team_with_two_policies_reads_them_side_by_side_in_both_parts(
+    renderer: EmailRenderer, locale: str
+) -> None:
+    # GIVEN the sample team: no rule with "reopen" (90 sent), the rule "VIP customers" with "alert" (30 sent)
+    # WHEN its digest is composed in the locale
+    digest = compose(renderer, locale)
+    # THEN both parts name each rule with its policy quoted as is, between the agents and the reopened
+    # tickets; in HTML the rows are a table, like the agents' rows
+    for part in (digest.text, digest.html):
+        section = part[part.index("Luis Pérez") : part.index("4521")]
+        assert "VIP customers" in section
+        assert re.search(r"\balert\b", section)
+        assert re.search(r"\breopen\b", section)
+    before_row = digest.html[: digest.html.index("<strong>VIP customers</strong>")]
+    assert before_row.count("<table") - before_row.count("</table>") == 1  # inside the section's table
+
+
+def test_the_policy_rows_carry_each_figure_with_its_count(renderer: EmailRenderer) -> None:
+    text = compose(renderer, "en").text
+    assert "- no rule, Policy for negative answers: reopen\n" in text
+    assert "  Sent: 90, Answers: 39, CSAT: 80% (from 35 scores), Negative answers: 4, Reopens: 2\n" in text
+    assert "- VIP customers, Policy for negative answers: alert\n" in text
+    html = compose(renderer, "en").html
+    assert "<strong>VIP customers</strong>" in html
+    assert "15 / 30" in html
+    assert "87% <span" in html
+    assert "(from 15 scores)" in html
+
+
+def test_french_puts_no_break_spaces_in_the_policy_section(renderer: EmailRenderer) -> None:
+    text = compose(renderer, "fr").text
+    assert "Règle pour les réponses négatives\u00a0: alert" in text
+    assert "(«\u00a0alert\u00a0»)" in text
+    assert "aucune règle" in text
+    assert "(sur 35 notes)" in text
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "hr"])
+def test_a_team_without_policies_sees_no_policy_section(renderer: EmailRenderer, locale: str) -> None:
+    # GIVEN a week whose every survey was planned by no rule, negative answers reopening (the default)
+    weeks = sample_week()
+    plain = sample_reports(weeks)
+    plain.figures_rows[(weeks.current.since, ("rule", "negative_answer"))] = [
+        SampleFigures({"rule": None, "negative_answer": "reopen", "team": "Billing"}, 120, 54, 0.45, 81.5, 50)
+    ]
+    # WHEN its digest is composed
+    digest = compose(renderer, locale, reports=plain)
+    with_policies = compose(renderer, locale)
+    # THEN neither part has the section: the digest reads as it did before policies existed
+    for part, other in ((digest.text, with_policies.text), (digest.html, with_policies.html)):
+        assert "VIP customers" not in part
+        assert part.count("\n") < other.count("\n")
+    variables = digest_variables(
+        build_digest(sample_recipient(locale), weeks, plain), locale, {}, "https://surveys.example.com/d/x"
+    )
+    assert variables["policies"] == []
 
 
 def test_a_ticket_links_only_to_a_configured_helpdesk() -> None:

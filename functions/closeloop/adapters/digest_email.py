@@ -179,6 +179,22 @@ def digest_variables(
         }
         for row in digest.agents
     ]
+    # Only when there is something to compare (``Digest.shows_policies``); the templates then add a section.
+    policies = [
+        {
+            "rule": row.rule,  # None: the templates write "no rule" in the lead's language
+            "policy": row.negative_answer,  # a setting's value, quoted as is (as the lead alerts do)
+            "sent": write.value(row.figures, "surveys_sent", "count"),
+            "answers": write.value(row.figures, "answers", "count"),
+            "csat": write.value(row.figures, "csat", "percent"),
+            "csat_answers": write.value(row.figures, "csat_answers", "count"),
+            "csat_count": row.figures.csat_answers,  # chooses the plural of "from N scores"
+            "csat_bar": _bar(_percent_of(row.figures.csat, "percent")),
+            "negative": write.value(row.figures, "negative_answers", "count"),
+            "reopens": write.value(row.figures, "reopens", "count"),
+        }
+        for row in (digest.policies if digest.shows_policies else ())
+    ]
     return {
         "team": digest.recipient.team,
         "period": write.period(weeks.current.since, weeks.current.until),
@@ -191,6 +207,7 @@ def digest_variables(
             or row["before"] is not None
         ],
         "agents": agents,
+        "policies": policies,
         "reopened": [
             write.ticket(ticket.helpdesk, ticket.helpdesk_ticket_id or ticket.ticket_id)
             | {"agent": ticket.agent, "date": write.date(ticket.reopened_at)}

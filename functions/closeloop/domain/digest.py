@@ -7,8 +7,9 @@ twice, and the claim below keeps it to one digest.
 
 A digest compares the previous seven local days (Monday to Sunday for a Monday schedule) with the seven
 before, from the report API (``closeloop.domain.reports``, read from the event archive): the team's
-figures, one row per agent, the reopened tickets and the negative answers. A team lead reads their
-team's; the default lead (``LeadAlertAddress``) reads every team's.
+figures, one row per agent, one row per policy (the rule that planned the surveys and what a negative
+answer does) when the team has more than the plain default, the reopened tickets and the negative
+answers. A team lead reads their team's; the default lead (``LeadAlertAddress``) reads every team's.
 
 Once per lead and week: a conditional claim item (``DIGEST#<lead>`` / ``WEEK#<ISO week>``) is written
 before SES is called. A run that finds it claimed sends nothing; a send SES certainly did not take gives
@@ -45,6 +46,8 @@ UNSUBSCRIBE_VALIDITY = timedelta(days=400)
 # The negative answers a digest lists (the worst first); the rest are counted in the figures.
 MAX_NEGATIVE_ANSWERS = 10
 MAX_REOPENED_TICKETS = 25
+# What a negative answer does when no setting says otherwise (``NegativeAnswerPolicy``'s default).
+DEFAULT_NEGATIVE_ANSWER_POLICY = "reopen"
 # A digest's token is about 150 characters (a team key of up to 128 inside); longer is no token of ours.
 MAX_TOKEN_CHARS = 512
 # How long a week's claim is kept: past any retry of that week's run.
@@ -268,6 +271,21 @@ class AgentRow:
 
 
 @dataclass(frozen=True)
+class PolicyRow:
+    """The week's surveys planned by one rule of the rules document (None: no rule matched) under one
+    negative-answer policy (``reopen`` | ``alert`` | ``note``; None for surveys archived without it)."""
+
+    rule: str | None
+    negative_answer: str | None
+    figures: GroupFigures
+
+    @property
+    def is_plain_default(self) -> bool:
+        """No rule, and negative answers reopen the ticket: what a team without policies has."""
+        return self.rule is None and self.negative_answer in (None, DEFAULT_NEGATIVE_ANSWER_POLICY)
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one lead's digest says, before wording and translation."""
 
@@ -278,6 +296,13 @@ class Digest:
     agents: tuple[AgentRow, ...]
     reopened: tuple[ReopenedTicketRecord, ...]
     negative: tuple[NegativeAnswerRecord, ...]
+    policies: tuple[PolicyRow, ...] = ()
+
+    @property
+    def shows_policies(self) -> bool:
+        """Whether the "by policy" section is shown: more than one policy applied this week, or one that
+        is not the plain default, so a lead can compare; a team with no policies sees no such section."""
+        return len(self.policies) > 1 or any(not row.is_plain_default for row in self.policies)
 
     @property
     def is_empty(self) -> bool:
@@ -298,6 +323,22 @@ def build_digest(recipient: DigestRecipient, weeks: DigestWeeks, reports: TeamRe
     ordered = sorted(by_agent_now, key=lambda name: (-by_agent_now[name].surveys_sent, name.casefold()))
     ordered += sorted(set(by_agent_before) - set(by_agent_now), key=str.casefold)
     agents = tuple(AgentRow(name, by_agent_now.get(name), by_agent_before.get(name)) for name in ordered)
+    policies = tuple(
+        sorted(
+            (
+                PolicyRow(_value(row, "rule"), _value(row, "negative_answer"), row)
+                for row in reports.figures(weeks.current, ("rule", "negative_answer"), where)
+                if row.surveys_sent
+            ),
+            # The most surveys first; then by rule (no rule last) and policy, so the order is stable.
+            key=lambda row: (
+                -row.figures.surveys_sent,
+                row.rule is None,
+                (row.rule or "").casefold(),
+                row.negative_answer or "",
+            ),
+        )
+    )
     reopened = sorted(reports.reopened(weeks.current, where), key=lambda ticket: ticket.reopened_at)
     negative = sorted(
         reports.negative_answers(weeks.current, where, limit=MAX_NEGATIVE_ANSWERS),
@@ -311,6 +352,7 @@ def build_digest(recipient: DigestRecipient, weeks: DigestWeeks, reports: TeamRe
         agents=agents,
         reopened=tuple(reopened[:MAX_REOPENED_TICKETS]),
         negative=tuple(negative[:MAX_NEGATIVE_ANSWERS]),
+        policies=policies,
     )
 
 
@@ -320,6 +362,11 @@ def _only(rows: Sequence[GroupFigures]) -> GroupFigures | None:
 
 def _agent(row: GroupFigures) -> str:
     return (row.group.get("agent") or "").strip() or "—"
+
+
+def _value(row: GroupFigures, grouping: str) -> str | None:
+    """A grouping's value, trimmed; None when the survey has none (an empty string is none too)."""
+    return (row.group.get(grouping) or "").strip() or None
 
 
 # ---- the unsubscribe link: a signed token naming the lead and the language of its pages ---------------
