@@ -244,6 +244,7 @@ def test_the_policy_section_is_shown_only_when_there_is_more_than_the_plain_defa
 
 
 def test_a_team_lead_compares_only_their_team_policies() -> None:
+    # GIVEN policies of the team Billing WHEN the lead of Returns gets a digest THEN it has none of them
     weeks = sample_week()
     digest = build_digest(recipient("Europe/Madrid", "Returns"), weeks, sample_reports(weeks, team="Billing"))
     assert digest.policies == ()

@@ -191,6 +191,8 @@ def test_a_team_with_two_policies_reads_them_side_by_side_in_both_parts(
 
 
 def test_the_policy_rows_carry_each_figure_with_its_count(renderer: EmailRenderer) -> None:
+    # GIVEN the sample team's two policies WHEN its English digest is composed
+    # THEN each row gives answers, surveys sent, CSAT with the scores it comes from, negatives and reopens
     text = compose(renderer, "en").text
     assert "- no rule, Policy for negative answers: reopen\n" in text
     assert "  Sent: 90, Answers: 39, CSAT: 80% (from 35 scores), Negative answers: 4, Reopens: 2\n" in text
@@ -203,6 +205,8 @@ def test_the_policy_rows_carry_each_figure_with_its_count(renderer: EmailRendere
 
 
 def test_french_puts_no_break_spaces_in_the_policy_section(renderer: EmailRenderer) -> None:
+    # GIVEN the sample team WHEN its French digest is composed THEN the policy is quoted with the
+    # alerts' word ("règle") and no-break spaces before the colon and inside the guillemets
     text = compose(renderer, "fr").text
     assert "Règle pour les réponses négatives\u00a0: alert" in text
     assert "(«\u00a0alert\u00a0»)" in text
