@@ -37,7 +37,9 @@ def fill_source_catalog(po_path: Path) -> int:
     catalog = read_catalog(po_path)
     filled = 0
     for message in catalog:
-        if not message.id or (message.string and not message.fuzzy):
+        # A plural entry's string is a tuple of forms, untranslated while any form is empty.
+        translated = all(message.string) if isinstance(message.string, tuple) else bool(message.string)
+        if not message.id or (translated and not message.fuzzy):
             continue
         message.string = message.id
         message.flags.discard("fuzzy")

@@ -15,7 +15,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from closeloop.adapters.dates import APOSTROPHE
 from closeloop.adapters.rendering import (
@@ -24,6 +24,7 @@ from closeloop.adapters.rendering import (
     EmailRenderer,
     domain_of,
 )
+from closeloop_cli.translations import fill_source_catalog
 from tests.conftest import TEMPLATES
 from tests.fakes import email_content
 
@@ -281,3 +282,21 @@ def test_each_locale_keeps_one_register_and_one_variety(locale: str, domain: str
         if match
     ]
     assert found == []
+
+
+def test_the_source_catalog_is_filled_with_its_msgids_plural_entries_too(tmp_path: Path) -> None:
+    # GIVEN an English catalog with a new singular and a new plural entry, both untranslated
+    catalog = Catalog(locale="en")
+    catalog.add("By policy")
+    catalog.add(("from %(count)s score", "from %(count)s scores"), string=("", ""))
+    po_path = tmp_path / "alerts.po"
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    # WHEN the source catalog is filled
+    filled = fill_source_catalog(po_path)
+    # THEN both entries repeat their msgids, every plural form included
+    with po_path.open("rb") as handle:
+        read = read_po(handle)
+    assert filled == 2
+    assert read.get("By policy").string == "By policy"
+    assert read.get("from %(count)s score").string == ("from %(count)s score", "from %(count)s scores")
