@@ -204,6 +204,8 @@ class RecordingScheduler:
     def __init__(self) -> None:
         self.scheduled: dict[str, datetime] = {}
         self.reminders: dict[str, datetime] = {}
+        # Requests handed back until the end of quiet hours: (survey id, reminder?) -> until.
+        self.held: dict[tuple[str, bool], datetime] = {}
         self.failures: list[Exception] = []
 
     def schedule_send(self, survey: Survey, now: datetime) -> None:
@@ -219,6 +221,9 @@ class RecordingScheduler:
 
     def cancel_reminder(self, survey_id: str) -> None:
         self.reminders.pop(survey_id, None)
+
+    def hold(self, survey_id: str, *, reminder: bool, until: datetime, now: datetime) -> None:
+        self.held[(survey_id, reminder)] = until
 
 
 class RecordingPublisher:

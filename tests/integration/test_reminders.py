@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
@@ -250,3 +251,41 @@ def test_a_concurrent_senders_reminder_claim_is_not_mistaken_for_ours(stack: Sta
     store.claim_reminder(survey_id, datetime.now(UTC))
     with pytest.raises(ReminderNotClaimableError):
         store.claim_reminder(survey_id, datetime.now(UTC))
+
+
+# --- quiet hours, checked again when the request arrives ----------------------------------------------
+
+
+def test_a_send_arriving_inside_quiet_hours_is_held_on_a_schedule_and_sent_when_they_end(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN Giulia's survey was planned for now, then its request arrived late, inside quiet hours that
+    # began an hour ago in Rome and end in two hours
+    survey_id = planned(stack)
+    rome = datetime.now(ZoneInfo("Europe/Rome"))
+    monkeypatch.setenv("QUIET_HOURS", f"{rome - timedelta(hours=1):%H:%M}-{rome + timedelta(hours=2):%H:%M}")
+    wiring.reset()
+    # WHEN SendFunction handles it
+    assert run_send(stack) == {"batchItemFailures": []}
+    # THEN nothing is sent or claimed; a one-time schedule puts the same request back when they end
+    assert sent_messages() == []
+    assert survey_item(stack, survey_id)["status"]["S"] == "planned"
+    [held] = [
+        schedule
+        for schedule in stack.clients["scheduler"].list_schedules(GroupName=wiring.settings().schedule_group)[
+            "Schedules"
+        ]
+        if schedule["Name"].startswith(f"held-survey-{survey_id}-")
+    ]
+    schedule = wiring.scheduler_client().get_schedule(
+        GroupName=wiring.settings().schedule_group, Name=held["Name"]
+    )
+    assert json.loads(schedule["Target"]["Input"]) == {"survey_id": survey_id}
+    # WHEN the schedule fires at their end THEN the survey goes out, once
+    stack.drain(stack.send_queue)
+    assert fire_due_schedules(stack, datetime.now(UTC) + timedelta(hours=2, minutes=1)) == 1
+    monkeypatch.setenv("QUIET_HOURS", "off")  # the clock of this test does not move: now is still "inside"
+    wiring.reset()
+    assert run_send(stack) == {"batchItemFailures": []}
+    assert len(sent_messages()) == 1
+    assert survey_item(stack, survey_id)["status"]["S"] == "sent"

@@ -35,20 +35,20 @@ DUE = NOW + timedelta(days=3)  # ReminderDays' default
 
 
 def sent_survey(
-    store: InMemorySurveyStore | None = None, quiet_hours: str = "off", **settings: Any
+    store: InMemorySurveyStore | None = None, quiet_hours: str = "off", at: datetime = NOW, **settings: Any
 ) -> tuple[InMemoryDomain, str]:
-    """Giulia's survey (it-IT, Europe/Rome), planned and sent at NOW; the domain and its id."""
+    """Giulia's survey (it-IT, Europe/Rome), planned and sent at ``at``; the domain and its id."""
     domain = in_memory_domain(
         store=store, follow_up_delay_minutes=0, quiet_hours=QuietHours.parse(quiet_hours), **settings
     )
     event = load_event("canonical/ticket_closed.json")
-    event["detail"]["closed_at"] = (NOW - timedelta(minutes=5)).isoformat()
+    event["detail"]["closed_at"] = (at - timedelta(minutes=5)).isoformat()
     ticket = parse_ticket_event(event)
     assert isinstance(ticket, TicketClosed)
-    outcome = domain.planner.plan_followup(ticket, NOW)
+    outcome = domain.planner.plan_followup(ticket, at)
     assert outcome.result is PlanResult.PLANNED
     assert outcome.survey_id is not None
-    assert domain.sender.send_survey(outcome.survey_id, NOW) is SendResult.SENT
+    assert domain.sender.send_survey(outcome.survey_id, at) is SendResult.SENT
     return domain, outcome.survey_id
 
 
@@ -79,10 +79,11 @@ def test_reminder_days_zero_sends_no_reminder() -> None:
 
 
 def test_a_reminder_due_in_quiet_hours_moves_to_their_end_in_the_customers_zone() -> None:
-    # GIVEN quiet hours 16:30-08:00, and a survey sent at 17:00 in Rome (16:00 UTC) on 20 November
-    domain, survey_id = sent_survey(quiet_hours="16:30-08:00")
-    # THEN the reminder, due at 17:00 in Rome on the 23rd, waits for 08:00 in Rome on the 24th (07:00 UTC)
-    assert domain.scheduler.reminders[survey_id] == datetime(2025, 11, 24, 7, 0, tzinfo=UTC)
+    # GIVEN quiet hours 21:00-08:00, and a survey sent at 08:30 in Rome (06:30 UTC) on 23 October 2025
+    domain, survey_id = sent_survey(quiet_hours="21:00-08:00", at=datetime(2025, 10, 23, 6, 30, tzinfo=UTC))
+    # THEN the reminder, due three days later at 06:30 UTC, which is 07:30 in Rome once summer time has
+    # ended on the 26th, waits for 08:00 in Rome (07:00 UTC)
+    assert domain.scheduler.reminders[survey_id] == datetime(2025, 10, 26, 7, 0, tzinfo=UTC)
 
 
 def test_a_reminder_that_would_come_after_the_survey_expires_is_not_planned() -> None:
@@ -160,6 +161,31 @@ def test_a_survey_that_was_never_sent_gets_no_reminder() -> None:
     assert survey_id is not None
     assert domain.sender.send_reminder(survey_id, DUE) is SendResult.NOT_PENDING
     assert domain.mailer.sent == []
+
+
+def test_a_reminder_delivered_late_inside_quiet_hours_is_held_until_they_end() -> None:
+    # GIVEN quiet hours 18:00-08:00: Giulia's reminder is due at 17:00 in Rome on the 23rd
+    domain, survey_id = sent_survey(quiet_hours="18:00-08:00")
+    assert domain.scheduler.reminders[survey_id] == DUE
+    # WHEN its delivery comes late, at 22:00 in Rome
+    result = domain.sender.send_reminder(survey_id, DUE + timedelta(hours=5))
+    # THEN nothing is mailed or claimed: it is held until 08:00 in Rome on the 24th (07:00 UTC)
+    morning = datetime(2025, 11, 24, 7, 0, tzinfo=UTC)
+    assert result is SendResult.HELD
+    assert domain.scheduler.held == {(survey_id, True): morning}
+    assert (len(domain.mailer.sent), reminder_of(domain, survey_id)) == (1, ReminderStatus.SCHEDULED)
+    # AND at that moment it is sent, once
+    assert domain.sender.send_reminder(survey_id, morning) is SendResult.SENT
+    assert len(domain.mailer.sent) == 2
+
+
+def test_a_held_reminder_the_customer_answered_overnight_is_skipped() -> None:
+    domain, survey_id = sent_survey(quiet_hours="18:00-08:00")
+    assert domain.sender.send_reminder(survey_id, DUE + timedelta(hours=5)) is SendResult.HELD
+    answered(domain, survey_id)
+    morning = datetime(2025, 11, 24, 7, 0, tzinfo=UTC)
+    assert domain.sender.send_reminder(survey_id, morning) is SendResult.SKIPPED
+    assert len(domain.mailer.sent) == 1
 
 
 # --- cancelled by what the customer, their mailbox or the helpdesk did ----------------------------------

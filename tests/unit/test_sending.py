@@ -48,9 +48,8 @@ SURVEY_LINK = re.compile(re.escape(PUBLIC_BASE_URL) + r"/s/([^?\s]+)\?(\w+)=(\w+
 
 def due_survey(store: InMemorySurveyStore | None = None, **settings: Any) -> tuple[InMemoryDomain, str]:
     """A survey planned for Giulia's solved ticket (it-IT, Europe/Rome), due now; the domain and its id."""
-    domain = in_memory_domain(
-        store=store, follow_up_delay_minutes=0, quiet_hours=QuietHours.parse("off"), **settings
-    )
+    settings.setdefault("quiet_hours", QuietHours.parse("off"))
+    domain = in_memory_domain(store=store, follow_up_delay_minutes=0, **settings)
     event = load_event("canonical/ticket_closed.json")
     event["detail"]["closed_at"] = (NOW - timedelta(minutes=5)).isoformat()
     ticket = parse_ticket_event(event)
@@ -372,3 +371,32 @@ def test_an_email_sent_but_not_recorded_is_never_sent_again() -> None:
     assert len(domain.mailer.sent) == 1
     assert domain.mailer.attempts == 1
     assert domain.publisher.of("Survey Sent") == []
+
+
+# --- quiet hours, at the moment of sending --------------------------------------------------------------
+
+
+def test_a_send_delivered_late_inside_quiet_hours_is_held_until_they_end() -> None:
+    # GIVEN quiet hours 18:00-08:00, and Giulia's survey due at 17:00 in Rome (outside them)
+    domain, survey_id = due_survey(quiet_hours=QuietHours.parse("18:00-08:00"))
+    # WHEN SES throttling kept its send request waiting until 19:00 in Rome
+    late = NOW + timedelta(hours=2)
+    result = domain.sender.send_survey(survey_id, late)
+    # THEN nothing is mailed, claimed or announced: the request is held until 08:00 in Rome (07:00 UTC)
+    morning = datetime(2025, 11, 21, 7, 0, tzinfo=UTC)
+    assert result is SendResult.HELD
+    assert domain.scheduler.held == {(survey_id, False): morning}
+    assert (domain.mailer.sent, status(domain, survey_id)) == ([], SurveyStatus.PLANNED)
+    assert domain.publisher.of("Survey Sent") == []
+    # AND delivered again in the night, it is held for the same moment
+    assert domain.sender.send_survey(survey_id, late + timedelta(hours=3)) is SendResult.HELD
+    assert domain.scheduler.held == {(survey_id, False): morning}
+    # AND at the end of the quiet hours it is sent, once
+    assert domain.sender.send_survey(survey_id, morning) is SendResult.SENT
+    assert len(domain.mailer.sent) == 1
+
+
+def test_a_send_inside_quiet_hours_is_sent_when_quiet_hours_are_off() -> None:
+    domain, survey_id = due_survey()
+    assert domain.sender.send_survey(survey_id, NOW + timedelta(hours=2)) is SendResult.SENT
+    assert domain.scheduler.held == {}

@@ -2,7 +2,8 @@
 
 Sends due within SQS's 15-minute delay limit go straight to the queue with a delay; later ones get a
 one-time EventBridge Scheduler ``at()`` schedule that targets the queue and deletes itself afterwards.
-A survey's reminder has a schedule of its own (``reminder-<survey id>``), beside its send's.
+A survey's reminder has a schedule of its own (``reminder-<survey id>``), beside its send's; a request
+that arrived late inside the customer's quiet hours is held on one more (``held-…``) until they end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def schedule_name(survey_id: str) -> str:
 
 def reminder_schedule_name(survey_id: str) -> str:
     return f"reminder-{survey_id}"
+
+
+def held_schedule_name(survey_id: str, *, reminder: bool, until: datetime) -> str:
+    """A held request's schedule: named after the moment it waits for, so holding it again in the same
+    quiet window is the same schedule, and its original schedule (which may still be deleting itself after
+    firing) is never in the way."""
+    kind = "reminder" if reminder else "survey"
+    return f"held-{kind}-{survey_id}-{until.astimezone(UTC):%Y%m%d%H%M}"
 
 
 class SurveySendScheduler:
@@ -58,6 +67,11 @@ class SurveySendScheduler:
     def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
         """Idempotent: scheduling the same survey's reminder twice leaves one schedule."""
         self._deliver(reminder_schedule_name(survey_id), SendRequest(survey_id, reminder=True), at, now)
+
+    def hold(self, survey_id: str, *, reminder: bool, until: datetime, now: datetime) -> None:
+        """Deliver the request again at ``until`` (the end of the customer's quiet hours)."""
+        name = held_schedule_name(survey_id, reminder=reminder, until=until)
+        self._deliver(name, SendRequest(survey_id, reminder=reminder), until, now)
 
     def _deliver(self, name: str, request: SendRequest, at: datetime, now: datetime) -> None:
         wait = at - now

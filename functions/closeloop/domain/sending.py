@@ -128,9 +128,13 @@ class SendingStore(Protocol):
 
 
 class ReminderScheduler(Protocol):
-    """Puts "send the reminder of survey X" on the send queue at a moment (a one-time schedule)."""
+    """Puts "send survey X" (or "send its reminder") on the send queue at a moment (a one-time schedule)."""
 
     def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None: ...
+
+    def hold(self, survey_id: str, *, reminder: bool, until: datetime, now: datetime) -> None:
+        """Deliver the request again at ``until``; idempotent for the same ``until``."""
+        ...
 
 
 class Renderer(Protocol):
@@ -146,6 +150,7 @@ class SendResult(StrEnum):
     NOT_PENDING = "not_pending"  # cancelled, already sent, or claimed by a concurrent delivery
     SUPPRESSED = "suppressed"
     SKIPPED = "skipped"  # a reminder whose survey was answered, suppressed, reopened or expired
+    HELD = "held"  # due inside the customer's quiet hours (a late delivery): delivered again at their end
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,8 @@ class SendingPolicy:
     reply_domain: str = ""
     # How long after the survey email its one reminder is due (ReminderDays); zero: no reminders.
     reminder_after: timedelta = timedelta(0)
-    # The reminder is never due inside these, in the customer's zone (else the deployment's default zone).
+    # No survey email or reminder goes out inside these, in the customer's zone (else the deployment's
+    # default zone): planning avoids them, and a delivery that arrives late inside them is held.
     quiet_hours: QuietHours = field(default_factory=lambda: QuietHours.parse("off"))
     default_timezone: str = "UTC"
 
@@ -226,6 +232,8 @@ class SurveySender:
         if problem is not None:
             # Before the claim: a survey is never left claimed by a failure known in advance.
             raise InvalidRecipientError(f"survey {survey_id} cannot be mailed: {problem}")
+        if self._held(survey, now, reminder=False):
+            return SendResult.HELD
         expires_at = now + self._policy.expiry
         email = self.compose(survey, now, expires_at)
         try:
@@ -297,6 +305,8 @@ class SurveySender:
         problem = mailbox_problem(survey.customer_email)
         if problem is not None:
             raise InvalidRecipientError(f"the reminder of survey {survey_id} cannot be mailed: {problem}")
+        if self._held(survey, now, reminder=True):
+            return SendResult.HELD
         email = self.compose(survey, survey.sent_at or now, survey.expires_at, reminder=True)
         try:
             self._store.claim_reminder(survey_id, now)
@@ -352,6 +362,22 @@ class SurveySender:
         zone = customer_zone(survey.timezone, self._policy.default_timezone)
         due = send_time(sent_at, self._policy.reminder_after, self._policy.quiet_hours, zone, sent_at)
         return due if due < expires_at else None
+
+    def _held(self, survey: Survey, now: datetime, *, reminder: bool) -> bool:
+        """Hand the request back for the end of the customer's quiet hours when it arrives inside them.
+
+        Planning and the reminder's schedule never choose a moment inside them; a delivery gets there late
+        when SES throttling or an outage kept it waiting, or when an operator redrives it at night. Nothing
+        is claimed yet, so a repeated delivery of the same request only asks for the same schedule again.
+        """
+        if self._reminders is None or not self._policy.quiet_hours.enabled:
+            return False
+        zone = customer_zone(survey.timezone, self._policy.default_timezone)
+        until = send_time(now, timedelta(0), self._policy.quiet_hours, zone, now)
+        if until <= now:
+            return False
+        self._reminders().hold(survey.survey_id, reminder=reminder, until=until, now=now)
+        return True
 
     def _schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
         if self._reminders is None:
