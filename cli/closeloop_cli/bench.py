@@ -12,9 +12,9 @@ Three measurements, each against a baseline so the numbers mean something on any
   process as the sandbox runs them, on a moto server, with the real
   template's resources, checked afterwards (N surveys sent, N raw messages in SES);
 - **judgment**: how the comment judgment's verdicts compare with the labels of the corpus in
-  ``tests/corpus/judgment/`` (``closeloop_cli.judge.corpus_scores``), per language, the tuning part and the
-  held-out part apart, against issue 9's goals. Not a timing: it runs in a second, and is never skipped by
-  ``--quick``.
+  ``tests/corpus/judgment/`` (``closeloop_cli.judge.corpus_scores``), per language and per part of the
+  corpus (the tuning part, the held-out parts, the blind batches), against issue 9's goals. Not a timing:
+  it runs in a second, and is never skipped by ``--quick``.
 
 ``python -m closeloop_cli.bench --write docs/PERFORMANCE.md`` also writes the Markdown report, from
 ``templates/performance.md.j2``. Only the standard library times anything (``time.perf_counter_ns``);
@@ -56,9 +56,27 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 TICKET_CLOSED_EXAMPLE = REPO / "events" / "canonical" / "ticket_closed.json"
-# The labeled judgment corpus: the part the lexicon is tuned on, and the part kept apart from tuning.
+# The labeled judgment corpus, part by part, in the order they were written (tests/corpus/judgment), and
+# what each part's figures can be trusted for: only a part no tuning has read measures unseen comments.
 JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
-JUDGMENT_PARTS: Mapping[str, Path] = {"tuning": JUDGMENT_CORPUS, "held-out": JUDGMENT_CORPUS / "holdout"}
+JUDGMENT_PARTS: Mapping[str, Path] = {
+    "tuning": JUDGMENT_CORPUS,
+    "held-out": JUDGMENT_CORPUS / "holdout",
+    "second held-out": JUDGMENT_CORPUS / "holdout" / "second",
+    "blind-1": JUDGMENT_CORPUS / "holdout" / "blind-1",
+    "blind-2": JUDGMENT_CORPUS / "holdout" / "blind-2",
+    "blind-3": JUDGMENT_CORPUS / "holdout" / "blind-3",
+    "blind-4": JUDGMENT_CORPUS / "holdout" / "blind-4",
+}
+JUDGMENT_PART_STORIES: Mapping[str, str] = {
+    "tuning": "the comments the lexicon's rules were chosen on",
+    "held-out": "kept apart in the first tuning, used in the second",
+    "second held-out": "written before the second tuning and never used to choose a rule",
+    "blind-1": "written by someone who never saw the lexicon; measured blind, then tuned on in the third",
+    "blind-2": "likewise by someone else; measured blind, then tuned on in the fourth tuning",
+    "blind-3": "likewise; measured blind after the fifth tuning, then tuned on in the sixth",
+    "blind-4": "likewise, after the sixth tuning and not tuned on: the figures to expect on unseen comments",
+}
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.
 REPORT_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -909,7 +927,7 @@ def measure_judgment(parts: Mapping[str, Path] = JUDGMENT_PARTS) -> dict[str, di
     """Each corpus part's figures per language, judged with the default thresholds (as deployed)."""
     from closeloop_cli.judge import corpus_scores
 
-    return {part: corpus_scores([folder]) for part, folder in parts.items()}
+    return {part: corpus_scores([folder]) for part, folder in parts.items() if any(folder.glob("*.jsonl"))}
 
 
 # Report -------------------------------------------------------------------------------------------------
@@ -1304,6 +1322,7 @@ def render_markdown(report: Report) -> str:
         throughput_table=throughput_table,
         judgment_table=judgment_table,
         judgment_parts=JUDGMENT_PARTS,
+        judgment_part_stories=JUDGMENT_PART_STORIES,
         repo=REPO,
         interpretation=interpretation(report),
     )

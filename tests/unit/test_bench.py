@@ -243,16 +243,20 @@ def test_the_judgment_figures_are_measured_per_language_on_each_corpus_part(tmp_
         italian = {"text": "Tutto risolto, grazie mille!", "locale": "it", "negative": False}
         (folder / "it.jsonl").write_text(json.dumps(italian), encoding="utf-8")
 
-    # WHEN the bench measures the judgment
-    judgment = bench.measure_judgment({"tuning": tuning, "held-out": held_out})
+    # WHEN the bench measures the judgment (with a part not written yet)
+    judgment = bench.measure_judgment({"tuning": tuning, "held-out": held_out, "next": tmp_path / "next"})
 
-    # THEN each part has each language's own figures
+    # THEN each part has each language's own figures, and the missing part is left out
     assert list(judgment) == ["tuning", "held-out"]
     assert sorted(judgment["tuning"]) == ["en", "it"]
     english = judgment["tuning"]["en"]
     assert (english.caught, english.negatives, english.flagged, english.others) == (1, 1, 0, 1)
     assert judgment["held-out"]["en"].caught == 1
     assert judgment["held-out"]["it"].others == 1
+
+
+def test_every_judgment_part_says_what_its_figures_can_be_trusted_for() -> None:
+    assert set(bench.JUDGMENT_PART_STORIES) == set(bench.JUDGMENT_PARTS)
 
 
 def test_the_judgment_table_shows_counts_rates_and_whether_the_goals_are_met() -> None:

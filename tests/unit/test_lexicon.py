@@ -299,3 +299,11 @@ def test_a_sentence_ending_on_a_bare_negation_after_something_that_works_is_a_pa
     # a question is not an answer, and a bare negation needs something said to work before it
     assert phrases(lexicon, "Everything works, does it not?", "en") == []
     assert phrases(lexicon, "Thanks. Anything else? Not really, no, not.", "en") == []
+
+
+def test_a_contrast_word_joins_the_two_halves_of_a_partial_fix_as_a_comma_does() -> None:
+    lexicon = tiny(en=EN | {"working": ["refunded"], "ellipses": ["not"], "contrast": ["but"]})
+
+    assert phrases(lexicon, "You refunded the item but the shipping not.", "en") == ["refunded ... not"]
+    # without a clause break or a contrast word between them, the negation is the working word's own
+    assert phrases(lexicon, "You refunded or not.", "en") == []

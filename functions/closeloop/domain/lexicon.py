@@ -706,11 +706,13 @@ def _partial_fix(
     tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str
 ) -> tuple[int, int, _Phrase] | None:
     """A sentence that says one thing works and ends on a bare negation about another: "Printer works,
-    scanner doesn't.", "Drucker geht, Scanner nicht.", "La impresora va, el escáner no." (a question,
-    "works, no?", is not one)."""
+    scanner doesn't.", "Drucker geht, Scanner nicht.", "La impresora va, el escáner no.", "Devolveram o
+    valor do produto mas o frete não." (a question, "works, no?", is not one)."""
     working = _occurrences(tokens, positions, form.working.get(language, {}))
     if not working:
         return None
+    # the two halves are two clauses: a comma between them, or a contrast word ("works but ... not")
+    contrasts = [start for start, _ in _occurrences(tokens, positions, form.contrasts.get(language, {}))]
     for index, token in enumerate(tokens):
         if token not in form.ellipses[language] or (
             index + 1 < len(tokens) and tokens[index + 1] not in ".!…"
@@ -718,7 +720,14 @@ def _partial_fix(
             continue
         sentence = _sentence_start(tokens, index)
         for start, end in working:
-            if sentence <= start and end < index and any(word in _CLAUSE_BREAK for word in tokens[end:index]):
+            if (
+                sentence <= start
+                and end < index
+                and (
+                    any(word in _CLAUSE_BREAK for word in tokens[end:index])
+                    or any(end <= contrast < index for contrast in contrasts)
+                )
+            ):
                 text = f"{' '.join(tokens[start:end])} ... {token}"
                 return (
                     start,
