@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import format_decimal, format_percent
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 
-from closeloop.adapters.mail import build_message
+from closeloop.adapters.mail import build_message, send_raw_email
 from closeloop.adapters.rendering import EmailRenderer
 from closeloop.domain.digest import (
     Digest,
@@ -32,7 +31,7 @@ from closeloop.domain.digest import (
 )
 from closeloop.domain.links import LinkSigner
 from closeloop.domain.messages import one_line
-from closeloop.domain.sending import MailOutcomeUnknownError, MailRejectedError, MailRetryableError
+from closeloop.domain.sending import MailRejectedError
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -57,7 +56,6 @@ SUMMARY_FIGURES: tuple[tuple[str, str, str], ...] = (
     ("negative_answers", "negative_answers", "count"),
     ("reopens", "reopens", "count"),
 )
-_RETRYABLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 
 
 def ticket_url(helpdesk: str | None, ticket_id: str | None, helpdesk_urls: Mapping[str, str]) -> str | None:
@@ -289,27 +287,14 @@ class SesDigestMailer:
             )
         except (ValueError, MessageError) as error:
             raise MailRejectedError(f"the message could not be built: {type(error).__name__}") from error
-        request: dict[str, Any] = {
-            "FromEmailAddress": self._sender_address,
-            "Destination": {"ToAddresses": [email.recipient.email]},
-            "Content": {"Raw": {"Data": raw}},
-            "EmailTags": [DIGEST_TAG],
-        }
-        if self._configuration_set:
-            request["ConfigurationSetName"] = self._configuration_set
-        try:
-            response = self._client.send_email(**request)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in _RETRYABLE_CODES or status >= 500:
-                raise MailRetryableError(code) from error
-            raise MailRejectedError(code) from error
-        except (ConnectTimeoutError, EndpointConnectionError) as error:
-            raise MailRetryableError(type(error).__name__) from error  # SES never saw the request
-        except HTTPClientError as error:
-            raise MailOutcomeUnknownError(type(error).__name__) from error  # SES may have sent it
-        return response["MessageId"]
+        return send_raw_email(
+            self._client,
+            raw,
+            sender_address=self._sender_address,
+            recipient_address=email.recipient.email,
+            tags=[DIGEST_TAG],
+            configuration_set=self._configuration_set,
+        )
 
 
 class DigestUnsubscribePages:

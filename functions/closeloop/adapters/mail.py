@@ -105,6 +105,53 @@ def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
     )
 
 
+class SesRefusalError(MailRejectedError):
+    """SES refused the message for good: its error code, and its message for who reads the logs."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def send_raw_email(
+    client: SESV2Client,
+    raw: bytes,
+    *,
+    sender_address: str,
+    recipient_address: str,
+    tags: list[dict[str, str]],
+    configuration_set: str | None = None,
+) -> str:
+    """Send one raw MIME message through SES v2 and return its message id. The error says whether trying
+    again is safe: ``MailRetryableError`` (SES did not take it, and may later), ``SesRefusalError`` (it
+    never will), ``MailOutcomeUnknownError`` (it may have been sent: never send it again)."""
+    request: dict[str, object] = {
+        "FromEmailAddress": sender_address,
+        "Destination": {"ToAddresses": [recipient_address]},
+        "Content": {"Raw": {"Data": raw}},
+        # SES copies the tags into its bounce and complaint events (``mail.tags``).
+        "EmailTags": tags,
+    }
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    try:
+        response = client.send_email(**request)  # type: ignore[arg-type]
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _RETRYABLE_CODES or status >= 500:
+            raise MailRetryableError(code) from error
+        raise SesRefusalError(code, str(error.response["Error"].get("Message", ""))) from error
+    except (ConnectTimeoutError, EndpointConnectionError) as error:
+        # No connection was made, so SES never saw the request: sending later cannot send twice.
+        raise MailRetryableError(type(error).__name__) from error
+    except HTTPClientError as error:
+        # A read timeout, or the connection dropped after the request went out: SES may have sent it.
+        raise MailOutcomeUnknownError(type(error).__name__) from error
+    return response["MessageId"]
+
+
 class SesMailer:
     def __init__(self, client: SESV2Client, configuration_set: str | None = None) -> None:
         self._client = client
@@ -118,37 +165,24 @@ class SesMailer:
             # Nothing reached SES: a definite refusal, so the claim is given back (the sender checks
             # mailboxes before claiming; this is the net under that check). The type names the rule.
             raise MailRejectedError(f"the message could not be built: {type(error).__name__}") from error
-        request: dict[str, object] = {
-            "FromEmailAddress": email.sender_address,
-            "Destination": {"ToAddresses": [email.recipient_address]},
-            "Content": {"Raw": {"Data": raw}},
-            # SES copies these into its bounce and complaint events (``mail.tags``), so the deliverability
-            # handler knows the message was a survey, and which one (a survey id is hex: a valid tag value).
-            "EmailTags": [
-                {"Name": SURVEY_TAG_NAME, "Value": SURVEY_TAG_VALUE},
-                {"Name": SURVEY_ID_TAG_NAME, "Value": email.survey_id},
-            ],
-        }
-        if self._configuration_set:
-            request["ConfigurationSetName"] = self._configuration_set
         try:
-            response = self._client.send_email(**request)  # type: ignore[arg-type]
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in _RETRYABLE_CODES or status >= 500:
-                raise MailRetryableError(code) from error
-            message = str(error.response["Error"].get("Message", ""))
-            if code == "MessageRejected" and _NOT_VERIFIED in message.lower():
-                raise self._unverified(message, email) from error
-            raise MailRejectedError(code) from error
-        except (ConnectTimeoutError, EndpointConnectionError) as error:
-            # No connection was made, so SES never saw the request: sending later cannot send twice.
-            raise MailRetryableError(type(error).__name__) from error
-        except HTTPClientError as error:
-            # A read timeout, or the connection dropped after the request went out: SES may have sent it.
-            raise MailOutcomeUnknownError(type(error).__name__) from error
-        return response["MessageId"]
+            return send_raw_email(
+                self._client,
+                raw,
+                sender_address=email.sender_address,
+                recipient_address=email.recipient_address,
+                # The deliverability handler knows the message was a survey, and which one (a survey id is
+                # hex: a valid tag value).
+                tags=[
+                    {"Name": SURVEY_TAG_NAME, "Value": SURVEY_TAG_VALUE},
+                    {"Name": SURVEY_ID_TAG_NAME, "Value": email.survey_id},
+                ],
+                configuration_set=self._configuration_set,
+            )
+        except SesRefusalError as error:
+            if error.code == "MessageRejected" and _NOT_VERIFIED in error.detail.lower():
+                raise self._unverified(error.detail, email) from error
+            raise
 
     def _unverified(self, message: str, email: OutgoingEmail) -> MailRejectedError:
         """Why SES refused an unverified identity, without the addresses its message lists."""
