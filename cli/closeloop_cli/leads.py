@@ -35,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from closeloop.adapters.dynamodb.leads import TeamLeadRepository
 from closeloop.domain.leads import InvalidTeamLeadError, TeamLead, team_lead
+from closeloop_cli.stack_access import sandbox_output
 
 SANDBOX_OUTPUTS = Path(".sandbox/outputs.json")
 SANDBOX_REGION = "eu-west-1"
@@ -121,18 +122,7 @@ def _describe(lead: TeamLead) -> str:
 
 def surveys_table(table: str | None, outputs: Path) -> str:
     """The table named by ``--table``, else the sandbox's, from its outputs file."""
-    if table:
-        return table
-    try:
-        name = json.loads(outputs.read_text(encoding="utf-8"))[TABLE_OUTPUT]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise TableNotFoundError(
-            f"no --table given and no {TABLE_OUTPUT} in {outputs}: pass the deployed stack's "
-            f"{TABLE_OUTPUT} output as --table, or start the sandbox (closeloop sandbox)"
-        ) from error
-    if not isinstance(name, str) or not name:
-        raise TableNotFoundError(f"{outputs} has no usable {TABLE_OUTPUT}")
-    return name
+    return table or sandbox_output(outputs, TABLE_OUTPUT, "--table", TableNotFoundError)
 
 
 def _run(arguments: argparse.Namespace) -> int:

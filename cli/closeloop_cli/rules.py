@@ -18,7 +18,6 @@ function picks the new one up within a minute, without a redeploy.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from closeloop.domain.policies import RulesDocument, RulesDocumentError, parse_rules_document
+from closeloop_cli.stack_access import sandbox_output
 
 SANDBOX_OUTPUTS = Path(".sandbox/outputs.json")
 SANDBOX_REGION = "eu-west-1"
@@ -149,18 +149,7 @@ def get_rules(arguments: argparse.Namespace, ssm: Any, parameter: str) -> int:
 
 def rules_parameter(parameter: str | None, outputs: Path) -> str:
     """The parameter named by ``--parameter``, else the sandbox's, from its outputs file."""
-    if parameter:
-        return parameter
-    try:
-        name = json.loads(outputs.read_text(encoding="utf-8"))[PARAMETER_OUTPUT]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ParameterNotFoundError(
-            f"no --parameter given and no {PARAMETER_OUTPUT} in {outputs}: pass the deployed stack's "
-            f"{PARAMETER_OUTPUT} output as --parameter, or start the sandbox (closeloop sandbox)"
-        ) from error
-    if not isinstance(name, str) or not name:
-        raise ParameterNotFoundError(f"{outputs} has no usable {PARAMETER_OUTPUT}")
-    return name
+    return parameter or sandbox_output(outputs, PARAMETER_OUTPUT, "--parameter", ParameterNotFoundError)
 
 
 def stored_rules(parameter: str | None, region: str | None = None) -> tuple[str, str]:

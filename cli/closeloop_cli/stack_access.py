@@ -55,6 +55,21 @@ class StackAccess:
         return value
 
 
+def sandbox_output(outputs: Path, name: str, option: str, error: type[Exception]) -> str:
+    """The output ``name`` of the sandbox's outputs file, for a command whose ``option`` was not given;
+    ``error`` (the command's own) says what to pass instead when the file or the output is missing."""
+    try:
+        value = json.loads(outputs.read_text(encoding="utf-8"))[name]
+    except (OSError, ValueError, KeyError, TypeError) as cause:
+        raise error(
+            f"no {option} given and no {name} in {outputs}: pass the deployed stack's {name} output as "
+            f"{option}, or start the sandbox (closeloop sandbox)"
+        ) from cause
+    if not isinstance(value, str) or not value:
+        raise error(f"{outputs} has no usable {name}")
+    return value
+
+
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack-name", help="the deployed stack (default: the local sandbox)")
     parser.add_argument("--region", help="the stack's region (default: your profile's)")
