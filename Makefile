@@ -44,6 +44,10 @@ lock: $(UV) ## re-resolve uv.lock after a dependency change, then regenerate the
 test: check runtime browser-deps .tools/sam/.stamp ## every gate (make check), then the whole suite, functions in the layer-only runtime
 	$(PY) -m pytest -n 3 --dist loadgroup
 
+.PHONY: screenshots
+screenshots: runtime browser-deps .tools/sam/.stamp ## retake the survey page and report screenshots in docs/img (the browser tests)
+	CLOSELOOP_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_survey_browser.py tests/e2e/test_report_browser.py
+
 .PHONY: test-fast
 test-fast: $(VENV_STAMP) .tools/sam/.stamp ## unit tests only (no moto, no sockets; the template checks read SAM's policy templates)
 	$(PY) -m pytest tests/unit -q

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,6 +43,13 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 class PublishedMetric(NamedTuple):
     values: list[float]
     dimensions: dict[str, str]
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshot: docs/img/ under ``make screenshots``
+    (``CLOSELOOP_SCREENSHOTS=docs``), a temporary folder otherwise, so a test run leaves the tree clean."""
+    return REPO / "docs" / "img" if os.environ.get("CLOSELOOP_SCREENSHOTS") == "docs" else tmp_path
 
 
 def published_metrics(stdout: str) -> dict[str, PublishedMetric]:

@@ -3,7 +3,8 @@
 A hand-built archive of six weeks, three agents and every survey type becomes ``closeloop report --format
 html``; the file is opened from disk, with every request to anywhere else refused (it must be
 self-contained), and checked: the charts render, nothing is logged to the console, axe-core finds no
-serious violation. The screenshot goes to docs/img/report.png (docs/reports.md shows it).
+serious violation. ``make screenshots`` saves its screenshot as docs/img/report.png (docs/reports.md
+shows it).
 
 Needs ``make browser-deps``; skips with the reason when it is missing (tests/e2e/conftest.py).
 """
@@ -19,9 +20,7 @@ import pytest
 from closeloop_cli.mail_clients import CHROMIUM, LAUNCH_ARGS
 from closeloop_cli.main import main
 from tests.archives import answered, reopened, sent, write_archive
-from tests.conftest import REPO
 
-SCREENSHOT = REPO / "docs" / "img" / "report.png"
 START = datetime(2026, 10, 5, 9, 0)  # a Monday
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -63,7 +62,7 @@ def six_weeks() -> list[dict[str, Any]]:
 
 
 def test_the_html_report_renders_its_charts_in_chromium_without_errors(
-    browser_deps: str, tmp_path: Path
+    browser_deps: str, tmp_path: Path, screenshots: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -146,7 +145,6 @@ def test_the_html_report_renders_its_charts_in_chromium_without_errors(
                 if violation["impact"] in ("serious", "critical")
             ]
             assert serious == []
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(screenshots / "report.png"), full_page=True)
         finally:
             browser.close()

@@ -2,7 +2,8 @@
 
 A ticket event goes on the sandbox's bus; the real plan and send handlers mail the survey; the test
 opens the link from the outbox's ``.eml``, answers, comments, submits, checks what was stored, runs
-axe-core on the page and saves the screenshot the README shows (docs/img/survey-page.png).
+axe-core on the page and takes the screenshot the README shows (``make screenshots`` saves it as
+docs/img/survey-page.png).
 
 Needs ``make browser-deps`` (Chromium at /usr/bin/chromium, axe-core under .tools/axe); skips with the
 reason when they are missing (the ``browser_deps`` fixture, tests/e2e/conftest.py).
@@ -23,8 +24,6 @@ import pytest
 
 from closeloop_cli.mail_clients import CHROMIUM, LAUNCH_ARGS
 from tests.e2e.sandbox_process import REPO, RunningSandbox, eventually, put_ticket_event, start_sandbox
-
-SCREENSHOT = REPO / "docs" / "img" / "survey-page.png"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -58,7 +57,9 @@ def stored_responses(sandbox: RunningSandbox) -> list[dict[str, Any]]:
     return [item for item in items if item["SK"]["S"].startswith("RESPONSE#")]
 
 
-def test_a_customer_answers_the_survey_in_a_real_browser(sandbox: RunningSandbox, browser_deps: str) -> None:
+def test_a_customer_answers_the_survey_in_a_real_browser(
+    sandbox: RunningSandbox, browser_deps: str, screenshots: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
     # GIVEN a survey email that really went out
@@ -98,9 +99,11 @@ def test_a_customer_answers_the_survey_in_a_real_browser(sandbox: RunningSandbox
                 if violation["impact"] in ("serious", "critical")
             ]
             assert serious == []
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             height = page.evaluate("document.documentElement.scrollHeight")
-            page.screenshot(path=str(SCREENSHOT), clip={"x": 0, "y": 0, "width": 800, "height": height})
+            page.screenshot(
+                path=str(screenshots / "survey-page.png"),
+                clip={"x": 0, "y": 0, "width": 800, "height": height},
+            )
 
             # WHEN they submit
             page.get_by_role("button", name="Send my answer").click()
