@@ -6,7 +6,8 @@ the second tuning and never used to choose rules; ``holdout/blind-1/<lang>.jsonl
 who never saw the lexicon, measured blind twice, then tuned on in the third tuning;
 ``holdout/blind-2/<lang>.jsonl`` likewise, measured blind before and after the third tuning, then tuned
 on in the fourth; ``holdout/blind-3/<lang>.jsonl`` likewise, measured blind after the fifth tuning, then
-tuned on in the sixth. The goals (at least
+tuned on in the sixth; ``holdout/blind-4/<lang>.jsonl`` likewise, measured blind after the sixth tuning,
+then tuned on in the seventh. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -32,6 +33,8 @@ FIRST_BLIND = HOLDOUT / "blind-1"
 SECOND_BLIND = HOLDOUT / "blind-2"
 # Likewise, by someone else, after the fifth tuning; tuned on in the sixth (docs/judgment.md).
 THIRD_BLIND = HOLDOUT / "blind-3"
+# Likewise, after the sixth tuning; tuned on in the seventh (docs/judgment.md).
+FOURTH_BLIND = HOLDOUT / "blind-4"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -75,8 +78,8 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 @pytest.mark.parametrize(
     "part",
-    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND, THIRD_BLIND],
-    ids=["tuning", "holdout", "second-holdout", "first-blind", "second-blind", "third-blind"],
+    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND, THIRD_BLIND, FOURTH_BLIND],
+    ids=["tuning", "holdout", "second-holdout", "first-blind", "second-blind", "third-blind", "fourth-blind"],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     scores = corpus_scores([part])
@@ -84,7 +87,7 @@ def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
 
 
-# The figures reached by the sixth tuning, per part and language: (caught, negatives, flagged, others).
+# The figures reached by the seventh tuning, per part and language: (caught, negatives, flagged, others).
 # A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
 REACHED = {
     "tuning": (
@@ -109,6 +112,8 @@ REACHED = {
     "second-blind": (SECOND_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
     # after the sixth tuning (blind after the fifth: see docs/judgment.md)
     "third-blind": (THIRD_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"ca": (19, 20, 1, 20)}),
+    # after the seventh tuning (blind after the sixth: see docs/judgment.md)
+    "fourth-blind": (FOURTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"vi": (20, 20, 1, 20)}),
 }
 
 
