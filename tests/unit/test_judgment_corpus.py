@@ -7,7 +7,8 @@ who never saw the lexicon, measured blind twice, then tuned on in the third tuni
 ``holdout/blind-2/<lang>.jsonl`` likewise, measured blind before and after the third tuning, then tuned
 on in the fourth; ``holdout/blind-3/<lang>.jsonl`` likewise, measured blind after the fifth tuning, then
 tuned on in the sixth; ``holdout/blind-4/<lang>.jsonl`` likewise, measured blind after the sixth tuning,
-then tuned on in the seventh. The goals (at least
+then tuned on in the seventh; ``holdout/blind-5/<lang>.jsonl`` likewise, measured blind after the seventh
+tuning, then tuned on in the eighth. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -35,6 +36,8 @@ SECOND_BLIND = HOLDOUT / "blind-2"
 THIRD_BLIND = HOLDOUT / "blind-3"
 # Likewise, after the sixth tuning; tuned on in the seventh (docs/judgment.md).
 FOURTH_BLIND = HOLDOUT / "blind-4"
+# Likewise, after the seventh tuning; tuned on in the eighth (docs/judgment.md).
+FIFTH_BLIND = HOLDOUT / "blind-5"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -78,8 +81,17 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 @pytest.mark.parametrize(
     "part",
-    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND, THIRD_BLIND, FOURTH_BLIND],
-    ids=["tuning", "holdout", "second-holdout", "first-blind", "second-blind", "third-blind", "fourth-blind"],
+    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND, THIRD_BLIND, FOURTH_BLIND, FIFTH_BLIND],
+    ids=[
+        "tuning",
+        "holdout",
+        "second-holdout",
+        "first-blind",
+        "second-blind",
+        "third-blind",
+        "fourth-blind",
+        "fifth-blind",
+    ],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     scores = corpus_scores([part])
@@ -87,7 +99,7 @@ def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
 
 
-# The figures reached by the seventh tuning, per part and language: (caught, negatives, flagged, others).
+# The figures reached by the eighth tuning, per part and language: (caught, negatives, flagged, others).
 # A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
 REACHED = {
     "tuning": (
@@ -114,6 +126,8 @@ REACHED = {
     "third-blind": (THIRD_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"ca": (19, 20, 1, 20)}),
     # after the seventh tuning (blind after the sixth: see docs/judgment.md)
     "fourth-blind": (FOURTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"vi": (20, 20, 1, 20)}),
+    # after the eighth tuning (blind after the seventh: see docs/judgment.md)
+    "fifth-blind": (FIFTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
 }
 
 

@@ -165,6 +165,27 @@ def test_a_negator_or_a_remedy_in_the_clause_cancels_the_persistence_rule() -> N
     assert phrases(lexicon, "The error is gone, it still amazes me.", "en") == []
 
 
+def test_a_recurrence_supposed_in_a_conditional_clause_is_no_complaint() -> None:
+    lexicon = tiny(
+        en=PERSISTING
+        | {
+            "unresolved": ["not working", "again"],
+            "persistence": ["still", "again"],
+            "conditionals": ["if"],
+            "consequences": ["then"],
+        }
+    )
+
+    # GIVEN a clause opened by "if" that supposes the trouble comes back
+    assert phrases(lexicon, "All good. If the error still shows I will write.", "en") == []
+    assert phrases(lexicon, "If it happens again then I will call.", "en") == []
+    # what follows its clause break, or its consequence word, still counts
+    assert phrases(lexicon, "If it happens again, I will call. It is not working.", "en") == ["not working"]
+    assert phrases(lexicon, "If I restart it then the error still shows.", "en") == ["error ... still"]
+    # a conditional without a persistence word supposes nothing: its complaint counts
+    assert phrases(lexicon, "If you ask me it is not working.", "en") == ["not working"]
+
+
 def test_a_story_overturned_by_a_contrast_cancels_the_persistence_rule() -> None:
     lexicon = tiny(en=PERSISTING)
 

@@ -33,6 +33,9 @@ Each language's entry says, besides its phrases:
   of its sentence, and the complaint phrases inside it do not count (unresolved ones do);
 - ``working`` and ``ellipses``: a sentence that says one thing works and ends, after a clause break, on a
   bare negator ("Printer works, scanner doesn't.") is a partial fix, unresolved;
+- ``conditionals`` and ``consequences``: a clause opened by a conditional word ("if", "nếu") that holds a
+  persistence word is a supposed recurrence ("if it happens again I'll write"), not a complaint: what it
+  says, up to its clause break or its consequence word ("then", "thì"), does not count;
 - ``classes``: word classes a phrase may name: ``"{number} {period} to get"`` stands for "# days to get",
   "three weeks to get", ... (a number written in digits is the word ``#``).
 
@@ -158,6 +161,8 @@ LEXICON_KEYS = frozenset(
         "working",
         "ellipses",
         "classes",
+        "conditionals",
+        "consequences",
     }
 )
 
@@ -221,6 +226,8 @@ class _Form:
     asides: dict[str, _Markers] = field(default_factory=dict)  # per language
     spells: dict[str, _Markers] = field(default_factory=dict)  # per language
     working: dict[str, _Markers] = field(default_factory=dict)  # per language
+    conditionals: dict[str, _Markers] = field(default_factory=dict)  # per language
+    consequences: dict[str, _Markers] = field(default_factory=dict)  # per language
     # Bare negators that end a sentence elliptically ("the scanner doesn't."), per language.
     ellipses: dict[str, frozenset[str]] = field(default_factory=dict)
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
@@ -316,6 +323,8 @@ class Lexicon:
                 ("asides", "asides"),
                 ("spells", "spells"),
                 ("working", "working"),
+                ("conditionals", "conditionals"),
+                ("consequences", "consequences"),
             ):
                 for text in (
                     expanded
@@ -640,6 +649,27 @@ def _overturned(
                 if not _negated(tokens, remedy_start, rules):
                     spans.append((sentence, remedy_start))
                 break
+    # A recurrence supposed ("if it happens again", "nếu lần sau còn bị trừ tiền thì ...") is no complaint:
+    # from the conditional word to the end of its clause, or to its consequence word ("then", "thì").
+    conditionals = _occurrences(tokens, positions, form.conditionals.get(language, {}))
+    if conditionals:
+        persistence = [
+            start for start, _ in _occurrences(tokens, positions, form.persistence.get(language, {}))
+        ]
+        consequences = {
+            start for start, _ in _occurrences(tokens, positions, form.consequences.get(language, {}))
+        }
+        for start, end in conditionals:
+            stop = next(
+                (
+                    index
+                    for index in range(end, len(tokens))
+                    if tokens[index] in _CLAUSE_BREAK or index in consequences
+                ),
+                len(tokens),
+            )
+            if any(end <= word < stop for word in persistence):
+                spans.append((start, stop))
     for start, end in _occurrences(tokens, positions, form.resolutions.get(language, {})):
         # negated before it, or in its gap ("the refund never arrived"), or asked ("khi nào mới sửa xong?")
         if (
