@@ -8,7 +8,8 @@ who never saw the lexicon, measured blind twice, then tuned on in the third tuni
 on in the fourth; ``holdout/blind-3/<lang>.jsonl`` likewise, measured blind after the fifth tuning, then
 tuned on in the sixth; ``holdout/blind-4/<lang>.jsonl`` likewise, measured blind after the sixth tuning,
 then tuned on in the seventh; ``holdout/blind-5/<lang>.jsonl`` likewise, measured blind after the seventh
-tuning, then tuned on in the eighth. The goals (at least
+tuning, then tuned on in the eighth; ``holdout/blind-6/<lang>.jsonl`` likewise, measured blind after the
+eighth tuning, then tuned on in the ninth. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -38,6 +39,8 @@ THIRD_BLIND = HOLDOUT / "blind-3"
 FOURTH_BLIND = HOLDOUT / "blind-4"
 # Likewise, after the seventh tuning; tuned on in the eighth (docs/judgment.md).
 FIFTH_BLIND = HOLDOUT / "blind-5"
+# Likewise, after the eighth tuning; tuned on in the ninth (docs/judgment.md).
+SIXTH_BLIND = HOLDOUT / "blind-6"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -81,7 +84,17 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
 
 @pytest.mark.parametrize(
     "part",
-    [CORPUS, HOLDOUT, SECOND_HOLDOUT, FIRST_BLIND, SECOND_BLIND, THIRD_BLIND, FOURTH_BLIND, FIFTH_BLIND],
+    [
+        CORPUS,
+        HOLDOUT,
+        SECOND_HOLDOUT,
+        FIRST_BLIND,
+        SECOND_BLIND,
+        THIRD_BLIND,
+        FOURTH_BLIND,
+        FIFTH_BLIND,
+        SIXTH_BLIND,
+    ],
     ids=[
         "tuning",
         "holdout",
@@ -91,6 +104,7 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
         "third-blind",
         "fourth-blind",
         "fifth-blind",
+        "sixth-blind",
     ],
 )
 def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
@@ -99,7 +113,7 @@ def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
     assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
 
 
-# The figures reached by the eighth tuning, per part and language: (caught, negatives, flagged, others).
+# The figures reached by the ninth tuning, per part and language: (caught, negatives, flagged, others).
 # A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
 REACHED = {
     "tuning": (
@@ -128,6 +142,13 @@ REACHED = {
     "fourth-blind": (FOURTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"vi": (20, 20, 1, 20)}),
     # after the eighth tuning (blind after the seventh: see docs/judgment.md)
     "fifth-blind": (FIFTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
+    # after the ninth tuning (blind after the eighth: see docs/judgment.md)
+    "sixth-blind": (
+        SIXTH_BLIND,
+        dict.fromkeys(SHIPPED, (19, 20, 0, 20))
+        | dict.fromkeys(("ca", "hr", "pt"), (20, 20, 0, 20))
+        | {"de": (18, 20, 0, 20)},
+    ),
 }
 
 

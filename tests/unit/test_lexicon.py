@@ -186,6 +186,23 @@ def test_a_recurrence_supposed_in_a_conditional_clause_is_no_complaint() -> None
     assert phrases(lexicon, "If you ask me it is not working.", "en") == ["not working"]
 
 
+def test_an_epilogue_with_a_remedy_ends_a_story_told_over_several_sentences() -> None:
+    lexicon = tiny(
+        en=PERSISTING | {"epilogues": ["finally", "all sorted now"], "remedies": ["fixed", "gone", "sorted"]}
+    )
+
+    # GIVEN trouble told in one sentence, and its end in a later one
+    assert phrases(lexicon, "The error still showed for days. Finally it is fixed.", "en") == []
+    # the epilogue may hold the remedy itself
+    assert phrases(lexicon, "The error still showed all week. All sorted now, thanks.", "en") == []
+    # what comes after the epilogue still counts, and an epilogue without a remedy, or with a negated or
+    # asked one, ends nothing
+    assert phrases(lexicon, "Finally fixed, but the error still shows.", "en") == ["error ... still"]
+    assert phrases(lexicon, "The error still shows. Finally someone answered.", "en") == ["error ... still"]
+    assert phrases(lexicon, "The error still shows. Finally not fixed.", "en") == ["error ... still"]
+    assert phrases(lexicon, "The error still shows. Finally fixed?", "en") == ["error ... still"]
+
+
 def test_a_story_overturned_by_a_contrast_cancels_the_persistence_rule() -> None:
     lexicon = tiny(en=PERSISTING)
 

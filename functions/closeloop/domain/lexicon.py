@@ -36,6 +36,8 @@ Each language's entry says, besides its phrases:
 - ``conditionals`` and ``consequences``: a clause opened by a conditional word ("if", "nếu") that holds a
   persistence word is a supposed recurrence ("if it happens again I'll write"), not a complaint: what it
   says, up to its clause break or its consequence word ("then", "thì"), does not count;
+- ``epilogues``: the end of a story told over several sentences ("finally", "al final", "seitdem", "sad je
+  sve"), followed in its sentence by an unnegated remedy, overturns everything said before it;
 - ``classes``: word classes a phrase may name: ``"{number} {period} to get"`` stands for "# days to get",
   "three weeks to get", ... (a number written in digits is the word ``#``).
 
@@ -163,6 +165,7 @@ LEXICON_KEYS = frozenset(
         "classes",
         "conditionals",
         "consequences",
+        "epilogues",
     }
 )
 
@@ -228,6 +231,7 @@ class _Form:
     working: dict[str, _Markers] = field(default_factory=dict)  # per language
     conditionals: dict[str, _Markers] = field(default_factory=dict)  # per language
     consequences: dict[str, _Markers] = field(default_factory=dict)  # per language
+    epilogues: dict[str, _Markers] = field(default_factory=dict)  # per language
     # Bare negators that end a sentence elliptically ("the scanner doesn't."), per language.
     ellipses: dict[str, frozenset[str]] = field(default_factory=dict)
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
@@ -325,6 +329,7 @@ class Lexicon:
                 ("working", "working"),
                 ("conditionals", "conditionals"),
                 ("consequences", "consequences"),
+                ("epilogues", "epilogues"),
             ):
                 for text in (
                     expanded
@@ -670,6 +675,16 @@ def _overturned(
             )
             if any(end <= word < stop for word in persistence):
                 spans.append((start, stop))
+    # The end of a story told over several sentences ("... lo pasé fatal. Al final se completó y ya funciona
+    # todo"): an epilogue word followed in its sentence by an unnegated remedy overturns all said before it.
+    for epilogue_start, epilogue_end in _occurrences(tokens, positions, form.epilogues.get(language, {})):
+        sentence = _sentence_start(tokens, epilogue_start)
+        for remedy_start, _ in remedies:
+            # the remedy may be the epilogue's own word ("c'est réparé", "all sorted now")
+            if remedy_start >= epilogue_start and _sentence_start(tokens, remedy_start) == sentence:
+                if not _negated(tokens, remedy_start, rules) and not _asked(tokens, remedy_start):
+                    spans.append((0, epilogue_start))
+                break
     for start, end in _occurrences(tokens, positions, form.resolutions.get(language, {})):
         # negated before it, or in its gap ("the refund never arrived"), or asked ("khi nào mới sửa xong?")
         if (
