@@ -9,7 +9,8 @@ on in the fourth; ``holdout/blind-3/<lang>.jsonl`` likewise, measured blind afte
 tuned on in the sixth; ``holdout/blind-4/<lang>.jsonl`` likewise, measured blind after the sixth tuning,
 then tuned on in the seventh; ``holdout/blind-5/<lang>.jsonl`` likewise, measured blind after the seventh
 tuning, then tuned on in the eighth; ``holdout/blind-6/<lang>.jsonl`` likewise, measured blind after the
-eighth tuning, then tuned on in the ninth. The goals (at least
+eighth tuning, then tuned on in the ninth; ``holdout/blind-7/<lang>.jsonl`` likewise, measured blind after
+the ninth tuning, then tuned on in the tenth. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -41,6 +42,8 @@ FOURTH_BLIND = HOLDOUT / "blind-4"
 FIFTH_BLIND = HOLDOUT / "blind-5"
 # Likewise, after the eighth tuning; tuned on in the ninth (docs/judgment.md).
 SIXTH_BLIND = HOLDOUT / "blind-6"
+# Likewise, after the ninth tuning; tuned on in the tenth (docs/judgment.md).
+SEVENTH_BLIND = HOLDOUT / "blind-7"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -82,38 +85,7 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
     assert scores.false_alarm_rate <= FALSE_ALARM_GOAL, scores.false_alarms
 
 
-@pytest.mark.parametrize(
-    "part",
-    [
-        CORPUS,
-        HOLDOUT,
-        SECOND_HOLDOUT,
-        FIRST_BLIND,
-        SECOND_BLIND,
-        THIRD_BLIND,
-        FOURTH_BLIND,
-        FIFTH_BLIND,
-        SIXTH_BLIND,
-    ],
-    ids=[
-        "tuning",
-        "holdout",
-        "second-holdout",
-        "first-blind",
-        "second-blind",
-        "third-blind",
-        "fourth-blind",
-        "fifth-blind",
-        "sixth-blind",
-    ],
-)
-def test_no_happy_explicit_answer_is_reopened(part: Path) -> None:
-    scores = corpus_scores([part])
-
-    assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
-
-
-# The figures reached by the ninth tuning, per part and language: (caught, negatives, flagged, others).
+# The figures reached by the tenth tuning, per part and language: (caught, negatives, flagged, others).
 # A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
 REACHED = {
     "tuning": (
@@ -142,14 +114,25 @@ REACHED = {
     "fourth-blind": (FOURTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"vi": (20, 20, 1, 20)}),
     # after the eighth tuning (blind after the seventh: see docs/judgment.md)
     "fifth-blind": (FIFTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
-    # after the ninth tuning (blind after the eighth: see docs/judgment.md)
+    # after the ninth and tenth tunings (blind after the eighth: see docs/judgment.md)
     "sixth-blind": (
         SIXTH_BLIND,
         dict.fromkeys(SHIPPED, (19, 20, 0, 20))
         | dict.fromkeys(("ca", "hr", "pt"), (20, 20, 0, 20))
         | {"de": (18, 20, 0, 20)},
     ),
+    # after the tenth tuning (blind after the ninth: see docs/judgment.md)
+    "seventh-blind": (SEVENTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"it": (19, 20, 0, 20)}),
 }
+
+
+@pytest.mark.parametrize("part", list(REACHED))
+def test_no_happy_explicit_answer_is_reopened(part: str) -> None:
+    folder, _ = REACHED[part]
+
+    scores = corpus_scores([folder])
+
+    assert {language: item.happy_reopened for language, item in scores.items()} == dict.fromkeys(SHIPPED, 0)
 
 
 @pytest.mark.parametrize("part", list(REACHED))
