@@ -134,6 +134,21 @@ INIT_RECIPES: Mapping[str, tuple[tuple[str, str], ...]] = {
             "wiring.delivery_queue_disposal()",
         ),
     ),
+    "closeloop.handlers.inbound": (
+        ("", "from closeloop import wiring; wiring.reply_recorder(); wiring.inbound_queue_disposal()"),
+    ),
+    "closeloop.handlers.archive": (
+        ("", "from closeloop import wiring; wiring.event_archiver(); wiring.archive_queue_disposal()"),
+    ),
+    # weekly_digests() reads the signing keys (a network call) when a run starts: the rest of it here.
+    "closeloop.handlers.digest": (
+        (
+            "",
+            "from closeloop import wiring; import closeloop.adapters.digest_email, "
+            "closeloop.adapters.digest_reports; wiring.digest_store(); wiring.s3_client(); "
+            "wiring.sesv2_client(); wiring.email_renderer()",
+        ),
+    ),
 }
 
 
