@@ -71,6 +71,7 @@ JUDGMENT_PARTS: Mapping[str, Path] = {
     "blind-6": JUDGMENT_CORPUS / "holdout" / "blind-6",
     "blind-7": JUDGMENT_CORPUS / "holdout" / "blind-7",
     "blind-8": JUDGMENT_CORPUS / "holdout" / "blind-8",
+    "blind-9": JUDGMENT_CORPUS / "holdout" / "blind-9",
 }
 JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "tuning": "the comments the lexicon's rules were chosen on",
@@ -83,7 +84,8 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-5": "likewise; measured blind after the seventh tuning, then tuned on in the eighth",
     "blind-6": "likewise; measured blind after the eighth tuning, then tuned on in the ninth",
     "blind-7": "likewise; measured blind after the ninth tuning, then tuned on in the tenth",
-    "blind-8": "likewise, after the tenth tuning, never tuned on: the figures to expect on unseen comments",
+    "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
+    "blind-9": "likewise, after the eleventh tuning, never tuned on: what to expect on unseen comments",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

@@ -10,7 +10,8 @@ tuned on in the sixth; ``holdout/blind-4/<lang>.jsonl`` likewise, measured blind
 then tuned on in the seventh; ``holdout/blind-5/<lang>.jsonl`` likewise, measured blind after the seventh
 tuning, then tuned on in the eighth; ``holdout/blind-6/<lang>.jsonl`` likewise, measured blind after the
 eighth tuning, then tuned on in the ninth; ``holdout/blind-7/<lang>.jsonl`` likewise, measured blind after
-the ninth tuning, then tuned on in the tenth. The goals (at least
+the ninth tuning, then tuned on in the tenth; ``holdout/blind-8/<lang>.jsonl`` likewise, measured blind
+after the tenth tuning, then tuned on in the eleventh. The goals (at least
 90 % of clear negatives caught, at most 5 % of positive or neutral comments flagged) are held on the
 tuning part; on every part, no happy explicit answer ("resolved" without a low score) is ever reopened,
 and no language falls below the figures docs/judgment.md records. ``closeloop judge --evaluate`` prints
@@ -44,6 +45,8 @@ FIFTH_BLIND = HOLDOUT / "blind-5"
 SIXTH_BLIND = HOLDOUT / "blind-6"
 # Likewise, after the ninth tuning; tuned on in the tenth (docs/judgment.md).
 SEVENTH_BLIND = HOLDOUT / "blind-7"
+# Likewise, after the tenth tuning; tuned on in the eleventh (docs/judgment.md).
+EIGHTH_BLIND = HOLDOUT / "blind-8"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -85,7 +88,7 @@ def test_at_most_5_percent_of_positive_or_neutral_comments_are_flagged(language:
     assert scores.false_alarm_rate <= FALSE_ALARM_GOAL, scores.false_alarms
 
 
-# The figures reached by the tenth tuning, per part and language: (caught, negatives, flagged, others).
+# The figures reached by the eleventh tuning, per part and language: (caught, negatives, flagged, others).
 # A change to the lexicon may improve them, never worsen them (docs/judgment.md has the history).
 REACHED = {
     "tuning": (
@@ -123,6 +126,8 @@ REACHED = {
     ),
     # after the tenth tuning (blind after the ninth: see docs/judgment.md)
     "seventh-blind": (SEVENTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"it": (19, 20, 0, 20)}),
+    # after the eleventh tuning (blind after the tenth: see docs/judgment.md)
+    "eighth-blind": (EIGHTH_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
 }
 
 

@@ -203,6 +203,26 @@ def test_an_epilogue_with_a_remedy_ends_a_story_told_over_several_sentences() ->
     assert phrases(lexicon, "The error still shows. Finally fixed?", "en") == ["error ... still"]
 
 
+def test_a_closing_sentence_that_is_only_a_remedy_ends_the_story_before_it() -> None:
+    lexicon = tiny(en=PERSISTING)
+
+    assert phrases(lexicon, "The error still showed all week. Fixed.", "en") == []
+    assert phrases(lexicon, "The error still showed all week. Fixed!", "en") == []
+    # asked, or with more said in its sentence, it is no verdict
+    assert phrases(lexicon, "The error still showed all week. Fixed?", "en") == ["error ... still"]
+    assert phrases(lexicon, "The error still shows. Fixed the login though.", "en") == ["error ... still"]
+
+
+def test_a_setup_is_overturned_only_by_a_contrast_in_its_sentence_or_the_next() -> None:
+    lexicon = tiny(en=EN)
+
+    assert phrases(lexicon, "It was not working at first. But Ana fixed it.", "en") == []
+    # a contrast two sentences on (a quoted reply, another topic) does not reach back to it
+    assert phrases(lexicon, "It was not working at first. Then again today. But thanks.", "en") == [
+        "not working"
+    ]
+
+
 def test_a_story_overturned_by_a_contrast_cancels_the_persistence_rule() -> None:
     lexicon = tiny(en=PERSISTING)
 

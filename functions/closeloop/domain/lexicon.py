@@ -37,7 +37,8 @@ Each language's entry says, besides its phrases:
   persistence word is a supposed recurrence ("if it happens again I'll write"), not a complaint: what it
   says, up to its clause break or its consequence word ("then", "thì"), does not count;
 - ``epilogues``: the end of a story told over several sentences ("finally", "al final", "seitdem", "sad je
-  sve"), followed in its sentence by an unnegated remedy, overturns everything said before it;
+  sve"), followed in its sentence by an unnegated remedy, overturns everything said before it; so does a
+  later sentence that is only a remedy ("All sorted.", "Erledigt.", "Parfait.");
 - ``classes``: word classes a phrase may name: ``"{number} {period} to get"`` stands for "# days to get",
   "three weeks to get", ... (a number written in digits is the word ``#``).
 
@@ -641,7 +642,10 @@ def _overturned(
     contrasts = _occurrences(tokens, positions, form.contrasts.get(language, {}))
     spans: list[tuple[int, int]] = []
     for setup_start, setup_end in _occurrences(tokens, positions, form.setups.get(language, {})):
-        following = [start for start, _ in contrasts if start >= setup_end]
+        # the contrast comes in the setup's sentence or the next one ("It failed at first. But now ..."),
+        # not in a quoted message further down ("... A partir d'ara hauries de veure ...")
+        reach = _sentence_end(tokens, _sentence_end(tokens, setup_end) + 1)
+        following = [start for start, _ in contrasts if setup_end <= start < reach]
         if following:
             spans.append((_sentence_start(tokens, setup_start), following[0]))
     # A long spell ("for weeks") is a story only when a remedy ends it in the same sentence, unnegated:
@@ -677,7 +681,7 @@ def _overturned(
                 spans.append((start, stop))
     # The end of a story told over several sentences ("... lo pasé fatal. Al final se completó y ya funciona
     # todo"): an epilogue word followed in its sentence by an unnegated remedy overturns all said before it.
-    for epilogue_start, epilogue_end in _occurrences(tokens, positions, form.epilogues.get(language, {})):
+    for epilogue_start, _ in _occurrences(tokens, positions, form.epilogues.get(language, {})):
         sentence = _sentence_start(tokens, epilogue_start)
         for remedy_start, _ in remedies:
             # the remedy may be the epilogue's own word ("c'est réparé", "all sorted now")
@@ -685,6 +689,16 @@ def _overturned(
                 if not _negated(tokens, remedy_start, rules) and not _asked(tokens, remedy_start):
                     spans.append((0, epilogue_start))
                 break
+    # A closing verdict: a later sentence that is only a remedy ("All sorted.", "Erledigt.", "Parfait.")
+    # ends the story told before it.
+    for remedy_start, remedy_end in remedies:
+        if (
+            remedy_start > 0
+            and _sentence_start(tokens, remedy_start) == remedy_start
+            and (remedy_end == len(tokens) or tokens[remedy_end] in ".!…")
+            and not _negated(tokens, remedy_start, rules)
+        ):
+            spans.append((0, remedy_start))
     for start, end in _occurrences(tokens, positions, form.resolutions.get(language, {})):
         # negated before it, or in its gap ("the refund never arrived"), or asked ("khi nào mới sửa xong?")
         if (
@@ -801,6 +815,13 @@ def _asked(tokens: Sequence[str], position: int) -> bool:
     while position < len(tokens) and tokens[position] not in _SENTENCE_BREAK:
         position += 1
     return position < len(tokens) and tokens[position] == "?"
+
+
+def _sentence_end(tokens: Sequence[str], position: int) -> int:
+    """Where the sentence around ``position`` ends: its closing punctuation, or the end of the text."""
+    while position < len(tokens) and tokens[position] not in _SENTENCE_BREAK:
+        position += 1
+    return position
 
 
 def _sentence_start(tokens: Sequence[str], position: int) -> int:
