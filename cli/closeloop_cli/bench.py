@@ -72,6 +72,7 @@ JUDGMENT_PARTS: Mapping[str, Path] = {
     "blind-7": JUDGMENT_CORPUS / "holdout" / "blind-7",
     "blind-8": JUDGMENT_CORPUS / "holdout" / "blind-8",
     "blind-9": JUDGMENT_CORPUS / "holdout" / "blind-9",
+    "blind-10": JUDGMENT_CORPUS / "holdout" / "blind-10",
 }
 JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "tuning": "the comments the lexicon's rules were chosen on",
@@ -86,6 +87,7 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-7": "likewise; measured blind after the ninth tuning, then tuned on in the tenth",
     "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
     "blind-9": "likewise, after the eleventh tuning, never tuned on: what to expect on unseen comments",
+    "blind-10": "likewise, for the next tuning round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.
