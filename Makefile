@@ -53,10 +53,11 @@ test-fast: $(VENV_STAMP) .tools/sam/.stamp ## unit tests only (no moto, no socke
 	$(PY) -m pytest tests/unit -q
 
 .PHONY: lint
-lint: $(VENV_STAMP) ## ruff and mypy (strict on functions/)
+lint: $(VENV_STAMP) ## ruff, mypy (strict on functions/) and the lexicon's format
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	$(PY) tools/format_lexicon.py --check
 
 .PHONY: check
 check: lint lint-template layer-check ## every gate: ruff, mypy, cfn-lint (template and SAM-transformed), sam validate --lint, layer pins
