@@ -86,8 +86,8 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-6": "likewise; measured blind after the eighth tuning, then tuned on in the ninth",
     "blind-7": "likewise; measured blind after the ninth tuning, then tuned on in the tenth",
     "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
-    "blind-9": "likewise, after the eleventh tuning, never tuned on: what to expect on unseen comments",
-    "blind-10": "likewise, for the next tuning round",
+    "blind-9": "likewise; measured blind after the eleventh tuning, then tuned on in the twelfth",
+    "blind-10": "likewise, after the twelfth tuning, never tuned on: what to expect on unseen comments",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

@@ -223,6 +223,23 @@ def test_a_setup_is_overturned_only_by_a_contrast_in_its_sentence_or_the_next() 
     ]
 
 
+def test_a_clause_opened_by_in_case_supposes_even_without_a_persistence_word() -> None:
+    lexicon = tiny(en=EN | {"suppositions": ["in case"], "conditionals": ["if"]})
+
+    assert phrases(lexicon, "In case it is not working, I will write.", "en") == []
+    # a plain "if" still needs a persistence word to suppose
+    assert phrases(lexicon, "If you ask me, it is not working.", "en") == ["not working"]
+
+
+def test_lines_quoted_from_an_earlier_message_are_not_the_customers_words() -> None:
+    lexicon = tiny(en=EN)
+
+    assert phrases(lexicon, "> Sorry it was not working.\n>> Earlier: not working\nAll good now.", "en") == []
+    assert phrases(lexicon, "Still not working for me.\n> We fixed it.", "en") == ["not working"]
+    # ">3 days" is the customer's own line
+    assert phrases(lexicon, ">3 days and it came back", "en") == ["came back"]
+
+
 def test_a_story_overturned_by_a_contrast_cancels_the_persistence_rule() -> None:
     lexicon = tiny(en=PERSISTING)
 

@@ -35,7 +35,8 @@ Each language's entry says, besides its phrases:
   bare negator ("Printer works, scanner doesn't.") is a partial fix, unresolved;
 - ``conditionals`` and ``consequences``: a clause opened by a conditional word ("if", "nếu") that holds a
   persistence word is a supposed recurrence ("if it happens again I'll write"), not a complaint: what it
-  says, up to its clause break or its consequence word ("then", "thì"), does not count;
+  says, up to its clause break or its consequence word ("then", "thì"), does not count; a clause opened
+  by one of the ``suppositions`` ("in case", "en caso de que") never counts, persistence word or not;
 - ``epilogues``: the end of a story told over several sentences ("finally", "al final", "seitdem", "sad je
   sve"), followed in its sentence by an unnegated remedy, overturns everything said before it; so does a
   later sentence that is only a remedy ("All sorted.", "Erledigt.", "Parfait.");
@@ -103,6 +104,8 @@ _CLAUSE_BREAK = frozenset(".,;:!?¡¿…")
 # What ends a sentence (a setup's story starts after the last one).
 _SENTENCE_BREAK = frozenset(".!?…")
 _MASKED = ""
+# A line quoted from an earlier message, as mail clients mark it ("> ...", ">> ..."); not ">3 days".
+_QUOTED_LINE = re.compile(r"\s*>(?!\s*\d)")
 # What a number written in digits becomes, in comments and in phrases alike.
 NUMBER = "#"
 # A word class in a phrase: "{number} {period} to get" stands for every member of both classes.
@@ -167,6 +170,7 @@ LEXICON_KEYS = frozenset(
         "conditionals",
         "consequences",
         "epilogues",
+        "suppositions",
     }
 )
 
@@ -233,6 +237,7 @@ class _Form:
     conditionals: dict[str, _Markers] = field(default_factory=dict)  # per language
     consequences: dict[str, _Markers] = field(default_factory=dict)  # per language
     epilogues: dict[str, _Markers] = field(default_factory=dict)  # per language
+    suppositions: dict[str, _Markers] = field(default_factory=dict)  # per language
     # Bare negators that end a sentence elliptically ("the scanner doesn't."), per language.
     ellipses: dict[str, frozenset[str]] = field(default_factory=dict)
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
@@ -331,6 +336,7 @@ class Lexicon:
                 ("conditionals", "conditionals"),
                 ("consequences", "consequences"),
                 ("epilogues", "epilogues"),
+                ("suppositions", "suppositions"),
             ):
                 for text in (
                     expanded
@@ -401,6 +407,9 @@ class Lexicon:
             return ()
         language = language_of(locale)
         known = language in self._languages
+        # A quoted line ("> We have reset your account") is the agent's words, not the customer's: the
+        # reply parser removes quotes from replies by email, and a comment pasted with one is read alike.
+        comment = "\n".join(line for line in comment.splitlines() if not _QUOTED_LINE.match(line))
         prepared = _prepare(comment)
         marked_text = _has_marks(prepared)
         readings = (
@@ -661,14 +670,17 @@ def _overturned(
     # A recurrence supposed ("if it happens again", "nếu lần sau còn bị trừ tiền thì ...") is no complaint:
     # from the conditional word to the end of its clause, or to its consequence word ("then", "thì").
     conditionals = _occurrences(tokens, positions, form.conditionals.get(language, {}))
-    if conditionals:
+    # "In case ..." (en caso de que, u slučaju da, trường hợp) only ever supposes: no persistence word needed.
+    suppositions = _occurrences(tokens, positions, form.suppositions.get(language, {}))
+    if conditionals or suppositions:
         persistence = [
             start for start, _ in _occurrences(tokens, positions, form.persistence.get(language, {}))
         ]
         consequences = {
             start for start, _ in _occurrences(tokens, positions, form.consequences.get(language, {}))
         }
-        for start, end in conditionals:
+        supposed = set(suppositions)
+        for start, end in sorted({*conditionals, *suppositions}):
             stop = next(
                 (
                     index
@@ -677,7 +689,7 @@ def _overturned(
                 ),
                 len(tokens),
             )
-            if any(end <= word < stop for word in persistence):
+            if (start, end) in supposed or any(end <= word < stop for word in persistence):
                 spans.append((start, stop))
     # The end of a story told over several sentences ("... lo pasé fatal. Al final se completó y ya funciona
     # todo"): an epilogue word followed in its sentence by an unnegated remedy overturns all said before it.
