@@ -73,6 +73,7 @@ JUDGMENT_PARTS: Mapping[str, Path] = {
     "blind-8": JUDGMENT_CORPUS / "holdout" / "blind-8",
     "blind-9": JUDGMENT_CORPUS / "holdout" / "blind-9",
     "blind-10": JUDGMENT_CORPUS / "holdout" / "blind-10",
+    "blind-11": JUDGMENT_CORPUS / "holdout" / "blind-11",
 }
 JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "tuning": "the comments the lexicon's rules were chosen on",
@@ -88,6 +89,7 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
     "blind-9": "likewise; measured blind after the eleventh tuning, then tuned on in the twelfth",
     "blind-10": "likewise, after the twelfth tuning, never tuned on: what to expect on unseen comments",
+    "blind-11": "likewise, for the next tuning round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.
