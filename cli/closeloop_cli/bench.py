@@ -59,21 +59,15 @@ TICKET_CLOSED_EXAMPLE = REPO / "events" / "canonical" / "ticket_closed.json"
 # The labeled judgment corpus, part by part, in the order they were written (tests/corpus/judgment), and
 # what each part's figures can be trusted for: only a part no tuning has read measures unseen comments.
 JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
+HOLDOUT = JUDGMENT_CORPUS / "holdout"
+# The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
+# studied by the next tuning; the one after the last is the next round's, left out until it is written.
+BLIND_BATCHES = 11
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
-    "held-out": JUDGMENT_CORPUS / "holdout",
-    "second held-out": JUDGMENT_CORPUS / "holdout" / "second",
-    "blind-1": JUDGMENT_CORPUS / "holdout" / "blind-1",
-    "blind-2": JUDGMENT_CORPUS / "holdout" / "blind-2",
-    "blind-3": JUDGMENT_CORPUS / "holdout" / "blind-3",
-    "blind-4": JUDGMENT_CORPUS / "holdout" / "blind-4",
-    "blind-5": JUDGMENT_CORPUS / "holdout" / "blind-5",
-    "blind-6": JUDGMENT_CORPUS / "holdout" / "blind-6",
-    "blind-7": JUDGMENT_CORPUS / "holdout" / "blind-7",
-    "blind-8": JUDGMENT_CORPUS / "holdout" / "blind-8",
-    "blind-9": JUDGMENT_CORPUS / "holdout" / "blind-9",
-    "blind-10": JUDGMENT_CORPUS / "holdout" / "blind-10",
-    "blind-11": JUDGMENT_CORPUS / "holdout" / "blind-11",
+    "held-out": HOLDOUT,
+    "second held-out": HOLDOUT / "second",
+    **{f"blind-{number}": HOLDOUT / f"blind-{number}" for number in range(1, BLIND_BATCHES + 1)},
 }
 JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "tuning": "the comments the lexicon's rules were chosen on",
