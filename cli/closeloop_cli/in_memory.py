@@ -196,7 +196,7 @@ class InMemorySurveyStore:
 
 
 class RecordingScheduler:
-    """``SendScheduler`` and ``ReminderScheduler`` that remember what they were asked to schedule.
+    """``SendScheduler`` and ``LaterSends`` that remember what they were asked to schedule.
 
     ``failures`` are raised by the next calls to ``schedule_reminder``, in order (each schedules nothing).
     """
@@ -320,6 +320,6 @@ def in_memory_domain(
         lambda: LinkSigner.from_secret(SIGNING_SECRET),  # as wiring does: built per use from the secret
         publisher,
         sending_policy(config),
-        reminders=lambda: scheduler,
+        later=lambda: scheduler,
     )
     return InMemoryDomain(config, store, scheduler, publisher, mailer, renderer, planner, sender)

@@ -20,7 +20,7 @@ from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import format_decimal, format_percent
 
-from closeloop.adapters.mail import build_message, send_raw_email
+from closeloop.adapters.mail import build_message, one_click_unsubscribe, send_raw_email
 from closeloop.adapters.rendering import EmailRenderer
 from closeloop.domain.digest import (
     Digest,
@@ -280,10 +280,7 @@ class SesDigestMailer:
                 html=email.html,
                 locale=email.locale,
                 now=now,
-                headers={
-                    "List-Unsubscribe": f"<{email.unsubscribe_url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
+                headers=one_click_unsubscribe(email.unsubscribe_url),
             )
         except (ValueError, MessageError) as error:
             raise MailRejectedError(f"the message could not be built: {type(error).__name__}") from error

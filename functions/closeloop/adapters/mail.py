@@ -85,6 +85,11 @@ def build_message(
     return message.as_bytes()
 
 
+def one_click_unsubscribe(url: str) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe headers for ``url`` (Gmail and Yahoo require them of bulk senders)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
     """The survey email, with RFC 8058 one-click unsubscribe and the survey id for replies."""
     return build_message(
@@ -95,11 +100,8 @@ def build_mime(email: OutgoingEmail, now: datetime) -> bytes:
         html=email.html,
         locale=email.locale,
         now=now,
-        headers={
-            "List-Unsubscribe": f"<{email.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            SURVEY_ID_HEADER: email.survey_id,
-        }
+        headers=one_click_unsubscribe(email.unsubscribe_url)
+        | {SURVEY_ID_HEADER: email.survey_id}
         # The survey's own reply address (ReplyDomain): a reply reaches closeloop, which knows its survey.
         | ({"Reply-To": email.reply_to} if email.reply_to else {}),
     )

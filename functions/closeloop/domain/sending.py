@@ -127,7 +127,7 @@ class SendingStore(Protocol):
     def skip_reminder(self, survey_id: str, reason: ReminderSkipReason, now: datetime) -> bool: ...
 
 
-class ReminderScheduler(Protocol):
+class LaterSends(Protocol):
     """Puts "send survey X" (or "send its reminder") on the send queue at a moment (a one-time schedule)."""
 
     def schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None: ...
@@ -181,10 +181,10 @@ class SurveySender:
         publisher: EventPublisher,
         policy: SendingPolicy,
         reply_tokens: Callable[[], ReplyTokens] | None = None,
-        reminders: Callable[[], ReminderScheduler] | None = None,
+        later: Callable[[], LaterSends] | None = None,
     ) -> None:
         self._store = store
-        self._reminders = reminders
+        self._later = later
         self._reply_tokens = reply_tokens
         self._renderer = renderer
         self._mailer = mailer
@@ -357,7 +357,7 @@ class SurveySender:
     def _reminder_time(self, survey: Survey, sent_at: datetime, expires_at: datetime) -> datetime | None:
         """When the survey's reminder is due: ``reminder_after`` the email, moved out of the customer's
         quiet hours; None when reminders are off or it would fall after the survey's expiry."""
-        if self._reminders is None or self._policy.reminder_after <= timedelta(0):
+        if self._later is None or self._policy.reminder_after <= timedelta(0):
             return None
         zone = customer_zone(survey.timezone, self._policy.default_timezone)
         due = send_time(sent_at, self._policy.reminder_after, self._policy.quiet_hours, zone, sent_at)
@@ -370,20 +370,20 @@ class SurveySender:
         when SES throttling or an outage kept it waiting, or when an operator redrives it at night. Nothing
         is claimed yet, so a repeated delivery of the same request only asks for the same schedule again.
         """
-        if self._reminders is None or not self._policy.quiet_hours.enabled:
+        if self._later is None or not self._policy.quiet_hours.enabled:
             return False
         zone = customer_zone(survey.timezone, self._policy.default_timezone)
         until = send_time(now, timedelta(0), self._policy.quiet_hours, zone, now)
         if until <= now:
             return False
-        self._reminders().hold(survey.survey_id, reminder=reminder, until=until, now=now)
+        self._later().hold(survey.survey_id, reminder=reminder, until=until, now=now)
         return True
 
     def _schedule_reminder(self, survey_id: str, at: datetime, now: datetime) -> None:
-        if self._reminders is None:
+        if self._later is None:
             return
         # Built when first needed: a send function that schedules no reminder never loads the scheduler.
-        self._reminders().schedule_reminder(survey_id, at, now)
+        self._later().schedule_reminder(survey_id, at, now)
         self._store.mark_reminder_scheduled(survey_id)
 
     def _reminder_skip_reason(self, survey: Survey, now: datetime) -> ReminderSkipReason | None:
