@@ -62,7 +62,7 @@ JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
 HOLDOUT = JUDGMENT_CORPUS / "holdout"
 # The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
 # studied by the next tuning; the one after the last is the next round's, left out until it is written.
-BLIND_BATCHES = 11
+BLIND_BATCHES = 12
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
     "held-out": HOLDOUT,
@@ -82,8 +82,9 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-7": "likewise; measured blind after the ninth tuning, then tuned on in the tenth",
     "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
     "blind-9": "likewise; measured blind after the eleventh tuning, then tuned on in the twelfth",
-    "blind-10": "likewise, after the twelfth tuning, never tuned on: what to expect on unseen comments",
-    "blind-11": "likewise, for the next tuning round",
+    "blind-10": "likewise; measured blind after the twelfth tuning, then tuned on in the thirteenth",
+    "blind-11": "likewise, after the thirteenth tuning, never tuned on: what to expect on unseen comments",
+    "blind-12": "likewise, for the next tuning round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

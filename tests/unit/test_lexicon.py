@@ -199,8 +199,20 @@ def test_an_epilogue_with_a_remedy_ends_a_story_told_over_several_sentences() ->
     # asked one, ends nothing
     assert phrases(lexicon, "Finally fixed, but the error still shows.", "en") == ["error ... still"]
     assert phrases(lexicon, "The error still shows. Finally someone answered.", "en") == ["error ... still"]
-    assert phrases(lexicon, "The error still shows. Finally not fixed.", "en") == ["error ... still"]
+    # (a negated remedy is itself the evidence: "not fixed")
+    assert phrases(lexicon, "The error still shows. Finally not fixed.", "en") == ["not fixed"]
     assert phrases(lexicon, "The error still shows. Finally fixed?", "en") == ["error ... still"]
+
+
+def test_a_remedy_right_before_an_epilogue_that_ends_its_sentence_ends_the_story() -> None:
+    lexicon = tiny(en=PERSISTING | {"epilogues": ["ever since"], "remedies": ["fixed", "rock solid"]})
+
+    story = "The error still showed daily. Moved servers and rock solid ever since."
+    assert phrases(lexicon, story, "en") == []
+    # the epilogue must end the sentence: more said after it is the customer's news
+    assert phrases(lexicon, "The error still shows. Rock solid ever since the error came back.", "en") == [
+        "error ... still"
+    ]
 
 
 def test_a_closing_sentence_that_is_only_a_remedy_ends_the_story_before_it() -> None:
@@ -353,7 +365,10 @@ def test_a_long_spell_is_a_story_only_when_an_unnegated_remedy_ends_it() -> None
     assert phrases(lexicon, "It had been crashing for weeks, you sorted it in one call.", "en") == []
     # without a remedy, or with one that is negated, the trouble is there
     assert phrases(lexicon, "It has been crashing for weeks.", "en") == ["crashing"]
-    assert phrases(lexicon, "It has been crashing for weeks and nobody fixed it.", "en") == ["crashing"]
+    assert phrases(lexicon, "It has been crashing for weeks and nobody fixed it.", "en") == [
+        "nobody fixed",
+        "crashing",
+    ]
     assert phrases(lexicon, "Crashing for weeks. Fixed? Never.", "en") == ["crashing"]
 
 
@@ -382,3 +397,30 @@ def test_a_contrast_word_joins_the_two_halves_of_a_partial_fix_as_a_comma_does()
     assert phrases(lexicon, "You refunded the item but the shipping not.", "en") == ["refunded ... not"]
     # without a clause break or a contrast word between them, the negation is the working word's own
     assert phrases(lexicon, "You refunded or not.", "en") == []
+
+
+def test_a_negated_remedy_says_the_problem_is_not_solved() -> None:
+    remedies = ["refunded", "fixed", "no more errors"]
+    lexicon = tiny(en=EN | {"remedies": remedies, "negators": ["not", "never"]})
+
+    assert phrases(lexicon, "The shipping was not refunded.", "en") == ["not refunded"]
+    kinds = [match.kind for match in lexicon.find_matches("It was never fixed.", "en")]
+    assert kinds == [PhraseKind.UNRESOLVED]
+    assert phrases(lexicon, "Refunded the same day.", "en") == []
+    # a remedy that holds its own negator ("no more errors") is read as a remedy only
+    assert phrases(lexicon, "No more errors.", "en") == []
+
+
+def test_an_annoyed_or_ironic_emoji_is_a_complaint_in_every_language() -> None:
+    lexicon = Lexicon({"emoji": ["🙄", "👎"], "languages": {"en": EN, "vi": {"diacritics": "significant"}}})
+
+    assert phrases(lexicon, "Great, a photo book printed upside down 🙄", "en") == ["🙄"]
+    assert phrases(lexicon, "Hay thật, rau héo 🙄", "vi") == ["🙄"]
+    assert phrases(lexicon, "Hay that, rau heo 👎🏻", "vi") == ["👎"]
+    assert phrases(lexicon, "Fixed in minutes 👍", "en") == []
+    assert [match.kind for match in lexicon.find_matches("🙄", None)] == [PhraseKind.COMPLAINT]
+
+
+def test_an_emoji_entry_must_be_one_emoji() -> None:
+    with pytest.raises(ValueError, match="one emoji"):
+        Lexicon({"emoji": ["meh"], "languages": {"en": EN}})

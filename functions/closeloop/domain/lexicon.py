@@ -99,7 +99,9 @@ _CATALAN_GEMINATE = re.compile(r"l[·.]l")
 # English contractions: "doesn't" -> "doesnt", expanded to "does not" by the lexicon's expansions.
 _CONTRACTION = re.compile(r"n't\b")
 # Words, plus the punctuation that closes a clause: a negator never reaches across it.
-_TOKEN = re.compile(r"\w+|#|[.,;:!?¡¿…]")
+# Emoji are words too: an eye roll (🙄) says as much as a sentence, in any language.
+_EMOJI = "\u2600-\u27bf\U0001f300-\U0001faff"
+_TOKEN = re.compile(rf"\w+|#|[.,;:!?¡¿…]|[{_EMOJI}]")
 _CLAUSE_BREAK = frozenset(".,;:!?¡¿…")
 # What ends a sentence (a setup's story starts after the last one).
 _SENTENCE_BREAK = frozenset(".!?…")
@@ -191,6 +193,8 @@ class _Phrase:
     self_negated: bool  # holds a negator of its language ("not working"): never negated again
     # A word read only when negated: praise ("not at all satisfied"), a function ("doesn't activate").
     needs_negation: bool = False
+    # An emoji (🙄): the same in every language, and read whether or not the comment has accents.
+    symbol: bool = False
 
     @property
     def crosses_languages(self) -> bool:
@@ -318,9 +322,15 @@ class Lexicon:
                         self._add_phrase(text, language, kind, marks_significant)
             # Words that say something bad only when negated: praise ("not satisfied") is a complaint,
             # a device's function ("doesn't activate", "no carga") says the problem is there.
-            for key, kind in (("positives", PhraseKind.COMPLAINT), ("functions", PhraseKind.UNRESOLVED)):
+            for key, kind in (
+                ("positives", PhraseKind.COMPLAINT),
+                ("functions", PhraseKind.UNRESOLVED),
+                ("remedies", PhraseKind.UNRESOLVED),
+            ):
                 for template in _strings(entry, key, language):
                     for text in _expanded(template, classes, language):
+                        if key == "remedies" and self._holds_negator(text, language):
+                            continue  # "no more errors" says the remedy itself
                         self._add_phrase(text, language, kind, marks_significant, needs_negation=True)
             for key, table in (
                 ("not_negative", "masks"),
@@ -364,6 +374,12 @@ class Lexicon:
                             )
                         elif key == "trouble":
                             form.trouble_heads.setdefault(language, set()).add(tokens[0])
+        # Faces that say the customer is annoyed or ironic ("🙄", "😡"), whatever the language.
+        for symbol in _strings(lexicon, "emoji", "emoji"):
+            if _TOKEN.fullmatch(symbol) is None or symbol[0].isalnum():
+                raise ValueError(f"lexicon: emoji {symbol!r} must be one emoji")
+            for language in self._languages:
+                self._add_phrase(symbol, language, PhraseKind.COMPLAINT, marks_significant=False, symbol=True)
         for form in (self._plain, self._marked):
             for language, entry in entries.items():
                 form.ellipses[language] = self._words(entry, "ellipses", language)
@@ -525,7 +541,7 @@ class Lexicon:
         return not in_marked_form
 
     def _form_applies(self, phrase: _Phrase, in_marked_form: bool, marked_text: bool) -> bool:
-        if not self._languages[phrase.language].marks_significant:
+        if phrase.symbol or not self._languages[phrase.language].marks_significant:
             # Accents are optional: the plain form already matches with and without them.
             return not in_marked_form
         if in_marked_form:
@@ -541,6 +557,7 @@ class Lexicon:
         marks_significant: bool,
         *,
         needs_negation: bool = False,
+        symbol: bool = False,
     ) -> None:
         forms = ((self._plain, False), (self._marked, True)) if marks_significant else ((self._plain, False),)
         for form, marked in forms:
@@ -554,7 +571,7 @@ class Lexicon:
                     f"lexicon entry {language!r}: {text!r} is read negated and cannot hold a negator"
                 )
             form.phrases.setdefault(tokens[0], []).append(
-                _Phrase(text, language, kind, tokens, self_negated, needs_negation)
+                _Phrase(text, language, kind, tokens, self_negated, needs_negation, symbol)
             )
 
     def _phrase_tokens(self, text: str, *, marked: bool) -> tuple[str, ...]:
@@ -574,6 +591,14 @@ class Lexicon:
         if not [token for token in tokens if token != _GAP]:
             raise ValueError(f"lexicon phrase {text!r} has no words")
         return tuple(tokens)
+
+    def _holds_negator(self, text: str, language: str) -> bool:
+        rules = self._languages[language]
+        return any(
+            token in rules.negators or token in rules.emphatic_negators
+            for marked in (False, True)
+            for token in self._phrase_tokens(text, marked=marked)
+        )
 
     @staticmethod
     def _words(entry: Mapping[str, object], key: str, language: str) -> frozenset[str]:
@@ -693,13 +718,17 @@ def _overturned(
                 spans.append((start, stop))
     # The end of a story told over several sentences ("... lo pasé fatal. Al final se completó y ya funciona
     # todo"): an epilogue word followed in its sentence by an unnegated remedy overturns all said before it.
-    for epilogue_start, _ in _occurrences(tokens, positions, form.epilogues.get(language, {})):
+    for epilogue_start, epilogue_end in _occurrences(tokens, positions, form.epilogues.get(language, {})):
         sentence = _sentence_start(tokens, epilogue_start)
-        for remedy_start, _ in remedies:
-            # the remedy may be the epilogue's own word ("c'est réparé", "all sorted now")
-            if remedy_start >= epilogue_start and _sentence_start(tokens, remedy_start) == sentence:
+        for remedy_start, remedy_end in remedies:
+            # the remedy may be the epilogue's own word ("c'est réparé", "all sorted now"), or come right
+            # before an epilogue that ends the sentence ("passt jetzt.", "fine ever since.")
+            if (
+                remedy_start >= epilogue_start
+                or (remedy_end == epilogue_start and _sentence_end(tokens, epilogue_start) == epilogue_end)
+            ) and _sentence_start(tokens, remedy_start) == sentence:
                 if not _negated(tokens, remedy_start, rules) and not _asked(tokens, remedy_start):
-                    spans.append((0, epilogue_start))
+                    spans.append((0, min(epilogue_start, remedy_start)))
                 break
     # A closing verdict: a later sentence that is only a remedy ("All sorted.", "Erledigt.", "Parfait.")
     # ends the story told before it.
@@ -926,8 +955,10 @@ def _longest_first(
         ):
             continue
         spans.append((start, end))
+        # an emoji is every language's: found once, whichever language's reading found it
         found.setdefault(
-            (phrase.text, phrase.language), LexiconMatch(phrase.text, phrase.language, phrase.kind)
+            (phrase.text, "" if phrase.symbol else phrase.language),
+            LexiconMatch(phrase.text, phrase.language, phrase.kind),
         )
     return tuple(
         sorted(
