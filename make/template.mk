@@ -33,11 +33,13 @@ tools: .tools/cfn-lint/.stamp .tools/sam/.stamp ## install cfn-lint and the SAM 
 	@touch $@
 
 .PHONY: tools-lock
-tools-lock: | $(UV) ## re-pin cfn-lint and the SAM CLI (tools/*.in) to their latest releases
+tools-lock: | $(UV) ## re-pin cfn-lint, the SAM CLI and the comment model's trainer (tools/*.in) to their latest releases
 	$(UV) pip compile --quiet --upgrade --generate-hashes --python-version $(TOOLS_PYTHON) \
 		--custom-compile-command "make tools-lock" tools/cfn-lint.in -o tools/cfn-lint.txt
 	$(UV) pip compile --quiet --upgrade --generate-hashes --python-version $(TOOLS_PYTHON) \
 		--custom-compile-command "make tools-lock" tools/sam.in -o tools/sam.txt
+	$(UV) pip compile --quiet --upgrade --generate-hashes --python-version $(TOOLS_PYTHON) \
+		--custom-compile-command "make tools-lock" tools/comment-model.in -o tools/comment-model.txt
 
 .PHONY: lint-template
 lint-template: tools ## cfn-lint on template.yaml and on its SAM transform, and sam validate --lint (offline)

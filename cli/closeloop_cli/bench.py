@@ -62,7 +62,7 @@ JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
 HOLDOUT = JUDGMENT_CORPUS / "holdout"
 # The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
 # studied by the next tuning; the one after the last is the next round's, left out until it is written.
-BLIND_BATCHES = 12
+BLIND_BATCHES = 13
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
     "held-out": HOLDOUT,
@@ -70,7 +70,7 @@ JUDGMENT_PARTS: Mapping[str, Path] = {
     **{f"blind-{number}": HOLDOUT / f"blind-{number}" for number in range(1, BLIND_BATCHES + 1)},
 }
 JUDGMENT_PART_STORIES: Mapping[str, str] = {
-    "tuning": "the comments the lexicon's rules were chosen on",
+    "tuning": "the comments the lexicon's rules were chosen on (and the comment model trained on)",
     "held-out": "kept apart in the first tuning, used in the second",
     "second held-out": "written before the second tuning and never used to choose a rule",
     "blind-1": "written by someone who never saw the lexicon; measured blind, then tuned on in the third",
@@ -83,8 +83,12 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-8": "likewise; measured blind after the tenth tuning, then tuned on in the eleventh",
     "blind-9": "likewise; measured blind after the eleventh tuning, then tuned on in the twelfth",
     "blind-10": "likewise; measured blind after the twelfth tuning, then tuned on in the thirteenth",
-    "blind-11": "likewise, after the thirteenth tuning, never tuned on: what to expect on unseen comments",
-    "blind-12": "likewise, for the next tuning round",
+    "blind-11": "likewise; measured blind after the thirteenth tuning, then tuned on in the fourteenth",
+    "blind-12": (
+        "likewise, after the fourteenth tuning; never tuned on, and never trained on by the comment model:"
+        " what to expect on unseen comments"
+    ),
+    "blind-13": "likewise, for the next tuning round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.
@@ -736,7 +740,40 @@ def measure_latencies(iterations: int, warmup: int, progress: Callable[[str], No
             raise RuntimeError("the in-memory sender did not send the survey")
 
     series("`SurveySender.send_survey`, in-memory store, MIME built", send)
+    judgment_latencies(series)
     return results
+
+
+def judgment_latencies(series: Callable[..., None]) -> None:
+    """Judging a comment, over the labeled corpus's comments in turn (their lengths vary, as customers'
+    do): the lexicon, the comment model, and the verdict that combines them. Reading the lexicon and the
+    model happens once per process, in the warm-up."""
+    from closeloop.domain.comment_model import CommentModel
+    from closeloop.domain.judgment import NegativityThresholds, judge_answer
+    from closeloop.domain.lexicon import Lexicon
+    from closeloop_cli.judge import answer_of, labeled_lines
+
+    answers = [answer_of(item) for _, item in labeled_lines([JUDGMENT_CORPUS])]
+    lexicon, model, thresholds = Lexicon.default(), CommentModel.default(), NegativityThresholds()
+
+    def answer(index: int) -> Any:
+        return answers[index % len(answers)]
+
+    series(
+        "lexicon: `Lexicon.read`, one corpus comment",
+        lambda i: lexicon.read(answer(i).comment or "", answer(i).locale),
+        compared=False,
+    )
+    series(
+        "comment model: `CommentModel.probability`, one corpus comment",
+        lambda i: model.probability(answer(i).comment or ""),
+        compared=False,
+    )
+    series(
+        "`judge_answer`, one corpus answer (lexicon, then the model where no phrase is found)",
+        lambda i: judge_answer(answer(i), thresholds),
+        compared=False,
+    )
 
 
 # Throughput ---------------------------------------------------------------------------------------------

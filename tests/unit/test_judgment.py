@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from closeloop.domain.comment_model import CommentModel
 from closeloop.domain.judgment import (
     CommentSignal,
     NegativityThresholds,
@@ -851,3 +852,52 @@ def test_a_negated_positive_word_is_quoted_as_the_customer_wrote_it() -> None:
     verdict = judge_comment("Pas du tout satisfait.", "fr")
 
     assert verdict.evidence == ('comment matches "pas ... satisfait" (fr)',)
+
+
+# ---- the comment model: tone the lexicon has no phrase for ---------------------------------------------
+
+
+@pytest.fixture
+def beeping_model(monkeypatch: pytest.MonkeyPatch) -> CommentModel:
+    """A comment model that reads "beeping" as a complaint: what it adds is then plain to see."""
+    model = CommentModel(
+        {
+            "threshold": 0.9,
+            "intercept": -2.0,
+            "blocks": {"char": {}, "word": {"beeping": [1.0, 6.0], "disappointed": [1.0, 6.0]}},
+        }
+    )
+    monkeypatch.setattr(CommentModel, "default", classmethod(lambda cls: model))
+    return model
+
+
+def test_a_complaint_no_phrase_foresees_is_read_by_the_comment_model(beeping_model: CommentModel) -> None:
+    comment = "The inverter beeping at 3am, lovely."
+
+    without_score = judge_answer(comment_answer(comment, "en", score=None), DEFAULTS)
+    good_score = judge_answer(comment_answer(comment, "en", score=4), DEFAULTS)
+
+    assert without_score.evidence == ("the comment model reads a complaint (98% likely)",)
+    # tone, not an explicit "not solved": it reopens an e-mail reply, and only alerts under a good score
+    assert without_score.action is VerdictAction.REOPEN
+    assert good_score.action is VerdictAction.ALERT
+    assert not judge_comment("The inverter is quiet now.", "en").negative
+
+
+def test_the_comment_model_never_overrules_a_phrase_the_lexicon_set_aside(
+    beeping_model: CommentModel,
+) -> None:
+    # the lexicon found "disappointed" and read it negated: the model, which sees the word, is not asked
+    assert not judge_comment("Not disappointed at all.", "en").negative
+    # a phrase the lexicon found is the evidence, in words the lead recognizes
+    assert judge_comment("Very disappointed.", "en").evidence[0].startswith("comment matches")
+
+
+def test_a_classifier_that_can_judge_replaces_the_comment_models_reading(beeping_model: CommentModel) -> None:
+    class Calm:
+        def is_negative(self, comment: str, locale: str | None) -> CommentSignal:
+            return CommentSignal(negative=False, evidence="calm")
+
+    answer = comment_answer("The inverter beeping at 3am, lovely.", "en")
+
+    assert not judge_answer(answer, DEFAULTS, Calm()).negative

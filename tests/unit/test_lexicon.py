@@ -424,3 +424,28 @@ def test_an_annoyed_or_ironic_emoji_is_a_complaint_in_every_language() -> None:
 def test_an_emoji_entry_must_be_one_emoji() -> None:
     with pytest.raises(ValueError, match="one emoji"):
         Lexicon({"emoji": ["meh"], "languages": {"en": EN}})
+
+
+def test_an_epilogue_does_not_end_a_complaint_said_in_its_own_clause() -> None:
+    lexicon = tiny(en=PERSISTING | {"epilogues": ["since your"], "remedies": ["fixed", "fix", "running"]})
+
+    # GIVEN the epilogue at the start of its own sentence, or after a clause break, it ends the story
+    assert phrases(lexicon, "It was not working. Since your fix it is running.", "en") == []
+    assert phrases(lexicon, "It was not working, since your fix it is running.", "en") == []
+    # in the complaint's own clause it is only a date: "since your fix" is when the trouble began
+    assert phrases(lexicon, "It is not working since your fix.", "en") == ["not working"]
+
+
+def test_a_negator_inside_a_persistence_marker_does_not_cancel_the_persistence_rule() -> None:
+    lexicon = tiny(
+        fr={
+            "persistence": ["sans arrêt"],
+            "trouble": ["redémarre"],
+            "negators": ["sans", "pas"],
+            "remedies": ["réparé"],
+        }
+    )
+
+    assert phrases(lexicon, "La box redémarre sans arrêt.", "fr") == ["redemarre ... sans arret"]
+    # a negator of its own in the clause still does
+    assert phrases(lexicon, "La box ne redémarre pas sans arrêt.", "fr") == []

@@ -7,11 +7,13 @@ An answer is negative when any of these holds (each adds one stable reason code 
 - ``not_resolved``: the customer answered that the problem is not resolved, or picked the reason
   code ``not_resolved``;
 - ``negative_comment``: the comment is judged negative. The built-in multilingual lexicon always
-  reads it. When an extra classifier is given (Amazon Comprehend, or a model on Amazon Bedrock) and can
-  judge the comment, the lexicon's explicit "not solved / still not working" phrases still count on
-  their own, and the classifier's judgement replaces the lexicon's reading of tone (complaint words such
-  as "worst", "useless"); when the classifier cannot judge (unsupported language, service error, a slow
-  or unreadable answer) the lexicon decides alone.
+  reads it, and when none of its phrases is found, the built-in comment model
+  (``closeloop.domain.comment_model``, trained on the labeled corpus) reads its tone. When an extra
+  classifier is given (Amazon Comprehend, or a model on Amazon Bedrock) and can judge the comment, the
+  lexicon's explicit "not solved / still not working" phrases still count on their own, and the
+  classifier's judgement replaces the built-in reading of tone (complaint words such as "worst",
+  "useless", and the comment model); when the classifier cannot judge (unsupported language, service
+  error, a slow or unreadable answer) the built-in reading decides alone.
 
 A negative answer carries an **action** (:class:`VerdictAction`), stored with the answer:
 
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from closeloop.domain.comment_model import CommentModel
 from closeloop.domain.lexicon import Lexicon, PhraseKind
 from closeloop.domain.surveys import SCORE_RANGES, SurveyAnswer, SurveyType, VerdictAction
 
@@ -253,9 +256,20 @@ def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifi
 
 
 def _lexicon_reading(comment: str, locale: str | None) -> CommentSignal:
-    """The shipped lexicon's reading; it always has one, since unknown languages are tried against all."""
-    matches = Lexicon.default().find_matches(comment, locale)
+    """The built-in reading, which always has one (unknown languages are tried against all): the lexicon's
+    phrases; else, unless the lexicon set aside complaint words it found ("not disappointed at all", a story
+    with its end), the comment model's reading of tone."""
+    reading = Lexicon.default().read(comment, locale)
+    matches = reading.matches
     if not matches:
+        if not reading.discounted:
+            model = CommentModel.default()
+            probability = model.probability(comment)
+            if probability >= model.threshold:
+                # tone, never an explicit "not solved": alone, it reopens only an answer without a score
+                return CommentSignal(
+                    negative=True, evidence=f"the comment model reads a complaint ({probability:.0%} likely)"
+                )
         return CommentSignal(negative=False, evidence="no negative phrase in the comment")
     quoted = "; ".join(f'"{match.phrase}" ({match.language})' for match in matches[:MAX_QUOTED_PHRASES])
     return CommentSignal(

@@ -215,6 +215,16 @@ class LexiconMatch:
     kind: PhraseKind
 
 
+@dataclass(frozen=True)
+class LexiconReading:
+    """What the lexicon made of a comment: the phrases found, and whether it found one and discounted it
+    (negated, praised, overturned by a story's end, supposed, a minor remark). A comment whose complaint
+    words the lexicon read and set aside is not one for a reader of tone to overrule."""
+
+    matches: tuple[LexiconMatch, ...]
+    discounted: bool
+
+
 # Markers of one kind in one language, by first word: a comment is searched only for the markers whose
 # first word it holds.
 _Markers = dict[str, list[tuple[str, ...]]]
@@ -419,8 +429,13 @@ class Lexicon:
 
     def find_matches(self, comment: str, locale: str | None) -> tuple[LexiconMatch, ...]:
         """The lexicon phrases present in ``comment``, unresolved ones first, without duplicates."""
+        return self.read(comment, locale).matches
+
+    def read(self, comment: str, locale: str | None) -> LexiconReading:
+        """The phrases present in ``comment`` (see ``find_matches``), and whether a phrase was found but
+        discounted: negated, praised, in a story the customer overturned, supposed, or a minor remark."""
         if not comment or not comment.strip():
-            return ()
+            return LexiconReading((), discounted=False)
         language = language_of(locale)
         known = language in self._languages
         # A quoted line ("> We have reset your account") is the agent's words, not the customer's: the
@@ -433,6 +448,7 @@ class Lexicon:
             (_tokenize(prepared, self._expansions), self._marked, True),
         )
         candidates: list[tuple[int, int, _Phrase]] = []
+        discounted = False
         for raw_tokens, form, in_marked_form in readings:
             words = frozenset(raw_tokens)
             # Each language's phrases are read in the comment as that language's masks leave it.
@@ -454,7 +470,10 @@ class Lexicon:
                         )
                     tokens, _, overturned, asides = by_language[phrase.language]
                     end = _match_at(tokens, index, phrase.tokens)
-                    if end is None or any(start <= index and end <= stop for start, stop in overturned):
+                    if end is None:
+                        continue
+                    if any(start <= index and end <= stop for start, stop in overturned):
+                        discounted = True
                         continue
                     if not known and phrase.kind is PhraseKind.COMPLAINT and not asides:
                         # without a locale, a remark in any language is a remark ("una pega: ... horrible")
@@ -466,7 +485,9 @@ class Lexicon:
                     if phrase.kind is PhraseKind.COMPLAINT and any(
                         start <= index and end <= stop for start, stop in asides
                     ):
-                        continue  # a minor remark ("small thing: ..."), not a complaint about the help
+                        # a minor remark ("small thing: ..."), not a complaint about the help
+                        discounted = True
+                        continue
                     # A known locale's own rules decide; otherwise any language's negator counts.
                     rules = self._languages[phrase.language] if known else self._any_language
                     if phrase.needs_negation:
@@ -479,8 +500,10 @@ class Lexicon:
                         or any(token in rules.negators for token in tokens[index:end])
                     ):
                         # negated before it, or in its gap ("the problem never came back")
+                        discounted = True
                         continue
                     if _praised(tokens, index, end, rules):
+                        discounted = True
                         continue
                     candidates.append((index, end, phrase))
             # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
@@ -492,10 +515,11 @@ class Lexicon:
                         by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
                     tokens, positions, overturned, _ = by_language[name]
                     partial = _partial_fix(tokens, positions, form, name)
-                    if partial is not None and not any(
-                        start <= partial[0] and partial[1] <= stop for start, stop in overturned
-                    ):
-                        candidates.append(partial)
+                    if partial is not None:
+                        if any(start <= partial[0] and partial[1] <= stop for start, stop in overturned):
+                            discounted = True
+                        else:
+                            candidates.append(partial)
                 stems = form.trouble_stems.get(name, ())
                 if words.isdisjoint(form.persistence_heads.get(name, ())) or (
                     words.isdisjoint(form.trouble_heads.get(name, ()))
@@ -513,11 +537,17 @@ class Lexicon:
                     by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
                 tokens, positions, overturned, _ = by_language[name]
                 persisting = _persisting_trouble(tokens, positions, form, name, self._languages[name])
-                if persisting is not None and not any(
-                    start <= persisting[0] and persisting[1] <= stop for start, stop in overturned
-                ):
-                    candidates.append(persisting)
-        return _longest_first(candidates, language)
+                if persisting is not None:
+                    if any(start <= persisting[0] and persisting[1] <= stop for start, stop in overturned):
+                        discounted = True
+                    else:
+                        candidates.append(persisting)
+            # an idiom masked ("no problem", "the problem never came back") was read and set aside too
+            discounted = discounted or any(
+                _masked(raw_tokens, raw_positions, form.masks.get(name, {})) != raw_tokens
+                for name in ([language] if known and language is not None else self._languages)
+            )
+        return LexiconReading(_longest_first(candidates, language), discounted=discounted)
 
     def _reading(
         self, raw_tokens: tuple[str, ...], raw_positions: _Positions, form: _Form, language: str
@@ -728,7 +758,8 @@ def _overturned(
                 or (remedy_end == epilogue_start and _sentence_end(tokens, epilogue_start) == epilogue_end)
             ) and _sentence_start(tokens, remedy_start) == sentence:
                 if not _negated(tokens, remedy_start, rules) and not _asked(tokens, remedy_start):
-                    spans.append((0, min(epilogue_start, remedy_start)))
+                    # not the epilogue's own clause: "Unable to print since your fix" is no story's end
+                    spans.append((0, _clause_start(tokens, min(epilogue_start, remedy_start))))
                 break
     # A closing verdict: a later sentence that is only a remedy ("All sorted.", "Erledigt.", "Parfait.")
     # ends the story told before it.
@@ -779,11 +810,14 @@ def _persisting_trouble(
     for clause_end in breaks:
         clause = range(clause_start, clause_end)
         kept = [(start, end) for start, end in persistence if start in clause and end <= clause_end]
+        # a negator inside a persistence marker is the marker's own ("sans arrêt", "sin parar")
+        marked = {index for start, end in kept for index in range(start, end)}
         if (
             kept
             and not any(start in clause for start, _ in remedies)
             and not any(
-                tokens[index] in rules.negators or tokens[index] in rules.emphatic_negators
+                (tokens[index] in rules.negators or tokens[index] in rules.emphatic_negators)
+                and index not in marked
                 for index in clause
             )
         ):
@@ -862,6 +896,12 @@ def _sentence_end(tokens: Sequence[str], position: int) -> int:
     """Where the sentence around ``position`` ends: its closing punctuation, or the end of the text."""
     while position < len(tokens) and tokens[position] not in _SENTENCE_BREAK:
         position += 1
+    return position
+
+
+def _clause_start(tokens: Sequence[str], position: int) -> int:
+    while position > 0 and tokens[position - 1] not in _CLAUSE_BREAK:
+        position -= 1
     return position
 
 

@@ -1,0 +1,159 @@
+"""The comment model: a small statistical reader of tone, trained on closeloop's labeled comment corpus.
+
+The lexicon (``closeloop.domain.lexicon``) finds the phrases it knows; a complaint worded in a way no phrase
+foresees ("great, another week of the inverter beeping at 3am") is missed. The comment model reads what
+the lexicon cannot: a logistic regression over the comment's character n-grams (2-5 characters within a
+word, so "arregla", "arreglado" and "arreglaron" share features and typos still match) and its words and
+word pairs, each block weighted by TF-IDF and normalized. It is trained offline (``make comment-model``,
+``tools/train_comment_model.py``) on the labeled corpus in ``tests/corpus/judgment``, all of it but the
+newest blind batch, which stays the honest measure of what ships (docs/judgment.md).
+
+A comment the model reads as negative with at least the shipped ``threshold`` probability counts as a
+complaint in tone, never as an explicit "not solved": alone it reopens only an answer without a score
+(see ``closeloop.domain.judgment``). It needs nothing but the standard library: the trained weights are
+``comment_model.json`` beside this module, read once per process.
+
+The feature functions here are the ones the trainer counts with, so what is scored at run time is exactly
+what was trained.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+MODEL_FILE = "comment_model.json"
+# Character n-grams of 2 to 5 characters, taken inside each word padded with a space on both sides.
+CHAR_GRAM_SIZES = (2, 5)
+# Words of two characters or more, and each pair of neighbouring words.
+_WORD = re.compile(r"\b\w\w+\b")
+# A line quoted from an earlier message ("> We have reset..."): the agent's words, not the customer's.
+_QUOTED_LINE = re.compile(r"\s*>(?!\s*\d)")
+
+
+def prepared(comment: str) -> str:
+    """The comment as both feature blocks read it: without quoted lines, normalized (NFC), lower case."""
+    lines = (line for line in comment.splitlines() if not _QUOTED_LINE.match(line))
+    return unicodedata.normalize("NFC", "\n".join(lines)).lower()
+
+
+def char_grams(text: str) -> list[str]:
+    """The character n-grams of each word of ``text`` (already ``prepared``), the word padded with spaces."""
+    low, high = CHAR_GRAM_SIZES
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        length = len(padded)
+        for size in range(low, min(high, length) + 1):
+            grams.extend(padded[start : start + size] for start in range(length - size + 1))
+    return grams
+
+
+def word_grams(text: str) -> list[str]:
+    """The words of ``text`` (already ``prepared``) and each pair of neighbouring words."""
+    words = _WORD.findall(text)
+    return [*words, *(f"{first} {second}" for first, second in itertools.pairwise(words))]
+
+
+FEATURE_BLOCKS = {"char": char_grams, "word": word_grams}
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of features: each known feature's inverse document frequency and weight."""
+
+    name: str
+    idf: Mapping[str, float]
+    weights: Mapping[str, float]
+
+    def score(self, text: str) -> float:
+        """This block's share of the decision: the normalized TF-IDF vector dotted with the weights."""
+        counts = Counter(feature for feature in FEATURE_BLOCKS[self.name](text) if feature in self.idf)
+        if not counts:
+            return 0.0
+        values = {feature: (1.0 + math.log(count)) * self.idf[feature] for feature, count in counts.items()}
+        norm = math.sqrt(sum(value * value for value in values.values()))
+        return sum(value * self.weights[feature] for feature, value in values.items()) / norm
+
+
+class CommentModel:
+    """Trained weights, and the probability that a comment is negative."""
+
+    def __init__(self, document: Mapping[str, object]) -> None:
+        threshold, intercept, blocks = (
+            document.get("threshold"),
+            document.get("intercept"),
+            document.get("blocks"),
+        )
+        if not isinstance(threshold, float) or not 0.5 <= threshold < 1.0:
+            raise ValueError("comment model needs a 'threshold' between 0.5 and 1")
+        if not isinstance(intercept, (int, float)) or isinstance(intercept, bool):
+            raise ValueError("comment model needs a numeric 'intercept'")
+        if not isinstance(blocks, Mapping) or set(blocks) != set(FEATURE_BLOCKS):
+            raise ValueError(f"comment model needs the feature blocks {sorted(FEATURE_BLOCKS)}")
+        self.threshold = threshold
+        self._intercept = float(intercept)
+        self._blocks = tuple(_block(name, table) for name, table in blocks.items())
+
+    @classmethod
+    def default(cls) -> CommentModel:
+        """The shipped model (``comment_model.json``), read once per process."""
+        return _default_model()
+
+    @property
+    def features(self) -> int:
+        return sum(len(block.idf) for block in self._blocks)
+
+    def probability(self, comment: str) -> float:
+        """How likely the comment is negative, by the trained weights (0 to 1)."""
+        text = prepared(comment)
+        decision = self._intercept + sum(block.score(text) for block in self._blocks)
+        if decision < -40:  # exp would overflow; the probability is 0 for every purpose
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-decision))
+
+    def is_negative(self, comment: str) -> bool:
+        return bool(comment.strip()) and self.probability(comment) >= self.threshold
+
+
+def _block(name: object, table: object) -> _Block:
+    """A block from ``{"feature": [idf, weight], ...}``."""
+    if not isinstance(name, str) or not isinstance(table, Mapping):
+        raise ValueError("a comment model block maps features to [idf, weight]")
+    idf: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    for feature, pair in table.items():
+        if not _numbers(pair, 2):
+            raise ValueError(f"comment model block {name!r}: {feature!r} needs [idf, weight]")
+        idf[feature], weights[feature] = float(pair[0]), float(pair[1])
+        if idf[feature] <= 0:
+            raise ValueError(f"comment model block {name!r}: {feature!r} has a non-positive idf")
+    return _Block(name, idf, weights)
+
+
+def _numbers(value: object, count: int) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == count
+        and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value)
+    )
+
+
+def features_of(comments: Iterable[str], block: str) -> list[list[str]]:
+    """Each comment's features of one block, as the trainer counts them."""
+    extract = FEATURE_BLOCKS[block]
+    return [extract(prepared(comment)) for comment in comments]
+
+
+@cache
+def _default_model() -> CommentModel:
+    text = resources.files(__package__ or "closeloop.domain").joinpath(MODEL_FILE).read_text("utf-8")
+    return CommentModel(json.loads(text))
