@@ -449,3 +449,35 @@ def test_a_negator_inside_a_persistence_marker_does_not_cancel_the_persistence_r
     assert phrases(lexicon, "La box redémarre sans arrêt.", "fr") == ["redemarre ... sans arret"]
     # a negator of its own in the clause still does
     assert phrases(lexicon, "La box ne redémarre pas sans arrêt.", "fr") == []
+
+
+def test_a_contrast_leading_only_to_the_persistence_word_does_not_part_it_from_the_trouble() -> None:
+    lexicon = tiny(
+        de={"persistence": ["weiterhin"], "trouble": ["fehlen"], "contrast": ["aber"], "remedies": ["da"]}
+    )
+
+    assert phrases(lexicon, "Die Tropfen fehlen aber weiterhin.", "de") == ["fehlen ... weiterhin"]
+    # a contrast followed by something else still parts the clause
+    assert phrases(lexicon, "Die Tropfen fehlen aber das Spray ist weiterhin gut.", "de") == []
+
+
+def test_a_beginning_that_worked_then_a_contrast_is_a_problem_come_back() -> None:
+    lexicon = tiny(
+        en=EN
+        | {
+            "beginnings": ["at first"],
+            "contrast": ["but", "now"],
+            "remedies": ["worked", "works", "fine"],
+            "working": ["ok"],
+            "negators": ["not", "never"],
+        }
+    )
+
+    assert phrases(lexicon, "At first the code worked fine, but now the app is blank.", "en") == [
+        "at first ... but"
+    ]
+    # it must have worked, and nothing after the contrast may work again, nor be asked
+    assert phrases(lexicon, "At first it did not load, but now the app is fine.", "en") == []
+    assert phrases(lexicon, "At first it worked, but now it works even better.", "en") == []
+    assert phrases(lexicon, "At first it worked, but now it is ok.", "en") == []
+    assert phrases(lexicon, "At first it worked, but now?", "en") == []

@@ -173,6 +173,7 @@ LEXICON_KEYS = frozenset(
         "consequences",
         "epilogues",
         "suppositions",
+        "beginnings",
     }
 )
 
@@ -252,10 +253,13 @@ class _Form:
     consequences: dict[str, _Markers] = field(default_factory=dict)  # per language
     epilogues: dict[str, _Markers] = field(default_factory=dict)  # per language
     suppositions: dict[str, _Markers] = field(default_factory=dict)  # per language
+    beginnings: dict[str, _Markers] = field(default_factory=dict)  # per language
     # Bare negators that end a sentence elliptically ("the scanner doesn't."), per language.
     ellipses: dict[str, frozenset[str]] = field(default_factory=dict)
     # The first words of each language's persistence markers: most comments hold none, and skip the rule.
     persistence_heads: dict[str, set[str]] = field(default_factory=dict)
+    # Likewise for beginnings, which the reversal rule ("at first it worked, but now ...") starts from.
+    beginning_heads: dict[str, set[str]] = field(default_factory=dict)
     # The first words of each language's trouble words, and the stems among them ("greš" for "greš*").
     trouble_heads: dict[str, set[str]] = field(default_factory=dict)
     trouble_stems: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -357,6 +361,7 @@ class Lexicon:
                 ("consequences", "consequences"),
                 ("epilogues", "epilogues"),
                 ("suppositions", "suppositions"),
+                ("beginnings", "beginnings"),
             ):
                 for text in (
                     expanded
@@ -377,6 +382,8 @@ class Lexicon:
                             markers.setdefault(tokens[0], []).append(tokens)
                         if key == "persistence":
                             form.persistence_heads.setdefault(language, set()).add(tokens[0])
+                        elif key == "beginnings":
+                            form.beginning_heads.setdefault(language, set()).add(tokens[0])
                         elif key == "trouble" and len(tokens) == 1 and stem:
                             form.trouble_stems[language] = (
                                 *form.trouble_stems.get(language, ()),
@@ -520,6 +527,18 @@ class Lexicon:
                             discounted = True
                         else:
                             candidates.append(partial)
+                if not words.isdisjoint(form.beginning_heads.get(name, ())) and self._form_applies_to_rule(
+                    name, in_marked_form, marked_text
+                ):
+                    if name not in by_language:
+                        by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
+                    tokens, positions, overturned, _ = by_language[name]
+                    reversal = _reversal(tokens, positions, form, name, self._languages[name])
+                    if reversal is not None:
+                        if any(start <= reversal[0] and reversal[1] <= stop for start, stop in overturned):
+                            discounted = True
+                        else:
+                            candidates.append(reversal)
                 stems = form.trouble_stems.get(name, ())
                 if words.isdisjoint(form.persistence_heads.get(name, ())) or (
                     words.isdisjoint(form.trouble_heads.get(name, ()))
@@ -790,22 +809,31 @@ def _persisting_trouble(
 ) -> tuple[int, int, _Phrase] | None:
     """The first clause that pairs a persistence word ("still") with a trouble word ("error"), without a
     negator or a remedy ("fixed") in it, as a candidate match; clauses end at punctuation and at contrast
-    words ("works now, but the printer still fails")."""
+    words ("works now, but the printer still fails"), but for a contrast that only leads to the persistence
+    word after trouble ("fehlen aber weiterhin")."""
     persistence = _occurrences(tokens, positions, form.persistence.get(language, {}))
     if not persistence:
         return None
     troubles = form.trouble.get(language, ())
     remedies = _occurrences(tokens, positions, form.remedies.get(language, {}))
     remedy_starts = {start for start, _ in remedies}
-    breaks = sorted(
-        {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
-        | {
-            start
-            for start, _ in _occurrences(tokens, positions, form.contrasts.get(language, {}))
-            if start not in remedy_starts  # "fixed" is a contrast too, but vetoes its own clause
-        }
-        | {len(tokens)}
+    persistence_starts = {start for start, _ in persistence}
+    punctuation = {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
+    contrasts = sorted(
+        start
+        for start, _ in _occurrences(tokens, positions, form.contrasts.get(language, {}))
+        if start not in remedy_starts  # "fixed" is a contrast too, but vetoes its own clause
     )
+    breaks = sorted(punctuation | {len(tokens)})
+    for contrast in contrasts:
+        previous = max((index for index in breaks if index < contrast), default=-1)
+        # "Die Augentropfen fehlen aber weiterhin": a contrast right before the persistence word, after
+        # nothing that works, joins the trouble to its persistence rather than parting them
+        if contrast + 1 in persistence_starts and not any(
+            previous < start < contrast for start in remedy_starts
+        ):
+            continue
+        breaks = sorted({*breaks, contrast})
     clause_start = 0
     for clause_end in breaks:
         clause = range(clause_start, clause_end)
@@ -833,6 +861,58 @@ def _persisting_trouble(
         clause_start = (
             clause_end + 1 if clause_end < len(tokens) and tokens[clause_end] in _CLAUSE_BREAK else clause_end
         )
+    return None
+
+
+def _reversal(
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str, rules: _Language
+) -> tuple[int, int, _Phrase] | None:
+    """A story told the other way round: a beginning ("at first", "al principi") whose sentence says
+    something worked (a remedy), then a contrast ("but now", "però ara") after which nothing works again:
+    "At first the QR code showed fine, but now the app is blank." What follows the contrast, to its
+    sentence's end, is the problem (a question, or a remedy there, "but now it works even better", ends
+    nothing)."""
+    setups = _occurrences(tokens, positions, form.beginnings.get(language, {}))
+    if not setups:
+        return None
+    remedies = [
+        start
+        for start, _ in _occurrences(tokens, positions, form.remedies.get(language, {}))
+        if not _negated(tokens, start, rules)
+    ]
+    # after the contrast, "it works" in any words ends nothing; before it, only a remedy says it worked
+    working = remedies + [
+        start
+        for start, _ in _occurrences(tokens, positions, form.working.get(language, {}))
+        if not _negated(tokens, start, rules)
+    ]
+    contrasts = [
+        (start, end)
+        for start, end in _occurrences(tokens, positions, form.contrasts.get(language, {}))
+        if start not in working
+    ]
+    for setup_start, setup_end in setups:
+        sentence = _sentence_start(tokens, setup_start)
+        reach = _sentence_end(tokens, _sentence_end(tokens, setup_end) + 1)
+        following = [(start, end) for start, end in contrasts if setup_end <= start < reach]
+        if not following:
+            continue
+        contrast_start, contrast_end = following[0]
+        stop = _sentence_end(tokens, contrast_end)
+        if (
+            any(sentence <= start < contrast_start for start in remedies)
+            and not any(contrast_end <= start < stop for start in working)
+            and stop > contrast_end
+            and not _asked(tokens, contrast_end)
+        ):
+            setup, contrast = (
+                " ".join(tokens[setup_start:setup_end]),
+                " ".join(tokens[contrast_start:contrast_end]),
+            )
+            phrase = _Phrase(
+                f"{setup} ... {contrast}", language, PhraseKind.UNRESOLVED, tokens[contrast_start:stop], True
+            )
+            return contrast_start, stop, phrase
     return None
 
 
