@@ -52,8 +52,10 @@ TENTH_BLIND = HOLDOUT / "blind-10"
 ELEVENTH_BLIND = HOLDOUT / "blind-11"
 # Likewise, after the fourteenth tuning; tuned on in the fifteenth.
 TWELFTH_BLIND = HOLDOUT / "blind-12"
-# Likewise, after the fourteenth and fifteenth tunings; never tuned on, never trained on by the comment model.
+# Likewise, after the fourteenth and fifteenth tunings; tuned on in the sixteenth.
 THIRTEENTH_BLIND = HOLDOUT / "blind-13"
+# Likewise, after the sixteenth tuning; never tuned on, and never trained on by the comment model.
+FOURTEENTH_BLIND = HOLDOUT / "blind-14"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -136,7 +138,7 @@ REACHED = {
     # after the twelfth tuning (blind after the eleventh: see docs/judgment.md)
     "ninth-blind": (
         NINTH_BLIND,
-        dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"en": (20, 20, 1, 20), "fr": (19, 20, 0, 20)},
+        dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"en": (20, 20, 1, 20)},
     ),
     # after the thirteenth tuning (blind after the twelfth: see docs/judgment.md)
     "tenth-blind": (
@@ -152,22 +154,36 @@ REACHED = {
     "twelfth-blind": (
         TWELFTH_BLIND,
         dict.fromkeys(SHIPPED, (20, 20, 0, 20))
-        | dict.fromkeys(("ca", "fr"), (19, 20, 1, 20))
-        | dict.fromkeys(("es", "hr", "vi"), (20, 20, 1, 20)),
+        | dict.fromkeys(("ca", "es", "hr", "vi"), (20, 20, 1, 20))
+        | {"fr": (19, 20, 1, 20)},
     ),
-    # blind, after the fourteenth tuning and again after the fifteenth (docs/judgment.md)
+    # after the sixteenth tuning (blind after the fourteenth and fifteenth: see docs/judgment.md)
     "thirteenth-blind": (
         THIRTEENTH_BLIND,
+        dict.fromkeys(SHIPPED, (20, 20, 0, 20))
+        | {
+            "ca": (16, 20, 1, 20),
+            "de": (19, 20, 1, 20),
+            "en": (19, 20, 0, 20),
+            "fr": (20, 20, 1, 20),
+            "it": (18, 20, 0, 20),
+            "pt": (19, 20, 1, 20),
+            "vi": (18, 20, 3, 20),
+        },
+    ),
+    # blind, after the sixteenth tuning, with the comment model (docs/judgment.md)
+    "fourteenth-blind": (
+        FOURTEENTH_BLIND,
         {
-            "ca": (15, 20, 1, 20),
-            "de": (13, 20, 1, 20),
-            "en": (13, 20, 1, 20),
+            "ca": (16, 20, 2, 20),
+            "de": (15, 20, 0, 20),
+            "en": (16, 20, 3, 20),
             "es": (17, 20, 1, 20),
-            "fr": (14, 20, 3, 20),
-            "hr": (15, 20, 1, 20),
-            "it": (13, 20, 0, 20),
-            "pt": (17, 20, 3, 20),
-            "vi": (14, 20, 4, 20),
+            "fr": (15, 20, 1, 20),
+            "hr": (15, 20, 3, 20),
+            "it": (15, 20, 2, 20),
+            "pt": (17, 20, 2, 20),
+            "vi": (16, 20, 1, 20),
         },
     ),
 }
