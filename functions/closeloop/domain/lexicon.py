@@ -62,7 +62,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -264,6 +264,11 @@ class _Form:
     trouble_heads: dict[str, set[str]] = field(default_factory=dict)
     trouble_stems: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+
+# A rule read over a language's reading of the whole comment: a match as (start, end, phrase), or None.
+_SentenceRule = Callable[
+    [tuple[str, ...], "_Positions", "_Form", str, "_Language"], "tuple[int, int, _Phrase] | None"
+]
 
 # Where each word of a text stands: a marker is looked for only where its first word is.
 _Positions = Mapping[str, list[int]]
@@ -513,60 +518,61 @@ class Lexicon:
                         discounted = True
                         continue
                     candidates.append((index, end, phrase))
-            # The persistence rule, for the languages whose phrases were tried (no cross-language pairs).
+            # The sentence rules, for the languages whose phrases were tried (no cross-language pairs).
             for name in [language] if known and language is not None else list(self._languages):
-                if not words.isdisjoint(form.ellipses[name]) and self._form_applies_to_rule(
-                    name, in_marked_form, marked_text
-                ):
-                    if name not in by_language:
-                        by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
-                    tokens, positions, overturned, _ = by_language[name]
-                    partial = _partial_fix(tokens, positions, form, name)
-                    if partial is not None:
-                        if any(start <= partial[0] and partial[1] <= stop for start, stop in overturned):
-                            discounted = True
-                        else:
-                            candidates.append(partial)
-                if not words.isdisjoint(form.beginning_heads.get(name, ())) and self._form_applies_to_rule(
-                    name, in_marked_form, marked_text
-                ):
-                    if name not in by_language:
-                        by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
-                    tokens, positions, overturned, _ = by_language[name]
-                    reversal = _reversal(tokens, positions, form, name, self._languages[name])
-                    if reversal is not None:
-                        if any(start <= reversal[0] and reversal[1] <= stop for start, stop in overturned):
-                            discounted = True
-                        else:
-                            candidates.append(reversal)
+                if not self._form_applies_to_rule(name, in_marked_form, marked_text):
+                    continue
+                if not words.isdisjoint(form.ellipses[name]):
+                    discounted |= self._apply_rule(
+                        _partial_fix, name, raw_tokens, raw_positions, form, by_language, candidates
+                    )
+                if not words.isdisjoint(form.beginning_heads.get(name, ())):
+                    discounted |= self._apply_rule(
+                        _reversal, name, raw_tokens, raw_positions, form, by_language, candidates
+                    )
                 stems = form.trouble_stems.get(name, ())
                 if words.isdisjoint(form.persistence_heads.get(name, ())) or (
                     words.isdisjoint(form.trouble_heads.get(name, ()))
                     and not any(word.startswith(stems) for word in words)
                 ):
                     continue  # cheap tests first: masks and stories cost more
-                if not self._form_applies_to_rule(name, in_marked_form, marked_text):
-                    continue
                 if any(
                     phrase.kind is PhraseKind.UNRESOLVED and phrase.language == name
                     for *_, phrase in candidates
                 ):
                     continue  # a phrase already says it, in words the lead will recognize
-                if name not in by_language:
-                    by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
-                tokens, positions, overturned, _ = by_language[name]
-                persisting = _persisting_trouble(tokens, positions, form, name, self._languages[name])
-                if persisting is not None:
-                    if any(start <= persisting[0] and persisting[1] <= stop for start, stop in overturned):
-                        discounted = True
-                    else:
-                        candidates.append(persisting)
+                discounted |= self._apply_rule(
+                    _persisting_trouble, name, raw_tokens, raw_positions, form, by_language, candidates
+                )
             # an idiom masked ("no problem", "the problem never came back") was read and set aside too
             discounted = discounted or any(
                 _masked(raw_tokens, raw_positions, form.masks.get(name, {})) != raw_tokens
                 for name in ([language] if known and language is not None else self._languages)
             )
         return LexiconReading(_longest_first(candidates, language), discounted=discounted)
+
+    def _apply_rule(
+        self,
+        rule: _SentenceRule,
+        name: str,
+        raw_tokens: tuple[str, ...],
+        raw_positions: _Positions,
+        form: _Form,
+        by_language: dict[str, _Reading],
+        candidates: list[tuple[int, int, _Phrase]],
+    ) -> bool:
+        """Add a sentence rule's match in one language's reading to ``candidates``; True when the rule
+        matched inside a story the customer closed (the match is discounted, not added)."""
+        if name not in by_language:
+            by_language[name] = self._reading(raw_tokens, raw_positions, form, name)
+        tokens, positions, overturned, _ = by_language[name]
+        found = rule(tokens, positions, form, name, self._languages[name])
+        if found is None:
+            return False
+        if any(start <= found[0] and found[1] <= stop for start, stop in overturned):
+            return True
+        candidates.append(found)
+        return False
 
     def _reading(
         self, raw_tokens: tuple[str, ...], raw_positions: _Positions, form: _Form, language: str
@@ -917,7 +923,7 @@ def _reversal(
 
 
 def _partial_fix(
-    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str
+    tokens: tuple[str, ...], positions: _Positions, form: _Form, language: str, _rules: _Language
 ) -> tuple[int, int, _Phrase] | None:
     """A sentence that says one thing works and ends on a bare negation about another: "Printer works,
     scanner doesn't.", "Drucker geht, Scanner nicht.", "La impresora va, el escáner no.", "Devolveram o
