@@ -52,9 +52,13 @@ _BLIND = re.compile(r"blind-(\d+)$")
 
 
 def corpus_parts() -> dict[str, Path]:
-    """Every labeled part, by name: tuning, holdout, second, blind-1 ... blind-N."""
+    """Every labeled part, by name: tuning, holdout, second, the extra batches written for the model
+    (``extra/<name>``, the lexicon is not tuned on them), blind-1 ... blind-N."""
     holdout = CORPUS / "holdout"
     parts = {"tuning": CORPUS, "holdout": holdout, "second": holdout / "second"}
+    extra = CORPUS / "extra"
+    if extra.is_dir():
+        parts.update({f"extra-{path.name}": path for path in sorted(extra.iterdir()) if path.is_dir()})
     blinds = sorted(
         (int(match[1]), path)
         for path in holdout.iterdir()

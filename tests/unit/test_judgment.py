@@ -901,3 +901,18 @@ def test_a_classifier_that_can_judge_replaces_the_comment_models_reading(beeping
     answer = comment_answer("The inverter beeping at 3am, lovely.", "en")
 
     assert not judge_answer(answer, DEFAULTS, Calm()).negative
+
+
+def test_the_comment_model_overrules_a_phrase_only_in_a_long_comment_it_is_sure_is_happy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a model that reads "bramble" as a happy story's, surely (its weight drives the probability near 0)
+    model = CommentModel(
+        {"threshold": 0.95, "intercept": 0.0, "blocks": {"char": {}, "word": {"bramble": [1.0, -9.0]}}}
+    )
+    monkeypatch.setattr(CommentModel, "default", classmethod(lambda cls: model))
+    story = "The app kept crashing every morning for two weeks in a row; Bramble on the phone was so kind."
+
+    assert not judge_comment(story, "en").negative
+    # a short comment gives the model too few words to overrule the phrase the lexicon found
+    assert judge_comment("Kept crashing. Bramble was kind.", "en").negative

@@ -56,6 +56,9 @@ TWELFTH_BLIND = HOLDOUT / "blind-12"
 THIRTEENTH_BLIND = HOLDOUT / "blind-13"
 # Likewise, after the sixteenth tuning; never tuned on, and never trained on by the comment model.
 FOURTEENTH_BLIND = HOLDOUT / "blind-14"
+# Batches written for the comment model's training, after the sixteenth tuning; the lexicon is not tuned on
+# them, so their figures show it on new text (the model's do not: it is trained on them).
+EXTRA = CORPUS / "extra"
 SHIPPED = ("en", "it", "vi", "ca", "hr", "es", "fr", "de", "pt")
 TUNING_SCORES = corpus_scores([CORPUS])
 
@@ -138,7 +141,7 @@ REACHED = {
     # after the twelfth tuning (blind after the eleventh: see docs/judgment.md)
     "ninth-blind": (
         NINTH_BLIND,
-        dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"en": (20, 20, 1, 20)},
+        dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"en": (20, 20, 1, 20), "fr": (19, 20, 0, 20)},
     ),
     # after the thirteenth tuning (blind after the twelfth: see docs/judgment.md)
     "tenth-blind": (
@@ -154,8 +157,8 @@ REACHED = {
     "twelfth-blind": (
         TWELFTH_BLIND,
         dict.fromkeys(SHIPPED, (20, 20, 0, 20))
-        | dict.fromkeys(("ca", "es", "hr", "vi"), (20, 20, 1, 20))
-        | {"fr": (19, 20, 1, 20)},
+        | dict.fromkeys(("ca", "fr"), (19, 20, 1, 20))
+        | {"vi": (20, 20, 1, 20)},
     ),
     # after the sixteenth tuning (blind after the fourteenth and fifteenth: see docs/judgment.md)
     "thirteenth-blind": (
@@ -171,19 +174,62 @@ REACHED = {
             "vi": (18, 20, 3, 20),
         },
     ),
-    # blind, after the sixteenth tuning, with the comment model (docs/judgment.md)
+    # blind after the sixteenth tuning; again once the model read the extra batches (docs/judgment.md)
     "fourteenth-blind": (
         FOURTEENTH_BLIND,
         {
             "ca": (16, 20, 2, 20),
             "de": (15, 20, 0, 20),
-            "en": (16, 20, 3, 20),
-            "es": (17, 20, 1, 20),
-            "fr": (15, 20, 1, 20),
-            "hr": (15, 20, 3, 20),
+            "en": (16, 20, 1, 20),
+            "es": (16, 20, 0, 20),
+            "fr": (16, 20, 1, 20),
+            "hr": (16, 20, 1, 20),
             "it": (15, 20, 2, 20),
             "pt": (17, 20, 2, 20),
             "vi": (16, 20, 1, 20),
+        },
+    ),
+    # written for the comment model, never tuned on by the lexicon (docs/judgment.md)
+    "extra-a": (
+        EXTRA / "a",
+        {
+            "ca": (17, 20, 0, 20),
+            "de": (15, 20, 0, 20),
+            "en": (17, 20, 2, 20),
+            "es": (16, 20, 1, 20),
+            "fr": (16, 20, 1, 20),
+            "hr": (16, 20, 0, 20),
+            "it": (16, 20, 0, 20),
+            "pt": (17, 20, 1, 20),
+            "vi": (17, 20, 2, 20),
+        },
+    ),
+    "extra-b": (
+        EXTRA / "b",
+        {
+            "ca": (18, 20, 2, 20),
+            "de": (15, 20, 0, 20),
+            "en": (16, 20, 2, 20),
+            "es": (16, 20, 1, 20),
+            "fr": (17, 20, 5, 20),
+            "hr": (17, 20, 2, 20),
+            "it": (14, 20, 3, 20),
+            "pt": (17, 20, 0, 20),
+            "vi": (18, 20, 4, 20),
+        },
+    ),
+    "extra-c": (
+        EXTRA / "c",
+        {
+            "ca": (15, 20, 2, 20),
+            "de": (15, 20, 1, 20),
+            "en": (18, 20, 0, 20),
+            "es": (17, 20, 0, 20),
+            "fr": (16, 20, 2, 20),
+            "hr": (14, 20, 3, 20),
+            "it": (15, 20, 0, 20),
+            "pt": (18, 20, 1, 20),
+            "vi": (14, 20, 1, 20),
         },
     ),
 }

@@ -31,6 +31,10 @@ from functools import cache
 from importlib import resources
 
 MODEL_FILE = "comment_model.json"
+# A short comment gives the model too few features to overrule a phrase the lexicon found: "It broke again
+# the next day." reads as a happy story's ending. With at least this many words, on three batches the model
+# never trained on, its "surely positive" removed 11 of 55 false alarms and lost no complaint.
+MIN_WORDS_TO_OVERRULE = 12
 # Character n-grams of 2 to 5 characters, taken inside each word padded with a space on both sides.
 CHAR_GRAM_SIZES = (2, 5)
 # Words of two characters or more, and each pair of neighbouring words.
@@ -122,6 +126,14 @@ class CommentModel:
 
     def is_negative(self, comment: str) -> bool:
         return bool(comment.strip()) and self.probability(comment) >= self.threshold
+
+    def is_surely_positive(self, comment: str) -> bool:
+        """As sure the comment is not negative as ``threshold`` asks to call one negative (at 0.95, a
+        probability of 0.05 or less), in a comment long enough to judge (``MIN_WORDS_TO_OVERRULE``)."""
+        return (
+            len(prepared(comment).split()) >= MIN_WORDS_TO_OVERRULE
+            and self.probability(comment) <= 1.0 - self.threshold
+        )
 
 
 def _block(name: object, table: object) -> _Block:

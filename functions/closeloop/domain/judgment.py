@@ -261,9 +261,9 @@ def _lexicon_reading(comment: str, locale: str | None) -> CommentSignal:
     with its end), the comment model's reading of tone."""
     reading = Lexicon.default().read(comment, locale)
     matches = reading.matches
+    model = CommentModel.default()
     if not matches:
         if not reading.discounted:
-            model = CommentModel.default()
             probability = model.probability(comment)
             if probability >= model.threshold:
                 # tone, never an explicit "not solved": alone, it reopens only an answer without a score
@@ -272,6 +272,12 @@ def _lexicon_reading(comment: str, locale: str | None) -> CommentSignal:
                 )
         return CommentSignal(negative=False, evidence="no negative phrase in the comment")
     quoted = "; ".join(f'"{match.phrase}" ({match.language})' for match in matches[:MAX_QUOTED_PHRASES])
+    if model.is_surely_positive(comment):
+        # as sure the other way as it must be to flag: a happy story told with complaint words ("it kept
+        # crashing all week; since your fix, not one crash")
+        return CommentSignal(
+            negative=False, evidence=f"comment matches {quoted}, but the comment model reads it as positive"
+        )
     return CommentSignal(
         negative=True,
         evidence=f"comment matches {quoted}",
