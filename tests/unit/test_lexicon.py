@@ -451,12 +451,19 @@ def test_a_negator_inside_a_persistence_marker_does_not_cancel_the_persistence_r
     assert phrases(lexicon, "La box ne redémarre pas sans arrêt.", "fr") == []
 
 
-def test_a_contrast_leading_only_to_the_persistence_word_does_not_part_it_from_the_trouble() -> None:
+def test_a_contrast_next_to_the_persistence_word_does_not_part_it_from_the_trouble() -> None:
     lexicon = tiny(
-        de={"persistence": ["weiterhin"], "trouble": ["fehlen"], "contrast": ["aber"], "remedies": ["da"]}
+        de={
+            "persistence": ["weiterhin", "bleibt"],
+            "trouble": ["fehlen", "kalt"],
+            "contrast": ["aber"],
+            "remedies": ["da"],
+        }
     )
 
     assert phrases(lexicon, "Die Tropfen fehlen aber weiterhin.", "de") == ["fehlen ... weiterhin"]
+    # or right after it: "bleibt aber kalt"
+    assert phrases(lexicon, "Die Heizung bleibt aber kalt.", "de") == ["bleibt ... kalt"]
     # a contrast followed by something else still parts the clause
     assert phrases(lexicon, "Die Tropfen fehlen aber das Spray ist weiterhin gut.", "de") == []
 

@@ -824,6 +824,7 @@ def _persisting_trouble(
     remedies = _occurrences(tokens, positions, form.remedies.get(language, {}))
     remedy_starts = {start for start, _ in remedies}
     persistence_starts = {start for start, _ in persistence}
+    persistence_ends = {end for _, end in persistence}
     punctuation = {index for index, token in enumerate(tokens) if token in _CLAUSE_BREAK}
     contrasts = sorted(
         start
@@ -835,7 +836,8 @@ def _persisting_trouble(
         previous = max((index for index in breaks if index < contrast), default=-1)
         # "Die Augentropfen fehlen aber weiterhin": a contrast right before the persistence word, after
         # nothing that works, joins the trouble to its persistence rather than parting them
-        if contrast + 1 in persistence_starts and not any(
+        # ("bleibt aber kalt": likewise right after it)
+        if (contrast + 1 in persistence_starts or contrast in persistence_ends) and not any(
             previous < start < contrast for start in remedy_starts
         ):
             continue
