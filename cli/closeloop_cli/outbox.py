@@ -122,7 +122,11 @@ class OutboxWriter(threading.Thread):
         )
         self.folder.mkdir(parents=True, exist_ok=True)
         eml = self.folder / f"{stem}.eml"
-        eml.write_bytes(raw)
+        # written whole, then renamed: a reader polling the folder (a test, a user's mail viewer) never
+        # opens a half-written message
+        partial = self.folder / f".{stem}.eml.part"
+        partial.write_bytes(raw)
+        partial.replace(eml)
         if html is not None:
             (self.folder / f"{stem}.html").write_text(html, encoding="utf-8")
         if text is not None:

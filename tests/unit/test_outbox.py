@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
-from closeloop_cli.outbox import message_files
+from closeloop_cli.outbox import OutboxWriter, message_files
 
 
 @dataclass
@@ -48,3 +50,16 @@ def test_without_a_region_the_message_is_written_as_sent() -> None:
     written, _, _ = message_files(sent(raw))
 
     assert written == raw.encode()
+
+
+def test_a_message_appears_in_the_outbox_whole_never_half_written(tmp_path: Path) -> None:
+    writer = OutboxWriter(
+        folder=tmp_path, account_id="123456789012", region="eu-west-1", stop=threading.Event()
+    )
+    raw = "From: support@acme.example\r\nTo: ada@example.org\r\nSubject: Hi\r\n\r\nhello\r\n"
+
+    eml = writer._write(sent(raw))
+
+    # a reader globbing "*.eml" sees only complete files: the partial name is hidden and renamed away
+    assert sorted(path.name for path in tmp_path.iterdir()) == [eml.name, eml.with_suffix(".txt").name]
+    assert email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)["To"] == "ada@example.org"
