@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from closeloop_cli.outbox import OutboxWriter, message_files
 
 
@@ -52,14 +54,27 @@ def test_without_a_region_the_message_is_written_as_sent() -> None:
     assert written == raw.encode()
 
 
-def test_a_message_appears_in_the_outbox_whole_never_half_written(tmp_path: Path) -> None:
+def test_a_message_appears_in_the_outbox_whole_never_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = OutboxWriter(
         folder=tmp_path, account_id="123456789012", region="eu-west-1", stop=threading.Event()
     )
     raw = "From: support@acme.example\r\nTo: ada@example.org\r\nSubject: Hi\r\n\r\nhello\r\n"
+    # what a reader polling "*.eml" could see while each file is being written
+    seen_while_writing: list[list[str]] = []
+    write_bytes = Path.write_bytes
+
+    def watched(path: Path, data: bytes) -> int:
+        written = write_bytes(path, data)
+        seen_while_writing.append(sorted(found.name for found in tmp_path.glob("*.eml")))
+        return written
+
+    monkeypatch.setattr(Path, "write_bytes", watched)
 
     eml = writer._write(sent(raw))
 
-    # a reader globbing "*.eml" sees only complete files: the partial name is hidden and renamed away
+    # the message is written under a name the glob skips, and only renamed once whole
+    assert seen_while_writing == [[]]
     assert sorted(path.name for path in tmp_path.iterdir()) == [eml.name, eml.with_suffix(".txt").name]
     assert email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)["To"] == "ada@example.org"

@@ -25,10 +25,12 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from closeloop.domain.lexicon import without_quoted_lines
 
 MODEL_FILE = "comment_model.json"
 # A short comment gives the model too few features to overrule a phrase the lexicon found: "It broke again
@@ -39,14 +41,12 @@ MIN_WORDS_TO_OVERRULE = 12
 CHAR_GRAM_SIZES = (2, 5)
 # Words of two characters or more, and each pair of neighbouring words.
 _WORD = re.compile(r"\b\w\w+\b")
-# A line quoted from an earlier message ("> We have reset..."): the agent's words, not the customer's.
-_QUOTED_LINE = re.compile(r"\s*>(?!\s*\d)")
 
 
 def prepared(comment: str) -> str:
-    """The comment as both feature blocks read it: without quoted lines, normalized (NFC), lower case."""
-    lines = (line for line in comment.splitlines() if not _QUOTED_LINE.match(line))
-    return unicodedata.normalize("NFC", "\n".join(lines)).lower()
+    """The comment as both feature blocks read it: without quoted lines (as the lexicon reads it),
+    normalized (NFC), lower case."""
+    return unicodedata.normalize("NFC", without_quoted_lines(comment)).lower()
 
 
 def char_grams(text: str) -> list[str]:
@@ -112,10 +112,6 @@ class CommentModel:
         """The shipped model (``comment_model.json``), read once per process."""
         return _default_model()
 
-    @property
-    def features(self) -> int:
-        return sum(len(block.idf) for block in self._blocks)
-
     def probability(self, comment: str) -> float:
         """How likely the comment is negative, by the trained weights (0 to 1)."""
         text = prepared(comment)
@@ -157,12 +153,6 @@ def _numbers(value: object, count: int) -> bool:
         and len(value) == count
         and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value)
     )
-
-
-def features_of(comments: Iterable[str], block: str) -> list[list[str]]:
-    """Each comment's features of one block, as the trainer counts them."""
-    extract = FEATURE_BLOCKS[block]
-    return [extract(prepared(comment)) for comment in comments]
 
 
 @cache

@@ -241,7 +241,7 @@ class _CommentReading:
 
 def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifier | None) -> _CommentReading:
     """The comment's reading: the lexicon's, combined with the classifier's when it can judge."""
-    lexicon_signal = _lexicon_reading(comment, locale)
+    lexicon_signal = _built_in_reading(comment, locale)
     second = classifier.is_negative(comment, locale) if classifier is not None else None
     if second is None:
         if not lexicon_signal.negative:
@@ -255,7 +255,7 @@ def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifi
     return _CommentReading(evidence=evidence, unresolved=lexicon_signal.unresolved or second.unresolved)
 
 
-def _lexicon_reading(comment: str, locale: str | None) -> CommentSignal:
+def _built_in_reading(comment: str, locale: str | None) -> CommentSignal:
     """The built-in reading, which always has one (unknown languages are tried against all): the lexicon's
     phrases; else, unless the lexicon set aside complaint words it found ("not disappointed at all", a story
     with its end), the comment model's reading of tone."""

@@ -116,6 +116,13 @@ _GAP_MARK = "..."
 _GAP = "\x00gap"
 
 
+def without_quoted_lines(comment: str) -> str:
+    """The comment without the lines quoted from an earlier message ("> We have reset your account"): they
+    are the agent's words, not the customer's. The reply parser removes quotes from replies by email, and a
+    comment pasted with one is read alike."""
+    return "\n".join(line for line in comment.splitlines() if not _QUOTED_LINE.match(line))
+
+
 def _strip_marks(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).translate(
@@ -450,9 +457,7 @@ class Lexicon:
             return LexiconReading((), discounted=False)
         language = language_of(locale)
         known = language in self._languages
-        # A quoted line ("> We have reset your account") is the agent's words, not the customer's: the
-        # reply parser removes quotes from replies by email, and a comment pasted with one is read alike.
-        comment = "\n".join(line for line in comment.splitlines() if not _QUOTED_LINE.match(line))
+        comment = without_quoted_lines(comment)
         prepared = _prepare(comment)
         marked_text = _has_marks(prepared)
         readings = (
@@ -544,9 +549,15 @@ class Lexicon:
                 discounted |= self._apply_rule(
                     _persisting_trouble, name, raw_tokens, raw_positions, form, by_language, candidates
                 )
-            # an idiom masked ("no problem", "the problem never came back") was read and set aside too
+            # an idiom masked ("no problem", "the problem never came back") was read and set aside too; a
+            # language whose reading is made already has its masks applied
             discounted = discounted or any(
-                _masked(raw_tokens, raw_positions, form.masks.get(name, {})) != raw_tokens
+                (
+                    by_language[name][0]
+                    if name in by_language
+                    else _masked(raw_tokens, raw_positions, form.masks.get(name, {}))
+                )
+                != raw_tokens
                 for name in ([language] if known and language is not None else self._languages)
             )
         return LexiconReading(_longest_first(candidates, language), discounted=discounted)
