@@ -10,5 +10,6 @@
 comment-model: .tools/comment-model/.stamp ## retrain the comment model on the labeled corpus (all but the newest blind batch)
 	.tools/comment-model/bin/python tools/train_comment_model.py
 
-comment-model-validate: .tools/comment-model/.stamp ## the comment model's figures with each blind batch held out in turn
-	.tools/comment-model/bin/python tools/train_comment_model.py --validate
+comment-model-validate: .tools/comment-model/.stamp $(VENV_STAMP) ## lexicon and model judged together on batches held out in turn, for a grid of thresholds
+	.tools/comment-model/bin/python tools/train_comment_model.py --held-out .tools/comment-model/held-out.json
+	$(PY) tools/validate_comment_model.py .tools/comment-model/held-out.json

@@ -26,7 +26,11 @@ def tiny(**weights: float) -> CommentModel:
     """A model over words only, every idf 1: a comment's probability follows from the weights by hand."""
     return CommentModel(
         {
-            "threshold": 0.9,
+            "thresholds": {
+                "no_phrase": 0.9,
+                "phrase_found": 0.5,
+                "words_to_overrule": 3,
+            },
             "intercept": -1.0,
             "blocks": {"char": {}, "word": {word: [1.0, weight] for word, weight in weights.items()}},
         }
@@ -70,23 +74,55 @@ def test_the_probability_is_the_logistic_of_the_weighted_normalized_features() -
     assert model.probability("hello") == pytest.approx(sigmoid(-1.0))
 
 
-def test_a_comment_is_negative_at_the_threshold_or_above() -> None:
-    model = tiny(broken=6.0)
+def test_the_bar_a_comment_must_reach_depends_on_what_the_lexicon_found() -> None:
+    thresholds = tiny().thresholds
 
-    assert model.is_negative("broken")
-    assert not model.is_negative("fine")
-    assert not model.is_negative("   ")
+    comment = "it kept crashing"
+    assert thresholds.bar(comment, phrase_found=False, set_aside=False) == 0.9
+    # a complaint phrase lowers the bar; words the lexicon set aside stay aside, whatever the model reads
+    assert thresholds.bar(comment, phrase_found=True, set_aside=False) == 0.5
+    assert thresholds.bar(comment, phrase_found=True, set_aside=True) == 0.5
+    assert thresholds.bar(comment, phrase_found=False, set_aside=True) == math.inf
+    # in a comment shorter than words_to_overrule, a phrase found stands whatever the model reads
+    assert thresholds.bar("kept crashing", phrase_found=True, set_aside=False) == 0.0
+
+
+BARS = {"no_phrase": 0.9, "phrase_found": 0.5, "words_to_overrule": 3}
 
 
 @pytest.mark.parametrize(
     ("document", "complaint"),
     [
-        ({"intercept": 0.0, "blocks": {"char": {}, "word": {}}}, "threshold"),
-        ({"threshold": 1.5, "intercept": 0.0, "blocks": {"char": {}, "word": {}}}, "threshold"),
-        ({"threshold": 0.9, "intercept": "x", "blocks": {"char": {}, "word": {}}}, "intercept"),
-        ({"threshold": 0.9, "intercept": 0.0, "blocks": {"word": {}}}, "blocks"),
-        ({"threshold": 0.9, "intercept": 0.0, "blocks": {"char": {}, "word": {"x": [1.0]}}}, "idf, weight"),
-        ({"threshold": 0.9, "intercept": 0.0, "blocks": {"char": {}, "word": {"x": [0.0, 1.0]}}}, "idf"),
+        ({"intercept": 0.0, "blocks": {"char": {}, "word": {}}}, "thresholds"),
+        (
+            {"thresholds": {"no_phrase": 0.9}, "intercept": 0.0, "blocks": {"char": {}, "word": {}}},
+            "thresholds",
+        ),
+        (
+            {
+                "thresholds": {**BARS, "no_phrase": "high"},
+                "intercept": 0.0,
+                "blocks": {"char": {}, "word": {}},
+            },
+            "numbers",
+        ),
+        (
+            {"thresholds": {**BARS, "no_phrase": 1.5}, "intercept": 0.0, "blocks": {"char": {}, "word": {}}},
+            "probabilities",
+        ),
+        # a phrase the lexicon found must never raise the bar
+        (
+            {
+                "thresholds": {**BARS, "phrase_found": 0.99},
+                "intercept": 0.0,
+                "blocks": {"char": {}, "word": {}},
+            },
+            "<=",
+        ),
+        ({"thresholds": BARS, "intercept": "x", "blocks": {"char": {}, "word": {}}}, "intercept"),
+        ({"thresholds": BARS, "intercept": 0.0, "blocks": {"word": {}}}, "blocks"),
+        ({"thresholds": BARS, "intercept": 0.0, "blocks": {"char": {}, "word": {"x": [1.0]}}}, "idf, weight"),
+        ({"thresholds": BARS, "intercept": 0.0, "blocks": {"char": {}, "word": {"x": [0.0, 1.0]}}}, "idf"),
     ],
 )
 def test_a_malformed_model_is_refused(document: dict[str, object], complaint: str) -> None:

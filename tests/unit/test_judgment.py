@@ -862,7 +862,11 @@ def beeping_model(monkeypatch: pytest.MonkeyPatch) -> CommentModel:
     """A comment model that reads "beeping" as a complaint: what it adds is then plain to see."""
     model = CommentModel(
         {
-            "threshold": 0.9,
+            "thresholds": {
+                "no_phrase": 0.9,
+                "phrase_found": 0.5,
+                "words_to_overrule": 8,
+            },
             "intercept": -2.0,
             "blocks": {"char": {}, "word": {"beeping": [1.0, 6.0], "disappointed": [1.0, 6.0]}},
         }
@@ -903,16 +907,26 @@ def test_a_classifier_that_can_judge_replaces_the_comment_models_reading(beeping
     assert not judge_answer(answer, DEFAULTS, Calm()).negative
 
 
-def test_the_comment_model_overrules_a_phrase_only_in_a_long_comment_it_is_sure_is_happy(
+def test_the_comment_model_overrules_a_phrase_only_when_it_reads_a_long_enough_comment_as_happy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # a model that reads "bramble" as a happy story's, surely (its weight drives the probability near 0)
+    # a model that reads "bramble" as a happy story's (its weight drives the probability near 0)
     model = CommentModel(
-        {"threshold": 0.95, "intercept": 0.0, "blocks": {"char": {}, "word": {"bramble": [1.0, -9.0]}}}
+        {
+            "thresholds": {
+                "no_phrase": 0.85,
+                "phrase_found": 0.5,
+                "words_to_overrule": 8,
+            },
+            "intercept": 0.0,
+            "blocks": {"char": {}, "word": {"bramble": [1.0, -9.0]}},
+        }
     )
     monkeypatch.setattr(CommentModel, "default", classmethod(lambda cls: model))
     story = "The app kept crashing every morning for two weeks in a row; Bramble on the phone was so kind."
 
     assert not judge_comment(story, "en").negative
-    # a short comment gives the model too few words to overrule the phrase the lexicon found
+    # a comment the model knows nothing of sits at its intercept, 50 %: not below the bar, the phrase stands
+    assert judge_comment("The app kept crashing every morning for two weeks in a row.", "en").negative
+    # a few words give the model too little to overrule the phrase the lexicon found
     assert judge_comment("Kept crashing. Bramble was kind.", "en").negative

@@ -8,8 +8,10 @@ word pairs, each block weighted by TF-IDF and normalized. It is trained offline 
 ``tools/train_comment_model.py``) on the labeled corpus in ``tests/corpus/judgment``, all of it but the
 newest blind batch, which stays the honest measure of what ships (docs/judgment.md).
 
-A comment the model reads as negative with at least the shipped ``threshold`` probability counts as a
-complaint in tone, never as an explicit "not solved": alone it reopens only an answer without a score
+The model has the last word on whether a comment is negative, with a bar that depends on what the lexicon
+found (``Thresholds``): a complaint phrase lowers it, and complaint words the lexicon set aside ("not
+disappointed at all", a story with its end) are never turned back into a complaint. A complaint only the
+model reads is one of tone, never an explicit "not solved": alone it reopens only an answer without a score
 (see ``closeloop.domain.judgment``). It needs nothing but the standard library: the trained weights are
 ``comment_model.json`` beside this module, read once per process.
 
@@ -33,10 +35,6 @@ from importlib import resources
 from closeloop.domain.lexicon import without_quoted_lines
 
 MODEL_FILE = "comment_model.json"
-# A short comment gives the model too few features to overrule a phrase the lexicon found: "It broke again
-# the next day." reads as a happy story's ending. With at least this many words, on three batches the model
-# never trained on, its "surely positive" removed 11 of 55 false alarms and lost no complaint.
-MIN_WORDS_TO_OVERRULE = 12
 # Character n-grams of 2 to 5 characters, taken inside each word padded with a space on both sides.
 CHAR_GRAM_SIZES = (2, 5)
 # Words of two characters or more, and each pair of neighbouring words.
@@ -88,22 +86,65 @@ class _Block:
         return sum(value * self.weights[feature] for feature, value in values.items()) / norm
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The probability a comment needs to count as negative, by what the lexicon found in it.
+
+    Chosen with the model and the lexicon together, on batches the model never trained on and the lexicon
+    was never tuned on (``make comment-model-validate``, docs/judgment.md)."""
+
+    no_phrase: float
+    """The lexicon found nothing: the model alone reads the tone."""
+    phrase_found: float
+    """The lexicon found a complaint phrase: below this, the model overrules it (a happy story told with
+    complaint words)."""
+    words_to_overrule: int
+    """A phrase found in a shorter comment stands whatever the model reads: a few words give it too little
+    to go on ("It broke again the next day." reads to it as a happy story's ending)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.phrase_found <= self.no_phrase < 1.0:
+            raise ValueError(
+                "comment model 'thresholds' must be probabilities with phrase_found <= no_phrase"
+            )
+        if self.words_to_overrule < 0:
+            raise ValueError("comment model 'words_to_overrule' must be a count of words")
+
+    @classmethod
+    def parse(cls, document: object) -> Thresholds:
+        """From ``{"no_phrase": p, "phrase_found": p, "words_to_overrule": n}``."""
+        names = ("no_phrase", "phrase_found", "words_to_overrule")
+        if not isinstance(document, Mapping) or set(document) != set(names):
+            raise ValueError(f"comment model needs 'thresholds' with {', '.join(names)}")
+        values = [document[name] for name in names]
+        if not _numbers(values, len(names)) or not isinstance(values[-1], int):
+            raise ValueError("comment model 'thresholds' must be numbers, 'words_to_overrule' a whole one")
+        return cls(float(values[0]), float(values[1]), words_to_overrule=int(values[2]))
+
+    def bar(self, comment: str, *, phrase_found: bool, set_aside: bool) -> float:
+        """The probability ``comment`` needs to count as negative, given what the lexicon found in it."""
+        if phrase_found:
+            short = len(prepared(comment).split()) < self.words_to_overrule
+            return 0.0 if short else self.phrase_found
+        # words set aside stay aside: on comments nobody tuned for, asking the model there too caught
+        # fewer than 1 % more complaints and read "Never once felt frustrated." as one
+        return math.inf if set_aside else self.no_phrase
+
+
 class CommentModel:
-    """Trained weights, and the probability that a comment is negative."""
+    """Trained weights, the probability that a comment is negative, and the bars it must reach."""
 
     def __init__(self, document: Mapping[str, object]) -> None:
-        threshold, intercept, blocks = (
-            document.get("threshold"),
+        bars, intercept, blocks = (
+            document.get("thresholds"),
             document.get("intercept"),
             document.get("blocks"),
         )
-        if not isinstance(threshold, float) or not 0.5 <= threshold < 1.0:
-            raise ValueError("comment model needs a 'threshold' between 0.5 and 1")
         if not isinstance(intercept, (int, float)) or isinstance(intercept, bool):
             raise ValueError("comment model needs a numeric 'intercept'")
         if not isinstance(blocks, Mapping) or set(blocks) != set(FEATURE_BLOCKS):
             raise ValueError(f"comment model needs the feature blocks {sorted(FEATURE_BLOCKS)}")
-        self.threshold = threshold
+        self.thresholds = Thresholds.parse(bars)
         self._intercept = float(intercept)
         self._blocks = tuple(_block(name, table) for name, table in blocks.items())
 
@@ -119,17 +160,6 @@ class CommentModel:
         if decision < -40:  # exp would overflow; the probability is 0 for every purpose
             return 0.0
         return 1.0 / (1.0 + math.exp(-decision))
-
-    def is_negative(self, comment: str) -> bool:
-        return bool(comment.strip()) and self.probability(comment) >= self.threshold
-
-    def is_surely_positive(self, comment: str) -> bool:
-        """As sure the comment is not negative as ``threshold`` asks to call one negative (at 0.95, a
-        probability of 0.05 or less), in a comment long enough to judge (``MIN_WORDS_TO_OVERRULE``)."""
-        return (
-            len(prepared(comment).split()) >= MIN_WORDS_TO_OVERRULE
-            and self.probability(comment) <= 1.0 - self.threshold
-        )
 
 
 def _block(name: object, table: object) -> _Block:

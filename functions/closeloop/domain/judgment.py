@@ -256,27 +256,29 @@ def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifi
 
 
 def _built_in_reading(comment: str, locale: str | None) -> CommentSignal:
-    """The built-in reading, which always has one (unknown languages are tried against all): the lexicon's
-    phrases; else, unless the lexicon set aside complaint words it found ("not disappointed at all", a story
-    with its end), the comment model's reading of tone."""
+    """The built-in reading, which always has one (unknown languages are tried against all). The comment
+    model has the last word, with a bar set by what the lexicon found: a complaint phrase lowers it, and
+    complaint words the lexicon set aside ("not disappointed at all", a story with its end) raise it."""
     reading = Lexicon.default().read(comment, locale)
     matches = reading.matches
     model = CommentModel.default()
+    probability = model.probability(comment)
+    bar = model.thresholds.bar(comment, phrase_found=bool(matches), set_aside=reading.discounted)
+    negative = probability >= bar
     if not matches:
-        if not reading.discounted:
-            probability = model.probability(comment)
-            if probability >= model.threshold:
-                # tone, never an explicit "not solved": alone, it reopens only an answer without a score
-                return CommentSignal(
-                    negative=True, evidence=f"the comment model reads a complaint ({probability:.0%} likely)"
-                )
+        if negative:
+            # tone, never an explicit "not solved": alone, it reopens only an answer without a score
+            return CommentSignal(
+                negative=True, evidence=f"the comment model reads a complaint ({probability:.0%} likely)"
+            )
         return CommentSignal(negative=False, evidence="no negative phrase in the comment")
     quoted = "; ".join(f'"{match.phrase}" ({match.language})' for match in matches[:MAX_QUOTED_PHRASES])
-    if model.is_surely_positive(comment):
-        # as sure the other way as it must be to flag: a happy story told with complaint words ("it kept
-        # crashing all week; since your fix, not one crash")
+    if not negative:
+        # a happy story told with complaint words ("it kept crashing all week; since your fix, not one crash")
         return CommentSignal(
-            negative=False, evidence=f"comment matches {quoted}, but the comment model reads it as positive"
+            negative=False,
+            evidence=f"comment matches {quoted}, but the comment model reads it as positive "
+            f"({probability:.0%} likely a complaint)",
         )
     return CommentSignal(
         negative=True,
