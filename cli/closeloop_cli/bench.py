@@ -775,7 +775,7 @@ def judgment_latencies(series: Callable[..., None]) -> None:
         compared=False,
     )
     series(
-        "`judge_answer`, one corpus answer (lexicon, then the model where no phrase is found)",
+        "`judge_answer`, one corpus answer (the lexicon, then the model, every comment)",
         lambda i: judge_answer(answer(i), thresholds),
         compared=False,
     )
