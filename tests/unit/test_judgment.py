@@ -723,6 +723,13 @@ GENERAL_NEGATIVES = [
     ("de", "Eine Rechnung, die ich nicht herunterladen kann.", "verb last in a German clause"),
     ("es", "La misma avería de siempre, nada nuevo.", "the same trouble"),
     ("fr", "Le décodeur est mort à nouveau après votre passage.", "a device dead again"),
+    ("es", "vale, gracias... supongo que seguiré esperando", "resigned to wait"),
+    ("ca", "D'acord, ja esperaré. Gràcies igualment.", "resigned to wait"),
+    ("hr", "ok, hvala, čekat ću onda još", "resigned to wait"),
+    ("pt-BR", "tudo bem, vou esperar mais um pouco então", "resigned to wait"),
+    ("vi", "dạ vâng, vậy em chờ thêm ạ", "resigned to wait"),
+    ("en", "Fine, I'll keep waiting.", "resigned to wait"),
+    ("de", "Na gut, ich warte weiter.", "resigned to wait"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -749,6 +756,9 @@ GENERAL_NON_NEGATIVES = [
     ("de", "Der gleiche Techniker kam wieder, alles erledigt.", "same, with a remedy"),
     ("it", "Aspetto lo stesso tecnico domani, grazie.", "lo stesso, no trouble word"),
     ("pt-BR", "Mesmo esperando um pouco, valeu a pena.", "mesmo: even"),
+    ("de", "Okay, dann warte ich auf das nächste Update.", "waiting for what comes next, not resigned"),
+    ("ca", "Entesos, doncs esperaré la pròxima versió.", "waiting for what comes next, not resigned"),
+    ("en", "No need to keep waiting, all sorted.", "waiting negated"),
 ]
 
 
