@@ -62,7 +62,7 @@ JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
 HOLDOUT = JUDGMENT_CORPUS / "holdout"
 # The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
 # studied by the next tuning; the one after the last is the next round's, left out until it is written.
-BLIND_BATCHES = 19
+BLIND_BATCHES = 20
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
     "held-out": HOLDOUT,
@@ -90,11 +90,12 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-15": "likewise; measured blind after the seventeenth tuning, then trained on by the comment model",
     "blind-16": "likewise; measured blind after the seventeenth tuning, then trained on by the model",
     "blind-17": "likewise; measured blind after the seventeenth tuning, then trained on by the model",
-    "blind-18": (
-        "likewise, after the seventeenth tuning and resigned waiting; never tuned on, and never trained on by"
-        " the comment model: what to expect on unseen comments"
+    "blind-18": "likewise; measured blind after resigned waiting, then trained on by the model",
+    "blind-19": (
+        "likewise, after quiet defection and intensifier masks; never tuned on, and never trained on by the"
+        " comment model: what to expect on unseen comments"
     ),
-    "blind-19": "likewise, for the next round",
+    "blind-20": "likewise, for the next round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

@@ -730,6 +730,13 @@ GENERAL_NEGATIVES = [
     ("vi", "dạ vâng, vậy em chờ thêm ạ", "resigned to wait"),
     ("en", "Fine, I'll keep waiting.", "resigned to wait"),
     ("de", "Na gut, ich warte weiter.", "resigned to wait"),
+    ("vi", "app ko vào được", "ko: không as it is typed"),
+    ("vi", "ko ai gọi lại cho mình cả", "ko: không as it is typed"),
+    ("pt-BR", "Já instalei o app da concorrência.", "gone to a competitor"),
+    ("hr", "Već sam zatražio ponudu od drugog hostinga.", "gone to a competitor"),
+    ("es", "La próxima vez ya sé dónde no tengo que ir.", "never again"),
+    ("vi", "Thôi lần sau ra bệnh viện bốc số xếp hàng cho nhanh.", "never again"),
+    ("fr", "Je regarde les offres de la concurrence ce soir.", "looking at competitors"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -759,6 +766,13 @@ GENERAL_NON_NEGATIVES = [
     ("de", "Okay, dann warte ich auf das nächste Update.", "waiting for what comes next, not resigned"),
     ("ca", "Entesos, doncs esperaré la pròxima versió.", "waiting for what comes next, not resigned"),
     ("en", "No need to keep waiting, all sorted.", "waiting negated"),
+    ("de", "Unverschämt guter Support, ehrlich.", "unverschämt as an intensifier"),
+    ("en", "Ridiculous how fast that was.", "ridiculous as an intensifier"),
+    ("hr", "Brutalno brzo, ne mogu vjerovat.", "the colloquial infinitive"),
+    ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
+    ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
+    ("de", "Nächstes Mal bestelle ich wieder bei euch!", "next time, again with us"),
+    ("en", "Next time I'll just book with you again, great service.", "next time, again with us"),
 ]
 
 
