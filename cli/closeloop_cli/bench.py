@@ -62,7 +62,7 @@ JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
 HOLDOUT = JUDGMENT_CORPUS / "holdout"
 # The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
 # studied by the next tuning; the one after the last is the next round's, left out until it is written.
-BLIND_BATCHES = 20
+BLIND_BATCHES = 21
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
     "held-out": HOLDOUT,
@@ -91,11 +91,12 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-16": "likewise; measured blind after the seventeenth tuning, then trained on by the model",
     "blind-17": "likewise; measured blind after the seventeenth tuning, then trained on by the model",
     "blind-18": "likewise; measured blind after resigned waiting, then trained on by the model",
-    "blind-19": (
-        "likewise, after quiet defection and intensifier masks; never tuned on, and never trained on by the"
-        " comment model: what to expect on unseen comments"
+    "blind-19": "likewise; measured blind after quiet defection, then trained on by the model",
+    "blind-20": (
+        "likewise, after the phrases from blind-19; never tuned on, and never trained on by the comment"
+        " model: what to expect on unseen comments"
     ),
-    "blind-20": "likewise, for the next round",
+    "blind-21": "likewise, for the next round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

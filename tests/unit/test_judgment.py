@@ -737,6 +737,11 @@ GENERAL_NEGATIVES = [
     ("es", "La próxima vez ya sé dónde no tengo que ir.", "never again"),
     ("vi", "Thôi lần sau ra bệnh viện bốc số xếp hàng cho nhanh.", "never again"),
     ("fr", "Je regarde les offres de la concurrence ce soir.", "looking at competitors"),
+    ("en", "The chime has stopped ringing again.", "stopped again"),
+    ("fr", "Le technicien est reparti sans toucher au compteur.", "left without touching it"),
+    ("es", "Otro correo automático y nadie me llama.", "another automated email"),
+    ("fr", "personne m'a rappelé", "nobody called back, without 'ne' as it is spoken"),
+    ("pt-BR", "Tive que explicar tudo do começo de novo.", "had to explain it all again"),
 ]
 
 GENERAL_NON_NEGATIVES = [
