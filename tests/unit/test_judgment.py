@@ -926,6 +926,22 @@ def test_the_comment_model_never_overrules_a_phrase_the_lexicon_set_aside(
     assert judge_comment("Very disappointed.", "en").evidence[0].startswith("comment matches")
 
 
+def test_the_comment_model_is_asked_only_where_its_reading_can_change_the_verdict(
+    beeping_model: CommentModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    reading = beeping_model.probability
+    monkeypatch.setattr(
+        beeping_model, "probability", lambda comment: asked.append(comment) or reading(comment)
+    )
+
+    assert not judge_comment("Not disappointed at all.", "en").negative  # words set aside stay aside
+    assert judge_comment("Still broken.", "en").negative  # a short comment's phrase stands
+    assert asked == []
+    assert judge_comment("The inverter beeping at 3am, lovely.", "en").negative
+    assert asked == ["The inverter beeping at 3am, lovely."]
+
+
 def test_a_classifier_that_can_judge_replaces_the_comment_models_reading(beeping_model: CommentModel) -> None:
     class Calm:
         def is_negative(self, comment: str, locale: str | None) -> CommentSignal:

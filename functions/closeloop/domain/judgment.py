@@ -257,14 +257,18 @@ def _judge_comment(comment: str, locale: str | None, classifier: CommentClassifi
 
 def _built_in_reading(comment: str, locale: str | None) -> CommentSignal:
     """The built-in reading, which always has one (unknown languages are tried against all). The comment
-    model has the last word, with a bar set by what the lexicon found: a complaint phrase lowers it, and
-    complaint words the lexicon set aside ("not disappointed at all", a story with its end) raise it."""
+    model has the last word, with a bar set by what the lexicon found: a complaint phrase lowers it (in a
+    short comment, the phrase stands), and complaint words the lexicon set aside ("not disappointed at all",
+    a story with its end) stay aside."""
     reading = Lexicon.default().read(comment, locale)
     matches = reading.matches
     model = CommentModel.default()
-    probability = model.probability(comment)
     bar = model.thresholds.bar(comment, phrase_found=bool(matches), set_aside=reading.discounted)
-    negative = probability >= bar
+    # the model is asked only where its reading can change the verdict: not for a short comment's phrase
+    # (bar 0, it stands) nor for words set aside (no bar it could reach)
+    asked = 0.0 < bar <= 1.0
+    probability = model.probability(comment) if asked else 0.0
+    negative = probability >= bar if asked else bar == 0.0
     if not matches:
         if negative:
             # tone, never an explicit "not solved": alone, it reopens only an answer without a score
