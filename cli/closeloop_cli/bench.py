@@ -778,7 +778,7 @@ def judgment_latencies(series: Callable[..., None]) -> None:
         compared=False,
     )
     series(
-        "`judge_answer`, one corpus answer (the lexicon, then the model, every comment)",
+        "`judge_answer`, one corpus answer (the lexicon, then the model where it decides)",
         lambda i: judge_answer(answer(i), thresholds),
         compared=False,
     )
