@@ -23,14 +23,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
-from closeloop.domain.comment_model import MODEL_FILE, CommentModel, Thresholds
+from train_comment_model import corpus_parts  # its sibling here in tools/: the parts, named as it names them
+
+from closeloop.domain.comment_model import CommentModel, Thresholds
 from closeloop_cli.judge import corpus_scores
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "tests" / "corpus" / "judgment"
 GRID = {
     "no_phrase": (0.8, 0.85, 0.9),
     "phrase_found": (0.35, 0.5, 0.65),
@@ -72,31 +71,17 @@ def model_in_use(model: CommentModel) -> Iterator[None]:
         yield
 
 
-def folder(part: str) -> Path:
-    return (
-        CORPUS / "extra" / part.removeprefix("extra-")
-        if part.startswith("extra-")
-        else CORPUS / "holdout" / part
-    )
-
-
 def judged(folds: Mapping[str, Mapping[str, float]], parts: list[str], thresholds: Thresholds) -> Figures:
+    folders = corpus_parts()
     totals = [0, 0, 0, 0, 0, 0]
     for part in parts:
         with model_in_use(HeldOutModel(folds[part], thresholds)):
-            scores = corpus_scores(sorted(folder(part).glob("*.jsonl")))
+            scores = corpus_scores(sorted(folders[part].glob("*.jsonl")))
         for language in scores.values():
             counts = (language.caught, language.negatives, language.flagged, language.others)
             for index, count in enumerate((*counts, language.meets_goals, 1)):
                 totals[index] += int(count)
     return Figures(*totals)
-
-
-def shipped_thresholds() -> Thresholds:
-    document: dict[str, Any] = json.loads(
-        (REPO / "functions/closeloop/domain" / MODEL_FILE).read_text("utf-8")
-    )
-    return Thresholds.parse(document["thresholds"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if figures.caught > best:
             best = figures.caught
             print(f"  {_bars(thresholds)}: {figures.line()}")
-    shipped = shipped_thresholds()
+    shipped = CommentModel.default().thresholds
     print(f"Shipped {_bars(shipped)}:")
     print(f"  extra batches: {judged(folds, extras, shipped).line()}")
     print(f"  {newest} (nothing chosen on it): {judged(folds, [newest], shipped).line()}")
