@@ -742,6 +742,19 @@ GENERAL_NEGATIVES = [
     ("es", "Otro correo automático y nadie me llama.", "another automated email"),
     ("fr", "personne m'a rappelé", "nobody called back, without 'ne' as it is spoken"),
     ("pt-BR", "Tive que explicar tudo do começo de novo.", "had to explain it all again"),
+    ("it", "Ok, grazie comunque, provo a chiamare domani.", "thanks anyway"),
+    ("en", "Thanks anyway, I'll figure something out.", "thanks anyway"),
+    ("de", "Trotzdem danke, ich versuche es beim Händler.", "thanks anyway"),
+    ("hr", "Hvala svejedno, snaći ću se.", "thanks anyway"),
+    ("es", "Gracias de todas formas, ya buscaré otra solución.", "thanks anyway"),
+    ("fr", "Je saisis le médiateur de l'énergie.", "an escalation body"),
+    ("ca", "Ho portaré al Síndic de Greuges.", "an escalation body"),
+    ("it", "Mi rivolgo al Corecom.", "an escalation body"),
+    ("pt-BR", "Vou postar no Reclame Aqui.", "an escalation body"),
+    ("vi", "Chắc phải lên mạng bóc phốt thôi.", "a public complaint"),
+    ("de", "Ich möchte vom Vertrag zurücktreten.", "withdrawing from the purchase"),
+    ("hr", "Želim odustati od narudžbe.", "withdrawing from the purchase"),
+    ("pt-BR", "O reembolso do voo caiu, mas o das taxas não.", "one refund arrived, the other not"),
 ]
 
 GENERAL_NON_NEGATIVES = [
