@@ -755,6 +755,9 @@ GENERAL_NEGATIVES = [
     ("de", "Ich möchte vom Vertrag zurücktreten.", "withdrawing from the purchase"),
     ("hr", "Želim odustati od narudžbe.", "withdrawing from the purchase"),
     ("pt-BR", "O reembolso do voo caiu, mas o das taxas não.", "one refund arrived, the other not"),
+    ("ca", "Tres hores de cua per canviar una bateria.", "a long queue"),
+    ("it", "Due ore di coda allo sportello, un solo impiegato.", "a long queue"),
+    ("hr", "Sat čekanja na šalteru, a unutra nitko.", "a long queue"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -791,6 +794,8 @@ GENERAL_NON_NEGATIVES = [
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
     ("de", "Nächstes Mal bestelle ich wieder bei euch!", "next time, again with us"),
     ("en", "Next time I'll just book with you again, great service.", "next time, again with us"),
+    ("es", "Ni cinco minutos de cola, así da gusto.", "a queue negated"),
+    ("en", "Not even ten minutes in the queue, brilliant.", "a queue negated"),
 ]
 
 
