@@ -758,6 +758,14 @@ GENERAL_NEGATIVES = [
     ("ca", "Tres hores de cua per canviar una bateria.", "a long queue"),
     ("it", "Due ore di coda allo sportello, un solo impiegato.", "a long queue"),
     ("hr", "Sat čekanja na šalteru, a unutra nitko.", "a long queue"),
+    ("en", "Waited two weeks, not even an apology.", "no apology"),
+    ("es", "Ni una disculpa, nada.", "no apology"),
+    ("fr", "Pas un mot d'excuse pour le retard.", "no apology"),
+    ("de", "Nicht mal eine Entschuldigung kam.", "no apology"),
+    ("hr", "Ni isprike, ništa.", "no apology"),
+    ("pt-BR", "Tá do mesmo jeito.", "just as it was"),
+    ("de", "Zweimal geschrieben, kein Mensch hat sich gemeldet.", "kein Mensch: nobody"),
+    ("vi", "Báo đã xử lý xong mà app vẫn treo.", "told it was done, but"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -796,6 +804,8 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Next time I'll just book with you again, great service.", "next time, again with us"),
     ("es", "Ni cinco minutos de cola, así da gusto.", "a queue negated"),
     ("en", "Not even ten minutes in the queue, brilliant.", "a queue negated"),
+    ("en", "No apology needed, you fixed it fast!", "no apology needed"),
+    ("de", "Keine Entschuldigung nötig, alles super.", "no apology needed"),
 ]
 
 
