@@ -767,6 +767,11 @@ GENERAL_NEGATIVES = [
     ("pt-BR", "Tá do mesmo jeito.", "just as it was"),
     ("de", "Zweimal geschrieben, kein Mensch hat sich gemeldet.", "kein Mensch: nobody"),
     ("vi", "Báo đã xử lý xong mà app vẫn treo.", "told it was done, but"),
+    ("en", "Who do I complain to about this?", "asking where to complain"),
+    ("de", "Wo reiche ich eine offizielle Beschwerde ein?", "a formal complaint"),
+    ("vi", "Cho tôi hỏi gửi khiếu nại chính thức ở đâu?", "a formal complaint"),
+    ("hr", "Pet sati čekanja i nijedna informacija.", "no information at all"),
+    ("en", "How do I delete my account?", "leaving"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -808,6 +813,7 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Not even ten minutes in the queue, brilliant.", "a queue negated"),
     ("en", "No apology needed, you fixed it fast!", "no apology needed"),
     ("de", "Keine Entschuldigung nötig, alles super.", "no apology needed"),
+    ("pt-BR", "Como excluir minha conta antiga duplicada? A nova já está ok.", "deleting a duplicate account"),
 ]
 
 
