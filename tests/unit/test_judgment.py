@@ -772,6 +772,8 @@ GENERAL_NEGATIVES = [
     ("vi", "Cho tôi hỏi gửi khiếu nại chính thức ở đâu?", "a formal complaint"),
     ("hr", "Pet sati čekanja i nijedna informacija.", "no information at all"),
     ("en", "How do I delete my account?", "leaving"),
+    ("es", "La conexión se sigue cortando por las noches.", "still dropping"),
+    ("fr", "Encore un report, c'est le 3e.", "counting the times"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -804,6 +806,7 @@ GENERAL_NON_NEGATIVES = [
     ("de", "Unverschämt guter Support, ehrlich.", "unverschämt as an intensifier"),
     ("en", "Ridiculous how fast that was.", "ridiculous as an intensifier"),
     ("hr", "Brutalno brzo, ne mogu vjerovat.", "the colloquial infinitive"),
+    ("hr", "ne mogu se požalit", "can't complain, in the colloquial infinitive"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
     ("vi", "app chạy đc rồi, cảm ơn", "đc: được as it is typed"),
@@ -813,7 +816,7 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Not even ten minutes in the queue, brilliant.", "a queue negated"),
     ("en", "No apology needed, you fixed it fast!", "no apology needed"),
     ("de", "Keine Entschuldigung nötig, alles super.", "no apology needed"),
-    ("pt-BR", "Como excluir minha conta antiga duplicada? A nova já está ok.", "deleting a duplicate account"),
+    ("pt-BR", "Como excluir minha conta antiga duplicada? A nova já está ok.", "a duplicate account"),
 ]
 
 
