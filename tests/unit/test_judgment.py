@@ -774,6 +774,11 @@ GENERAL_NEGATIVES = [
     ("en", "How do I delete my account?", "leaving"),
     ("es", "La conexión se sigue cortando por las noches.", "still dropping"),
     ("fr", "Encore un report, c'est le 3e.", "counting the times"),
+    ("ca", "M'heu retornat la fiança, però no pas els interessos.", "partly refunded"),
+    ("es", "Me devolvisteis la entrada, pero no los gastos de gestión.", "partly refunded"),
+    ("it", "Mi avete rimborsato il biglietto, ma non le spese di spedizione.", "partly refunded"),
+    ("ca", "Gràcies per la rapidesa, però això no m'ho soluciona.", "a remedy negated"),
+    ("ca", "Molt amables, res a dir. Però el bus continua arribant tard.", "polite, then still late"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -807,6 +812,7 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Ridiculous how fast that was.", "ridiculous as an intensifier"),
     ("hr", "Brutalno brzo, ne mogu vjerovat.", "the colloquial infinitive"),
     ("hr", "ne mogu se požalit", "can't complain, in the colloquial infinitive"),
+    ("ca", "Va costar una mica, però no pas per culpa vostra. Gràcies!", "but not your fault"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
     ("vi", "app chạy đc rồi, cảm ơn", "đc: được as it is typed"),

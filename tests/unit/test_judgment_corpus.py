@@ -140,7 +140,20 @@ REACHED = {
     # after the fourth tuning and the sixth (blind before the third: see docs/judgment.md)
     "second-blind": (SECOND_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20))),
     # after the sixth tuning (blind after the fifth: see docs/judgment.md)
-    "third-blind": (THIRD_BLIND, dict.fromkeys(SHIPPED, (20, 20, 0, 20)) | {"ca": (19, 20, 0, 20)}),
+    "third-blind": (
+        THIRD_BLIND,
+        {
+            "ca": (20, 20, 0, 20),
+            "de": (20, 20, 0, 20),
+            "en": (20, 20, 0, 20),
+            "es": (20, 20, 0, 20),
+            "fr": (20, 20, 0, 20),
+            "hr": (20, 20, 0, 20),
+            "it": (20, 20, 0, 20),
+            "pt": (20, 20, 0, 20),
+            "vi": (20, 20, 0, 20),
+        },
+    ),
     # after the seventh tuning (blind after the sixth: see docs/judgment.md)
     "fourth-blind": (
         FOURTH_BLIND,
@@ -411,7 +424,7 @@ REACHED = {
     "extra-i": (
         EXTRA / "i",
         {
-            "ca": (19, 20, 0, 20),
+            "ca": (20, 20, 0, 20),
             "de": (20, 20, 1, 20),
             "en": (19, 20, 0, 20),
             "es": (20, 20, 0, 20),
@@ -425,7 +438,7 @@ REACHED = {
     "extra-j": (
         EXTRA / "j",
         {
-            "ca": (18, 20, 0, 20),
+            "ca": (19, 20, 0, 20),
             "de": (19, 20, 0, 20),
             "en": (20, 20, 0, 20),
             "es": (19, 20, 0, 20),
@@ -453,7 +466,7 @@ REACHED = {
     "extra-l": (
         EXTRA / "l",
         {
-            "ca": (18, 20, 0, 20),
+            "ca": (19, 20, 0, 20),
             "de": (19, 20, 1, 20),
             "en": (19, 20, 1, 20),
             "es": (20, 20, 0, 20),
@@ -593,7 +606,7 @@ REACHED = {
     "extra-v": (
         EXTRA / "v",
         {
-            "ca": (18, 20, 0, 20),
+            "ca": (19, 20, 0, 20),
             "de": (20, 20, 0, 20),
             "en": (19, 20, 0, 20),
             "es": (20, 20, 1, 20),
@@ -635,7 +648,7 @@ REACHED = {
     "extra-y": (
         EXTRA / "y",
         {
-            "ca": (19, 20, 0, 20),
+            "ca": (20, 20, 0, 20),
             "de": (19, 20, 0, 20),
             "en": (20, 20, 0, 20),
             "es": (20, 20, 0, 20),
@@ -719,7 +732,7 @@ REACHED = {
     "extra-ze": (
         EXTRA / "ze",
         {
-            "ca": (19, 20, 1, 20),
+            "ca": (20, 20, 1, 20),
             "de": (19, 20, 0, 20),
             "en": (20, 20, 0, 20),
             "es": (20, 20, 0, 20),
@@ -764,7 +777,7 @@ REACHED = {
     "eighteenth-blind": (
         EIGHTEENTH_BLIND,
         {
-            "ca": (19, 20, 0, 20),
+            "ca": (20, 20, 0, 20),
             "de": (18, 20, 0, 20),
             "en": (20, 20, 0, 20),
             "es": (20, 20, 0, 20),
@@ -794,7 +807,7 @@ REACHED = {
     "twentieth-blind": (
         TWENTIETH_BLIND,
         {
-            "ca": (18, 20, 0, 20),
+            "ca": (19, 20, 0, 20),
             "de": (20, 20, 0, 20),
             "en": (19, 20, 0, 20),
             "es": (20, 20, 0, 20),
