@@ -779,6 +779,9 @@ GENERAL_NEGATIVES = [
     ("it", "Mi avete rimborsato il biglietto, ma non le spese di spedizione.", "partly refunded"),
     ("ca", "Gràcies per la rapidesa, però això no m'ho soluciona.", "a remedy negated"),
     ("ca", "Molt amables, res a dir. Però el bus continua arribant tard.", "polite, then still late"),
+    ("fr", "Les bugs continuent chaque soir.", "persistence in the plural"),
+    ("ca", "Els errors continuen, cada matí.", "persistence in the plural"),
+    ("pt-BR", "Os erros seguem aparecendo.", "persistence in the plural"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -813,6 +816,7 @@ GENERAL_NON_NEGATIVES = [
     ("hr", "Brutalno brzo, ne mogu vjerovat.", "the colloquial infinitive"),
     ("hr", "ne mogu se požalit", "can't complain, in the colloquial infinitive"),
     ("ca", "Va costar una mica, però no pas per culpa vostra. Gràcies!", "but not your fault"),
+    ("en", "Hope you continue like this, no problems at all.", "continue, negated trouble"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
     ("vi", "app chạy đc rồi, cảm ơn", "đc: được as it is typed"),

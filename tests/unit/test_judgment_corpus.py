@@ -822,7 +822,7 @@ REACHED = {
     "twenty-first-blind": (
         TWENTY_FIRST_BLIND,
         {
-            "ca": (17, 20, 0, 20),
+            "ca": (18, 20, 0, 20),
             "de": (19, 20, 0, 20),
             "en": (19, 20, 0, 20),
             "es": (19, 20, 0, 20),
