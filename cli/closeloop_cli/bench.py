@@ -95,7 +95,7 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-20": "likewise; measured blind after blind-19's phrases, then studied and trained on by the model",
     "blind-21": (
         "likewise, after the phrases from blind-15 to blind-20; never trained on by the comment model:"
-        " what to expect on unseen comments (four phrases from its misses were added after its one measure)"
+        " what to expect on unseen comments (a few phrases from its misses were added after its one measure)"
     ),
     "blind-22": "likewise, for the next round",
 }
