@@ -678,13 +678,14 @@ class Lexicon:
 def _masked(
     tokens: tuple[str, ...], positions: _Positions, masks: Mapping[str, Sequence[tuple[str, ...]]]
 ) -> tuple[str, ...]:
-    """``tokens`` with every occurrence of a mask blanked out."""
+    """``tokens`` with every occurrence of a mask blanked out. Masks are found in the text as written, so
+    one that overlaps another ("ne mogu reć ništa loše" over "ništa loše") applies whichever is met first."""
     masked = list(tokens)
     for head in positions.keys() & masks.keys():
         for mask in masks[head]:
             width = len(mask)
             for index in positions[head]:
-                if tuple(masked[index : index + width]) == mask:
+                if tuple(tokens[index : index + width]) == mask:
                     masked[index : index + width] = [_MASKED] * width
     return tuple(masked)
 
