@@ -782,6 +782,8 @@ GENERAL_NEGATIVES = [
     ("fr", "Les bugs continuent chaque soir.", "persistence in the plural"),
     ("ca", "Els errors continuen, cada matí.", "persistence in the plural"),
     ("pt-BR", "Os erros seguem aparecendo.", "persistence in the plural"),
+    ("it", "Assistenza inesistente.", "non-existent support"),
+    ("fr", "J'ai ouvert un compte ailleurs.", "gone elsewhere"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -822,6 +824,9 @@ GENERAL_NON_NEGATIVES = [
     ("it", "Non posso proprio lamentarmi, grazie.", "can't complain, with an adverb"),
     ("en", "Couldn't have gone smoother.", "couldn't have gone better"),
     ("ca", "No va ser gens complicat, gràcies.", "it wasn't complicated at all"),
+    ("pt-BR", "não dá pra reclamar, tudo certo", "can't complain"),
+    ("hr", "Užasno brzo, hvala.", "užasno as an intensifier"),
+    ("it", "Un rimborso così veloce è quasi scandaloso.", "scandaloso as an intensifier"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
     ("vi", "app chạy đc rồi, cảm ơn", "đc: được as it is typed"),
