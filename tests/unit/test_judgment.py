@@ -784,6 +784,8 @@ GENERAL_NEGATIVES = [
     ("pt-BR", "Os erros seguem aparecendo.", "persistence in the plural"),
     ("it", "Assistenza inesistente.", "non-existent support"),
     ("fr", "J'ai ouvert un compte ailleurs.", "gone elsewhere"),
+    ("hr", "Naplatili ste dvaput i novac još nije vraćen.", "a refund negated"),
+    ("hr", "Printer i dalje ne radi ali sad skener radi.", "one thing works now, the other still not"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -826,6 +828,8 @@ GENERAL_NON_NEGATIVES = [
     ("ca", "No va ser gens complicat, gràcies.", "it wasn't complicated at all"),
     ("pt-BR", "não dá pra reclamar, tudo certo", "can't complain"),
     ("hr", "Užasno brzo, hvala.", "užasno as an intensifier"),
+    ("hr", "Dvostruka naplata vraćena, hvala.", "a double charge refunded"),
+    ("hr", "Da niste reagirali, bila bih bijesna. Hvala!", "a counterfactual in the conditional mood"),
     ("it", "Un rimborso così veloce è quasi scandaloso.", "scandaloso as an intensifier"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
