@@ -830,6 +830,8 @@ GENERAL_NON_NEGATIVES = [
     ("hr", "Užasno brzo, hvala.", "užasno as an intensifier"),
     ("hr", "Dvostruka naplata vraćena, hvala.", "a double charge refunded"),
     ("hr", "Da niste reagirali, bila bih bijesna. Hvala!", "a counterfactual in the conditional mood"),
+    ("es", "Vengo de otra compañía y esto es otro nivel.", "switched from a competitor to us"),
+    ("en", "Came from another provider, you're miles better.", "switched from a competitor to us"),
     ("it", "Un rimborso così veloce è quasi scandaloso.", "scandaloso as an intensifier"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
