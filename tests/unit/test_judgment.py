@@ -790,6 +790,9 @@ GENERAL_NEGATIVES = [
     ("hr", "Printer i dalje ne radi ali sad skener radi.", "one thing works now, the other still not"),
     ("en", "Please send me the cancellation form.", "asking to cancel"),
     ("vi", "Thôi mình đành chịu vậy.", "resigned to the loss"),
+    ("hr", "Prebacit ću se kod drugog providera.", "going to a competitor"),
+    ("it", "Va be', lo monto da solo.", "doing it oneself"),
+    ("fr", "Bon, je vais patienter encore.", "resigned to wait"),
 ]
 
 GENERAL_NON_NEGATIVES = [
@@ -838,6 +841,7 @@ GENERAL_NON_NEGATIVES = [
     ("en", "Came from another provider, you're miles better.", "switched from a competitor to us"),
     ("vi", "Hết bị trừ tiền rồi, cảm ơn nha.", "no more wrong charges"),
     ("hr", "Užas kako ste brzi!", "užas as an intensifier"),
+    ("pt-BR", "Nada de fila, nada de cobrança duplicada. Ótimo.", "nada de: none of it"),
     ("it", "Un rimborso così veloce è quasi scandaloso.", "scandaloso as an intensifier"),
     ("hr", "Nikad brže nisam dobila povrat.", "never faster"),
     ("vi", "ko tệ chút nào, nhanh lắm", "ko: không as it is typed"),
