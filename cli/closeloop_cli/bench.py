@@ -62,7 +62,7 @@ JUDGMENT_CORPUS = REPO / "tests" / "corpus" / "judgment"
 HOLDOUT = JUDGMENT_CORPUS / "holdout"
 # The blind batches: each written by someone who never saw the lexicon, measured once, then (but the last)
 # studied by the next tuning; the one after the last is the next round's, left out until it is written.
-BLIND_BATCHES = 25
+BLIND_BATCHES = 26
 JUDGMENT_PARTS: Mapping[str, Path] = {
     "tuning": JUDGMENT_CORPUS,
     "held-out": HOLDOUT,
@@ -96,12 +96,13 @@ JUDGMENT_PART_STORIES: Mapping[str, str] = {
     "blind-21": "likewise; measured blind after blind-15..20's phrases, then trained on by the model",
     "blind-22": "likewise; measured blind after the Catalan phrases, then trained on by the model",
     "blind-23": "likewise; measured blind after the Croatian phrases, then trained on by the model",
-    "blind-24": (
-        "likewise, after blind-23's phrases and the model trained through blind-23; never trained on by"
+    "blind-24": "likewise; measured blind after blind-23's phrases, then trained on by the model",
+    "blind-25": (
+        "likewise, after blind-24's phrases and the model trained through blind-24; never trained on by"
         " the comment model: what to expect on unseen comments (a few phrases from its misses were added"
         " after its one measure)"
     ),
-    "blind-25": "likewise, for the next round",
+    "blind-26": "likewise, for the next round",
 }
 COMMAND = "python -m closeloop_cli.bench --write docs/PERFORMANCE.md"
 # The report's Markdown around its tables, packaged with the CLI.

@@ -793,6 +793,9 @@ GENERAL_NEGATIVES = [
     ("hr", "Prebacit ću se kod drugog providera.", "going to a competitor"),
     ("it", "Va be', lo monto da solo.", "doing it oneself"),
     ("fr", "Bon, je vais patienter encore.", "resigned to wait"),
+    ("it", "Ho disinstallato l'app.", "gone"),
+    ("pt-BR", "Foram rápidos, só esqueceram de resolver.", "fast, but forgot to fix it"),
+    ("hr", "Još čekam povratni poziv.", "still waiting for the call back"),
 ]
 
 GENERAL_NON_NEGATIVES = [
