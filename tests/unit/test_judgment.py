@@ -268,7 +268,10 @@ def test_vietnamese_typed_without_diacritics_matches_only_multi_syllable_phrases
     # A lone "te" could be tệ, tê or té: the lexicon does not match it, so no phrase is quoted as
     # evidence; only the comment model's reading of the tone can count it (as "dịch vụ tệ", bad service).
     assert Lexicon.default().find_matches("dich vu te", "vi") == ()
-    assert not any(e.startswith("comment matches") for e in judge_comment("dich vu te", "vi").evidence)
+    verdict = judge_comment("dich vu te", "vi")
+    assert not any(e.startswith("comment matches") for e in verdict.evidence)
+    # and tone alone never reopens an answer that carries a good score
+    assert verdict.action is not VerdictAction.REOPEN
 
 
 def test_a_negator_does_not_reach_across_a_clause_break() -> None:
